@@ -1,0 +1,1 @@
+"""Guichet: calls for projects from publication to the last payment."""

@@ -1,0 +1,87 @@
+"""Appending to the audit log and verifying its chain."""
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from guichet.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from guichet.core.clock import now as server_now
+
+SYSTEM = "system"
+
+
+def canonical(data) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+
+
+def event_hash(event: AuditEvent) -> str:
+    """The hash of an event's content and of the previous event's hash."""
+    content = canonical({
+        "sequence": event.sequence, "at": event.at.astimezone(dt.UTC).isoformat(), "actor_id": event.actor_id,
+        "actor_label": event.actor_label, "action": event.action,
+        "object_type": event.object_type, "object_id": str(event.object_id),
+        "hash_before": event.hash_before, "hash_after": event.hash_after,
+        "details": event.details, "prev_hash": event.prev_hash,
+    })
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def actor_of(user) -> tuple[int | None, str]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None, SYSTEM
+    return user.pk, user.get_username()
+
+
+def append_event(action: str, target, *, by=None, hash_before: str = "", hash_after: str = "",
+                 details: dict | None = None, at=None) -> AuditEvent:
+    """Append one event; call it inside the transaction of the state change it records."""
+    actor_id, actor_label = actor_of(by)
+    with transaction.atomic():
+        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+        event = AuditEvent(
+            sequence=head.sequence + 1, at=(at or server_now()).astimezone(dt.UTC),
+            actor_id=actor_id, actor_label=actor_label, action=action,
+            object_type=target._meta.label_lower, object_id=str(target.pk),
+            hash_before=hash_before or "", hash_after=hash_after or "",
+            details=canonical(details or {}), prev_hash=head.hash,
+        )
+        event.hash = event_hash(event)
+        event.save()
+        head.sequence, head.hash = event.sequence, event.hash
+        head.save(update_fields=["sequence", "hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events: int
+    broken_at: int | None  # sequence of the first broken event
+    reason: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+
+def verify_chain() -> ChainReport:
+    """Recompute every hash in order; name the first event whose link or content is wrong."""
+    previous_hash, expected_sequence, count = GENESIS_HASH, 1, 0
+    for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=2000):
+        if event.sequence != expected_sequence:
+            return ChainReport(count, event.sequence,
+                               f"sequence {expected_sequence} is missing")
+        if event.prev_hash != previous_hash:
+            return ChainReport(count, event.sequence,
+                               "its previous hash does not match the event before it")
+        if event_hash(event) != event.hash:
+            return ChainReport(count, event.sequence, "its content does not match its hash")
+        previous_hash, expected_sequence, count = event.hash, expected_sequence + 1, count + 1
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and (head.sequence, head.hash) != (count, previous_hash):
+        return ChainReport(count, count + 1, f"the head records {head.sequence} events, "
+                           f"the chain has {count}: events were removed from its end")
+    return ChainReport(count, None)

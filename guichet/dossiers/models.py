@@ -1,0 +1,160 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from guichet.calls.models import MONEY, Call, Wave
+from guichet.rules import dossier as fmt
+
+
+def _choices(values) -> list[tuple[str, str]]:
+    return [(value, value) for value in values]
+
+
+class Organisation(models.Model):
+    siret = models.CharField("SIRET", max_length=14, unique=True)
+    name = models.CharField(_("raison sociale"), max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.siret})"
+
+    @property
+    def siren(self) -> str:
+        return self.siret[:9]
+
+
+class Consortium(models.Model):
+    name = models.CharField(_("nom"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name or f"consortium {self.pk}"
+
+
+class ConsortiumMember(models.Model):
+    consortium = models.ForeignKey(Consortium, on_delete=models.CASCADE, related_name="members")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT,
+                                     related_name="memberships")
+    name = models.CharField(_("nom déclaré"), max_length=300)
+    kind = models.CharField(_("catégorie"), max_length=32, choices=_choices(fmt.MEMBER_KINDS))
+    is_lead = models.BooleanField(_("chef de file"), default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["consortium", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["consortium", "organisation"],
+                                    name="organisation_once_per_consortium"),
+            models.UniqueConstraint(fields=["consortium"], condition=Q(is_lead=True),
+                                    name="at_most_one_lead_per_consortium"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DossierStatus(models.TextChoices):
+    DRAFT = "draft", _("brouillon")
+    SUBMITTED = "submitted", _("déposé")
+
+
+class Dossier(models.Model):
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="dossiers")
+    consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="dossiers")
+    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="dossiers")
+    status = models.CharField(max_length=16, choices=DossierStatus.choices,
+                              default=DossierStatus.DRAFT)
+    receipt_number = models.CharField(max_length=40, unique=True, null=True, blank=True)
+    title = models.CharField(_("titre"), max_length=300, blank=True)
+    summary = models.TextField(_("résumé"), blank=True)
+    scope = models.CharField(_("portée"), max_length=16, blank=True,
+                             choices=_choices(fmt.SCOPES))
+    pooling_commitment = models.BooleanField(_("engagement de mutualisation"), null=True)
+    start_date = models.DateField(_("date de début"), null=True, blank=True)
+    duration_months = models.PositiveSmallIntegerField(_("durée (mois)"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["call", "consortium"],
+                                               name="one_dossier_per_consortium_and_call")]
+        indexes = [models.Index(fields=["call", "status"])]
+
+    def __str__(self) -> str:
+        return self.title or f"dossier {self.pk}"
+
+
+class Milestone(models.Model):
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="milestones")
+    month = models.PositiveSmallIntegerField(_("mois"))
+    kind = models.CharField(max_length=16, choices=_choices(fmt.MILESTONE_KINDS))
+    label = models.TextField(_("libellé"))
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["dossier", "position", "pk"]
+
+    def __str__(self) -> str:
+        return f"M{self.month} {self.label}"
+
+
+class ExpenseLine(models.Model):
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="expenses")
+    member = models.ForeignKey(ConsortiumMember, on_delete=models.PROTECT,
+                               related_name="expenses")
+    category = models.CharField(_("catégorie"), max_length=64)
+    label = models.TextField(_("libellé"))
+    amount = models.DecimalField(_("montant"), **MONEY)
+    eligible = models.BooleanField(_("éligible"))
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["dossier", "position", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0),
+                                              name="expense_amount_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.amount}"
+
+
+class FinancingLine(models.Model):
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="financing")
+    source = models.CharField(max_length=16, choices=_choices(fmt.FINANCING_SOURCES))
+    member = models.ForeignKey(ConsortiumMember, on_delete=models.PROTECT, null=True,
+                               blank=True, related_name="financing")
+    amount = models.DecimalField(_("montant"), **MONEY)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["dossier", "position", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0),
+                                              name="financing_amount_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.amount}"
+
+
+class Submission(models.Model):
+    """A frozen version of a dossier as received, with its receipt instant and hash."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="submissions")
+    version = models.PositiveIntegerField()
+    received_at = models.DateTimeField()
+    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="submissions")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="+")
+    snapshot = models.TextField()  # canonical JSON of guichet.dossier/1, exactly as hashed
+    sha256 = models.CharField(max_length=64)
+    rules_version = models.CharField(max_length=64)
+    eligible = models.BooleanField()
+    verdict = models.JSONField()
+
+    class Meta:
+        ordering = ["dossier", "version"]
+        constraints = [models.UniqueConstraint(fields=["dossier", "version"],
+                                               name="one_submission_per_version")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier.receipt_number} v{self.version}"

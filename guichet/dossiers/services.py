@@ -1,0 +1,217 @@
+"""Business actions on dossiers: import, export, submission.
+
+Each action runs in one transaction, checks its preconditions before writing, and appends to
+the audit log; a refused action raises `ServiceError` and changes nothing.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import msgspec
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+
+from guichet.audit.services import append_event
+from guichet.calls.models import Call
+from guichet.calls.services import open_wave
+from guichet.core.clock import now as server_now
+from guichet.core.errors import ServiceError
+from guichet.dossiers.models import (
+    Consortium,
+    ConsortiumMember,
+    Dossier,
+    DossierStatus,
+    ExpenseLine,
+    FinancingLine,
+    Milestone,
+    Organisation,
+    Submission,
+)
+from guichet.rules import dossier as fmt
+from guichet.rules.eligibility import evaluate, missing_fields
+
+
+class ImportRefused(ServiceError):
+    code = "import_refused"
+
+
+class SubmissionRefused(ServiceError):
+    code = "submission_refused"
+
+
+# --- the model <-> interchange format mapping --------------------------------------------------
+
+def dossier_queryset():
+    """Dossiers with everything the interchange format needs, in a fixed number of queries."""
+    members = ConsortiumMember.objects.select_related("organisation")
+    return Dossier.objects.select_related("call", "consortium").prefetch_related(
+        Prefetch("consortium__members", queryset=members),
+        Prefetch("milestones"), Prefetch("expenses", queryset=ExpenseLine.objects.select_related(
+            "member__organisation")),
+        Prefetch("financing", queryset=FinancingLine.objects.select_related(
+            "member__organisation")),
+    )
+
+
+def to_format(dossier: Dossier, submitted_at: dt.datetime | None = None) -> fmt.Dossier:
+    """The dossier as a `guichet.dossier/1` document (amounts exact, order kept)."""
+    return fmt.Dossier(
+        format=fmt.FORMAT_ID, call=dossier.call.code, title=dossier.title or None,
+        summary=dossier.summary or None, scope=dossier.scope or None,
+        pooling_commitment=dossier.pooling_commitment, start_date=dossier.start_date,
+        duration_months=dossier.duration_months,
+        members=[fmt.Member(siret=m.organisation.siret, name=m.name, kind=m.kind, lead=m.is_lead)
+                 for m in dossier.consortium.members.all()],
+        milestones=[fmt.Milestone(month=m.month, kind=m.kind, label=m.label)
+                    for m in dossier.milestones.all()],
+        expenses=[fmt.Expense(member=e.member.organisation.siret, category=e.category,
+                              label=e.label, amount=e.amount, eligible=e.eligible)
+                  for e in dossier.expenses.all()],
+        financing=[fmt.Financing(source=f.source, amount=f.amount,
+                                 member=f.member.organisation.siret if f.member else None)
+                   for f in dossier.financing.all()],
+        submitted_at=submitted_at,
+    )
+
+
+def export_dossier(dossier: Dossier) -> bytes:
+    """Canonical JSON: a submitted dossier exports exactly its latest frozen snapshot."""
+    latest = dossier.submissions.order_by("-version").first()
+    if latest is not None:
+        return latest.snapshot.encode()
+    return fmt.canonical_json(to_format(dossier))
+
+
+def content_hash(dossier: Dossier) -> str:
+    """SHA-256 of the dossier's current content in canonical form (for the audit log)."""
+    return fmt.sha256_hex(fmt.canonical_json(to_format(dossier)))
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    dossier: Dossier
+    receipt_ignored: bool  # the document had a `submitted_at`, which is never imported
+
+
+@transaction.atomic
+def import_dossier(document: bytes, *, by=None) -> ImportResult:
+    """Create a draft dossier from a `guichet.dossier/1` document.
+
+    A receipt instant in the document is not imported: only `submit` issues receipts.
+    """
+    try:
+        data = fmt.parse_dossier(document)
+    except fmt.DossierFormatError as exc:
+        raise ImportRefused(str(exc), field=exc.field) from None
+    call = Call.objects.filter(code=data.call).first()
+    if call is None:
+        raise ImportRefused(_("Appel inconnu : %(call)s.") % {"call": data.call}, field="call")
+    consortium, members = _import_consortium(data)
+    dossier = Dossier.objects.create(
+        call=call, consortium=consortium, title=data.title or "", summary=data.summary or "", scope=data.scope or "",
+        pooling_commitment=data.pooling_commitment, start_date=data.start_date,
+        duration_months=data.duration_months)
+    _import_lines(dossier, data, members)
+    append_event("dossier.imported", dossier, by=by, hash_after=content_hash(dossier))
+    return ImportResult(dossier, receipt_ignored=data.submitted_at is not None)
+
+
+def _import_consortium(data: fmt.Dossier) -> tuple[Consortium, dict[str, ConsortiumMember]]:
+    sirets = [member.siret for member in data.members]
+    for index, siret in enumerate(sirets):
+        if sirets.index(siret) != index:
+            raise ImportRefused(_("Le SIRET %(siret)s figure deux fois parmi les membres.")
+                                % {"siret": siret}, field=f"members[{index}].siret")
+        if len(siret) != 14 or not siret.isdigit():
+            raise ImportRefused(_("Un SIRET compte 14 chiffres : %(siret)s.") % {"siret": siret},
+                                field=f"members[{index}].siret")
+    consortium = Consortium.objects.create(name=data.title or "")
+    members = {}
+    for position, member in enumerate(data.members):
+        organisation, _created = Organisation.objects.get_or_create(
+            siret=member.siret, defaults={"name": member.name})
+        members[member.siret] = ConsortiumMember.objects.create(
+            consortium=consortium, organisation=organisation, name=member.name,
+            kind=member.kind, is_lead=member.lead, position=position)
+    return consortium, members
+
+
+def _import_lines(dossier: Dossier, data: fmt.Dossier, members: dict) -> None:
+    Milestone.objects.bulk_create(
+        Milestone(dossier=dossier, month=m.month, kind=m.kind, label=m.label, position=i)
+        for i, m in enumerate(data.milestones))
+    ExpenseLine.objects.bulk_create(
+        ExpenseLine(dossier=dossier, member=members[e.member], category=e.category,
+                    label=e.label, amount=e.amount, eligible=e.eligible, position=i)
+        for i, e in enumerate(data.expenses))
+    FinancingLine.objects.bulk_create(
+        FinancingLine(dossier=dossier, source=f.source, amount=f.amount, position=i,
+                      member=members[f.member] if f.member else None)
+        for i, f in enumerate(data.financing))
+
+
+# --- submission -----------------------------------------------------------------------------
+
+def submit(dossier: Dossier, by=None, now: dt.datetime | None = None) -> Submission:
+    """Submit a draft: receipt instant from the server, verdict, frozen snapshot and its hash.
+
+    The receipt exists only once its snapshot is stored: both are written in one transaction.
+    A complete but ineligible dossier is accepted, and carries its verdict.
+    """
+    received_at = now or server_now()
+    try:
+        with transaction.atomic():
+            return _submit_locked(dossier.pk, by, received_at)
+    except IntegrityError:
+        # Either a concurrent submission of the same dossier won the race (unique version and
+        # receipt number), or something else failed: only the first is the applicant's concern.
+        if Dossier.objects.filter(pk=dossier.pk).exclude(status=DossierStatus.DRAFT).exists():
+            raise SubmissionRefused(_("Ce dossier a déjà été déposé.")) from None
+        raise
+
+
+def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
+    locked = Dossier.objects.select_for_update().get(pk=dossier_pk)
+    if locked.status != DossierStatus.DRAFT:
+        raise SubmissionRefused(_("Ce dossier a déjà été déposé (accusé de réception %(number)s).")
+                                % {"number": locked.receipt_number})
+    dossier = dossier_queryset().get(pk=dossier_pk)
+    call = dossier.call
+    if call.is_closed:
+        raise SubmissionRefused(call.closed_message or _("Cet appel à projets est clos."))
+    wave = open_wave(call, received_at)
+    if wave is None:
+        raise SubmissionRefused(_("Aucune vague de l'appel n'est ouverte à la date de réception "
+                                  "(%(instant)s).") % {"instant": _paris(received_at, call)})
+    draft = to_format(dossier)
+    missing = missing_fields(draft)
+    if missing:
+        raise SubmissionRefused(_("Le dossier est incomplet ; à renseigner : %(missing)s.")
+                                % {"missing": ", ".join(missing)}, details=missing)
+    hash_before = fmt.sha256_hex(fmt.canonical_json(draft))
+    frozen = msgspec.structs.replace(draft, submitted_at=_paris(received_at, call))
+    verdict = evaluate(frozen, call.rules())
+    snapshot = fmt.canonical_json(frozen)
+    submission = Submission.objects.create(
+        dossier=dossier, version=1, received_at=received_at, wave=wave,
+        submitted_by=by if getattr(by, "is_authenticated", False) else None,
+        snapshot=snapshot.decode(), sha256=fmt.sha256_hex(snapshot),
+        rules_version=verdict.rules_version, eligible=verdict.eligible,
+        verdict=verdict.to_dict())
+    Dossier.objects.filter(pk=dossier.pk).update(
+        status=DossierStatus.SUBMITTED, wave=wave,
+        receipt_number=receipt_number(call, wave, dossier))
+    append_event("dossier.submitted", dossier, by=by, at=received_at, hash_before=hash_before,
+                 hash_after=submission.sha256,
+                 details={"version": 1, "wave": wave.code, "eligible": verdict.eligible})
+    return submission
+
+
+def receipt_number(call: Call, wave, dossier: Dossier) -> str:
+    """E.g. DEFFINUM-W1-000042: unique because a dossier gets one receipt number for life."""
+    return f"{call.code.upper()}-{wave.code.upper()}-{dossier.pk:06d}"
+
+
+def _paris(instant: dt.datetime, call: Call) -> dt.datetime:
+    return instant.astimezone(call.rules().zone)

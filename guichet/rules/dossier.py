@@ -1,0 +1,161 @@
+"""The dossier interchange format, version 1 (contracts/dossier-format.md).
+
+Parsing is strict: amounts are read exactly as `Decimal` (never through a float), with whole
+cents and no negatives; unknown fields and unknown formats are refused with the field named.
+Missing sections are allowed (a draft is incomplete, not unreadable): the `complete` rule of the
+eligibility engine lists them.
+"""
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+
+from guichet.rules.errors import split_validation_message
+from guichet.rules.money import AmountError, exact_cents
+
+FORMAT_ID = "guichet.dossier/1"
+
+SCOPES = ("national", "interregional", "regional", "local")
+MEMBER_KINDS = (
+    "training_network", "cfa_network", "school", "branch", "opco", "training_operator",
+    "company", "content_publisher", "edtech", "siae", "research_lab", "other",
+)
+MILESTONE_KINDS = ("first_results", "intermediate", "final", "other")
+FINANCING_SOURCES = ("aid", "own_cash", "own_in_kind", "private", "other_public")
+AID, OWN_CASH, OWN_IN_KIND, PRIVATE, OTHER_PUBLIC = FINANCING_SOURCES
+
+Scope = Literal["national", "interregional", "regional", "local"]
+MemberKind = Literal[
+    "training_network", "cfa_network", "school", "branch", "opco", "training_operator",
+    "company", "content_publisher", "edtech", "siae", "research_lab", "other",
+]
+MilestoneKind = Literal["first_results", "intermediate", "final", "other"]
+FinancingSource = Literal["aid", "own_cash", "own_in_kind", "private", "other_public"]
+Text = Annotated[str, msgspec.Meta(max_length=10_000)]
+Month = Annotated[int, msgspec.Meta(ge=1, le=1200)]
+
+
+class DossierFormatError(ValueError):
+    """The document cannot be read as a dossier: `field` names where, `reason` says why."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Member(_Strict):
+    siret: str
+    name: Text
+    kind: MemberKind
+    lead: bool = False
+
+
+class Milestone(_Strict):
+    month: Month
+    kind: MilestoneKind
+    label: Text
+
+
+class Expense(_Strict):
+    member: str
+    category: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    label: Text
+    amount: Decimal
+    eligible: bool
+
+
+class Financing(_Strict):
+    source: FinancingSource
+    amount: Decimal
+    member: str | None = None
+
+
+class Dossier(_Strict):
+    format: Literal["guichet.dossier/1"]
+    call: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    title: Text | None = None
+    summary: Text | None = None
+    scope: Scope | None = None
+    pooling_commitment: bool | None = None
+    start_date: dt.date | None = None
+    duration_months: Month | None = None
+    members: list[Member] = []
+    milestones: list[Milestone] = []
+    expenses: list[Expense] = []
+    financing: list[Financing] = []
+    submitted_at: Annotated[dt.datetime, msgspec.Meta(tz=True)] | None = None
+
+
+_decoder = msgspec.json.Decoder(Dossier)
+_encoder = msgspec.json.Encoder(order="sorted", decimal_format="string")
+
+
+def parse_dossier(document: bytes | str) -> Dossier:
+    """Read a JSON document as a dossier, or raise `DossierFormatError` naming the field."""
+    try:
+        dossier = _decoder.decode(document)
+    except msgspec.ValidationError as exc:
+        raise DossierFormatError(*split_validation_message(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise DossierFormatError("", f"not valid JSON ({exc})") from None
+    return normalise(dossier)
+
+
+def dossier_from_builtins(data: dict) -> Dossier:
+    """Same as `parse_dossier` for an already decoded mapping (amounts as strings or Decimal)."""
+    try:
+        dossier = msgspec.convert(data, Dossier, strict=True)
+    except msgspec.ValidationError as exc:
+        raise DossierFormatError(*split_validation_message(exc)) from None
+    return normalise(dossier)
+
+
+def normalise(dossier: Dossier) -> Dossier:
+    """Check what types alone cannot say; amounts become exact two-decimal values."""
+    sirets = {member.siret for member in dossier.members}
+    for index, expense in enumerate(dossier.expenses):
+        expense.amount = _cents(expense.amount, f"expenses[{index}].amount")
+        if expense.member not in sirets:
+            raise DossierFormatError(
+                f"expenses[{index}].member", f"{expense.member!r} is not a member's SIRET"
+            )
+    for index, line in enumerate(dossier.financing):
+        line.amount = _cents(line.amount, f"financing[{index}].amount")
+        if line.member is not None and line.member not in sirets:
+            raise DossierFormatError(
+                f"financing[{index}].member", f"{line.member!r} is not a member's SIRET"
+            )
+    return dossier
+
+
+def _cents(amount: Decimal, field: str) -> Decimal:
+    try:
+        return exact_cents(amount)
+    except AmountError as exc:
+        raise DossierFormatError(field, str(exc)) from None
+
+
+def canonical_json(dossier: Dossier) -> bytes:
+    """The canonical form: sorted keys, no spaces, UTF-8, amounts as two-decimal strings."""
+    return _encoder.encode(dossier)
+
+
+def sha256_hex(document: bytes) -> str:
+    return hashlib.sha256(document).hexdigest()
+
+
+def dossier_to_builtins(dossier: Dossier) -> dict:
+    return msgspec.to_builtins(dossier, order="sorted")
+
+
+def json_schema() -> dict:
+    """The published JSON Schema of the format."""
+    return msgspec.json.schema(Dossier)

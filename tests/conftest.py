@@ -1,0 +1,25 @@
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFFINUM_TOML = ROOT / "calls" / "deffinum.toml"
+CONTRACT_EXAMPLE = Path(__file__).parent / "data" / "contract-example.json"
+
+
+@pytest.fixture
+def example_document() -> dict:
+    """The eligible dossier of contracts/dossier-format.md, without its receipt instant."""
+    document = json.loads(CONTRACT_EXAMPLE.read_text(encoding="utf-8"))
+    document.pop("submitted_at")
+    return copy.deepcopy(document)
+
+
+@pytest.fixture
+def deffinum(db):
+    """The Deffinum call loaded from its definition file, with its real wave dates."""
+    from guichet.calls.services import load_call
+
+    return load_call(DEFFINUM_TOML).call
