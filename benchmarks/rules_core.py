@@ -79,7 +79,8 @@ def timed_pass(name: str, documents: list[bytes], work: Callable[[bytes], bool |
         "us_per_dossier": round(seconds / count * 1e6, 2),
         "dossiers_per_second": round(count / seconds, 1),
     }
-    line = (f"  {name:<28} {seconds:9.3f} s  {figures['us_per_dossier']:9.2f} µs/dossier  "
+    line = (f"  {name:<28} {figures['seconds']:9.3f} s  "
+            f"{figures['us_per_dossier']:9.2f} µs/dossier  "
             f"{figures['dossiers_per_second']:11,.0f} dossiers/s")
     if name != "parse":
         figures["eligible"] = eligible

@@ -1,11 +1,15 @@
 """Factories for database records (factory_boy) and interchange documents."""
 
+import hashlib
 import itertools
 import json
 
 import factory
+from django.core.files.base import ContentFile
 
-from guichet.dossiers.models import Consortium, ConsortiumMember, Organisation
+from guichet.core.clock import now
+from guichet.dossiers.demo import blank_pdf
+from guichet.dossiers.models import Consortium, ConsortiumMember, Document, Organisation
 from guichet.dossiers.services import import_dossier
 from guichet.rules.siret import make_siret
 
@@ -52,7 +56,21 @@ def document_with_fresh_sirets(document: dict) -> dict:
     return json.loads(text)
 
 
-def make_dossier(document: dict):
-    """A draft dossier stored through the import service (fresh SIRETs each time)."""
+def attach_required_documents(dossier) -> None:
+    """Every required attachment of the call, as a small valid PDF."""
+    content = blank_pdf()
+    for kind in dossier.call.rules().required_documents:
+        document = Document(dossier=dossier, kind=kind.id, original_name=f"{kind.id}.pdf",
+                            sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+                            uploaded_at=now())
+        document.file.save("document.pdf", ContentFile(content), save=True)
+
+
+def make_dossier(document: dict, *, with_documents: bool = True):
+    """A draft dossier stored through the import service (fresh SIRETs each time), with its
+    required attachments unless told otherwise."""
     payload = json.dumps(document_with_fresh_sirets(document)).encode()
-    return import_dossier(payload).dossier
+    dossier = import_dossier(payload).dossier
+    if with_documents:
+        attach_required_documents(dossier)
+    return dossier

@@ -5,7 +5,8 @@ import pytest
 
 from guichet.calls.services import load_call
 from guichet.dossiers.models import Dossier
-from guichet.dossiers.services import dossier_queryset, export_dossier
+from guichet.dossiers.format import dossier_queryset, export_dossier, submitted_dossier
+from guichet.rules import dossier as fmt
 from tests.conftest import DEFFINUM_TOML
 
 pytestmark = pytest.mark.django_db
@@ -53,4 +54,5 @@ def test_seeddemo_creates_submitted_and_draft_dossiers(client):
     assert statuses == ["draft", "draft", "submitted", "submitted"]
     for dossier in dossier_queryset().filter(status="submitted"):
         assert dossier.submissions.get().eligible is True
-        assert export_dossier(dossier) == dossier.submissions.get().snapshot.encode()
+        frozen = submitted_dossier(dossier.submissions.get().snapshot)
+        assert export_dossier(dossier) == fmt.canonical_json(frozen)

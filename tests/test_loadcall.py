@@ -20,7 +20,8 @@ def test_loadcall_creates_programme_call_and_waves():
     assert [w.code for w in waves] == ["w1", "w2", "w3"]
     assert waves[0].closes_at == dt.datetime(2021, 8, 31, 10, 0, tzinfo=dt.UTC)
     assert waves[1].closes_at == dt.datetime(2021, 12, 30, 11, 0, tzinfo=dt.UTC)
-    assert waves[0].budget == 100_000_000 and waves[1].budget is None
+    assert waves[0].budget == 100_000_000
+    assert waves[1].budget is None
     assert call.rules().eligibility.minimum_base == 500_000
 
 
@@ -28,7 +29,8 @@ def test_loadcall_twice_is_idempotent():
     load_call(DEFFINUM_TOML)
     events = AuditEvent.objects.count()
     result = load_call(DEFFINUM_TOML)
-    assert not result.created and not result.new_version
+    assert not result.created
+    assert not result.new_version
     assert (Programme.objects.count(), Call.objects.count(), Wave.objects.count()) == (1, 1, 3)
     assert CallDefinitionVersion.objects.count() == 1
     assert AuditEvent.objects.count() == events
@@ -39,7 +41,7 @@ def test_loadcall_changed_rules_without_new_version_refused(tmp_path):
     changed = tmp_path / "deffinum.toml"
     changed.write_text(DEFFINUM_TOML.read_text().replace(
         'minimum_base = "500000.00"', 'minimum_base = "400000.00"'))
-    with pytest.raises(RulesVersionConflict, match="deffinum-2021.1"):
+    with pytest.raises(RulesVersionConflict, match=r"deffinum-2021\.1"):
         load_call(changed)
     assert Call.objects.get().rules().eligibility.minimum_base == 500_000
 

@@ -9,15 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guichet.dossiers.models import Dossier, Organisation
-from guichet.dossiers.services import (
-    ImportRefused,
-    dossier_queryset,
-    export_dossier,
-    import_dossier,
-    submit,
-)
+from guichet.dossiers.format import dossier_queryset, export_dossier, submitted_dossier
+from guichet.dossiers.services import ImportRefused, import_dossier, submit
 from guichet.rules import dossier as fmt
-from tests.factories import document_with_fresh_sirets
+from tests.factories import attach_required_documents, document_with_fresh_sirets
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +45,8 @@ amounts = st.integers(min_value=0, max_value=10**11).map(lambda cents: Decimal(c
 labels = st.text(min_size=1, max_size=40)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(expense_amounts=st.lists(amounts, min_size=1, max_size=8),
        aid=amounts, label=labels, duration=st.integers(min_value=1, max_value=60),
        eligible=st.lists(st.booleans(), min_size=8, max_size=8))
@@ -70,11 +66,16 @@ def test_round_trip_generated_dossiers_are_lossless(deffinum, example_document, 
 
 def test_export_of_submitted_dossier_is_its_frozen_snapshot(deffinum, example_document):
     dossier = import_dossier(json.dumps(example_document).encode()).dossier
+    attach_required_documents(dossier)
     submission = submit(dossier, now=dt.datetime(2021, 7, 1, 9, 0, tzinfo=ZoneInfo("Europe/Paris")))
     exported = export_dossier(dossier_queryset().get(pk=dossier.pk))
-    assert exported == submission.snapshot.encode()
-    assert fmt.sha256_hex(exported) == submission.sha256
+    assert exported == fmt.canonical_json(submitted_dossier(submission.snapshot))
+    assert fmt.sha256_hex(submission.snapshot.encode()) == submission.sha256
     assert json.loads(exported)["submitted_at"] == "2021-07-01T09:00:00+02:00"
+    envelope = json.loads(submission.snapshot)
+    assert envelope["format"] == "guichet.submission/1"
+    assert [d["kind"] for d in envelope["documents"]] == [
+        "commitment_letters", "financial_annex", "lead_statutes"]
 
 
 def test_import_ignores_receipt_instant_and_says_so(deffinum, example_document):

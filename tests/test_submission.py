@@ -7,6 +7,7 @@ from django.db import connection
 
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import CallStatus
+from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier, DossierStatus, Submission
 from guichet.dossiers.services import SubmissionRefused, submit
 from guichet.rules import dossier as fmt
@@ -29,7 +30,7 @@ def test_submit_eligible_dossier_issues_receipt_with_snapshot_hash(deffinum, exa
     assert dossier.wave.code == "w1"
     assert submission.received_at == W1_CLOSE - ONE_SECOND
     assert submission.sha256 == fmt.sha256_hex(submission.snapshot.encode())
-    frozen = fmt.parse_dossier(submission.snapshot)
+    frozen = submitted_dossier(submission.snapshot)
     assert frozen.submitted_at == W1_CLOSE - ONE_SECOND
     assert frozen.submitted_at.utcoffset() == dt.timedelta(hours=2)
     assert submission.eligible is True
@@ -50,7 +51,7 @@ def test_submit_one_second_before_winter_close_lands_in_wave_two(deffinum, examp
     dossier = make_dossier(example_document)
     submission = submit(dossier, now=dt.datetime(2021, 12, 30, 10, 59, 59, tzinfo=dt.UTC))
     assert submission.wave.code == "w2"
-    assert fmt.parse_dossier(submission.snapshot).submitted_at.isoformat() == (
+    assert submitted_dossier(submission.snapshot).submitted_at.isoformat() == (
         "2021-12-30T11:59:59+01:00")
 
 
@@ -77,6 +78,14 @@ def test_submit_incomplete_dossier_lists_what_is_missing(deffinum, example_docum
     assert "title, milestones" in refused.value.message
     dossier.refresh_from_db()
     assert dossier.status == DossierStatus.DRAFT
+
+
+def test_submit_without_required_documents_lists_them(deffinum, example_document):
+    dossier = make_dossier(example_document, with_documents=False)
+    with pytest.raises(SubmissionRefused) as refused:
+        submit(dossier, now=W1_CLOSE - ONE_SECOND)
+    assert refused.value.details == ["documents.commitment_letters", "documents.financial_annex",
+                                     "documents.lead_statutes"]
 
 
 def test_submit_ineligible_but_complete_dossier_is_received_with_its_verdict(
@@ -116,8 +125,9 @@ def test_submit_appends_audit_event_with_hashes(deffinum, example_document):
     event = AuditEvent.objects.get(action="dossier.submitted")
     assert event.object_id == str(dossier.pk)
     assert event.hash_after == submission.sha256
+    frozen = json.loads(submission.snapshot)["dossier"]
     draft_hash = fmt.sha256_hex(fmt.canonical_json(
-        fmt.parse_dossier(json.dumps({**json.loads(submission.snapshot), "submitted_at": None}))))
+        fmt.parse_dossier(json.dumps({**frozen, "submitted_at": None}))))
     assert event.hash_before == draft_hash
     assert json.loads(event.details) == {"eligible": True, "version": 1, "wave": "w1"}
 

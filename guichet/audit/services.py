@@ -21,7 +21,8 @@ def canonical(data) -> str:
 def event_hash(event: AuditEvent) -> str:
     """The hash of an event's content and of the previous event's hash."""
     content = canonical({
-        "sequence": event.sequence, "at": event.at.astimezone(dt.UTC).isoformat(), "actor_id": event.actor_id,
+        "sequence": event.sequence, "at": event.at.astimezone(dt.UTC).isoformat(),
+        "actor_id": event.actor_id,
         "actor_label": event.actor_label, "action": event.action,
         "object_type": event.object_type, "object_id": str(event.object_id),
         "hash_before": event.hash_before, "hash_after": event.hash_after,

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class DossiersConfig(AppConfig):
     name = "guichet.dossiers"
     label = "dossiers"
+
+    def ready(self):
+        from guichet.dossiers import permissions  # noqa: F401  (registers the rules)

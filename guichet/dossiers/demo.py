@@ -1,13 +1,17 @@
-"""Demo data for `make run`: organisations, consortia, a draft and submitted dossiers."""
+"""Demo data for `make run`: accounts, organisations, consortia, draft and submitted dossiers."""
 
 import datetime as dt
 from decimal import Decimal
 
 import msgspec
+from allauth.account.models import EmailAddress
+from django.core.files.base import ContentFile
 from django.db import transaction
 
+from guichet.accounts.models import User
 from guichet.calls.models import Call
-from guichet.dossiers.models import Dossier
+from guichet.dossiers.documents import upload_document
+from guichet.dossiers.models import Affiliation, Dossier
 from guichet.dossiers.services import import_dossier, submit
 from guichet.rules import dossier as fmt
 from guichet.rules.siret import make_siret
@@ -52,6 +56,50 @@ def demo_document(index: int, title: str, lead_kind: str) -> fmt.Dossier:
     )
 
 
+def blank_pdf(pages: int = 1) -> bytes:
+    """A small but well-formed PDF (correct xref offsets), written by hand."""
+    kids = " ".join(f"{3 + i} 0 R" for i in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
+        *[b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"] * pages,
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+DEMO_PASSWORD = "demo-guichet-2021"
+DEMO_LEAD_EMAIL = "porteur@demo.guichet.test"
+
+
+def demo_user(email: str, organisations) -> User:
+    """A confirmed account acting for `organisations` (log in with DEMO_PASSWORD)."""
+    user = User.objects.filter(email=email).first() or User.objects.create_user(
+        email, DEMO_PASSWORD)
+    EmailAddress.objects.get_or_create(user=user, email=email,
+                                       defaults={"verified": True, "primary": True})
+    for organisation in organisations:
+        Affiliation.objects.get_or_create(user=user, organisation=organisation)
+    return user
+
+
+def attach_required_documents(dossier: Dossier, user) -> None:
+    for document in dossier.call.rules().required_documents:
+        upload = ContentFile(blank_pdf(), name=f"{document.id}.pdf")
+        upload_document(dossier, user, document.id, upload)
+
+
 @transaction.atomic
 def seed_demo() -> list[Dossier]:
     """Create the demo dossiers once: the first two submitted in the first wave, the rest drafts."""
@@ -63,7 +111,11 @@ def seed_demo() -> list[Dossier]:
     for index, (title, lead_kind, _sector) in enumerate(DEMO_PROJECTS):
         document = msgspec.json.encode(demo_document(index, title, lead_kind))
         dossier = import_dossier(document).dossier
+        lead = dossier.consortium.members.get(is_lead=True).organisation
+        user = demo_user(DEMO_LEAD_EMAIL if index == 0 else f"porteur{index + 1}@demo.guichet.test",
+                         [lead])
+        attach_required_documents(dossier, user)
         if index < 2:
-            submit(dossier, now=first_wave.closes_at - dt.timedelta(days=3 - index))
+            submit(dossier, by=user, now=first_wave.closes_at - dt.timedelta(days=3 - index))
         created.append(dossier)
     return created

@@ -24,6 +24,23 @@ class Organisation(models.Model):
         return self.siret[:9]
 
 
+class Affiliation(models.Model):
+    """A person acting for an organisation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="affiliations")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE,
+                                     related_name="affiliations")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organisation"],
+                                               name="one_affiliation_per_user_and_organisation")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organisation}"
+
+
 class Consortium(models.Model):
     name = models.CharField(_("nom"), max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -40,6 +57,7 @@ class ConsortiumMember(models.Model):
     kind = models.CharField(_("catégorie"), max_length=32, choices=_choices(fmt.MEMBER_KINDS))
     is_lead = models.BooleanField(_("chef de file"), default=False)
     position = models.PositiveSmallIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["consortium", "position", "pk"]
@@ -52,6 +70,24 @@ class ConsortiumMember(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Invitation(models.Model):
+    """An e-mail invitation to join a consortium as a member."""
+
+    consortium = models.ForeignKey(Consortium, on_delete=models.CASCADE,
+                                   related_name="invitations")
+    email = models.EmailField(_("adresse électronique"))
+    token = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    member = models.ForeignKey(ConsortiumMember, on_delete=models.SET_NULL, null=True,
+                               blank=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.consortium}"
 
 
 class DossierStatus(models.TextChoices):
@@ -74,6 +110,7 @@ class Dossier(models.Model):
     pooling_commitment = models.BooleanField(_("engagement de mutualisation"), null=True)
     start_date = models.DateField(_("date de début"), null=True, blank=True)
     duration_months = models.PositiveSmallIntegerField(_("durée (mois)"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)  # optimistic lock of the project section
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -92,6 +129,7 @@ class Milestone(models.Model):
     kind = models.CharField(max_length=16, choices=_choices(fmt.MILESTONE_KINDS))
     label = models.TextField(_("libellé"))
     position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["dossier", "position", "pk"]
@@ -109,6 +147,7 @@ class ExpenseLine(models.Model):
     amount = models.DecimalField(_("montant"), **MONEY)
     eligible = models.BooleanField(_("éligible"))
     position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["dossier", "position", "pk"]
@@ -126,6 +165,7 @@ class FinancingLine(models.Model):
                                blank=True, related_name="financing")
     amount = models.DecimalField(_("montant"), **MONEY)
     position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["dossier", "position", "pk"]
@@ -134,6 +174,52 @@ class FinancingLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.amount}"
+
+
+class HybridProfile(models.Model):
+    """How the project hybridises training (criterion 5 of the call); shares in percent."""
+
+    dossier = models.OneToOneField(Dossier, on_delete=models.CASCADE,
+                                   related_name="hybrid_profile")
+    synchronous_share = models.PositiveSmallIntegerField(_("temps synchrone (%)"), null=True)
+    asynchronous_share = models.PositiveSmallIntegerField(_("temps asynchrone (%)"), null=True)
+    in_person_share = models.PositiveSmallIntegerField(
+        _("en présentiel, centre ou tiers-lieu (%)"), null=True)
+    distance_share = models.PositiveSmallIntegerField(_("à distance (%)"), null=True)
+    work_situation_share = models.PositiveSmallIntegerField(
+        _("en situation de travail, AFEST (%)"), null=True)
+    immersive_tools = models.TextField(_("outils immersifs"), blank=True)
+    positioning_tools = models.TextField(_("outils numériques de positionnement"), blank=True)
+    learners_targeted = models.TextField(_("publics visés"), blank=True)
+    trades_targeted = models.TextField(_("métiers visés"), blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"hybrid profile of {self.dossier_id}"
+
+
+def document_path(document, filename: str) -> str:
+    return f"documents/{document.sha256[:2]}/{document.sha256}.pdf"
+
+
+class Document(models.Model):
+    """An attachment (PDF checked by content), stored under its SHA-256."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="documents")
+    kind = models.SlugField(_("pièce"))  # a document id of the call definition
+    file = models.FileField(upload_to=document_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["dossier", "kind", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class Submission(models.Model):
@@ -145,7 +231,7 @@ class Submission(models.Model):
     wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="submissions")
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      null=True, blank=True, related_name="+")
-    snapshot = models.TextField()  # canonical JSON of guichet.dossier/1, exactly as hashed
+    snapshot = models.TextField()  # canonical JSON of guichet.submission/1, exactly as hashed
     sha256 = models.CharField(max_length=64)
     rules_version = models.CharField(max_length=64)
     eligible = models.BooleanField()

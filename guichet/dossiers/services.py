@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import msgspec
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from guichet.audit.services import append_event
@@ -17,17 +16,22 @@ from guichet.calls.models import Call
 from guichet.calls.services import open_wave
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
+from guichet.core.tasks import run_after_commit
+from guichet.dossiers.format import content_hash, dossier_queryset, frozen_submission, to_format
 from guichet.dossiers.models import (
     Consortium,
     ConsortiumMember,
+    Document,
     Dossier,
     DossierStatus,
     ExpenseLine,
     FinancingLine,
+    HybridProfile,
     Milestone,
     Organisation,
     Submission,
 )
+from guichet.dossiers.notifications import send_receipt
 from guichet.rules import dossier as fmt
 from guichet.rules.eligibility import evaluate, missing_fields
 
@@ -38,54 +42,6 @@ class ImportRefused(ServiceError):
 
 class SubmissionRefused(ServiceError):
     code = "submission_refused"
-
-
-# --- the model <-> interchange format mapping --------------------------------------------------
-
-def dossier_queryset():
-    """Dossiers with everything the interchange format needs, in a fixed number of queries."""
-    members = ConsortiumMember.objects.select_related("organisation")
-    return Dossier.objects.select_related("call", "consortium").prefetch_related(
-        Prefetch("consortium__members", queryset=members),
-        Prefetch("milestones"), Prefetch("expenses", queryset=ExpenseLine.objects.select_related(
-            "member__organisation")),
-        Prefetch("financing", queryset=FinancingLine.objects.select_related(
-            "member__organisation")),
-    )
-
-
-def to_format(dossier: Dossier, submitted_at: dt.datetime | None = None) -> fmt.Dossier:
-    """The dossier as a `guichet.dossier/1` document (amounts exact, order kept)."""
-    return fmt.Dossier(
-        format=fmt.FORMAT_ID, call=dossier.call.code, title=dossier.title or None,
-        summary=dossier.summary or None, scope=dossier.scope or None,
-        pooling_commitment=dossier.pooling_commitment, start_date=dossier.start_date,
-        duration_months=dossier.duration_months,
-        members=[fmt.Member(siret=m.organisation.siret, name=m.name, kind=m.kind, lead=m.is_lead)
-                 for m in dossier.consortium.members.all()],
-        milestones=[fmt.Milestone(month=m.month, kind=m.kind, label=m.label)
-                    for m in dossier.milestones.all()],
-        expenses=[fmt.Expense(member=e.member.organisation.siret, category=e.category,
-                              label=e.label, amount=e.amount, eligible=e.eligible)
-                  for e in dossier.expenses.all()],
-        financing=[fmt.Financing(source=f.source, amount=f.amount,
-                                 member=f.member.organisation.siret if f.member else None)
-                   for f in dossier.financing.all()],
-        submitted_at=submitted_at,
-    )
-
-
-def export_dossier(dossier: Dossier) -> bytes:
-    """Canonical JSON: a submitted dossier exports exactly its latest frozen snapshot."""
-    latest = dossier.submissions.order_by("-version").first()
-    if latest is not None:
-        return latest.snapshot.encode()
-    return fmt.canonical_json(to_format(dossier))
-
-
-def content_hash(dossier: Dossier) -> str:
-    """SHA-256 of the dossier's current content in canonical form (for the audit log)."""
-    return fmt.sha256_hex(fmt.canonical_json(to_format(dossier)))
 
 
 @dataclass(frozen=True)
@@ -109,9 +65,11 @@ def import_dossier(document: bytes, *, by=None) -> ImportResult:
         raise ImportRefused(_("Appel inconnu : %(call)s.") % {"call": data.call}, field="call")
     consortium, members = _import_consortium(data)
     dossier = Dossier.objects.create(
-        call=call, consortium=consortium, title=data.title or "", summary=data.summary or "", scope=data.scope or "",
+        call=call, consortium=consortium, title=data.title or "", summary=data.summary or "",
+        scope=data.scope or "",
         pooling_commitment=data.pooling_commitment, start_date=data.start_date,
         duration_months=data.duration_months)
+    HybridProfile.objects.create(dossier=dossier)
     _import_lines(dossier, data, members)
     append_event("dossier.imported", dossier, by=by, hash_after=content_hash(dossier))
     return ImportResult(dossier, receipt_ignored=data.submitted_at is not None)
@@ -133,7 +91,7 @@ def _import_consortium(data: fmt.Dossier) -> tuple[Consortium, dict[str, Consort
             siret=member.siret, defaults={"name": member.name})
         members[member.siret] = ConsortiumMember.objects.create(
             consortium=consortium, organisation=organisation, name=member.name,
-            kind=member.kind, is_lead=member.lead, position=position)
+            kind=member.kind, is_lead=member.lead, position=position, confirmed_at=server_now())
     return consortium, members
 
 
@@ -185,14 +143,14 @@ def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
         raise SubmissionRefused(_("Aucune vague de l'appel n'est ouverte à la date de réception "
                                   "(%(instant)s).") % {"instant": _paris(received_at, call)})
     draft = to_format(dossier)
-    missing = missing_fields(draft)
+    missing = missing_items(dossier, draft)
     if missing:
         raise SubmissionRefused(_("Le dossier est incomplet ; à renseigner : %(missing)s.")
                                 % {"missing": ", ".join(missing)}, details=missing)
     hash_before = fmt.sha256_hex(fmt.canonical_json(draft))
     frozen = msgspec.structs.replace(draft, submitted_at=_paris(received_at, call))
     verdict = evaluate(frozen, call.rules())
-    snapshot = fmt.canonical_json(frozen)
+    snapshot = frozen_submission(dossier, frozen)
     submission = Submission.objects.create(
         dossier=dossier, version=1, received_at=received_at, wave=wave,
         submitted_by=by if getattr(by, "is_authenticated", False) else None,
@@ -205,7 +163,17 @@ def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
     append_event("dossier.submitted", dossier, by=by, at=received_at, hash_before=hash_before,
                  hash_after=submission.sha256,
                  details={"version": 1, "wave": wave.code, "eligible": verdict.eligible})
+    run_after_commit(send_receipt, dossier.pk)
     return submission
+
+
+def missing_items(dossier: Dossier, draft: fmt.Dossier | None = None) -> list[str]:
+    """What must still be filled in or attached before the dossier can be submitted."""
+    draft = draft or to_format(dossier)
+    present = set(Document.objects.filter(dossier=dossier).values_list("kind", flat=True))
+    return missing_fields(draft) + [
+        f"documents.{document.id}" for document in dossier.call.rules().required_documents
+        if document.id not in present]
 
 
 def receipt_number(call: Call, wave, dossier: Dossier) -> str:

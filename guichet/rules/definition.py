@@ -167,7 +167,7 @@ def definition_from_builtins(raw: dict, source: str = "<definition>") -> CallDef
     """Validate an already decoded definition (TOML tables, or the JSON stored in a database)."""
     zone = _zone(raw.get("timezone"), source)
     try:
-        definition = msgspec.convert(_prepared(raw, zone), CallDefinition, strict=False)
+        definition = msgspec.convert(_prepared(raw, zone), CallDefinition, strict=True)
     except msgspec.ValidationError as exc:
         raise DefinitionError(source, *split_validation_message(exc)) from None
     for key, reason in _inconsistencies(definition):
@@ -300,7 +300,7 @@ def _unique_ids(definition: CallDefinition):
 def _tranche_inconsistencies(tranches: list[Tranche]):
     remainders = [i for i, tranche in enumerate(tranches) if tranche.share is None]
     if remainders != [len(tranches) - 1]:
-        yield "tranches", "exactly one tranche, the last, takes the remainder (share = \"remainder\")"
+        yield "tranches", 'exactly one tranche, the last, takes the remainder (share = "remainder")'
         return
     fixed = sum(tranche.share for tranche in tranches[:-1])
     if fixed >= 1:

@@ -5,7 +5,8 @@ import re
 import msgspec
 
 _AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
-_FIELD_IN_REASON = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<name>[^`]*)`")
+_FIELD_IN_REASON = re.compile(
+    r"^Object (?:missing required|contains unknown) field `(?P<name>[^`]*)`")
 
 
 def split_validation_message(error: msgspec.ValidationError) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from guichet.dossiers.services import dossier_queryset, export_dossier
+from guichet.dossiers.format import dossier_queryset, export_dossier
 
 
 class Command(BaseCommand):

@@ -1,0 +1,41 @@
+"""Attachments: PDFs checked by content, stored under their SHA-256, never served unchecked."""
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from guichet.audit.services import append_event
+from guichet.core.clock import now as server_now
+from guichet.dossiers.editing import EditRefused, require
+from guichet.dossiers.models import Document, Dossier
+from guichet.dossiers.pdf_check import DocumentRefused, check_pdf
+
+
+def upload_document(dossier: Dossier, user, kind: str, upload) -> Document:
+    """Check `upload` (a file object with a `name`) and attach it as a document of `kind`."""
+    require(user, "dossiers.upload_document", dossier)
+    known = {document.id for document in dossier.call.rules().documents}
+    if kind not in known:
+        raise EditRefused(_("Pièce inconnue pour cet appel."), field="kind")
+    try:
+        checked = check_pdf(upload)
+    except DocumentRefused as refused:
+        raise EditRefused(refused.reason, field="file") from None
+    upload.seek(0)
+    with transaction.atomic():
+        document = Document(dossier=dossier, kind=kind, sha256=checked.sha256,
+                            size=checked.size, uploaded_by=user, uploaded_at=server_now(),
+                            original_name=(getattr(upload, "name", "") or "document.pdf")[-255:])
+        document.file.save("document.pdf", ContentFile(upload.read()), save=False)
+        document.save()
+        append_event("dossier.document_added", dossier, by=user,
+                     details={"kind": kind, "sha256": checked.sha256})
+    return document
+
+
+@transaction.atomic
+def remove_document(document: Document, user) -> None:
+    require(user, "dossiers.upload_document", document.dossier)
+    append_event("dossier.document_removed", document.dossier, by=user,
+                 details={"kind": document.kind, "sha256": document.sha256})
+    document.delete()

@@ -1,0 +1,87 @@
+"""The mapping between stored dossiers and the interchange format `guichet.dossier/1`,
+and the frozen form of a submission (`guichet.submission/1`)."""
+
+import datetime as dt
+
+import msgspec
+from django.db.models import Prefetch
+
+from guichet.dossiers.models import (
+    ConsortiumMember,
+    Document,
+    Dossier,
+    ExpenseLine,
+    FinancingLine,
+    HybridProfile,
+)
+from guichet.rules import dossier as fmt
+
+SUBMISSION_FORMAT = "guichet.submission/1"
+_canonical = msgspec.json.Encoder(order="sorted", decimal_format="string")
+
+
+def dossier_queryset():
+    """Dossiers with everything the interchange format needs, in a fixed number of queries."""
+    members = ConsortiumMember.objects.select_related("organisation")
+    return Dossier.objects.select_related("call", "consortium").prefetch_related(
+        Prefetch("consortium__members", queryset=members),
+        Prefetch("milestones"), Prefetch("expenses", queryset=ExpenseLine.objects.select_related(
+            "member__organisation")),
+        Prefetch("financing", queryset=FinancingLine.objects.select_related(
+            "member__organisation")),
+    )
+
+
+def to_format(dossier: Dossier, submitted_at: dt.datetime | None = None) -> fmt.Dossier:
+    """The dossier as a `guichet.dossier/1` document (amounts exact, order kept)."""
+    return fmt.Dossier(
+        format=fmt.FORMAT_ID, call=dossier.call.code, title=dossier.title or None,
+        summary=dossier.summary or None, scope=dossier.scope or None,
+        pooling_commitment=dossier.pooling_commitment, start_date=dossier.start_date,
+        duration_months=dossier.duration_months,
+        members=[fmt.Member(siret=m.organisation.siret, name=m.name, kind=m.kind, lead=m.is_lead)
+                 for m in dossier.consortium.members.all() if m.confirmed_at or m.is_lead],
+        milestones=[fmt.Milestone(month=m.month, kind=m.kind, label=m.label)
+                    for m in dossier.milestones.all()],
+        expenses=[fmt.Expense(member=e.member.organisation.siret, category=e.category,
+                              label=e.label, amount=e.amount, eligible=e.eligible)
+                  for e in dossier.expenses.all()],
+        financing=[fmt.Financing(source=f.source, amount=f.amount,
+                                 member=f.member.organisation.siret if f.member else None)
+                   for f in dossier.financing.all()],
+        submitted_at=submitted_at,
+    )
+
+
+def content_hash(dossier: Dossier) -> str:
+    """SHA-256 of the dossier's current content in canonical form (for the audit log)."""
+    return fmt.sha256_hex(fmt.canonical_json(to_format(dossier)))
+
+
+def frozen_submission(dossier: Dossier, document: fmt.Dossier) -> bytes:
+    """Canonical JSON of everything received: the dossier, its hybrid profile, its documents
+    (by SHA-256). Its hash is the receipt's."""
+    profile = HybridProfile.objects.filter(dossier=dossier).first()
+    hybrid = {} if profile is None else {
+        name: getattr(profile, name) for name in (
+            "synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
+            "work_situation_share", "immersive_tools", "positioning_tools",
+            "learners_targeted", "trades_targeted")}
+    documents = [{"kind": d.kind, "name": d.original_name, "sha256": d.sha256, "size": d.size}
+                 for d in Document.objects.filter(dossier=dossier).order_by("kind", "pk")]
+    return _canonical.encode({"format": SUBMISSION_FORMAT, "dossier": document,
+                              "hybrid_profile": hybrid, "documents": documents})
+
+
+def submitted_dossier(snapshot: str | bytes) -> fmt.Dossier:
+    """The `guichet.dossier/1` part of a frozen submission."""
+    envelope = msgspec.json.decode(snapshot)
+    return fmt.dossier_from_builtins(envelope["dossier"])
+
+
+def export_dossier(dossier: Dossier) -> bytes:
+    """Canonical JSON; a submitted dossier exports the dossier part of its latest snapshot."""
+    latest = dossier.submissions.order_by("-version").first()
+    if latest is not None:
+        return fmt.canonical_json(submitted_dossier(latest.snapshot))
+    return fmt.canonical_json(to_format(dossier))

@@ -1,0 +1,109 @@
+"""The accusé de réception: a PDF rendered by WeasyPrint from `dossiers/receipt_pdf.html`.
+
+It prints the SHA-256 of the frozen dossier, in full and on its own line, so that anyone can
+check the stored dossier was not altered; `receipt_hash_from_pdf` reads it back.
+"""
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pypdf
+import weasyprint
+from django.template.loader import render_to_string
+
+from guichet.rules.money import format_eur_fr
+
+PARIS = ZoneInfo("Europe/Paris")
+TEMPLATE = "dossiers/receipt_pdf.html"
+HASH_LABEL = "Empreinte SHA-256 du dossier gelé"
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_TEXT_HASH_RE = re.compile(
+    re.escape(HASH_LABEL) + r".*?(?<![0-9a-fA-F])([0-9a-fA-F]{64})(?![0-9a-fA-F])", re.DOTALL
+)
+_METADATA_HASH_RE = re.compile(r"sha256=([0-9a-fA-F]{64})(?![0-9a-fA-F])")
+
+
+@dataclass(frozen=True)
+class ReceiptData:
+    receipt_number: str
+    received_at: datetime  # aware
+    sha256: str  # lowercase hex digest of the frozen dossier
+    call_name: str
+    wave_name: str
+    title: str
+    lead_name: str
+    members: list[tuple[str, str]]  # (name, SIRET)
+    eligible_base: Decimal
+    aid: Decimal
+    eligible: bool
+    failed_rules: list[str]  # French messages of the rules that failed at receipt
+    version: int = 1
+
+
+def format_paris_instant(instant: datetime) -> str:
+    """An aware instant as "31/08/2021 à 11:59:59 (heure de Paris, UTC+02:00)"."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("the instant of receipt must be timezone-aware")
+    local = instant.astimezone(PARIS)
+    offset = local.strftime("%z")  # "+0200"; "%:z" only exists from Python 3.12
+    return local.strftime("%d/%m/%Y à %H:%M:%S") + (
+        f" (heure de Paris, UTC{offset[:3]}:{offset[3:]})"
+    )
+
+
+def render_receipt_pdf(data: ReceiptData) -> bytes:
+    """Render the receipt as PDF bytes (A4, French, no external resource is ever fetched)."""
+    if not SHA256_RE.fullmatch(data.sha256):
+        raise ValueError("sha256 must be 64 lowercase hexadecimal characters")
+    context = {
+        "receipt": data,
+        "received_at_paris": format_paris_instant(data.received_at),
+        "eligible_base": format_eur_fr(data.eligible_base),
+        "aid": format_eur_fr(data.aid),
+        "hash_label": HASH_LABEL,
+    }
+    html = render_to_string(TEMPLATE, context)
+    # No protocol is allowed: the template has no external resource, and none may sneak in.
+    fetcher = weasyprint.URLFetcher(allowed_protocols=())
+    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
+
+
+def receipt_hash_from_pdf(pdf: bytes) -> str | None:
+    """The SHA-256 printed in a receipt (lowercase), or None when the PDF shows none.
+
+    The text printed after the label comes first; the PDF metadata (keywords, subject) is
+    the fallback. A file that is not a readable PDF raises `pypdf.errors.PdfReadError`.
+    """
+    reader = pypdf.PdfReader(io.BytesIO(pdf), strict=False)
+    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    if match := _TEXT_HASH_RE.search(text):
+        return match[1].lower()
+    metadata = reader.metadata or {}
+    for key in ("/Keywords", "/Subject"):
+        if match := _METADATA_HASH_RE.search(str(metadata.get(key) or "")):
+            return match[1].lower()
+    return None
+
+
+def receipt_data(dossier) -> ReceiptData | None:
+    """What the receipt of a submitted dossier says, from its latest frozen submission."""
+    from guichet.dossiers.format import submitted_dossier
+    from guichet.rules.eligibility import compute_figures
+
+    submission = dossier.submissions.select_related("wave").order_by("-version").first()
+    if submission is None:
+        return None
+    frozen = submitted_dossier(submission.snapshot)
+    figures = compute_figures(frozen, dossier.call.rules())
+    return ReceiptData(
+        receipt_number=dossier.receipt_number, received_at=submission.received_at,
+        sha256=submission.sha256, call_name=dossier.call.name, wave_name=submission.wave.name,
+        title=frozen.title or "", lead_name=next((m.name for m in frozen.members if m.lead), ""),
+        members=[(m.name, m.siret) for m in frozen.members],
+        eligible_base=figures.eligible_base, aid=figures.aid, eligible=submission.eligible,
+        failed_rules=[r["message"] for r in submission.verdict["results"] if not r["ok"]],
+        version=submission.version)

@@ -1,0 +1,185 @@
+"""The applicant's forms (State design system markup through django-dsfr)."""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from dsfr.forms import DsfrBaseForm
+
+from guichet.rules.money import AmountError, exact_cents
+
+KIND_LABELS = {
+    "training_network": _("Réseau d'organismes de formation"), "cfa_network": _("Réseau de CFA"),
+    "school": _("École"), "branch": _("Branche ou filière professionnelle"), "opco": _("Opco"),
+    "training_operator": _("Opérateur de formation"), "company": _("Entreprise"),
+    "content_publisher": _("Éditeur de contenus"), "edtech": _("EdTech"),
+    "siae": _("Structure d'insertion par l'activité économique"),
+    "research_lab": _("Laboratoire de recherche"), "other": _("Autre"),
+}
+SCOPE_LABELS = {"national": _("Nationale"), "interregional": _("Interrégionale"),
+                "regional": _("Régionale"), "local": _("Locale")}
+MILESTONE_LABELS = {"first_results": _("Premiers résultats"), "intermediate": _("Intermédiaire"),
+                    "final": _("Final"), "other": _("Autre")}
+SOURCE_LABELS = {"aid": _("Aide demandée à l'appel"), "own_cash": _("Autofinancement"),
+                 "own_in_kind": _("Apport en nature (valorisation)"),
+                 "private": _("Autre financement privé"),
+                 "other_public": _("Autre financement public")}
+
+
+class AmountField(forms.CharField):
+    """Euros to the cent; accepts "1 234,50" and "1234.50"; never goes through a float."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        cleaned = "".join(text.split()).replace("\u202f", "").replace(",", ".")
+        try:
+            return exact_cents(Decimal(cleaned))
+        except (AmountError, ArithmeticError, ValueError):
+            raise forms.ValidationError(
+                _("Saisissez un montant positif en euros, au centime près (ex. 1 234,50)."),
+                code="amount") from None
+
+
+class VersionedForm(DsfrBaseForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class OrganisationForm(DsfrBaseForm):
+    siret = forms.CharField(label="SIRET", max_length=20,
+                            help_text=_("14 chiffres, sans espace ou avec espaces."))
+    name = forms.CharField(label=_("Raison sociale"), max_length=300)
+
+
+class StartDossierForm(DsfrBaseForm):
+    organisation = forms.ModelChoiceField(label=_("Organisme chef de file"), queryset=None)
+    kind = forms.ChoiceField(label=_("Catégorie de l'organisme"),
+                             choices=list(KIND_LABELS.items()))
+    title = forms.CharField(label=_("Titre du projet"), max_length=300)
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations
+
+
+class AcceptInvitationForm(DsfrBaseForm):
+    organisation = forms.ModelChoiceField(label=_("Organisme que vous représentez"),
+                                          queryset=None)
+    kind = forms.ChoiceField(label=_("Catégorie de l'organisme"),
+                             choices=list(KIND_LABELS.items()))
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations
+
+
+class ProjectForm(VersionedForm):
+    title = forms.CharField(label=_("Titre du projet"), max_length=300, required=False)
+    summary = forms.CharField(label=_("Résumé"), widget=forms.Textarea(attrs={"rows": 5}),
+                              max_length=10_000, required=False)
+    scope = forms.ChoiceField(label=_("Portée"), required=False,
+                              choices=[("", "—"), *SCOPE_LABELS.items()])
+    pooling_commitment = forms.BooleanField(
+        label=_("Le consortium s'engage à mutualiser les productions du projet dans son "
+                "réseau, son secteur ou sa filière"), required=False)
+    start_date = forms.DateField(label=_("Date de début"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    duration_months = forms.IntegerField(label=_("Durée (mois)"), required=False, min_value=1,
+                                         max_value=120)
+
+
+class InviteForm(DsfrBaseForm):
+    email = forms.EmailField(label=_("Adresse électronique du membre invité"))
+
+
+class MilestoneForm(DsfrBaseForm):
+    month = forms.IntegerField(label=_("Mois (1 = premier mois du projet)"), min_value=1,
+                               max_value=120)
+    kind = forms.ChoiceField(label=_("Type de jalon"), choices=list(MILESTONE_LABELS.items()))
+    label = forms.CharField(label=_("Libellé"), max_length=500)
+
+
+class ExpenseForm(DsfrBaseForm):
+    member = forms.ModelChoiceField(label=_("Membre"), queryset=None)
+    category = forms.ChoiceField(label=_("Catégorie de dépense"))
+    label = forms.CharField(label=_("Libellé"), max_length=500)
+    amount = AmountField(label=_("Montant (€)"))
+    eligible = forms.BooleanField(label=_("Dépense éligible"), required=False, initial=True)
+
+    def __init__(self, *args, members, categories, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = members
+        self.fields["category"].choices = categories
+
+
+class FinancingForm(DsfrBaseForm):
+    source = forms.ChoiceField(label=_("Source"), choices=list(SOURCE_LABELS.items()))
+    member = forms.ModelChoiceField(label=_("Membre (pour un apport propre)"), queryset=None,
+                                    required=False)
+    amount = AmountField(label=_("Montant (€)"))
+
+    def __init__(self, *args, members, sources, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = members
+        self.fields["source"].choices = [(s, SOURCE_LABELS[s]) for s in sources]
+
+
+class HybridProfileForm(VersionedForm):
+    synchronous_share = forms.IntegerField(label=_("Temps synchrone (%)"), required=False,
+                                           min_value=0, max_value=100)
+    asynchronous_share = forms.IntegerField(label=_("Temps asynchrone (%)"), required=False,
+                                            min_value=0, max_value=100)
+    in_person_share = forms.IntegerField(label=_("En présentiel, centre ou tiers-lieu (%)"),
+                                         required=False, min_value=0, max_value=100)
+    distance_share = forms.IntegerField(label=_("À distance (%)"), required=False, min_value=0,
+                                        max_value=100)
+    work_situation_share = forms.IntegerField(label=_("En situation de travail, AFEST (%)"),
+                                              required=False, min_value=0, max_value=100)
+    immersive_tools = forms.CharField(label=_("Outils immersifs"), required=False,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
+    positioning_tools = forms.CharField(label=_("Outils numériques de positionnement"),
+                                        required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    learners_targeted = forms.CharField(label=_("Publics visés"), required=False,
+                                        widget=forms.Textarea(attrs={"rows": 2}))
+    trades_targeted = forms.CharField(label=_("Métiers visés"), required=False,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        for pair, message in (
+            (("synchronous_share", "asynchronous_share"),
+             _("Les temps synchrone et asynchrone totalisent 100 %.")),
+            (("in_person_share", "distance_share", "work_situation_share"),
+             _("Présentiel, distance et situation de travail totalisent 100 %.")),
+        ):
+            values = [data.get(name) for name in pair]
+            if all(v is not None for v in values) and sum(values) != 100:
+                self.add_error(pair[-1], message)
+        return data
+
+
+class DocumentForm(DsfrBaseForm):
+    kind = forms.ChoiceField(label=_("Pièce"))
+    file = forms.FileField(label=_("Fichier PDF (20 Mo au plus)"),
+                           widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}))
+
+    def __init__(self, *args, kinds, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds
+
+
+class AnnexForm(DsfrBaseForm):
+    file = forms.FileField(label=_("Annexe financière remplie (XLSX)"))
+
+
+class SubmitForm(DsfrBaseForm):
+    confirm = forms.BooleanField(
+        label=_("Je certifie l'exactitude des informations et dépose le dossier au nom du "
+                "consortium"))
+

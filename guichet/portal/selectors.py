@@ -1,0 +1,81 @@
+"""What the applicant's pages show, gathered in a bounded number of queries."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+
+from guichet.audit.models import AuditEvent
+from guichet.calls.models import Wave
+from guichet.calls.services import open_wave
+from guichet.dossiers.format import dossier_queryset, to_format
+from guichet.dossiers.membership import dossiers_of
+from guichet.dossiers.models import ConsortiumMember, Document, Dossier, HybridProfile
+from guichet.dossiers.services import missing_items
+from guichet.rules.eligibility import Verdict, evaluate
+
+STEPS = [
+    ("projet", _("Projet")), ("consortium", _("Consortium")), ("calendrier", _("Calendrier")),
+    ("budget", _("Budget")), ("financement", _("Plan de financement")),
+    ("hybridation", _("Hybridation")), ("documents", _("Pièces")), ("depot", _("Dépôt")),
+]
+STEP_IDS = [step for step, _label in STEPS]
+
+
+def dossier_for(user, pk: int) -> Dossier:
+    """A dossier the user takes part in, with its content; anyone else gets a 404."""
+    return get_object_or_404(dossier_queryset().filter(pk__in=dossiers_of(user).values("pk")),
+                             pk=pk)
+
+
+@dataclass
+class Workspace:
+    dossier: Dossier
+    verdict: Verdict
+    missing: list[str]
+    is_lead: bool
+    own_members: list[ConsortiumMember]
+    wave: Wave | None
+    time_left: dt.timedelta | None
+    documents: list[Document]
+    profile: HybridProfile
+
+    @property
+    def members(self) -> list[ConsortiumMember]:
+        return list(self.dossier.consortium.members.all())
+
+    @property
+    def editable_members(self) -> list[ConsortiumMember]:
+        return self.members if self.is_lead else self.own_members
+
+    @property
+    def editable_member_ids(self) -> set[int]:
+        return {member.pk for member in self.editable_members}
+
+
+def workspace(dossier: Dossier, user, now: dt.datetime) -> Workspace:
+    own = [m for m in dossier.consortium.members.all()
+           if m.confirmed_at and m.organisation_id in _organisation_ids(user)]
+    document = to_format(dossier)
+    wave = open_wave(dossier.call, now)
+    return Workspace(
+        dossier=dossier, verdict=evaluate(document, dossier.call.rules()),
+        missing=missing_items(dossier, document), is_lead=any(m.is_lead for m in own),
+        own_members=own, wave=wave, time_left=(wave.closes_at - now) if wave else None,
+        documents=list(Document.objects.filter(dossier=dossier)),
+        profile=HybridProfile.objects.get_or_create(dossier=dossier)[0],
+    )
+
+
+def _organisation_ids(user) -> set[int]:
+    cached = getattr(user, "_guichet_organisation_ids", None)
+    if cached is None:
+        cached = set(user.affiliations.values_list("organisation_id", flat=True))
+        user._guichet_organisation_ids = cached
+    return cached
+
+
+def timeline(dossier: Dossier) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(object_type="dossiers.dossier",
+                                          object_id=str(dossier.pk)).order_by("sequence"))

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from guichet.portal import views
+
+app_name = "portal"
+urlpatterns = [
+    path("espace/", views.dashboard, name="dashboard"),
+    path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("dossiers/<int:pk>/", views.step, {"step": "projet"}, name="dossier"),
+    path("dossiers/<int:pk>/etape/<slug:step>/", views.step, name="step"),
+    path("dossiers/<int:pk>/verdict/", views.verdict_panel, name="verdict"),
+    path("dossiers/<int:pk>/accuse/", views.receipt, name="receipt"),
+    path("dossiers/<int:pk>/accuse.pdf", views.receipt_pdf, name="receipt-pdf"),
+    path("dossiers/<int:pk>/annexe.xlsx", views.annex_template, name="annex-template"),
+    path("dossiers/<int:pk>/budget.<str:extension>", views.budget_export, name="budget-export"),
+    path("dossiers/<int:pk>/pieces/<int:document_pk>/", views.document_file, name="document"),
+]

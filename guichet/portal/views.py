@@ -1,0 +1,360 @@
+"""The applicant portal: views only parse requests and call services."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from guichet.calls.models import Call
+from guichet.calls.services import open_wave
+from guichet.core.clock import now
+from guichet.core.errors import ServiceError
+from guichet.dossiers import editing, membership
+from guichet.dossiers.documents import remove_document, upload_document
+from guichet.dossiers.models import Document, ExpenseLine, FinancingLine, Milestone
+from guichet.dossiers.services import submit
+from guichet.portal import forms
+from guichet.portal.annex import budget_export_response, import_annex, template_response
+from guichet.dossiers.receipt import receipt_data
+from guichet.portal.receipts import receipt_pdf_response
+from guichet.portal.selectors import STEP_IDS, STEPS, dossier_for, timeline, workspace
+
+POST_FORM = require_http_methods(["GET", "POST"])
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _attempt(form, action) -> bool:
+    """Run a service call; a refusal becomes an error on the form (its field when known)."""
+    try:
+        action()
+    except editing.EditConflict as conflict:
+        form.add_error(None, conflict.message)
+        form.conflict = conflict.current
+        return False
+    except ServiceError as refused:
+        field = refused.field if refused.field in form.fields else None
+        form.add_error(field, refused.message)
+        return False
+    return True
+
+
+@login_required
+@POST_FORM
+def dashboard(request):
+    organisations = membership.organisations_of(request.user)
+    organisation_form = forms.OrganisationForm(
+        request.POST if request.POST.get("action") == "organisation" else None)
+    start_form = forms.StartDossierForm(
+        request.POST if request.POST.get("action") == "start" else None,
+        organisations=organisations)
+    calls = [call for call in Call.objects.order_by("code")
+             if not call.is_closed and open_wave(call, now())]
+    if organisation_form.is_bound and organisation_form.is_valid() and _attempt(
+            organisation_form, lambda: membership.register_organisation(
+                request.user, organisation_form.cleaned_data["siret"],
+                organisation_form.cleaned_data["name"])):
+        messages.success(request, _("Organisme enregistré."))
+        return redirect("portal:dashboard")
+    if start_form.is_bound and start_form.is_valid() and calls:
+        started = []
+        if _attempt(start_form, lambda: started.append(membership.start_dossier(
+                request.user, calls[0], start_form.cleaned_data["organisation"],
+                start_form.cleaned_data["kind"], start_form.cleaned_data["title"]))):
+            return redirect("portal:step", pk=started[0].pk, step="projet")
+    invitations = membership.pending_invitations(request.user)
+    return render(request, "portal/dashboard.html", {
+        "organisations": organisations, "organisation_form": organisation_form,
+        "start_form": start_form, "open_calls": calls, "invitations": invitations,
+        "dossiers": membership.dossiers_of(request.user).select_related("call", "wave")})
+
+
+@login_required
+@POST_FORM
+def invitation(request, token):
+    invitation = membership.open_invitation(token)
+    if invitation is None:
+        raise Http404
+    organisations = membership.organisations_of(request.user)
+    form = forms.AcceptInvitationForm(request.POST or None, organisations=organisations)
+    organisation_form = forms.OrganisationForm(
+        request.POST if request.POST.get("action") == "organisation" else None)
+    if organisation_form.is_bound:
+        if organisation_form.is_valid() and _attempt(
+                organisation_form, lambda: membership.register_organisation(
+                    request.user, organisation_form.cleaned_data["siret"],
+                    organisation_form.cleaned_data["name"])):
+            return redirect("portal:invitation", token=token)
+        form = forms.AcceptInvitationForm(organisations=organisations)
+    elif form.is_bound and form.is_valid():
+        accepted = []
+        if _attempt(form, lambda: accepted.append(membership.accept_invitation(
+                token, request.user, form.cleaned_data["organisation"],
+                form.cleaned_data["kind"]))):
+            dossier = invitation.consortium.dossiers.first()
+            messages.success(request, _("Vous faites désormais partie du consortium."))
+            return redirect("portal:step", pk=dossier.pk, step="budget")
+    return render(request, "portal/invitation.html", {
+        "invitation": invitation, "form": form, "organisation_form": organisation_form,
+        "dossier": invitation.consortium.dossiers.first()})
+
+
+@login_required
+@POST_FORM
+def step(request, pk, step):
+    if step not in STEP_IDS:
+        raise Http404
+    dossier = dossier_for(request.user, pk)
+    handler = STEP_HANDLERS[step]
+    outcome = handler(request, dossier)
+    if isinstance(outcome, HttpResponse):
+        return outcome
+    if outcome is True and not _is_htmx(request):
+        return redirect(request.get_full_path())
+    context = outcome if isinstance(outcome, dict) else {}
+    return _render_step(request, dossier.pk, step, context)
+
+
+def _render_step(request, pk, step, context):
+    dossier = dossier_for(request.user, pk)
+    space = workspace(dossier, request.user, now())
+    defaults = _default_forms(step, space, request)
+    return render(request, f"portal/step_{step}.html", {
+        **defaults, **context, "space": space, "dossier": dossier, "step": step,
+        "current_label": dict(STEPS)[step],
+        "steps": STEPS, "step_number": STEP_IDS.index(step) + 1, "step_count": len(STEPS),
+        "next_step": dict(zip(STEP_IDS, [*STEP_IDS[1:], None], strict=True))[step],
+        "timeline": timeline(dossier) if step == "depot" else [],
+    })
+
+
+def _default_forms(step, space, request) -> dict:
+    dossier, profile = space.dossier, space.profile
+    categories = [(c.id, c.label) for c in dossier.call.rules().expense_categories]
+    return {
+        "projet": lambda: {"form": forms.ProjectForm(initial={
+            **{name: getattr(dossier, name) for name in editing.PROJECT_FIELDS},
+            "version": dossier.version})},
+        "consortium": lambda: {"form": forms.InviteForm()},
+        "calendrier": lambda: {"form": forms.MilestoneForm()},
+        "budget": lambda: {"form": forms.ExpenseForm(
+            members=_member_queryset(space), categories=categories),
+            "annex_form": forms.AnnexForm()},
+        "financement": lambda: {"form": forms.FinancingForm(
+            members=_member_queryset(space), sources=_sources(space))},
+        "hybridation": lambda: {"form": forms.HybridProfileForm(initial={
+            **{name: getattr(profile, name) for name in editing.HYBRID_FIELDS},
+            "version": profile.version})},
+        "documents": lambda: {"form": forms.DocumentForm(kinds=_document_kinds(space))},
+        "depot": lambda: {"form": forms.SubmitForm()},
+    }[step]()
+
+
+def _member_queryset(space):
+    ids = [member.pk for member in space.editable_members]
+    return space.dossier.consortium.members.filter(pk__in=ids).select_related("organisation")
+
+
+def _sources(space) -> list[str]:
+    if space.is_lead:
+        return ["aid", "own_cash", "own_in_kind", "private", "other_public"]
+    return ["own_cash", "own_in_kind"]
+
+
+def _document_kinds(space) -> list[tuple[str, str]]:
+    return [(d.id, d.label) for d in space.dossier.call.rules().documents]
+
+
+def _project(request, dossier):
+    if request.method != "POST":
+        return None
+    form = forms.ProjectForm(request.POST)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
+        if _attempt(form, lambda: editing.update_project(dossier, request.user, version, data)):
+            return True
+    return {"form": _with_conflict(form, forms.ProjectForm, editing.PROJECT_FIELDS)}
+
+
+def _with_conflict(form, form_class, fields):
+    """After a conflict, show what the other person saved, at its current version."""
+    current = getattr(form, "conflict", None)
+    if current is None:
+        return form
+    fresh = form_class(initial={**{f: getattr(current, f) for f in fields},
+                                "version": current.version})
+    fresh._errors = form.errors
+    fresh.conflict = current
+    return fresh
+
+
+def _consortium(request, dossier):
+    if request.method != "POST":
+        return None
+    form = forms.InviteForm(request.POST)
+    if form.is_valid() and _attempt(form, lambda: membership.invite_member(
+            dossier, form.cleaned_data["email"], request.user)):
+        messages.success(request, _("Invitation envoyée à %(email)s.")
+                         % {"email": form.cleaned_data["email"]})
+        return True
+    return {"form": form}
+
+
+def _calendar(request, dossier):
+    if request.method != "POST":
+        return None
+    if request.POST.get("action") == "delete":
+        return _delete_line(request, dossier, Milestone)
+    form = forms.MilestoneForm(request.POST)
+    if form.is_valid() and _attempt(form, lambda: editing.add_milestone(
+            dossier, request.user, **form.cleaned_data)):
+        return True
+    return {"form": form}
+
+
+def _budget(request, dossier):
+    if request.method != "POST":
+        return None
+    action = request.POST.get("action")
+    if action == "delete":
+        return _delete_line(request, dossier, ExpenseLine)
+    if action == "annex":
+        return import_annex(request, dossier)
+    space = workspace(dossier, request.user, now())
+    categories = [(c.id, c.label) for c in dossier.call.rules().expense_categories]
+    form = forms.ExpenseForm(request.POST, members=_member_queryset(space), categories=categories)
+    if form.is_valid() and _attempt(form, lambda: editing.add_expense(
+            dossier, request.user, editing.ExpenseInput(**form.cleaned_data))):
+        return True
+    return {"form": form}
+
+
+def _financing(request, dossier):
+    if request.method != "POST":
+        return None
+    if request.POST.get("action") == "delete":
+        return _delete_line(request, dossier, FinancingLine)
+    space = workspace(dossier, request.user, now())
+    form = forms.FinancingForm(request.POST, members=_member_queryset(space),
+                               sources=_sources(space))
+    if form.is_valid() and _attempt(form, lambda: editing.add_financing(
+            dossier, request.user, editing.FinancingInput(**form.cleaned_data))):
+        return True
+    return {"form": form}
+
+
+def _delete_line(request, dossier, model):
+    line = get_object_or_404(model.objects.select_related("dossier"), dossier=dossier,
+                             pk=request.POST.get("line"))
+    try:
+        editing.delete_line(line, request.user, int(request.POST.get("version", 0)))
+    except ServiceError as refused:
+        messages.error(request, refused.message)
+    return True
+
+
+def _hybrid(request, dossier):
+    if request.method != "POST":
+        return None
+    form = forms.HybridProfileForm(request.POST)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
+        if _attempt(form, lambda: editing.update_hybrid_profile(dossier, request.user, version,
+                                                                data)):
+            return True
+    return {"form": _with_conflict(form, forms.HybridProfileForm, editing.HYBRID_FIELDS)}
+
+
+def _documents(request, dossier):
+    if request.method != "POST":
+        return None
+    if request.POST.get("action") == "delete":
+        document = get_object_or_404(Document, dossier=dossier, pk=request.POST.get("document"))
+        try:
+            remove_document(document, request.user)
+        except ServiceError as refused:
+            messages.error(request, refused.message)
+        return True
+    space = workspace(dossier, request.user, now())
+    form = forms.DocumentForm(request.POST, request.FILES, kinds=_document_kinds(space))
+    if form.is_valid() and _attempt(form, lambda: upload_document(
+            dossier, request.user, form.cleaned_data["kind"], form.cleaned_data["file"])):
+        messages.success(request, _("Pièce ajoutée."))
+        return True
+    return {"form": form}
+
+
+def _deposit(request, dossier):
+    if request.method != "POST":
+        return None
+    form = forms.SubmitForm(request.POST)
+    if not request.user.has_perm("dossiers.submit_dossier", dossier):
+        form.add_error(None, _("Seul le chef de file dépose le dossier."))
+    elif form.is_valid() and _attempt(form, lambda: submit(dossier, by=request.user)):
+        return redirect("portal:receipt", pk=dossier.pk)
+    return {"form": form}
+
+
+STEP_HANDLERS = {
+    "projet": _project, "consortium": _consortium, "calendrier": _calendar, "budget": _budget,
+    "financement": _financing, "hybridation": _hybrid, "documents": _documents,
+    "depot": _deposit,
+}
+
+
+@login_required
+@require_GET
+def verdict_panel(request, pk):
+    """The live eligibility panel alone (htmx refreshes it after every change)."""
+    dossier = dossier_for(request.user, pk)
+    return render(request, "portal/_verdict.html",
+                  {"space": workspace(dossier, request.user, now())})
+
+
+@login_required
+@require_GET
+def receipt(request, pk):
+    dossier = dossier_for(request.user, pk)
+    data = receipt_data(dossier)
+    if data is None:
+        raise Http404
+    return render(request, "portal/receipt.html", {"dossier": dossier, "receipt": data,
+                                                   "timeline": timeline(dossier)})
+
+
+@login_required
+@require_GET
+def receipt_pdf(request, pk):
+    return receipt_pdf_response(dossier_for(request.user, pk))
+
+
+@login_required
+@require_GET
+def annex_template(request, pk):
+    return template_response(dossier_for(request.user, pk))
+
+
+@login_required
+@require_GET
+def budget_export(request, pk, extension):
+    if extension not in ("xlsx", "ods"):
+        raise Http404
+    return budget_export_response(dossier_for(request.user, pk), extension)
+
+
+@login_required
+@require_GET
+def document_file(request, pk, document_pk):
+    """A document is served only to the dossier's participants."""
+    dossier = dossier_for(request.user, pk)
+    document = get_object_or_404(Document, dossier=dossier, pk=document_pk)
+    response = HttpResponse(document.file.read(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.sha256[:12]}.pdf"'
+    return response
+
