@@ -4,4 +4,4 @@ import os
 
 os.environ["GUICHET_ENV"] = "test"
 
-from guichet.settings import *  # noqa: E402, F403
+from guichet.settings import *  # noqa: F403

@@ -74,3 +74,26 @@ def make_dossier(document: dict, *, with_documents: bool = True):
     if with_documents:
         attach_required_documents(dossier)
     return dossier
+
+
+def make_user(email: str, organisations=(), password: str = "Formation-Hybride-2021!"):
+    """A confirmed account acting for `organisations`."""
+    from allauth.account.models import EmailAddress
+
+    from guichet.accounts.models import User
+    from guichet.dossiers.models import Affiliation
+
+    user = User.objects.create_user(email, password)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    for organisation in organisations:
+        Affiliation.objects.create(user=user, organisation=organisation)
+    return user
+
+
+def lead_and_member(dossier):
+    """Two accounts: one for the lead organisation, one for the first other member."""
+    members = list(dossier.consortium.members.select_related("organisation"))
+    lead = next(m for m in members if m.is_lead)
+    other = next(m for m in members if not m.is_lead)
+    return (make_user(f"lead{dossier.pk}@example.fr", [lead.organisation]),
+            make_user(f"member{dossier.pk}@example.fr", [other.organisation]))

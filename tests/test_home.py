@@ -4,8 +4,8 @@ import re
 import pytest
 
 from guichet.calls.services import load_call
-from guichet.dossiers.models import Dossier
 from guichet.dossiers.format import dossier_queryset, export_dossier, submitted_dossier
+from guichet.dossiers.models import Dossier
 from guichet.rules import dossier as fmt
 from tests.conftest import DEFFINUM_TOML
 

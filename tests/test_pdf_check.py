@@ -9,6 +9,7 @@ import pypdf
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from guichet.dossiers.demo import blank_pdf as minimal_pdf
 from guichet.dossiers.pdf_check import (
     CHUNK_BYTES,
     MAX_DOCUMENT_BYTES,
@@ -17,7 +18,6 @@ from guichet.dossiers.pdf_check import (
     check_pdf,
     format_size_fr,
 )
-from guichet.dossiers.demo import blank_pdf as minimal_pdf
 
 
 def tiny_png() -> bytes:

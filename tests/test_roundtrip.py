@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guichet.dossiers.models import Dossier, Organisation
 from guichet.dossiers.format import dossier_queryset, export_dossier, submitted_dossier
+from guichet.dossiers.models import Dossier, Organisation
 from guichet.dossiers.services import ImportRefused, import_dossier, submit
 from guichet.rules import dossier as fmt
 from tests.factories import attach_required_documents, document_with_fresh_sirets

@@ -26,19 +26,16 @@ SOURCE_LABELS = {"aid": _("Aide demandée à l'appel"), "own_cash": _("Autofinan
                  "other_public": _("Autre financement public")}
 
 
-class AmountField(forms.CharField):
+class AmountField(forms.Field):
     """Euros to the cent; accepts "1 234,50" and "1234.50"; never goes through a float."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 20)
-        super().__init__(**kwargs)
-        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
+                                    "maxlength": 24})
 
     def to_python(self, value):
-        text = super().to_python(value)
-        if text in self.empty_values:
+        if value in self.empty_values:
             return None
-        cleaned = "".join(text.split()).replace("\u202f", "").replace(",", ".")
+        cleaned = "".join(str(value).split()).replace(",", ".")
         try:
             return exact_cents(Decimal(cleaned))
         except (AmountError, ArithmeticError, ValueError):

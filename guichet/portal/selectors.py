@@ -76,6 +76,32 @@ def _organisation_ids(user) -> set[int]:
     return cached
 
 
-def timeline(dossier: Dossier) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(object_type="dossiers.dossier",
-                                          object_id=str(dossier.pk)).order_by("sequence"))
+TIMELINE_LABELS = {
+    "dossier.imported": _("Dossier importé"), "dossier.started": _("Dossier créé"),
+    "dossier.project_updated": _("Projet modifié"),
+    "dossier.hybrid_profile_updated": _("Profil d'hybridation modifié"),
+    "dossier.expense_added": _("Dépense ajoutée"), "dossier.expense_updated": _("Dépense modifiée"),
+    "dossier.financing_added": _("Financement ajouté"),
+    "dossier.financing_updated": _("Financement modifié"),
+    "dossier.milestone_added": _("Jalon ajouté"), "dossier.line_deleted": _("Ligne supprimée"),
+    "dossier.annex_imported": _("Annexe financière importée"),
+    "dossier.document_added": _("Pièce ajoutée"), "dossier.document_removed": _("Pièce retirée"),
+    "consortium.invited": _("Membre invité"), "consortium.joined": _("Membre confirmé"),
+    "dossier.reminded": _("Rappel d'échéance envoyé"),
+    "dossier.submitted": _("Dossier déposé, accusé de réception délivré"),
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    label: str
+    actor: str
+
+
+def timeline(dossier: Dossier) -> list[TimelineEntry]:
+    events = AuditEvent.objects.filter(object_type="dossiers.dossier",
+                                       object_id=str(dossier.pk)).order_by("sequence")
+    return [TimelineEntry(event.at, TIMELINE_LABELS.get(event.action, event.action),
+                          "" if event.actor_label == "system" else event.actor_label)
+            for event in events]

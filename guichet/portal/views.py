@@ -14,10 +14,10 @@ from guichet.core.errors import ServiceError
 from guichet.dossiers import editing, membership
 from guichet.dossiers.documents import remove_document, upload_document
 from guichet.dossiers.models import Document, ExpenseLine, FinancingLine, Milestone
+from guichet.dossiers.receipt import receipt_data
 from guichet.dossiers.services import submit
 from guichet.portal import forms
 from guichet.portal.annex import budget_export_response, import_annex, template_response
-from guichet.dossiers.receipt import receipt_data
 from guichet.portal.receipts import receipt_pdf_response
 from guichet.portal.selectors import STEP_IDS, STEPS, dossier_for, timeline, workspace
 
