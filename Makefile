@@ -3,8 +3,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+AXE_VERSION := 4.14.1
+AXE := node_modules/axe-core/axe.min.js
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install lint test-postgres benchmark
+.PHONY: run test install messages lint browser benchmark
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,20 +15,34 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP)
+install: $(STAMP) messages
+
+# Compiled translations are build products, made from the committed .po files.
+messages: $(STAMP)
+	cd guichet && ../$(BIN)/guichet compilemessages --ignore=.venv -v0
 
 run: install
-	mkdir -p var
 	$(BIN)/guichet migrate --noinput
 	$(BIN)/guichet loadcall calls/deffinum.toml --demo
 	$(BIN)/guichet seeddemo
 	$(BIN)/guichet runserver 127.0.0.1:8000
 
-lint: install
+lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: lint
+# Browser tests drive Debian's Chromium (a test tool's own browser download cannot work
+# here) and inject axe-core from npm.
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+$(AXE):
+	npm install --no-save --no-audit --no-fund axe-core@$(AXE_VERSION)
+
+browser: $(CHROMIUM) $(AXE)
+
+test: install lint browser
 	$(BIN)/pytest
 
 benchmark: install
 	$(BIN)/python benchmarks/rules_core.py
+	$(BIN)/python benchmarks/portal.py

@@ -287,3 +287,17 @@ def test_dashboard_invalid_siret_refused_with_reason(client, open_call):
                                     "name": "Faux"}).content.decode()
     assert "n&#x27;est pas valide" in page
     assert not user.affiliations.exists()
+
+
+def test_portal_delete_line_with_stale_version_refused(client, dossier, people):
+    lead, _member = people
+    client.force_login(lead)
+    line = ExpenseLine.objects.filter(dossier=dossier).first()
+    url = f"/dossiers/{dossier.pk}/etape/budget/"
+    ExpenseLine.objects.filter(pk=line.pk).update(version=line.version + 1)  # someone edited it
+    page = client.post(url, {"action": "delete", "line": f"{line.pk}:{line.version}"},
+                       follow=True).content.decode()
+    assert "Quelqu&#x27;un a modifié ces informations" in page
+    assert ExpenseLine.objects.filter(pk=line.pk).exists()
+    client.post(url, {"action": "delete", "line": f"{line.pk}:{line.version + 1}"})
+    assert not ExpenseLine.objects.filter(pk=line.pk).exists()

@@ -167,10 +167,13 @@ def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
     return submission
 
 
-def missing_items(dossier: Dossier, draft: fmt.Dossier | None = None) -> list[str]:
+def missing_items(dossier: Dossier, draft: fmt.Dossier | None = None,
+                  documents: list[Document] | None = None) -> list[str]:
     """What must still be filled in or attached before the dossier can be submitted."""
     draft = draft or to_format(dossier)
-    present = set(Document.objects.filter(dossier=dossier).values_list("kind", flat=True))
+    if documents is None:
+        documents = Document.objects.filter(dossier=dossier)
+    present = {document.kind for document in documents}
     return missing_fields(draft) + [
         f"documents.{document.id}" for document in dossier.call.rules().required_documents
         if document.id not in present]

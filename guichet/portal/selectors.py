@@ -2,6 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -41,15 +42,15 @@ class Workspace:
     documents: list[Document]
     profile: HybridProfile
 
-    @property
+    @cached_property
     def members(self) -> list[ConsortiumMember]:
         return list(self.dossier.consortium.members.all())
 
-    @property
+    @cached_property
     def editable_members(self) -> list[ConsortiumMember]:
         return self.members if self.is_lead else self.own_members
 
-    @property
+    @cached_property
     def editable_member_ids(self) -> set[int]:
         return {member.pk for member in self.editable_members}
 
@@ -59,11 +60,13 @@ def workspace(dossier: Dossier, user, now: dt.datetime) -> Workspace:
            if m.confirmed_at and m.organisation_id in _organisation_ids(user)]
     document = to_format(dossier)
     wave = open_wave(dossier.call, now)
+    documents = list(Document.objects.filter(dossier=dossier))
     return Workspace(
         dossier=dossier, verdict=evaluate(document, dossier.call.rules()),
-        missing=missing_items(dossier, document), is_lead=any(m.is_lead for m in own),
+        missing=missing_items(dossier, document, documents),
+        is_lead=any(m.is_lead for m in own),
         own_members=own, wave=wave, time_left=(wave.closes_at - now) if wave else None,
-        documents=list(Document.objects.filter(dossier=dossier)),
+        documents=documents,
         profile=HybridProfile.objects.get_or_create(dossier=dossier)[0],
     )
 

@@ -116,11 +116,12 @@ def step(request, pk, step):
     if outcome is True and not _is_htmx(request):
         return redirect(request.get_full_path())
     context = outcome if isinstance(outcome, dict) else {}
-    return _render_step(request, dossier.pk, step, context)
+    if request.method == "POST":
+        dossier = dossier_for(request.user, pk)  # what the action changed
+    return _render_step(request, dossier, step, context)
 
 
-def _render_step(request, pk, step, context):
-    dossier = dossier_for(request.user, pk)
+def _render_step(request, dossier, step, context):
     space = workspace(dossier, request.user, now())
     defaults = _default_forms(step, space, request)
     return render(request, f"portal/step_{step}.html", {
@@ -249,10 +250,14 @@ def _financing(request, dossier):
 
 
 def _delete_line(request, dossier, model):
+    """The delete buttons post "line id:version" (one form for the whole table)."""
+    line_id, _sep, version = request.POST.get("line", "").partition(":")
+    if not (line_id.isdigit() and version.isdigit()):
+        raise Http404
     line = get_object_or_404(model.objects.select_related("dossier"), dossier=dossier,
-                             pk=request.POST.get("line"))
+                             pk=int(line_id))
     try:
-        editing.delete_line(line, request.user, int(request.POST.get("version", 0)))
+        editing.delete_line(line, request.user, int(version))
     except ServiceError as refused:
         messages.error(request, refused.message)
     return True

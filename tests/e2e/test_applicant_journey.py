@@ -1,0 +1,316 @@
+"""The whole applicant journey in a real browser: from sign-up to the receipt of a consortium
+dossier, with a second person joining the consortium from another browser context."""
+
+import datetime as dt
+import hashlib
+import re
+import time
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from playwright.sync_api import expect
+
+from guichet.dossiers.demo import blank_pdf
+from guichet.dossiers.models import ConsortiumMember, Dossier, Submission
+from guichet.dossiers.receipt import receipt_hash_from_pdf
+from tests.e2e.conftest import paris_today, visit
+from tests.factories import fresh_siret
+
+pytestmark = pytest.mark.e2e
+
+LEAD_EMAIL = "cheffe.de.file@reseau-formation.example"
+LEAD_PASSWORD = "Formation-Hybride-2021!"
+MEMBER_EMAIL = "contact@edtech-immersia.example"
+MEMBER_PASSWORD = "Immersion-Numerique-2022!"
+TITLE = "Campus hybride des métiers du bâtiment"
+VERDICT = "aside#verdict"
+ELIGIBLE = 'aside#verdict [data-verdict="eligible"]'
+NOT_ELIGIBLE = 'aside#verdict [data-verdict="not-eligible"]'
+
+BASE = Decimal("1000000.00")
+MEMBER_EXPENSE = Decimal("150000.00")
+LEAD_EXPENSES = [("staff", "Ingénierie pédagogique", Decimal("600000.00")),
+                 ("digital_resources", "Simulateurs et licences", Decimal("250000.00"))]
+MEMBER_IN_KIND = Decimal("50000.00")
+AID = (BASE * Decimal("0.70")).quantize(Decimal("1"))
+LEAD_CASH = BASE - AID - MEMBER_IN_KIND
+
+
+def on_server(url: str, base_url: str) -> str:
+    """A link from a mail, pointed at the live server (mails use settings.SITE_URL)."""
+    return re.sub(r"^https?://[^/]+", base_url, url)
+
+
+def link_in(mailoutbox, to: str, pattern: str, base_url: str) -> str:
+    mails = [mail for mail in mailoutbox if to in mail.to]
+    assert mails, f"no mail to {to}: {[m.to for m in mailoutbox]}"
+    match = re.search(rf"https?://\S+{pattern}", mails[-1].body)
+    assert match, mails[-1].body
+    return on_server(match.group(0), base_url)
+
+
+def settled(page) -> None:
+    """Wait until htmx has no request in flight (it marks the element with .htmx-request)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+
+
+def live_post(page, action, path: str) -> None:
+    """Do `action`, which makes htmx post the step form, and wait for the swap."""
+    with page.expect_response(lambda r: r.request.method == "POST" and path in r.url) as posted:
+        action()
+    assert posted.value.status == 200, posted.value.status
+    settled(page)
+
+
+def sign_up(page, base_url: str, mailoutbox, email: str, password: str, who: str) -> None:
+    """Sign up, read the confirmation link in the mail, confirm with the button: logged in."""
+    page.goto(f"{base_url}/comptes/signup/")
+    visit(page, f"{who}-signup")
+    page.get_by_label("Courriel").fill(email)
+    page.get_by_label("Mot de passe", exact=True).fill(password)
+    page.get_by_label("Mot de passe (confirmation)").fill(password)
+    page.locator("main").get_by_role("button", name="Création de compte").click()
+    page.wait_for_url(f"{base_url}/comptes/confirm-email/")
+    visit(page, f"{who}-verification-sent")
+    confirm = link_in(mailoutbox, email, r"/comptes/confirm-email/[-:\w]+/", base_url)
+    page.goto(confirm)
+    visit(page, f"{who}-confirm-email")
+    page.locator("main").get_by_role("button", name=re.compile("Confirmer")).click()
+    page.wait_for_url(f"{base_url}/espace/")
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+
+
+def declare_organisation(page, siret: str, name: str) -> None:
+    form = page.get_by_test_id("organisation-form")
+    form.get_by_label("SIRET").fill(siret)
+    form.get_by_label("Raison sociale").fill(name)
+    form.get_by_role("button", name="Enregistrer l'organisme").click()
+    page.wait_for_load_state()
+
+
+def step_link(page, label: str) -> None:
+    page.get_by_role("navigation", name="Étapes du dossier").get_by_role(
+        "link", name=re.compile(rf"^\d+\. {label}$")).click()
+    page.wait_for_load_state()
+
+
+@pytest.mark.e2e
+def test_applicant_journey_from_signup_to_receipt(
+        page, new_page, live_server, deffinum_open, mailoutbox, tmp_path):
+    base = live_server.url
+
+    # 1. The lead signs up, confirms the address with the button, and is logged in.
+    sign_up(page, base, mailoutbox, LEAD_EMAIL, LEAD_PASSWORD, "lead")
+    visit(page, "lead-dashboard")
+
+    # 2. Declares its organisation, starts a dossier, fills in the project (saved on change).
+    lead_siret, lead_name = fresh_siret(), "Réseau Formation BTP"
+    declare_organisation(page, lead_siret, lead_name)
+    expect(page.get_by_text("Organisme enregistré.")).to_be_visible()
+    expect(page.get_by_text(f"{lead_name} — SIRET {lead_siret}")).to_be_visible()
+    visit(page, "lead-dashboard-organisation")
+    start = page.get_by_test_id("start-form")
+    start.get_by_label("Organisme chef de file").select_option(label=f"{lead_name} ({lead_siret})")
+    start.get_by_label("Catégorie de l'organisme").select_option("training_network")
+    start.get_by_label("Titre du projet").fill("Campus hybride")
+    start.get_by_role("button", name="Créer le dossier").click()
+    page.wait_for_url(re.compile(r"/dossiers/\d+/etape/projet/$"))
+    dossier = Dossier.objects.get(pk=int(re.search(r"/dossiers/(\d+)/", page.url).group(1)))
+    steps = f"{base}/dossiers/{dossier.pk}/etape"
+    expect(page.locator(NOT_ELIGIBLE)).to_be_visible()
+    visit(page, "lead-step-projet-empty")
+
+    form = page.get_by_test_id("project-form")
+    start_date = (paris_today() + dt.timedelta(days=92)).replace(day=1)
+    fill_ins = [
+        lambda: form.get_by_label("Titre du projet").fill(TITLE),
+        lambda: form.get_by_label("Résumé").fill(
+            "Hybridation des parcours CAP/BP avec simulateurs immersifs et tiers-lieux."),
+        lambda: form.get_by_label("Portée").select_option("national"),
+        lambda: form.get_by_label(re.compile("s'engage à mutualiser")).check(),
+        lambda: form.get_by_label("Date de début").fill(start_date.isoformat()),
+        lambda: form.get_by_label("Durée (mois)").fill("36"),
+    ]
+    for fill_in in fill_ins:
+        # Each change is saved on its own (htmx, "change delay:400ms"): no button pressed.
+        live_post(page, lambda fill_in=fill_in: (fill_in(), page.keyboard.press("Tab")),
+                  "/etape/projet/")
+    dossier.refresh_from_db()
+    assert (dossier.title, dossier.scope, dossier.pooling_commitment, dossier.start_date,
+            dossier.duration_months) == (TITLE, "national", True, start_date, 36)
+    assert dossier.summary.startswith("Hybridation des parcours")
+    version = dossier.version
+    live_post(page, lambda: form.get_by_role("button", name="Enregistrer").click(),
+              "/etape/projet/")
+    expect(page.locator("[data-conflict]")).to_have_count(0)
+    expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
+    dossier.refresh_from_db()
+    assert dossier.version >= version
+    assert page.url == f"{steps}/projet/"  # htmx: no page load
+    visit(page, "lead-step-projet")
+
+    # 3. Invites a second person, who joins from its own browser.
+    step_link(page, "Consortium")
+    visit(page, "lead-step-consortium")
+    page.get_by_label("Adresse électronique du membre invité").fill(MEMBER_EMAIL)
+    page.get_by_role("button", name="Inviter").click()
+    page.wait_for_load_state()
+    expect(page.get_by_text(f"Invitation envoyée à {MEMBER_EMAIL}.")).to_be_visible()
+    invitation = link_in(mailoutbox, MEMBER_EMAIL, r"/invitations/[-\w]+/", base)
+
+    member_page = new_page()
+    sign_up(member_page, base, mailoutbox, MEMBER_EMAIL, MEMBER_PASSWORD, "member")
+    member_page.goto(invitation)
+    expect(member_page.get_by_role("heading", level=1)).to_contain_text(TITLE)
+    visit(member_page, "member-invitation")
+    member_siret, member_name = fresh_siret(), "EdTech Immersia"
+    declare_organisation(member_page, member_siret, member_name)
+    assert member_page.url == invitation
+    visit(member_page, "member-invitation-organisation")
+    accept = member_page.get_by_test_id("accept-form")
+    accept.get_by_label("Organisme que vous représentez").select_option(
+        label=f"{member_name} ({member_siret})")
+    accept.get_by_label("Catégorie de l'organisme").select_option("edtech")
+    accept.get_by_role("button", name="Confirmer ma participation").click()
+    member_page.wait_for_url(f"{steps}/budget/")
+    expect(member_page.get_by_text("Vous faites désormais partie du consortium.")).to_be_visible()
+    expect(member_page.get_by_text("vous êtes membre du consortium")).to_be_visible()
+    visit(member_page, "member-step-budget")
+
+    expense = member_page.get_by_test_id("expense-form")
+    expense.get_by_label("Membre", exact=True).select_option(label=member_name)
+    expense.get_by_label("Catégorie de dépense").select_option("subcontracting")
+    expense.get_by_label("Libellé").fill("Simulateurs immersifs")
+    expense.get_by_label("Montant (€)").fill("150000,00")
+    expect(expense.get_by_label("Dépense éligible")).to_be_checked()
+    live_post(member_page, lambda: expense.get_by_role("button", name="Ajouter la dépense")
+              .click(), "/etape/budget/")
+    expect(member_page.get_by_test_id("expenses")).to_contain_text("Simulateurs immersifs")
+    assert member_page.url == f"{steps}/budget/"
+    visit(member_page, "member-step-budget-expense")
+
+    step_link(member_page, "Plan de financement")
+    financing = member_page.get_by_test_id("financing-form")
+    financing.get_by_label("Source").select_option("own_in_kind")
+    financing.get_by_label("Membre (pour un apport propre)").select_option(label=member_name)
+    financing.get_by_label("Montant (€)").fill("50000,00")
+    live_post(member_page, lambda: financing.get_by_role("button", name="Ajouter").click(),
+              "/etape/financement/")
+    expect(member_page.get_by_test_id("financing")).to_contain_text(member_name)
+    visit(member_page, "member-step-financement")
+    member = ConsortiumMember.objects.get(consortium=dossier.consortium, is_lead=False)
+    assert member.organisation.siret == member_siret
+    assert list(dossier.expenses.values_list("member", "amount", "eligible")) == [
+        (member.pk, MEMBER_EXPENSE, True)]
+    assert list(dossier.financing.values_list("member", "source", "amount")) == [
+        (member.pk, "own_in_kind", MEMBER_IN_KIND)]
+
+    # 4. Back to the lead: calendar, documents, then the financial annex.
+    page.goto(f"{steps}/calendrier/")
+    milestone = page.locator("form").filter(has=page.get_by_label("Type de jalon"))
+    for month, kind, label in ((12, "first_results", "Premiers résultats : 3 parcours hybridés"),
+                               (36, "final", "Bilan final")):
+        milestone.get_by_label("Mois (1 = premier mois du projet)").fill(str(month))
+        milestone.get_by_label("Type de jalon").select_option(kind)
+        milestone.get_by_label("Libellé").fill(label)
+        live_post(page, lambda: milestone.get_by_role("button", name="Ajouter le jalon").click(),
+                  "/etape/calendrier/")
+        expect(page.get_by_role("table")).to_contain_text(label)
+    assert list(dossier.milestones.order_by("month").values_list("month", "kind")) == [
+        (12, "first_results"), (36, "final")]
+    visit(page, "lead-step-calendrier")
+
+    step_link(page, "Hybridation")
+    visit(page, "lead-step-hybridation")
+
+    step_link(page, "Pièces")
+    visit(page, "lead-step-documents-empty")
+    for kind in ("commitment_letters", "financial_annex", "lead_statutes"):
+        pdf = tmp_path / f"{kind}.pdf"
+        pdf.write_bytes(blank_pdf())
+        upload = page.get_by_test_id("document-form")
+        upload.get_by_label("Pièce").select_option(kind)
+        upload.get_by_label("Fichier PDF (20 Mo au plus)").set_input_files(pdf)
+        upload.get_by_role("button", name="Téléverser").click()
+        page.wait_for_load_state()
+        expect(page.get_by_text("Pièce ajoutée.")).to_be_visible()
+        expect(page.get_by_role("link", name=f"{kind}.pdf")).to_be_visible()
+    assert sorted(dossier.documents.values_list("kind", flat=True)) == [
+        "commitment_letters", "financial_annex", "lead_statutes"]
+    visit(page, "lead-step-documents")
+
+    step_link(page, "Budget")
+    expect(page.locator(NOT_ELIGIBLE)).to_be_visible()
+    expect(page.locator(ELIGIBLE)).to_have_count(0)
+    visit(page, "lead-step-budget-before-annex")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Annexe financière à remplir (XLSX)").click()
+    template = tmp_path / "annexe.xlsx"
+    download.value.save_as(template)
+    workbook = openpyxl.load_workbook(template)
+    expenses, plan = workbook["Dépenses"], workbook["Financement"]
+    prefilled = [row for row in expenses.iter_rows(min_row=2, values_only=True) if any(row)]
+    assert [(row[0], Decimal(str(row[4])), row[5]) for row in prefilled] == [
+        (member_siret, MEMBER_EXPENSE, "oui")]
+    funding = [row for row in plan.iter_rows(min_row=2, values_only=True) if any(row)]
+    assert [(row[1], Decimal(str(row[2]))) for row in funding] == [(member_siret, MEMBER_IN_KIND)]
+    for category, label, amount in LEAD_EXPENSES:
+        expenses.append([lead_siret, lead_name, category, label, amount, "oui"])
+    plan.append(["Aide demandée", None, AID])
+    plan.append(["Autofinancement", lead_siret, LEAD_CASH])
+    filled = tmp_path / "annexe-remplie.xlsx"
+    workbook.save(filled)
+    assert MEMBER_EXPENSE + sum(amount for *_, amount in LEAD_EXPENSES) == BASE
+    assert MEMBER_IN_KIND <= (BASE - AID) * Decimal("0.30")
+    assert AID + LEAD_CASH + MEMBER_IN_KIND == BASE
+
+    annex = page.get_by_test_id("annex-form")
+    annex.get_by_label("Annexe financière remplie (XLSX)").set_input_files(filled)
+    annex.get_by_role("button", name="Importer").click()
+    page.wait_for_load_state()
+    expect(page.get_by_text("Annexe financière importée.")).to_be_visible()
+    expect(page.locator(ELIGIBLE)).to_be_visible()
+    expect(page.locator(f"{VERDICT} li[data-ok=false]")).to_have_count(0)
+    expect(page.locator(f'{VERDICT} li[data-rule="balanced_plan"][data-ok=true]')).to_be_visible()
+    expect(page.get_by_test_id("expenses")).to_contain_text("1 000 000,00")
+    visit(page, "lead-step-budget-eligible")
+    step_link(page, "Plan de financement")
+    visit(page, "lead-step-financement")
+
+    # 5. Submission: receipt page, receipt PDF whose printed hash is the stored one.
+    step_link(page, "Dépôt")
+    expect(page.get_by_text("Le dossier est complet et éligible.")).to_be_visible()
+    visit(page, "lead-step-depot")
+    deposit = page.get_by_test_id("submit-form")
+    deposit.get_by_label(re.compile("Je certifie l'exactitude")).check()
+    deposit.get_by_role("button", name="Déposer le dossier").click()
+    page.wait_for_url(f"{base}/dossiers/{dossier.pk}/accuse/")
+    submission = Submission.objects.get(dossier=dossier)
+    dossier.refresh_from_db()
+    expect(page.get_by_test_id("receipt-number")).to_have_text(dossier.receipt_number)
+    expect(page.get_by_test_id("receipt-hash")).to_have_text(submission.sha256)
+    visit(page, "lead-receipt")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger l'accusé de réception (PDF)").click()
+    pdf = download.value.path().read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert receipt_hash_from_pdf(pdf) == submission.sha256
+    assert submission.sha256 == hashlib.sha256(submission.snapshot.encode()).hexdigest()
+    assert submission.eligible is True
+
+    deadline = time.monotonic() + 10  # the receipt mail leaves once the submission commits
+    while not any(m.subject.startswith("Accusé de réception") for m in mailoutbox):
+        assert time.monotonic() < deadline, [m.subject for m in mailoutbox]
+        time.sleep(0.1)
+    receipts = [m for m in mailoutbox if m.subject.startswith("Accusé de réception")]
+    assert {address for mail in receipts for address in mail.to} == {LEAD_EMAIL, MEMBER_EMAIL}
+    assert all(submission.sha256 in mail.body for mail in receipts)
+
+    # 6. The member sees the receipt too; both dashboards list the submitted dossier.
+    member_page.goto(f"{base}/dossiers/{dossier.pk}/accuse/")
+    expect(member_page.get_by_test_id("receipt-hash")).to_have_text(submission.sha256)
+    visit(member_page, "member-receipt")
+    page.goto(f"{base}/espace/")
+    expect(page.get_by_role("main")).to_contain_text(dossier.receipt_number)
+    visit(page, "lead-dashboard-submitted")
