@@ -84,4 +84,89 @@ def _instant(text: str, zone: ZoneInfo) -> dt.datetime:
     return instant if instant.tzinfo else instant.replace(tzinfo=zone)
 
 
-DATABASE_FREE_COMMANDS = {"check": check}
+def assign(argv: list[str]) -> int:
+    """`guichet assign INSTANCE.json`: the optimal expert assignment on stdout, as one JSON line.
+
+    Exit 0 when solved, 1 when infeasible (the reason in the JSON and on stderr), 2 when the
+    file cannot be read (one stderr line naming the field), 3 if the solver itself fails.
+    """
+    from guichet.rules.assignment import (
+        InstanceError,
+        assignment_result_to_dict,
+        parse_assignment_instance,
+        solve_assignment,
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="guichet assign",
+        description="Assign experts to dossiers, maximising the total affinity "
+                    "(contracts/optimisation.md).")
+    parser.add_argument("file", help="the instance JSON file, or - for standard input")
+    options = parser.parse_args(argv)
+    try:
+        instance = parse_assignment_instance(_read_input(options.file))
+    except (OSError, InstanceError) as exc:
+        print(f"guichet assign: {options.file}: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        result = solve_assignment(instance)
+    except RuntimeError as exc:
+        print(f"guichet assign: {options.file}: {exc}", file=sys.stderr)
+        return 3
+    _print(json.dumps(assignment_result_to_dict(result), ensure_ascii=False))
+    if result.status == "infeasible":
+        print(f"guichet assign: {options.file}: infeasible: {result.reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def select(argv: list[str]) -> int:
+    """`guichet select INSTANCE.json [--gap G] [--time-limit S]`: the portfolio on stdout."""
+    from guichet.rules.selection import (
+        DEFAULT_GAP,
+        DEFAULT_TIME_LIMIT,
+        InstanceError,
+        read_selection_instance,
+        selection_result_to_dict,
+        solve_selection,
+    )
+
+    def non_negative(text: str) -> float:
+        value = float(text)
+        if not (value >= 0 and value != float("inf")):
+            raise ValueError(text)
+        return value
+
+    def positive(text: str) -> float:
+        value = float(text)
+        if not value > 0:
+            raise ValueError(text)
+        return value
+
+    parser = argparse.ArgumentParser(
+        prog="guichet select",
+        description="Select the dossiers to fund within the budget, caps and floors, maximising "
+                    "the objective (contracts/optimisation.md).")
+    parser.add_argument("file", help="the instance JSON file, or - for standard input")
+    parser.add_argument("--gap", type=non_negative, default=DEFAULT_GAP,
+                        help=f"relative gap at which HiGHS may stop (default {DEFAULT_GAP:g}; "
+                        "0 asks for a proof of optimality)")
+    parser.add_argument("--time-limit", type=positive, default=DEFAULT_TIME_LIMIT,
+                        metavar="SECONDS", help="stop the search after this many seconds and "
+                        f"report the gap reached (default {DEFAULT_TIME_LIMIT:g})")
+    options = parser.parse_args(argv)
+    try:
+        instance = read_selection_instance(_read_input(options.file))
+    except (OSError, InstanceError) as exc:
+        print(f"guichet select: {options.file}: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    result = solve_selection(instance, gap=options.gap, time_limit=options.time_limit)
+    _print(json.dumps(selection_result_to_dict(result, instance), ensure_ascii=False))
+    if result.selected is None:
+        print(f"guichet select: {options.file}: {result.status}: {result.reason}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+DATABASE_FREE_COMMANDS = {"check": check, "assign": assign, "select": select}

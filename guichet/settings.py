@@ -56,7 +56,10 @@ INSTALLED_APPS = [
     "guichet.audit",
     "guichet.calls",
     "guichet.dossiers",
+    "guichet.review",
+    "guichet.grants",
     "guichet.portal",
+    "guichet.backoffice",
     "guichet.web",
 ]
 

@@ -23,7 +23,7 @@ from guichet.dossiers.models import (
 from guichet.rules import dossier as fmt
 
 PROJECT_FIELDS = ("title", "summary", "scope", "pooling_commitment", "start_date",
-                  "duration_months")
+                  "duration_months", "sector", "keywords")
 HYBRID_FIELDS = ("synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
                  "work_situation_share", "immersive_tools", "positioning_tools",
                  "learners_targeted", "trades_targeted")
@@ -167,7 +167,7 @@ def update_financing(line: FinancingLine, user, version: int, new: FinancingInpu
 def _check_financing(dossier: Dossier, user, line: FinancingInput) -> None:
     """Members declare their own contributions; the lead declares every line."""
     if line.source in (fmt.OWN_CASH, fmt.OWN_IN_KIND) and line.member is None:
-        raise EditRefused(_("Un apport propre est rattaché à un membre."), field="member")
+        raise EditRefused(_("Un apport propre doit être rattaché à un membre."), field="member")
     if line.member is not None:
         _check_line_owner(dossier, user, line.member)
     else:
@@ -180,7 +180,7 @@ def _check_line_owner(dossier: Dossier, user, member: ConsortiumMember) -> None:
         raise EditRefused(_("Ce membre n'appartient pas au consortium."), field="member")
     is_lead = user.has_perm("dossiers.edit_project", dossier)
     if not is_lead and not member.organisation.affiliations.filter(user=user).exists():
-        raise EditRefused(_("Un membre ne saisit que ses propres lignes."), field="member")
+        raise EditRefused(_("Un membre ne peut saisir que ses propres lignes."), field="member")
 
 
 @transaction.atomic

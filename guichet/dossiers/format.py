@@ -70,6 +70,8 @@ def frozen_submission(dossier: Dossier, document: fmt.Dossier) -> bytes:
     documents = [{"kind": d.kind, "name": d.original_name, "sha256": d.sha256, "size": d.size}
                  for d in Document.objects.filter(dossier=dossier).order_by("kind", "pk")]
     return _canonical.encode({"format": SUBMISSION_FORMAT, "dossier": document,
+                              "classification": {"sector": dossier.sector,
+                                                 "keywords": dossier.keywords},
                               "hybrid_profile": hybrid, "documents": documents})
 
 

@@ -45,7 +45,7 @@ def validated_siret(text: str) -> str:
 
 
 @transaction.atomic
-def register_organisation(user, siret: str, name: str) -> Organisation:
+def register_organisation(user, siret: str, name: str, region: str = "") -> Organisation:
     """Create an organisation by SIRET and act for it, or claim one nobody acts for yet.
 
     An organisation someone already acts for is joined only through a consortium invitation,
@@ -54,7 +54,7 @@ def register_organisation(user, siret: str, name: str) -> Organisation:
     siret = validated_siret(siret)
     organisation = Organisation.objects.select_for_update().filter(siret=siret).first()
     if organisation is None:
-        organisation = Organisation.objects.create(siret=siret, name=name.strip())
+        organisation = Organisation.objects.create(siret=siret, name=name.strip(), region=region)
     elif organisation.affiliations.exclude(user=user).exists():
         raise MembershipRefused(
             _("Cet organisme a déjà des représentants : demandez-leur une invitation."),
@@ -90,7 +90,7 @@ def start_dossier(user, call: Call, organisation: Organisation, kind: str, title
         raise MembershipRefused(_("Catégorie de membre non admise par l'appel."), field="kind")
     if Dossier.objects.filter(call=call, consortium__members__organisation=organisation,
                               consortium__members__is_lead=True).exists():
-        raise MembershipRefused(_("Cet organisme porte déjà un dossier sur cet appel."),
+        raise MembershipRefused(_("Cet organisme est déjà chef de file d'un dossier sur cet appel."),
                                 field="organisation")
     consortium = Consortium.objects.create(name=title)
     ConsortiumMember.objects.create(consortium=consortium, organisation=organisation,

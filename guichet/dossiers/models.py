@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guichet.calls.models import MONEY, Call, Wave
 from guichet.rules import dossier as fmt
+from guichet.rules.regions import REGIONS
 
 
 def _choices(values) -> list[tuple[str, str]]:
@@ -14,6 +15,8 @@ def _choices(values) -> list[tuple[str, str]]:
 class Organisation(models.Model):
     siret = models.CharField("SIRET", max_length=14, unique=True)
     name = models.CharField(_("raison sociale"), max_length=300)
+    region = models.CharField(_("région"), max_length=2, blank=True,
+                              choices=sorted(REGIONS.items(), key=lambda item: item[1]))
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -93,6 +96,11 @@ class Invitation(models.Model):
 class DossierStatus(models.TextChoices):
     DRAFT = "draft", _("brouillon")
     SUBMITTED = "submitted", _("déposé")
+    CORRECTION_REQUESTED = "correction_requested", _("corrections demandées")
+    INSTRUCTED = "instructed", _("instruit")
+    SELECTED = "selected", _("retenu")
+    REJECTED = "rejected", _("non retenu")
+    REDIRECTED = "redirected", _("réorienté")
 
 
 class Dossier(models.Model):
@@ -100,7 +108,7 @@ class Dossier(models.Model):
     consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="dossiers")
     wave = models.ForeignKey(Wave, on_delete=models.PROTECT, null=True, blank=True,
                              related_name="dossiers")
-    status = models.CharField(max_length=16, choices=DossierStatus.choices,
+    status = models.CharField(max_length=24, choices=DossierStatus.choices,
                               default=DossierStatus.DRAFT)
     receipt_number = models.CharField(max_length=40, unique=True, null=True, blank=True)
     title = models.CharField(_("titre"), max_length=300, blank=True)
@@ -110,6 +118,11 @@ class Dossier(models.Model):
     pooling_commitment = models.BooleanField(_("engagement de mutualisation"), null=True)
     start_date = models.DateField(_("date de début"), null=True, blank=True)
     duration_months = models.PositiveSmallIntegerField(_("durée (mois)"), null=True, blank=True)
+    sector = models.SlugField(_("filière"), blank=True)  # a sector id of the call definition
+    # Copied from the latest submission so that staff lists filter and sort in SQL.
+    requested_aid = models.DecimalField(null=True, blank=True, **MONEY)
+    eligible_at_receipt = models.BooleanField(null=True)
+    keywords = models.CharField(_("mots-clés"), max_length=500, blank=True)
     version = models.PositiveIntegerField(default=1)  # optimistic lock of the project section
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -117,7 +130,9 @@ class Dossier(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["call", "consortium"],
                                                name="one_dossier_per_consortium_and_call")]
-        indexes = [models.Index(fields=["call", "status"])]
+        indexes = [models.Index(fields=["call", "status"]),
+                   models.Index(fields=["wave", "status"]),
+                   models.Index(fields=["wave", "requested_aid"])]
 
     def __str__(self) -> str:
         return self.title or f"dossier {self.pk}"
@@ -174,6 +189,25 @@ class FinancingLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.amount}"
+
+
+class CorrectionRequest(models.Model):
+    """Points the instruction asks the lead to correct, with a deadline."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE,
+                                related_name="correction_requests")
+    points = models.TextField(_("points à corriger"))
+    deadline = models.DateTimeField(_("date limite"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+")
+    requested_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["dossier", "requested_at"]
+
+    def __str__(self) -> str:
+        return f"correction {self.dossier_id}"
 
 
 class HybridProfile(models.Model):

@@ -33,9 +33,13 @@ def is_lead(user, dossier: Dossier) -> bool:
         is_lead=True).exists()
 
 
+EDITABLE_STATUSES = (DossierStatus.DRAFT, DossierStatus.CORRECTION_REQUESTED)
+
+
 @rules.predicate
 def is_draft(user, dossier: Dossier) -> bool:
-    return dossier.status == DossierStatus.DRAFT
+    """Editable by the applicants: a draft, or a dossier sent back for corrections."""
+    return dossier.status in EDITABLE_STATUSES
 
 
 @rules.predicate
@@ -46,7 +50,7 @@ def is_line_of_own_organisation(user, line: ExpenseLine | FinancingLine) -> bool
 
 @rules.predicate
 def line_dossier_is_draft(user, line) -> bool:
-    return line.dossier.status == DossierStatus.DRAFT
+    return line.dossier.status in EDITABLE_STATUSES
 
 
 @rules.predicate

@@ -20,6 +20,7 @@ from guichet.core.tasks import run_after_commit
 from guichet.dossiers.format import content_hash, dossier_queryset, frozen_submission, to_format
 from guichet.dossiers.models import (
     Consortium,
+    CorrectionRequest,
     ConsortiumMember,
     Document,
     Dossier,
@@ -82,7 +83,7 @@ def _import_consortium(data: fmt.Dossier) -> tuple[Consortium, dict[str, Consort
             raise ImportRefused(_("Le SIRET %(siret)s figure deux fois parmi les membres.")
                                 % {"siret": siret}, field=f"members[{index}].siret")
         if len(siret) != 14 or not siret.isdigit():
-            raise ImportRefused(_("Un SIRET compte 14 chiffres : %(siret)s.") % {"siret": siret},
+            raise ImportRefused(_("Le SIRET %(siret)s doit compter 14 chiffres.") % {"siret": siret},
                                 field=f"members[{index}].siret")
     consortium = Consortium.objects.create(name=data.title or "")
     members = {}
@@ -131,6 +132,8 @@ def submit(dossier: Dossier, by=None, now: dt.datetime | None = None) -> Submiss
 
 def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
     locked = Dossier.objects.select_for_update().get(pk=dossier_pk)
+    if locked.status == DossierStatus.CORRECTION_REQUESTED:
+        return _resubmit(locked, by, received_at)
     if locked.status != DossierStatus.DRAFT:
         raise SubmissionRefused(_("Ce dossier a déjà été déposé (accusé de réception %(number)s).")
                                 % {"number": locked.receipt_number})
@@ -142,27 +145,54 @@ def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
     if wave is None:
         raise SubmissionRefused(_("Aucune vague de l'appel n'est ouverte à la date de réception "
                                   "(%(instant)s).") % {"instant": _paris(received_at, call)})
+    return _freeze(dossier, by, received_at, wave, version=1, counted_at=received_at)
+
+
+def _resubmit(locked: Dossier, by, received_at: dt.datetime) -> Submission:
+    """A corrected dossier keeps its receipt number and wave, and gets a new version and hash.
+
+    Its deadline is judged on the first receipt instant: the funder asked for the correction,
+    so the applicant was on time; the correction's own deadline is checked instead."""
+    request = CorrectionRequest.objects.filter(dossier=locked, answered_at__isnull=True)\
+        .order_by("-requested_at").first()
+    if request is not None and received_at > request.deadline:
+        raise SubmissionRefused(_("Le délai de correction a expiré le %(deadline)s.")
+                                % {"deadline": _paris(request.deadline, locked.call)})
+    first = locked.submissions.order_by("version").first()
+    last = locked.submissions.order_by("-version").first()
+    submission = _freeze(dossier_queryset().get(pk=locked.pk), by, received_at, first.wave,
+                         version=last.version + 1, counted_at=first.received_at)
+    if request is not None:
+        request.answered_at = received_at
+        request.save(update_fields=["answered_at"])
+    return submission
+
+
+def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: int,
+            counted_at: dt.datetime) -> Submission:
+    call = dossier.call
     draft = to_format(dossier)
     missing = missing_items(dossier, draft)
     if missing:
         raise SubmissionRefused(_("Le dossier est incomplet ; à renseigner : %(missing)s.")
                                 % {"missing": ", ".join(missing)}, details=missing)
     hash_before = fmt.sha256_hex(fmt.canonical_json(draft))
-    frozen = msgspec.structs.replace(draft, submitted_at=_paris(received_at, call))
+    frozen = msgspec.structs.replace(draft, submitted_at=_paris(counted_at, call))
     verdict = evaluate(frozen, call.rules())
     snapshot = frozen_submission(dossier, frozen)
     submission = Submission.objects.create(
-        dossier=dossier, version=1, received_at=received_at, wave=wave,
+        dossier=dossier, version=version, received_at=received_at, wave=wave,
         submitted_by=by if getattr(by, "is_authenticated", False) else None,
         snapshot=snapshot.decode(), sha256=fmt.sha256_hex(snapshot),
         rules_version=verdict.rules_version, eligible=verdict.eligible,
         verdict=verdict.to_dict())
     Dossier.objects.filter(pk=dossier.pk).update(
         status=DossierStatus.SUBMITTED, wave=wave,
-        receipt_number=receipt_number(call, wave, dossier))
+        receipt_number=dossier.receipt_number or receipt_number(call, wave, dossier),
+        requested_aid=verdict.figures.aid, eligible_at_receipt=verdict.eligible)
     append_event("dossier.submitted", dossier, by=by, at=received_at, hash_before=hash_before,
                  hash_after=submission.sha256,
-                 details={"version": 1, "wave": wave.code, "eligible": verdict.eligible})
+                 details={"version": version, "wave": wave.code, "eligible": verdict.eligible})
     run_after_commit(send_receipt, dossier.pk)
     return submission
 

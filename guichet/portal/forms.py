@@ -6,11 +6,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
+from guichet.rules.regions import REGIONS
+
 from guichet.rules.money import AmountError, exact_cents
 
 KIND_LABELS = {
     "training_network": _("Réseau d'organismes de formation"), "cfa_network": _("Réseau de CFA"),
-    "school": _("École"), "branch": _("Branche ou filière professionnelle"), "opco": _("Opco"),
+    "school": _("École"), "branch": _("Branche ou filière professionnelle"), "opco": _("OPCO"),
     "training_operator": _("Opérateur de formation"), "company": _("Entreprise"),
     "content_publisher": _("Éditeur de contenus"), "edtech": _("EdTech"),
     "siae": _("Structure d'insertion par l'activité économique"),
@@ -52,6 +54,9 @@ class OrganisationForm(DsfrBaseForm):
     siret = forms.CharField(label="SIRET", max_length=20,
                             help_text=_("14 chiffres, sans espace ou avec espaces."))
     name = forms.CharField(label=_("Raison sociale"), max_length=300)
+    region = forms.ChoiceField(label=_("Région du siège"), required=False,
+                               choices=[("", "—"), *sorted(REGIONS.items(),
+                                                            key=lambda item: item[1])])
 
 
 class StartDossierForm(DsfrBaseForm):
@@ -89,6 +94,13 @@ class ProjectForm(VersionedForm):
                                  widget=forms.DateInput(attrs={"type": "date"}))
     duration_months = forms.IntegerField(label=_("Durée (mois)"), required=False, min_value=1,
                                          max_value=120)
+    sector = forms.ChoiceField(label=_("Filière principale"), required=False)
+    keywords = forms.CharField(label=_("Mots-clés (séparés par des virgules)"), required=False,
+                               max_length=500)
+
+    def __init__(self, *args, sectors=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sector"].choices = [("", "—"), *sectors]
 
 
 class InviteForm(DsfrBaseForm):
@@ -151,9 +163,9 @@ class HybridProfileForm(VersionedForm):
         data = super().clean()
         for pair, message in (
             (("synchronous_share", "asynchronous_share"),
-             _("Les temps synchrone et asynchrone totalisent 100 %.")),
+             _("Les temps synchrone et asynchrone doivent totaliser 100 %.")),
             (("in_person_share", "distance_share", "work_situation_share"),
-             _("Présentiel, distance et situation de travail totalisent 100 %.")),
+             _("Présentiel, distance et situation de travail doivent totaliser 100 %.")),
         ):
             values = [data.get(name) for name in pair]
             if all(v is not None for v in values) and sum(values) != 100:
@@ -180,3 +192,8 @@ class SubmitForm(DsfrBaseForm):
         label=_("Je certifie l'exactitude des informations et dépose le dossier au nom du "
                 "consortium"))
 
+
+
+class MessageForm(DsfrBaseForm):
+    body = forms.CharField(label=_("Votre message à l'équipe d'instruction"),
+                           widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000)

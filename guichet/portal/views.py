@@ -16,9 +16,12 @@ from guichet.dossiers.documents import remove_document, upload_document
 from guichet.dossiers.models import Document, ExpenseLine, FinancingLine, Milestone
 from guichet.dossiers.receipt import receipt_data
 from guichet.dossiers.services import submit
+from guichet.grants.decisions import decision_letter_pdf, published_decision
+from guichet.review.instruction import open_correction, post_message, thread
 from guichet.portal import forms
 from guichet.portal.annex import budget_export_response, import_annex, template_response
 from guichet.portal.receipts import receipt_pdf_response
+from guichet.portal.forms import MessageForm
 from guichet.portal.selectors import STEP_IDS, STEPS, dossier_for, timeline, workspace
 
 POST_FORM = require_http_methods(["GET", "POST"])
@@ -57,7 +60,8 @@ def dashboard(request):
     if organisation_form.is_bound and organisation_form.is_valid() and _attempt(
             organisation_form, lambda: membership.register_organisation(
                 request.user, organisation_form.cleaned_data["siret"],
-                organisation_form.cleaned_data["name"])):
+                organisation_form.cleaned_data["name"],
+                organisation_form.cleaned_data["region"])):
         messages.success(request, _("Organisme enregistré."))
         return redirect("portal:dashboard")
     if start_form.is_bound and start_form.is_valid() and calls:
@@ -87,7 +91,8 @@ def invitation(request, token):
         if organisation_form.is_valid() and _attempt(
                 organisation_form, lambda: membership.register_organisation(
                     request.user, organisation_form.cleaned_data["siret"],
-                    organisation_form.cleaned_data["name"])):
+                    organisation_form.cleaned_data["name"],
+                    organisation_form.cleaned_data["region"])):
             return redirect("portal:invitation", token=token)
         form = forms.AcceptInvitationForm(organisations=organisations)
     elif form.is_bound and form.is_valid():
@@ -130,6 +135,8 @@ def _render_step(request, dossier, step, context):
         "steps": STEPS, "step_number": STEP_IDS.index(step) + 1, "step_count": len(STEPS),
         "next_step": dict(zip(STEP_IDS, [*STEP_IDS[1:], None], strict=True))[step],
         "timeline": timeline(dossier) if step == "depot" else [],
+        "correction": open_correction(dossier) if step == "depot" else None,
+        "decision": published_decision(dossier) if step == "depot" else None,
     })
 
 
@@ -139,7 +146,7 @@ def _default_forms(step, space, request) -> dict:
     return {
         "projet": lambda: {"form": forms.ProjectForm(initial={
             **{name: getattr(dossier, name) for name in editing.PROJECT_FIELDS},
-            "version": dossier.version})},
+            "version": dossier.version}, sectors=_sectors(dossier))},
         "consortium": lambda: {"form": forms.InviteForm()},
         "calendrier": lambda: {"form": forms.MilestoneForm()},
         "budget": lambda: {"form": forms.ExpenseForm(
@@ -153,6 +160,10 @@ def _default_forms(step, space, request) -> dict:
         "documents": lambda: {"form": forms.DocumentForm(kinds=_document_kinds(space))},
         "depot": lambda: {"form": forms.SubmitForm()},
     }[step]()
+
+
+def _sectors(dossier) -> list[tuple[str, str]]:
+    return [(sector.id, sector.label) for sector in dossier.call.rules().sectors]
 
 
 def _member_queryset(space):
@@ -173,22 +184,23 @@ def _document_kinds(space) -> list[tuple[str, str]]:
 def _project(request, dossier):
     if request.method != "POST":
         return None
-    form = forms.ProjectForm(request.POST)
+    form = forms.ProjectForm(request.POST, sectors=_sectors(dossier))
     if form.is_valid():
         data = dict(form.cleaned_data)
         version = data.pop("version")
         if _attempt(form, lambda: editing.update_project(dossier, request.user, version, data)):
             return True
-    return {"form": _with_conflict(form, forms.ProjectForm, editing.PROJECT_FIELDS)}
+    return {"form": _with_conflict(form, forms.ProjectForm, editing.PROJECT_FIELDS,
+                                   sectors=_sectors(dossier))}
 
 
-def _with_conflict(form, form_class, fields):
+def _with_conflict(form, form_class, fields, **options):
     """After a conflict, show what the other person saved, at its current version."""
     current = getattr(form, "conflict", None)
     if current is None:
         return form
     fresh = form_class(initial={**{f: getattr(current, f) for f in fields},
-                                "version": current.version})
+                                "version": current.version}, **options)
     fresh._errors = form.errors
     fresh.conflict = current
     return fresh
@@ -363,3 +375,29 @@ def document_file(request, pk, document_pk):
     response["Content-Disposition"] = f'attachment; filename="{document.sha256[:12]}.pdf"'
     return response
 
+
+
+@login_required
+@POST_FORM
+def dossier_messages(request, pk):
+    """The dossier's thread with the instruction team (private notes never appear here)."""
+    dossier = dossier_for(request.user, pk)
+    form = MessageForm(request.POST or None)
+    if form.is_valid() and _attempt(form, lambda: post_message(
+            dossier, request.user, form.cleaned_data["body"])):
+        return redirect("portal:messages", pk=pk)
+    return render(request, "portal/messages.html", {
+        "dossier": dossier, "form": form, "thread": thread(dossier, request.user),
+        "decision": published_decision(dossier)})
+
+
+@login_required
+@require_GET
+def decision_letter(request, pk):
+    decision = published_decision(dossier_for(request.user, pk))
+    if decision is None:
+        raise Http404
+    response = HttpResponse(decision_letter_pdf(decision), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="decision-{decision.dossier.receipt_number}.pdf"')
+    return response

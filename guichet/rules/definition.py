@@ -90,6 +90,9 @@ class Selection(_Strict):
     scale_max: int
     comment_required_below: int
     reviews_per_dossier: Annotated[int, msgspec.Meta(ge=1)]
+    disagreement_spread: Decimal
+    min_score: Decimal
+    objective: Literal["score_sum", "score_weighted_aid"]
     criteria: Annotated[list[Criterion], msgspec.Meta(min_length=1)]
 
 
@@ -114,6 +117,12 @@ class Category(_Strict):
     label_en: Label
 
 
+class Sector(_Strict):
+    id: Identifier
+    label: Label
+    label_en: Label
+
+
 class CallDefinition(_Strict):
     format: Literal["guichet.call/1"]
     id: Identifier
@@ -131,6 +140,7 @@ class CallDefinition(_Strict):
     tranches: Annotated[list[Tranche], msgspec.Meta(min_length=1)]
     documents: list[Document]
     expense_categories: Annotated[list[Category], msgspec.Meta(min_length=1)]
+    sectors: Annotated[list[Sector], msgspec.Meta(min_length=1)]
     to_confirm: list[str] = []
 
     @property
@@ -257,6 +267,10 @@ def _inconsistencies(definition: CallDefinition):
         yield "selection.scale_max", "must be greater than scale_min"
     if not selection.scale_min <= selection.comment_required_below <= selection.scale_max:
         yield "selection.comment_required_below", "must lie within the scale"
+    if not selection.scale_min <= selection.min_score <= selection.scale_max:
+        yield "selection.min_score", "must lie within the scale"
+    if not selection.disagreement_spread > 0:
+        yield "selection.disagreement_spread", "must be positive"
     yield from _tranche_inconsistencies(definition.tranches)
 
 
@@ -290,7 +304,8 @@ def _unique_ids(definition: CallDefinition):
     for key, items in (("waves", definition.waves), ("documents", definition.documents),
                        ("tranches", definition.tranches),
                        ("selection.criteria", definition.selection.criteria),
-                       ("expense_categories", definition.expense_categories)):
+                       ("expense_categories", definition.expense_categories),
+                       ("sectors", definition.sectors)):
         ids = [item.id for item in items]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:

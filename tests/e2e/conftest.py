@@ -70,7 +70,11 @@ def new_page(browser):
                                       accept_downloads=True)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
-        return context.new_page()
+        opened = context.new_page()
+        if os.environ.get("E2E_DEBUG"):  # E2E_DEBUG=1 pytest -s: requests and console
+            opened.on("response", lambda r: print(f"  {r.request.method} {r.url} {r.status}"))
+            opened.on("console", lambda m: print(f"  console.{m.type}: {m.text}"))
+        return opened
 
     yield open_page
     for context in contexts:
@@ -94,7 +98,6 @@ def _artifact_dir(request):
     directory = ARTIFACTS / name
     shutil.rmtree(directory, ignore_errors=True)
     _shots.update(dir=directory, count=0)
-    yield
 
 
 def screenshot(page, name: str) -> Path:
@@ -195,8 +198,7 @@ def verified_user(email: str, password: str, organisations=()):
 def log_in(page, base_url: str, email: str, password: str) -> None:
     """Log in through the login page; lands on the dashboard."""
     page.goto(f"{base_url}/comptes/login/")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(password)
-    page.locator("main form").get_by_role("button", name=re.compile("Connexion|connecter",
-                                                                    re.I)).click()
+    page.get_by_label("Courriel").fill(email)
+    page.get_by_label("Mot de passe", exact=True).fill(password)
+    page.locator("main").get_by_role("button", name="Connexion").click()
     page.wait_for_url(f"{base_url}/espace/")

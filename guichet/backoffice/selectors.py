@@ -1,0 +1,113 @@
+"""What staff pages show, scoped to the calls a person serves, in bounded queries."""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from guichet.calls.models import Call
+from guichet.dossiers.format import dossier_queryset
+from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus
+from guichet.review.models import Assignment, CallRole, Conflict
+
+SORTS = {"numero": "receipt_number", "-numero": "-receipt_number", "titre": "title",
+         "-titre": "-title", "aide": "requested_aid", "-aide": "-requested_aid",
+         "etat": "status", "-etat": "-status"}
+
+
+def staff_calls(user):
+    return Call.objects.filter(roles__user=user).distinct().order_by("code")
+
+
+def staff_call(user, code: str) -> Call:
+    """A call the person serves as staff; anything else is a 404."""
+    return get_object_or_404(Call.objects.filter(
+        roles__user=user, roles__role__in=["instructor", "committee", "administrator"]
+    ).distinct(), code=code)
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    wave: str = ""
+    status: str = ""
+    eligible: str = ""  # "yes", "no" or ""
+    scope: str = ""
+    region: str = ""
+    sector: str = ""
+    min_aid: Decimal | None = None
+    max_aid: Decimal | None = None
+    sort: str = "numero"
+
+    @classmethod
+    def from_query(cls, query) -> "ListFilters":
+        return cls(wave=query.get("vague", ""), status=query.get("etat", ""),
+                   eligible=query.get("eligible", ""), scope=query.get("portee", ""),
+                   region=query.get("region", ""), sector=query.get("filiere", ""),
+                   min_aid=_amount(query.get("aide_min")), max_aid=_amount(query.get("aide_max")),
+                   sort=query.get("tri", "numero") if query.get("tri") in SORTS else "numero")
+
+
+def _amount(text) -> Decimal | None:
+    try:
+        return Decimal(text.replace(" ", "").replace(",", ".")) if text else None
+    except InvalidOperation:
+        return None
+
+
+def instruction_list(call: Call, filters: ListFilters):
+    """Submitted dossiers of a call, filtered and sorted in SQL (a fixed number of queries
+    whatever the page size: the lead's name and region come from subqueries on the page rows)."""
+    lead = ConsortiumMember.objects.filter(consortium=OuterRef("consortium"), is_lead=True)
+    queryset = Dossier.objects.filter(call=call).exclude(status=DossierStatus.DRAFT)
+    if filters.wave:
+        queryset = queryset.filter(wave__code=filters.wave)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.eligible in ("yes", "no"):
+        queryset = queryset.filter(eligible_at_receipt=filters.eligible == "yes")
+    if filters.scope:
+        queryset = queryset.filter(scope=filters.scope)
+    if filters.sector:
+        queryset = queryset.filter(sector=filters.sector)
+    if filters.region:
+        in_region = ConsortiumMember.objects.filter(consortium=OuterRef("consortium"),
+                                                    organisation__region=filters.region)
+        queryset = queryset.filter(Exists(in_region))
+    if filters.min_aid is not None:
+        queryset = queryset.filter(requested_aid__gte=filters.min_aid)
+    if filters.max_aid is not None:
+        queryset = queryset.filter(requested_aid__lte=filters.max_aid)
+    return queryset.select_related("wave").annotate(
+        lead_name=Subquery(lead.values("name")[:1]),
+        lead_region=Subquery(lead.values("organisation__region")[:1]),
+    ).order_by(SORTS[filters.sort], "pk").only(
+        "pk", "receipt_number", "title", "status", "scope", "sector", "requested_aid",
+        "eligible_at_receipt", "wave__code", "wave__name", "call_id", "consortium_id")
+
+
+def staff_dossier(user, pk: int) -> Dossier:
+    """A dossier the person may open as staff or as a non-conflicted assigned expert."""
+    dossier = get_object_or_404(dossier_queryset(), pk=pk)
+    if not user.has_perm("review.view_dossier", dossier):
+        raise Http404
+    return dossier
+
+
+def expert_assignments(user):
+    conflicted = Conflict.objects.filter(expert=OuterRef("expert"), dossier=OuterRef("dossier"))
+    return Assignment.objects.filter(expert__user=user).exclude(Exists(conflicted))\
+        .select_related("dossier", "dossier__call", "expert").order_by("dossier__receipt_number")
+
+
+def roles_by_call(user) -> dict[int, set[str]]:
+    roles: dict[int, set[str]] = {}
+    for call_id, role in CallRole.objects.filter(user=user).values_list("call_id", "role"):
+        roles.setdefault(call_id, set()).add(role)
+    return roles
+
+
+def has_any_staff_role(user) -> bool:
+    return user.is_authenticated and CallRole.objects.filter(user=user).exclude(
+        Q(role="expert")).exists()

@@ -1,0 +1,138 @@
+"""Decisions: prepared one by one, published together, reverted only by an administrator."""
+
+from decimal import Decimal
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from guichet.audit.services import append_event
+from guichet.core.clock import in_paris
+from guichet.core.clock import now as server_now
+from guichet.core.errors import ServiceError
+from guichet.core.tasks import run_after_commit
+from guichet.dossiers.models import Dossier, DossierStatus
+from guichet.dossiers.notifications import participants
+from guichet.grants.models import Decision, DecisionStatus, Outcome
+from guichet.review.instruction import require_perm
+
+OUTCOME_STATUS = {Outcome.SELECTED: DossierStatus.SELECTED,
+                  Outcome.REJECTED: DossierStatus.REJECTED,
+                  Outcome.REDIRECTED: DossierStatus.REDIRECTED}
+
+
+class DecisionRefused(ServiceError):
+    code = "decision_refused"
+
+
+@transaction.atomic
+def prepare_decision(dossier: Dossier, by, outcome: str, *, awarded_aid: Decimal | None = None,
+                     motivation: str = "", redirected_to: str = "",
+                     requested: Decimal | None = None) -> Decision:
+    """A pending decision (replacing any pending one): selected with its awarded aid (less than
+    requested only with a reason), rejected with a motivation, or redirected to a named
+    programme."""
+    require_perm(by, "review.prepare_decision", dossier)
+    if dossier.status != DossierStatus.INSTRUCTED:
+        raise DecisionRefused(_("Seul un dossier instruit reçoit une décision."))
+    motivation, redirected_to = motivation.strip(), redirected_to.strip()
+    _check(outcome, awarded_aid, motivation, redirected_to, requested)
+    Decision.objects.filter(dossier=dossier, status=DecisionStatus.PENDING).delete()
+    decision = Decision.objects.create(
+        dossier=dossier, outcome=outcome, motivation=motivation, redirected_to=redirected_to,
+        awarded_aid=awarded_aid if outcome == Outcome.SELECTED else None,
+        prepared_by=by, prepared_at=server_now())
+    append_event("decision.prepared", dossier, by=by, details={
+        "outcome": outcome, "awarded_aid": str(decision.awarded_aid or "")})
+    return decision
+
+
+def _check(outcome, awarded_aid, motivation, redirected_to, requested) -> None:
+    if outcome not in Outcome.values:
+        raise DecisionRefused(_("Issue inconnue."), field="outcome")
+    if outcome == Outcome.SELECTED:
+        if awarded_aid is None or awarded_aid <= 0:
+            raise DecisionRefused(_("Indiquez l'aide attribuée."), field="awarded_aid")
+        if requested is not None and awarded_aid > requested:
+            raise DecisionRefused(_("L'aide attribuée ne peut dépasser l'aide demandée."),
+                                  field="awarded_aid")
+        if requested is not None and awarded_aid < requested and not motivation:
+            raise DecisionRefused(_("Motivez une aide inférieure à la demande."),
+                                  field="motivation")
+    elif outcome == Outcome.REJECTED and not motivation:
+        raise DecisionRefused(_("Un refus doit être motivé."), field="motivation")
+    elif outcome == Outcome.REDIRECTED and not redirected_to:
+        raise DecisionRefused(_("Nommez le programme vers lequel le dossier est réorienté."),
+                              field="redirected_to")
+
+
+@transaction.atomic
+def publish_decisions(wave, by) -> list[Decision]:
+    """Publish every pending decision of the wave at the same instant; each lead and member
+    then gets a notice with the decision letter."""
+    require_perm(by, "review.publish_decisions", wave.call)
+    pending = list(Decision.objects.select_for_update().filter(
+        dossier__wave=wave, status=DecisionStatus.PENDING).select_related("dossier"))
+    if not pending:
+        raise DecisionRefused(_("Aucune décision en attente de publication."))
+    instant = server_now()
+    for decision in pending:
+        decision.status, decision.published_at = DecisionStatus.PUBLISHED, instant
+        decision.save(update_fields=["status", "published_at"])
+        Dossier.objects.filter(pk=decision.dossier_id).update(
+            status=OUTCOME_STATUS[decision.outcome])
+        append_event("decision.published", decision.dossier, by=by, at=instant,
+                     details={"outcome": decision.outcome,
+                              "awarded_aid": str(decision.awarded_aid or "")})
+    run_after_commit(notify_decisions, [decision.pk for decision in pending])
+    return pending
+
+
+@transaction.atomic
+def revert_decision(decision: Decision, by, motivation: str) -> None:
+    require_perm(by, "review.revert_decision", decision.dossier)
+    if decision.status != DecisionStatus.PUBLISHED:
+        raise DecisionRefused(_("Seule une décision publiée peut être annulée."))
+    if not motivation.strip():
+        raise DecisionRefused(_("Motivez l'annulation."), field="motivation")
+    decision.status, decision.reverted_at = DecisionStatus.REVERTED, server_now()
+    decision.revert_motivation = motivation.strip()
+    decision.save(update_fields=["status", "reverted_at", "revert_motivation"])
+    Dossier.objects.filter(pk=decision.dossier_id).update(status=DossierStatus.INSTRUCTED)
+    append_event("decision.reverted", decision.dossier, by=by,
+                 details={"decision": decision.pk, "motivation": motivation.strip()})
+
+
+def published_decision(dossier: Dossier) -> Decision | None:
+    return Decision.objects.filter(dossier=dossier, status=DecisionStatus.PUBLISHED).first()
+
+
+def decision_letter_pdf(decision: Decision) -> bytes:
+    import weasyprint
+
+    with translation.override("fr"):
+        html = render_to_string("grants/decision_letter.html", {
+            "decision": decision, "dossier": decision.dossier,
+            "published_at": in_paris(decision.published_at) if decision.published_at else None})
+    return weasyprint.HTML(string=html).write_pdf()
+
+
+def notify_decisions(decision_ids: list[int]) -> None:
+    for decision in Decision.objects.filter(pk__in=decision_ids).select_related(
+            "dossier__call"):
+        recipients = participants(decision.dossier)
+        if not recipients:
+            continue
+        with translation.override("fr"):
+            message = EmailMessage(
+                _("Décision sur votre dossier %(number)s") % {
+                    "number": decision.dossier.receipt_number},
+                _("La décision sur le dossier « %(title)s » est publiée : %(outcome)s. "
+                  "La lettre de décision est jointe.") % {
+                    "title": decision.dossier.title, "outcome": decision.get_outcome_display()},
+                to=recipients)
+            message.attach(f"decision-{decision.dossier.receipt_number}.pdf",
+                           decision_letter_pdf(decision), "application/pdf")
+            message.send()

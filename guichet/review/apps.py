@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ReviewConfig(AppConfig):
+    name = "guichet.review"
+    label = "review"
+
+    def ready(self):
+        from guichet.review import permissions  # noqa: F401  (registers the rules)

@@ -1,0 +1,198 @@
+"""The expert pool of a call, conflicts of interest, and the optimal assignment."""
+
+import json
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+
+from guichet.accounts.models import User
+from guichet.audit.services import append_event
+from guichet.calls.models import Call, Wave
+from guichet.core.clock import now as server_now
+from guichet.core.errors import ServiceError
+from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus, Organisation
+from guichet.review.instruction import require_perm
+from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
+from guichet.rules.assignment import parse_assignment_instance, solve_assignment
+
+# Affinity of an expert for a dossier: sharing the dossier's sector weighs most; keywords in
+# common add the rest (Jaccard index). A matching score in [0, 1], not money.
+SECTOR_WEIGHT = 0.6
+KEYWORD_WEIGHT = 0.4
+
+
+class ExpertRefused(ServiceError):
+    code = "expert_refused"
+
+
+def keyword_set(text: str) -> frozenset[str]:
+    return frozenset(word.strip().lower() for word in text.split(",") if word.strip())
+
+
+def affinity(expert: ExpertProfile, dossier: Dossier) -> float:
+    score = SECTOR_WEIGHT if dossier.sector and dossier.sector in expert.sectors else 0.0
+    ours, theirs = keyword_set(expert.keywords), keyword_set(dossier.keywords)
+    if ours and theirs:
+        score += KEYWORD_WEIGHT * len(ours & theirs) / len(ours | theirs)
+    return round(score, 4)
+
+
+@transaction.atomic
+def invite_expert(call: Call, email: str, by, *, sectors: list[str], keywords: str = "",
+                  max_load: int = 8, organisation: Organisation | None = None) -> ExpertProfile:
+    """Add an expert to the call's pool; a new person gets an account and a mail to set a
+    password (through the password reset page)."""
+    require_perm(by, "review.manage_experts", call)
+    known = {sector.id for sector in call.rules().sectors}
+    unknown = sorted(set(sectors) - known)
+    if unknown:
+        raise ExpertRefused(_("Filière inconnue : %(ids)s.") % {"ids": ", ".join(unknown)},
+                            field="sectors")
+    email = email.strip().lower()
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email, password=None)
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    profile, _created = ExpertProfile.objects.update_or_create(
+        user=user, call=call, defaults={"sectors": sorted(set(sectors)), "keywords": keywords,
+                                        "max_load": max_load, "organisation": organisation})
+    CallRole.objects.get_or_create(user=user, call=call, role=Role.EXPERT)
+    refresh_automatic_conflicts(call, experts=[profile])
+    send_mail(_("Invitation à expertiser les dossiers de l'appel %(call)s") % {"call": call.name},
+              _("Vous êtes invité(e) comme expert(e). Connectez-vous (ou choisissez un mot de "
+                "passe) : %(link)s") % {"link": settings.SITE_URL + "/comptes/password/reset/"},
+              None, [email])
+    append_event("call.expert_invited", call, by=by, details={"email": email})
+    return profile
+
+
+def refresh_automatic_conflicts(call: Call, experts=None) -> int:
+    """An expert whose organisation shares a SIREN with a consortium member is in conflict."""
+    experts = experts or ExpertProfile.objects.filter(call=call, organisation__isnull=False)
+    created = 0
+    for expert in experts:
+        if expert.organisation is None:
+            continue
+        siren = expert.organisation.siret[:9]
+        dossier_ids = ConsortiumMember.objects.filter(
+            organisation__siret__startswith=siren, consortium__dossiers__call=call
+        ).values_list("consortium__dossiers", flat=True)
+        for dossier_id in set(dossier_ids):
+            _conflict, was_created = Conflict.objects.get_or_create(
+                expert=expert, dossier_id=dossier_id,
+                defaults={"source": Conflict.Source.AUTOMATIC,
+                          "reason": _("même SIREN %(siren)s") % {"siren": siren}})
+            created += was_created
+    return created
+
+
+@transaction.atomic
+def declare_conflict(expert: ExpertProfile, dossier: Dossier, reason: str) -> Conflict:
+    """The expert declares a conflict: the dossier disappears from their reach at once."""
+    if not reason.strip():
+        raise ExpertRefused(_("Indiquez la nature du conflit d'intérêts."), field="reason")
+    conflict, _created = Conflict.objects.get_or_create(
+        expert=expert, dossier=dossier,
+        defaults={"source": Conflict.Source.DECLARED, "reason": reason.strip()})
+    Assignment.objects.filter(expert=expert, dossier=dossier, submitted_at__isnull=True).delete()
+    append_event("review.conflict_declared", dossier, by=expert.user,
+                 details={"expert": expert.pk})
+    return conflict
+
+
+def reviewable_dossiers(wave: Wave):
+    """Dossiers whose instruction confirmed admissibility and eligibility."""
+    return Dossier.objects.filter(wave=wave, status=DossierStatus.INSTRUCTED,
+                                  instruction__admissible=True, instruction__eligible=True)
+
+
+def assignment_instance(wave: Wave) -> dict:
+    """The wave's assignment problem in the contract's format (auditable with `guichet
+    assign`): only pairs with a positive affinity are listed, unlisted ones allowed at 0."""
+    call = wave.call
+    dossiers = list(reviewable_dossiers(wave).order_by("pk"))
+    experts = list(ExpertProfile.objects.filter(call=call).select_related("user").order_by("pk"))
+    conflicts = Conflict.objects.filter(expert__call=call, dossier__in=dossiers)
+    affinities = [[f"d{d.pk}", f"e{e.pk}", score] for d in dossiers for e in experts
+                  if (score := affinity(e, d)) > 0]
+    return {
+        "reviews_per_dossier": call.rules().selection.reviews_per_dossier,
+        "max_load": max((e.max_load for e in experts), default=0),
+        "loads": {f"e{e.pk}": e.max_load for e in experts},
+        "dossiers": [f"d{d.pk}" for d in dossiers], "experts": [f"e{e.pk}" for e in experts],
+        "affinity": affinities, "allow_unlisted": True,
+        "conflicts": [[f"d{c.dossier_id}", f"e{c.expert_id}"] for c in conflicts],
+    }
+
+
+@transaction.atomic
+def assign_experts(wave: Wave, by):
+    """Solve the wave's assignment optimally and store it (reviews already started stay)."""
+    require_perm(by, "review.assign_experts", wave.call)
+    refresh_automatic_conflicts(wave.call)
+    instance = assignment_instance(wave)
+    result = solve_assignment(parse_assignment_instance(json.dumps(instance)))
+    if result.status != "optimal" and not result.pairs:
+        raise ExpertRefused(_("Affectation impossible : %(reason)s")
+                            % {"reason": getattr(result, "reason", result.status)})
+    Assignment.objects.filter(dossier__wave=wave, submitted_at__isnull=True,
+                              scores__isnull=True).delete()
+    existing = set(Assignment.objects.filter(dossier__wave=wave)
+                   .values_list("dossier_id", "expert_id"))
+    scores = {(d, e): a for d, e, a in instance["affinity"]}
+    now = server_now()
+    Assignment.objects.bulk_create(
+        Assignment(dossier_id=int(d[1:]), expert_id=int(e[1:]), affinity=scores.get((d, e), 0),
+                   created_at=now)
+        for d, e in result.pairs if (int(d[1:]), int(e[1:])) not in existing)
+    append_event("review.experts_assigned", wave.call, by=by, details={
+        "wave": wave.code, "pairs": len(result.pairs), "objective": result.objective,
+        "upper_bound": result.upper_bound, "optimal": result.optimal})
+    return result
+
+
+@transaction.atomic
+def add_assignment(dossier: Dossier, expert: ExpertProfile, by) -> Assignment:
+    """A manual adjustment: conflicts and the expert's load are still enforced."""
+    require_perm(by, "review.assign_experts", dossier.call)
+    if Conflict.objects.filter(expert=expert, dossier=dossier).exists() or _same_siren(
+            expert, dossier):
+        raise ExpertRefused(_("Cet expert est en conflit d'intérêts avec ce dossier."))
+    load = Assignment.objects.filter(expert=expert, dossier__call=dossier.call).count()
+    if load >= expert.max_load:
+        raise ExpertRefused(_("Cet expert a atteint sa charge maximale (%(n)d dossiers).")
+                            % {"n": expert.max_load})
+    assignment, created = Assignment.objects.get_or_create(
+        dossier=dossier, expert=expert,
+        defaults={"affinity": affinity(expert, dossier), "manual": True,
+                  "created_at": server_now()})
+    if created:
+        append_event("review.expert_added", dossier, by=by, details={"expert": expert.pk})
+    return assignment
+
+
+@transaction.atomic
+def remove_assignment(assignment: Assignment, by) -> None:
+    require_perm(by, "review.assign_experts", assignment.dossier.call)
+    if assignment.submitted_at is not None:
+        raise ExpertRefused(_("Cette expertise est déjà rendue."))
+    append_event("review.expert_removed", assignment.dossier, by=by,
+                 details={"expert": assignment.expert_id})
+    assignment.delete()
+
+
+def _same_siren(expert: ExpertProfile, dossier: Dossier) -> bool:
+    if expert.organisation is None:
+        return False
+    return dossier.consortium.members.filter(
+        organisation__siret__startswith=expert.organisation.siret[:9]).exists()
+
+
+def expert_loads(call: Call):
+    return ExpertProfile.objects.filter(call=call).select_related("user").annotate(
+        load=Count("assignments", filter=Q(assignments__dossier__call=call)))
+

@@ -1,0 +1,70 @@
+"""Staff permissions per call: declarative predicates (django-rules), tested as a matrix.
+
+Roles are granted per call (CallRole). An expert sees a dossier only when assigned to it and
+free of any conflict; everyone else on staff sees the dossiers of the calls they serve.
+"""
+
+import rules
+
+from guichet.review.models import Assignment, CallRole, Conflict, Role
+
+
+def _call_of(target):
+    return getattr(target, "call", target)
+
+
+def roles_on(user, target) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    call = _call_of(target)
+    cache = user.__dict__.setdefault("_guichet_roles", {})
+    if call.pk not in cache:
+        cache[call.pk] = set(CallRole.objects.filter(user=user, call=call)
+                             .values_list("role", flat=True))
+    return cache[call.pk]
+
+
+def _has(*wanted):
+    @rules.predicate
+    def predicate(user, target) -> bool:
+        return bool(roles_on(user, target) & set(wanted))
+    return predicate
+
+
+is_instructor = _has(Role.INSTRUCTOR, Role.ADMINISTRATOR)
+is_committee = _has(Role.COMMITTEE, Role.ADMINISTRATOR)
+is_administrator = _has(Role.ADMINISTRATOR)
+is_staff_of_call = _has(Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR)
+
+
+@rules.predicate
+def is_conflicted(user, dossier) -> bool:
+    return Conflict.objects.filter(expert__user=user, dossier=dossier).exists()
+
+
+@rules.predicate
+def is_assigned_expert(user, dossier) -> bool:
+    return user.is_authenticated and Assignment.objects.filter(
+        expert__user=user, dossier=dossier).exists()
+
+
+@rules.predicate
+def has_submitted_own_review(user, dossier) -> bool:
+    return Assignment.objects.filter(expert__user=user, dossier=dossier,
+                                     submitted_at__isnull=False).exists()
+
+
+can_see_as_expert = is_assigned_expert & ~is_conflicted
+
+rules.add_perm("review.view_dossier", is_staff_of_call | can_see_as_expert)
+rules.add_perm("review.instruct", is_instructor)
+rules.add_perm("review.write_note", is_instructor | is_committee)
+rules.add_perm("review.manage_experts", is_instructor)
+rules.add_perm("review.assign_experts", is_instructor)
+rules.add_perm("review.score", can_see_as_expert)
+rules.add_perm("review.view_scores",
+               is_staff_of_call | (can_see_as_expert & has_submitted_own_review))
+rules.add_perm("review.select", is_committee)
+rules.add_perm("review.prepare_decision", is_committee)
+rules.add_perm("review.publish_decisions", is_administrator)
+rules.add_perm("review.revert_decision", is_administrator)

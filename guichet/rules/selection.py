@@ -1,0 +1,813 @@
+"""Portfolio selection: which dossiers to fund (contracts/optimisation.md, "Portfolio selection").
+
+Pure Python plus HiGHS (highspy) and numpy; no Django import, so `guichet select` runs on a file.
+
+The model has one binary variable per eligible dossier (score ≥ min_score, not pinned out), fixed
+to 1 when the dossier is pinned in, and three kinds of rows: the budget, one row per cap (sum of
+the aid in a group value) and one row per floor (count in a group value). Amounts enter HiGHS as
+whole numbers of cents held in doubles, which is exact up to 2^53 cents (about 90 000 billion
+euros, far above `money.MAX_AMOUNT`); the selection HiGHS returns is then checked again exactly
+with `Decimal` (budget, caps, floors, pins, threshold) before it is reported. HiGHS accepts a
+selection within its feasibility tolerance (set here to 1e-9), so in principle a rounded
+selection could exceed a limit by a fraction of a cent: the exact check would then report it
+(status "tolerance_violation") instead of hiding it. It has not been seen to happen.
+
+`optimal` is true only when HiGHS certifies the selection (model status kOptimal) within the
+requested relative gap (`mip_rel_gap`, 1e-6 by default; 0 asks for a proof of optimality). When
+the time limit stops HiGHS first, the best selection found is reported with status "time_limit",
+`optimal` false and the gap it reached.
+
+The rank-order funding line (best score first, ties: smaller aid, then id) is computed for
+comparison; `explain` says, in French, why dossiers enter or leave between the two.
+"""
+
+import json
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import highspy
+import numpy as np
+
+from guichet.rules.money import AmountError, exact_cents, format_eur_fr
+
+OBJECTIVES = ("score_sum", "score_weighted_aid")
+DEFAULT_GAP = 1e-6
+DEFAULT_TIME_LIMIT = 60.0
+# Feasibility tolerance given to HiGHS (absolute, on rows expressed in cents and on integrality).
+FEASIBILITY_TOLERANCE = 1e-9
+# Differences between HiGHS's bound and the exact objective below this (relative) are float noise.
+NOISE = 1e-9
+TINY = 1e-9
+GROUP_LABELS = {"region": "région", "sector": "secteur"}
+RANK_ORDER_NOTE = ("rank-order line: best score first (ties: smaller aid, then id), pinned-in "
+                   "dossiers first; a dossier is skipped when it no longer fits the budget or "
+                   "would break a cap; floors are not enforced (see meets_floors)")
+
+_INSTANCE_FIELDS = {"budget", "min_score", "objective", "dossiers", "caps", "floors",
+                    "pinned_in", "pinned_out"}
+_REQUIRED_FIELDS = ("budget", "objective", "dossiers")
+
+
+class InstanceError(ValueError):
+    """The instance cannot be read: `field` names where, `reason` says why."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    id: str
+    aid: Decimal
+    score: float
+    groups: Mapping[str, str]
+    cents: int  # aid in whole cents, exact
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    group: str
+    value: str
+    max_aid: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    group: str
+    value: str
+    min_count: int
+
+
+@dataclass(frozen=True)
+class SelectionInstance:
+    budget: Decimal
+    min_score: float | None
+    objective: str
+    dossiers: tuple[Candidate, ...]
+    caps: tuple[Cap, ...] = ()
+    floors: tuple[Floor, ...] = ()
+    pinned_in: tuple[str, ...] = ()
+    pinned_out: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # readable but worth saying (a cap on a group nobody has…)
+
+
+@dataclass(frozen=True)
+class RankOrderLine:
+    selected: tuple[str, ...]
+    objective: float
+    total_aid: Decimal
+    meets_floors: bool
+    skipped: Mapping[str, str] = field(default_factory=dict)  # id -> "budget" or "cap group=value"
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    status: str  # "optimal", "time_limit", "infeasible", "tolerance_violation" or HiGHS's status
+    optimal: bool
+    selected: tuple[str, ...] | None
+    objective: float | None
+    total_aid: Decimal | None
+    upper_bound: float | None
+    gap: float | None
+    rank_order: RankOrderLine
+    seconds: float
+    gap_limit: float
+    time_limit: float
+    reason: str | None = None
+    notes: tuple[str, ...] = ()
+    violations: tuple[str, ...] = ()
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+def read_selection_instance(document: bytes | str) -> SelectionInstance:
+    """Decode a JSON instance (numbers read exactly as `Decimal`) and parse it."""
+    try:
+        data = json.loads(document, parse_float=Decimal, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise InstanceError("", f"not valid JSON ({exc})") from None
+    return parse_selection_instance(data)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_selection_instance(data: object) -> SelectionInstance:
+    """Check a decoded instance; amounts become exact cents. Raise `InstanceError` naming the field.
+
+    Amounts are decimal strings, integers or `Decimal` (a binary float is refused: it cannot be read
+    exactly); scores and min_score are finite numbers.
+    """
+    if not isinstance(data, dict):
+        raise InstanceError("", "expected a JSON object")
+    _check_keys(data, "", _INSTANCE_FIELDS, _REQUIRED_FIELDS)
+    budget = _amount(data["budget"], "budget")
+    min_score = None if data.get("min_score") is None else _number(data["min_score"], "min_score")
+    objective = data["objective"]
+    if objective not in OBJECTIVES:
+        raise InstanceError("objective", f"unknown objective {objective!r}; expected one of "
+                            f"{', '.join(OBJECTIVES)}")
+    dossiers = tuple(_candidate(item, f"dossiers[{index}]")
+                     for index, item in enumerate(_list(data["dossiers"], "dossiers")))
+    seen: dict[str, int] = {}
+    for index, dossier in enumerate(dossiers):
+        if dossier.id in seen:
+            raise InstanceError(f"dossiers[{index}].id",
+                                f"duplicate id {dossier.id!r} (also dossiers[{seen[dossier.id]}])")
+        seen[dossier.id] = index
+    caps = tuple(Cap(*_group_key(item, f"caps[{index}]", "max_aid"),
+                     _amount(item["max_aid"], f"caps[{index}].max_aid"))
+                 for index, item in enumerate(_list(data.get("caps", []), "caps")))
+    floors = tuple(Floor(*_group_key(item, f"floors[{index}]", "min_count"),
+                         _count(item["min_count"], f"floors[{index}].min_count"))
+                   for index, item in enumerate(_list(data.get("floors", []), "floors")))
+    pinned = {name: _pins(data.get(name, []), name, seen) for name in ("pinned_in", "pinned_out")}
+    return SelectionInstance(
+        budget=budget, min_score=min_score, objective=objective, dossiers=dossiers, caps=caps,
+        floors=floors, pinned_in=pinned["pinned_in"], pinned_out=pinned["pinned_out"],
+        notes=_group_notes(dossiers, caps, floors))
+
+
+def _check_keys(data: dict, where: str, allowed: set[str], required: Iterable[str]) -> None:
+    prefix = f"{where}." if where else ""
+    for key in required:
+        if key not in data:
+            raise InstanceError(f"{prefix}{key}", "missing required field")
+    for key in data:
+        if key not in allowed:
+            raise InstanceError(f"{prefix}{key}", "unknown field")
+
+
+def _list(value: object, where: str) -> list:
+    if not isinstance(value, list):
+        raise InstanceError(where, f"expected a list, got {_kind(value)}")
+    return value
+
+
+def _object(value: object, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise InstanceError(where, f"expected an object, got {_kind(value)}")
+    return value
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InstanceError(where, f"expected a non-empty string, got {_kind(value)}")
+    return value
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")
+
+
+def _amount(value: object, where: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        reason = ("a binary float cannot be read exactly; give the amount as a decimal string"
+                  if isinstance(value, float) else f"expected a decimal amount, got {_kind(value)}")
+        raise InstanceError(where, reason)
+    try:
+        return exact_cents(Decimal(value.strip() if isinstance(value, str) else value))
+    except InvalidOperation:
+        raise InstanceError(where, f"not a decimal amount: {value!r}") from None
+    except AmountError as exc:
+        raise InstanceError(where, str(exc)) from None
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise InstanceError(where, f"expected a number, got {_kind(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InstanceError(where, "not a finite number")
+    return number
+
+
+def _count(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InstanceError(where, "expected a whole number ≥ 0")
+    return value
+
+
+def _candidate(item: object, where: str) -> Candidate:
+    item = _object(item, where)
+    _check_keys(item, where, {"id", "aid", "score", "groups"}, ("id", "aid", "score"))
+    groups = _object(item.get("groups", {}), f"{where}.groups")
+    for name, value in groups.items():
+        _text(value, f"{where}.groups.{name}")
+    aid = _amount(item["aid"], f"{where}.aid")
+    return Candidate(id=_text(item["id"], f"{where}.id"), aid=aid,
+                     score=_number(item["score"], f"{where}.score"), groups=dict(groups),
+                     cents=int(aid.scaleb(2)))
+
+
+def _group_key(item: object, where: str, limit: str) -> tuple[str, str]:
+    item = _object(item, where)
+    _check_keys(item, where, {"group", "value", limit}, ("group", "value", limit))
+    return _text(item["group"], f"{where}.group"), _text(item["value"], f"{where}.value")
+
+
+def _pins(value: object, where: str, known: Mapping[str, int]) -> tuple[str, ...]:
+    ids = []
+    for index, item in enumerate(_list(value, where)):
+        name = _text(item, f"{where}[{index}]")
+        if name not in known:
+            raise InstanceError(f"{where}[{index}]", f"unknown dossier id {name!r}")
+        if name not in ids:
+            ids.append(name)
+    return tuple(ids)
+
+
+def _group_notes(dossiers, caps, floors) -> tuple[str, ...]:
+    values: dict[str, set[str]] = {}
+    for dossier in dossiers:
+        for name, value in dossier.groups.items():
+            values.setdefault(name, set()).add(value)
+    notes = []
+    for kind, items in (("caps", caps), ("floors", floors)):
+        for index, item in enumerate(items):
+            if item.group not in values:
+                notes.append(f"{kind}[{index}]: no dossier has a group {item.group!r}")
+            elif item.value not in values[item.group]:
+                notes.append(f"{kind}[{index}]: no dossier has {item.group}={item.value}")
+    return tuple(notes)
+
+
+# Arrays shared by the rank-order line, the model and the checks ---------------------------------
+
+class _Prepared:
+    """The instance as numpy arrays (indices are positions in `instance.dossiers`)."""
+
+    def __init__(self, instance: SelectionInstance):
+        dossiers = instance.dossiers
+        count = len(dossiers)
+        self.instance = instance
+        self.ids = [d.id for d in dossiers]
+        self.position = {d.id: index for index, d in enumerate(dossiers)}
+        self.cents = np.fromiter((d.cents for d in dossiers), dtype=np.int64, count=count)
+        self.scores = np.fromiter((d.score for d in dossiers), dtype=np.float64, count=count)
+        weighted = instance.objective == "score_weighted_aid"
+        # The objective's coefficients: the score, or score × aid in euros.
+        self.coef = self.scores * (self.cents / 100.0) if weighted else self.scores.copy()
+        self.budget_cents = int(instance.budget.scaleb(2))
+        self.pinned_in = np.zeros(count, dtype=bool)
+        self.pinned_in[[self.position[i] for i in instance.pinned_in]] = True
+        self.pinned_out = np.zeros(count, dtype=bool)
+        self.pinned_out[[self.position[i] for i in instance.pinned_out]] = True
+        self.above_threshold = (np.ones(count, dtype=bool) if instance.min_score is None
+                                else self.scores >= instance.min_score)
+        self.eligible = self.above_threshold & ~self.pinned_out
+        members = _group_members(dossiers, [*instance.caps, *instance.floors])
+        self.cap_members = [members[(cap.group, cap.value)] for cap in instance.caps]
+        self.cap_cents = [int(cap.max_aid.scaleb(2)) for cap in instance.caps]
+        self.floor_members = [members[(floor.group, floor.value)] for floor in instance.floors]
+        self.floor_sets = [set(floor_members.tolist()) for floor_members in self.floor_members]
+
+    def ranking(self, indices: Iterable[int]) -> list[int]:
+        """Best score first; ties: smaller aid first, then id."""
+        scores, cents, ids = self.scores, self.cents, self.ids
+        return sorted(indices, key=lambda i: (-scores[i], cents[i], ids[i]))
+
+    def objective(self, chosen: np.ndarray) -> float:
+        return math.fsum(self.coef[chosen].tolist())
+
+    def total_aid(self, chosen: np.ndarray) -> Decimal:
+        dossiers = self.instance.dossiers
+        return sum((dossiers[i].aid for i in chosen.tolist()), Decimal("0.00"))
+
+
+def _group_members(dossiers, keyed) -> dict[tuple[str, str], np.ndarray]:
+    wanted: dict[str, set[str]] = {}
+    for item in keyed:
+        wanted.setdefault(item.group, set()).add(item.value)
+    found: dict[tuple[str, str], list[int]] = {
+        (group, value): [] for group, values in wanted.items() for value in values}
+    for index, dossier in enumerate(dossiers):
+        groups = dossier.groups
+        for group, values in wanted.items():
+            value = groups.get(group)
+            if value in values:
+                found[(group, value)].append(index)
+    return {key: np.array(indices, dtype=np.int64) for key, indices in found.items()}
+
+
+# The rank-order funding line --------------------------------------------------------------------
+
+def rank_order(instance: SelectionInstance) -> RankOrderLine:
+    """The classic funding line: pinned-in dossiers, then best score first while it fits.
+
+    A dossier below min_score or pinned out is never taken; a dossier whose aid no longer fits the
+    budget, or would break a cap, is skipped and the line goes on. Floors cannot be honoured
+    greedily: `meets_floors` says whether the line happens to meet them.
+    """
+    return _rank_order(_Prepared(instance))
+
+
+def _rank_order(prep: _Prepared) -> RankOrderLine:
+    instance = prep.instance
+    caps_of: dict[int, list[int]] = {}
+    for k, members in enumerate(prep.cap_members):
+        for i in members.tolist():
+            caps_of.setdefault(i, []).append(k)
+    cap_room = list(prep.cap_cents)
+    budget_room = prep.budget_cents
+    cents = prep.cents.tolist()
+    pinned = prep.ranking(np.flatnonzero(prep.pinned_in).tolist())
+    others = prep.ranking(np.flatnonzero(prep.eligible & ~prep.pinned_in).tolist())
+    taken: list[int] = []
+    skipped: dict[str, str] = {}
+    for i in pinned:  # decisions of the committee: taken whatever they cost
+        taken.append(i)
+        budget_room -= cents[i]
+        for k in caps_of.get(i, ()):
+            cap_room[k] -= cents[i]
+    for i in others:
+        if cents[i] > budget_room:
+            skipped[prep.ids[i]] = "budget"
+            continue
+        full = [k for k in caps_of.get(i, ()) if cents[i] > cap_room[k]]
+        if full:
+            cap = instance.caps[full[0]]
+            skipped[prep.ids[i]] = f"cap {cap.group}={cap.value}"
+            continue
+        taken.append(i)
+        budget_room -= cents[i]
+        for k in caps_of.get(i, ()):
+            cap_room[k] -= cents[i]
+    chosen = np.array(taken, dtype=np.int64)
+    mask = np.zeros(len(prep.ids), dtype=bool)
+    mask[chosen] = True
+    meets_floors = all(int(mask[members].sum()) >= floor.min_count
+                       for floor, members in zip(instance.floors, prep.floor_members, strict=True))
+    return RankOrderLine(selected=tuple(prep.ids[i] for i in taken),
+                         objective=prep.objective(chosen), total_aid=prep.total_aid(chosen),
+                         meets_floors=meets_floors, skipped=skipped)
+
+
+# Solving ----------------------------------------------------------------------------------------
+
+class _QuietHighs(highspy.Highs):
+    """`highspy.Highs` that prints nothing, not even its banner (stdout carries the JSON result).
+
+    The banner is written when the constructor enables callbacks, before any option can be set
+    by the caller: switching `output_flag` off first keeps it quiet.
+    """
+
+    def enableCallbacks(self):  # noqa: N802 (HiGHS's name)
+        self.setOptionValue("output_flag", False)
+        super().enableCallbacks()
+
+
+def solve_selection(instance: SelectionInstance, *, gap: float = DEFAULT_GAP,
+                    time_limit: float = DEFAULT_TIME_LIMIT) -> SelectionResult:
+    """The selection maximising the objective, with a proven upper bound and the gap reached.
+
+    `gap` is HiGHS's `mip_rel_gap` (0: prove optimality); `time_limit` is in seconds (HiGHS's
+    clock: presolve and search, not the building of the model).
+    """
+    if not (math.isfinite(gap) and gap >= 0):
+        raise ValueError(f"gap must be a finite number ≥ 0, got {gap!r}")
+    if not (time_limit > 0):
+        raise ValueError(f"time_limit must be > 0, got {time_limit!r}")
+    start = time.perf_counter()
+    prep = _Prepared(instance)
+    line = _rank_order(prep)
+    common = {"rank_order": line, "gap_limit": gap, "time_limit": time_limit,
+              "notes": instance.notes}
+    reason = _obvious_infeasibility(prep)
+    if reason:
+        return SelectionResult(status="infeasible", optimal=False, selected=None, objective=None,
+                               total_aid=None, upper_bound=None, gap=None, reason=reason,
+                               seconds=time.perf_counter() - start, **common)
+    warm = _warm_start(prep, line)
+    status, chosen, highs_bound = _solve_with_highs(prep, gap, time_limit, warm)
+    if chosen is None and warm is not None and status != "infeasible":
+        chosen = warm  # stopped before HiGHS had a selection of its own: the rank-order line
+    elif chosen is not None and warm is not None and prep.objective(warm) > prep.objective(chosen):
+        chosen = warm
+    if chosen is None:
+        reason = ("no selection meets the budget, the caps, the floors and the pins together "
+                  "(HiGHS: infeasible)" if status == "infeasible"
+                  else f"HiGHS stopped ({status}) before finding a selection")
+        return SelectionResult(status=status, optimal=False, selected=None, objective=None,
+                               total_aid=None, upper_bound=None, gap=None, reason=reason,
+                               seconds=time.perf_counter() - start, **common)
+    objective = prep.objective(chosen)
+    bound = min(highs_bound, _knapsack_bound(prep))
+    if bound - objective <= NOISE * max(1.0, abs(objective)):
+        bound = objective
+    violations = tuple(_violations(prep, chosen))
+    if violations:
+        status = "tolerance_violation"
+    selected = tuple(prep.ids[i] for i in prep.ranking(chosen.tolist()))
+    return SelectionResult(
+        status=status, optimal=status == "optimal", selected=selected, objective=objective,
+        total_aid=prep.total_aid(chosen), upper_bound=bound,
+        gap=(bound - objective) / max(abs(objective), TINY), violations=violations,
+        reason="; ".join(violations) or None, seconds=time.perf_counter() - start, **common)
+
+
+def _obvious_infeasibility(prep: _Prepared) -> str | None:
+    """Reasons a person can check by hand, before asking HiGHS."""
+    instance = prep.instance
+    both = sorted(set(instance.pinned_in) & set(instance.pinned_out))
+    if both:
+        return f"dossier {both[0]} is both pinned in and pinned out"
+    below = [i for i in np.flatnonzero(prep.pinned_in & ~prep.above_threshold).tolist()]
+    if below:
+        i = below[0]
+        return (f"pinned dossier {prep.ids[i]} has score {prep.scores[i]:g}, below min_score "
+                f"{instance.min_score:g}")
+    pinned_cents = int(prep.cents[prep.pinned_in].sum())
+    if pinned_cents > prep.budget_cents:
+        return (f"the pinned dossiers need {_eur(pinned_cents)}, more than the budget "
+                f"{instance.budget}")
+    for cap, members, limit in zip(instance.caps, prep.cap_members, prep.cap_cents, strict=True):
+        used = int(prep.cents[members[prep.pinned_in[members]]].sum())
+        if used > limit:
+            return (f"the pinned dossiers in {cap.group}={cap.value} need {_eur(used)}, more "
+                    f"than its cap {cap.max_aid}")
+    for floor, members in zip(instance.floors, prep.floor_members, strict=True):
+        eligible = members[prep.eligible[members]]
+        if len(eligible) < floor.min_count:
+            return (f"floor {floor.group}={floor.value} needs {floor.min_count} dossiers, only "
+                    f"{len(eligible)} can be selected (score ≥ min_score, not pinned out)")
+        pinned = eligible[prep.pinned_in[eligible]]
+        free = np.sort(prep.cents[eligible[~prep.pinned_in[eligible]]])
+        needed = int(free[:max(0, floor.min_count - len(pinned))].sum())
+        if pinned_cents + needed > prep.budget_cents:
+            return (f"floor {floor.group}={floor.value}: its {floor.min_count} cheapest possible "
+                    f"dossiers and the pinned ones need {_eur(pinned_cents + needed)}, more than "
+                    f"the budget {instance.budget}")
+        in_group = int(prep.cents[pinned].sum()) + needed
+        for cap, limit in zip(instance.caps, prep.cap_cents, strict=True):
+            if (cap.group, cap.value) == (floor.group, floor.value) and in_group > limit:
+                return (f"floor {floor.group}={floor.value}: its {floor.min_count} cheapest "
+                        f"possible dossiers need {_eur(in_group)}, more than its cap "
+                        f"{cap.max_aid}")
+    return None
+
+
+def _warm_start(prep: _Prepared, line: RankOrderLine) -> np.ndarray | None:
+    """The rank-order line as a first selection for HiGHS, when it is feasible."""
+    if not line.meets_floors:
+        return None
+    chosen = np.array([prep.position[i] for i in line.selected], dtype=np.int64)
+    return None if _violations(prep, chosen) else chosen
+
+
+def _solve_with_highs(prep: _Prepared, gap: float, time_limit: float,
+                      warm: np.ndarray | None) -> tuple[str, np.ndarray | None, float]:
+    """Return (status, chosen dossier indices or None, HiGHS's upper bound or +inf)."""
+    columns = np.flatnonzero(prep.eligible)
+    count = len(columns)
+    if count == 0:  # nothing can be selected; the checks above ruled out any floor
+        return "optimal", np.zeros(0, dtype=np.int64), 0.0
+    column_of = np.full(len(prep.ids), -1, dtype=np.int64)
+    column_of[columns] = np.arange(count)
+    cents = prep.cents.astype(np.float64)
+    # Rows, as CSR: the budget, then the caps, then the floors.
+    row_indices = [np.arange(count)]
+    row_values = [cents[columns]]
+    lower, upper = [-highspy.kHighsInf], [float(prep.budget_cents)]
+    for members, limit in zip(prep.cap_members, prep.cap_cents, strict=True):
+        members = members[prep.eligible[members]]
+        row_indices.append(column_of[members])
+        row_values.append(cents[members])
+        lower.append(-highspy.kHighsInf)
+        upper.append(float(limit))
+    for floor, members in zip(prep.instance.floors, prep.floor_members, strict=True):
+        members = members[prep.eligible[members]]
+        row_indices.append(column_of[members])
+        row_values.append(np.ones(len(members)))
+        lower.append(float(floor.min_count))
+        upper.append(highspy.kHighsInf)
+    starts = np.zeros(len(row_indices), dtype=np.int32)
+    starts[1:] = np.cumsum([len(part) for part in row_indices[:-1]])
+    indices = np.concatenate(row_indices).astype(np.int32)
+    values = np.concatenate(row_values)
+
+    with _QuietHighs() as highs:
+        for name, value in (("mip_rel_gap", float(gap)), ("mip_abs_gap", 0.0),
+                            ("time_limit", float(time_limit)),
+                            ("primal_feasibility_tolerance", FEASIBILITY_TOLERANCE),
+                            ("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)):
+            highs.setOptionValue(name, value)
+        lower_bounds = prep.pinned_in[columns].astype(np.float64)
+        highs.addVars(count, lower_bounds, np.ones(count))
+        all_columns = np.arange(count, dtype=np.int32)
+        highs.changeColsIntegrality(count, all_columns,
+                                    np.full(count, highspy.HighsVarType.kInteger, dtype=np.uint8))
+        highs.changeColsCost(count, all_columns, prep.coef[columns])
+        highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        highs.addRows(len(lower), np.array(lower), np.array(upper), len(indices), starts,
+                      indices, values)
+        if warm is not None:
+            start = np.zeros(count)
+            start[column_of[warm]] = 1.0
+            highs.setSolution(count, all_columns, start)
+        highs.run()
+        model_status = highs.getModelStatus()
+        info = highs.getInfo()
+        has_solution = info.primal_solution_status == highspy.kSolutionStatusFeasible
+        values_found = np.asarray(highs.getSolution().col_value) if has_solution else None
+        bound = info.mip_dual_bound
+    status = {highspy.HighsModelStatus.kOptimal: "optimal",
+              highspy.HighsModelStatus.kTimeLimit: "time_limit",
+              highspy.HighsModelStatus.kInfeasible: "infeasible"}.get(
+        model_status, model_status.name.removeprefix("k").lower())
+    if status == "infeasible":
+        return status, None, math.inf
+    chosen = None if values_found is None else columns[values_found > 0.5]
+    if not math.isfinite(bound) or status not in ("optimal", "time_limit"):
+        bound = math.inf
+    return status, chosen, bound
+
+
+def _knapsack_bound(prep: _Prepared) -> float:
+    """An upper bound always valid: the fractional knapsack on the budget alone (no caps/floors)."""
+    pinned = prep.pinned_in
+    free = np.flatnonzero(prep.eligible & ~pinned & (prep.coef > 0))
+    room = prep.budget_cents - int(prep.cents[pinned].sum())
+    total = math.fsum(prep.coef[pinned].tolist())
+    zero = free[prep.cents[free] == 0]
+    total += math.fsum(prep.coef[zero].tolist())
+    paid = free[prep.cents[free] > 0]
+    if room <= 0 or len(paid) == 0:
+        return total
+    order = paid[np.argsort(-(prep.coef[paid] / prep.cents[paid]), kind="stable")]
+    cumulative = np.cumsum(prep.cents[order])
+    whole = int(np.searchsorted(cumulative, room, side="right"))
+    total += math.fsum(prep.coef[order[:whole]].tolist())
+    if whole < len(order):
+        used = int(cumulative[whole - 1]) if whole else 0
+        last = order[whole]
+        total += (room - used) / float(prep.cents[last]) * float(prep.coef[last])
+    return total
+
+
+def _violations(prep: _Prepared, chosen: np.ndarray) -> list[str]:
+    """Every rule the selection breaks, checked exactly (Decimal amounts, whole counts)."""
+    instance, dossiers = prep.instance, prep.instance.dossiers
+    mask = np.zeros(len(dossiers), dtype=bool)
+    mask[chosen] = True
+    problems = []
+    total = prep.total_aid(chosen)
+    if total > instance.budget:
+        problems.append(f"total aid {total} exceeds the budget {instance.budget}")
+    for cap, members in zip(instance.caps, prep.cap_members, strict=True):
+        used = sum((dossiers[i].aid for i in members[mask[members]].tolist()), Decimal("0.00"))
+        if used > cap.max_aid:
+            problems.append(f"aid in {cap.group}={cap.value} is {used}, above its cap "
+                            f"{cap.max_aid}")
+    for floor, members in zip(instance.floors, prep.floor_members, strict=True):
+        selected = int(mask[members].sum())
+        if selected < floor.min_count:
+            problems.append(f"{selected} dossiers in {floor.group}={floor.value}, below its floor "
+                            f"{floor.min_count}")
+    for i in np.flatnonzero(mask & ~prep.eligible).tolist():
+        problems.append(f"dossier {prep.ids[i]} is pinned out or below min_score")
+    for i in np.flatnonzero(prep.pinned_in & ~mask).tolist():
+        problems.append(f"pinned dossier {prep.ids[i]} is not selected")
+    return problems
+
+
+def _eur(cents: int) -> str:
+    return str(Decimal(cents).scaleb(-2))
+
+
+# Output -----------------------------------------------------------------------------------------
+
+def rank_order_to_dict(line: RankOrderLine) -> dict:
+    return {"selected": list(line.selected), "objective": line.objective,
+            "total_aid": str(line.total_aid), "meets_floors": line.meets_floors,
+            "notes": RANK_ORDER_NOTE}
+
+
+def selection_result_to_dict(result: SelectionResult,
+                             instance: SelectionInstance | None = None) -> dict:
+    """The contract's JSON result; with the instance, the difference with the rank-order line
+    explained (`explain`) is added under "difference"."""
+    document = {
+        "status": result.status,
+        "selected": None if result.selected is None else list(result.selected),
+        "objective": result.objective,
+        "total_aid": None if result.total_aid is None else str(result.total_aid),
+        "upper_bound": result.upper_bound,
+        "gap": result.gap,
+        "optimal": result.optimal,
+        "rank_order": rank_order_to_dict(result.rank_order),
+        "seconds": round(result.seconds, 4),
+        "gap_limit": result.gap_limit,
+        "time_limit": result.time_limit,
+    }
+    if result.reason:
+        document["reason"] = result.reason
+    if result.violations:
+        document["violations"] = list(result.violations)
+    if result.notes:
+        document["notes"] = list(result.notes)
+    if instance is not None and result.selected is not None:
+        document["difference"] = explain(instance, result.selected, result.rank_order.selected)
+    return document
+
+
+# The difference explained -----------------------------------------------------------------------
+
+def explain(instance: SelectionInstance, optimal_selection: Sequence[str],
+            rank_order_selection: Sequence[str], *, max_inversions: int = 100,
+            group_labels: Mapping[str, str] = GROUP_LABELS) -> dict:
+    """Why dossiers enter or leave between the rank-order line and the optimal portfolio.
+
+    Returns {"enters": [...], "leaves": [...], "rank_inversions": [[a, b], ...],
+    "rank_inversions_total": n}, each entering or leaving dossier as {"id", "score", "aid",
+    "reason"} with a short French reason read from the constraints that are tight: a cap reached,
+    a floor to meet, the budget. A rank inversion (a, b): a has a higher score than b, can be
+    selected (score ≥ min_score, not pinned out), yet b is in the optimal portfolio and a is not;
+    at most `max_inversions` pairs are listed (best a first, then lowest b), all are counted.
+    """
+    prep = _Prepared(instance)
+    optimal = _mask(prep, optimal_selection)
+    ranked = _mask(prep, rank_order_selection)
+    enters = prep.ranking(np.flatnonzero(optimal & ~ranked).tolist())
+    leaves = prep.ranking(np.flatnonzero(ranked & ~optimal).tolist())
+    state_optimal, state_ranked = _State(prep, optimal), _State(prep, ranked)
+    labels = dict(group_labels)
+
+    def where(item) -> str:
+        return f"{labels.get(item.group, item.group)} {item.value}"
+
+    by_floor = {i for i in enters if _floors_needing(prep, i, state_optimal, state_ranked)}
+    budget_enters = [i for i in enters if i not in by_floor]
+    budget_leaves = [i for i in leaves if not _caps_blocking(prep, i, state_optimal)]
+    gain = math.fsum(prep.coef[budget_enters].tolist())
+    loss = math.fsum(prep.coef[budget_leaves].tolist())
+    better = ("mieux notés au total" if instance.objective == "score_sum"
+              else "de plus grande valeur au total (score × aide)")
+
+    def leave_reason(i: int) -> str:
+        caps = _caps_blocking(prep, i, state_optimal)
+        if caps:
+            return " ; ".join(f"plafond {where(instance.caps[k])} atteint" for k in caps)
+        aid = format_eur_fr(instance.dossiers[i].aid)
+        if prep.cents[i] > state_optimal.budget_room:
+            count = len(budget_enters)
+            if count == 0:
+                return f"budget : l'aide de {aid} ne tient plus dans le budget restant"
+            plural = "s" if count > 1 else ""
+            quality = better if count > 1 else better.replace("notés", "noté")
+            return (f"budget : l'aide de {aid} laisse place à {_projects(count)} "
+                    + (quality if gain > loss else f"entrant{plural}"))
+        if prep.coef[i] <= 0:
+            return "n'ajoute rien à l'objectif"
+        return "non retenu par l'optimisation"
+
+    def enter_reason(i: int) -> str:
+        floors = _floors_needing(prep, i, state_optimal, state_ranked)
+        if floors:
+            return " ; ".join(f"plancher {where(instance.floors[k])} : au moins "
+                              f"{_projects(instance.floors[k].min_count)}" for k in floors)
+        caps = [k for k in state_ranked.caps_of(i) if prep.cents[i] > state_ranked.cap_room[k]]
+        if caps:
+            return " ; ".join(
+                f"plafond {where(instance.caps[k])} : place libérée par "
+                f"{_names(prep, [j for j in leaves if k in state_ranked.caps_of(j)])}"
+                for k in caps)
+        if prep.cents[i] > state_ranked.budget_room:
+            return ("budget : financé par l'aide libérée par "
+                    f"{_names(prep, budget_leaves or leaves)}")
+        return "retenu par l'optimisation"
+
+    inversions, total = _rank_inversions(prep, optimal, max_inversions)
+    return {
+        "enters": [_entry(instance, i, enter_reason(i)) for i in enters],
+        "leaves": [_entry(instance, i, leave_reason(i)) for i in leaves],
+        "rank_inversions": inversions,
+        "rank_inversions_total": total,
+    }
+
+
+class _State:
+    """Room left in the budget and in every cap by one selection, and floor counts."""
+
+    def __init__(self, prep: _Prepared, mask: np.ndarray):
+        self._prep = prep
+        self.budget_room = prep.budget_cents - int(prep.cents[mask].sum())
+        self.cap_room = [limit - int(prep.cents[members[mask[members]]].sum())
+                         for members, limit in zip(prep.cap_members, prep.cap_cents, strict=True)]
+        self.floor_count = [int(mask[members].sum()) for members in prep.floor_members]
+        self._caps_of: dict[int, list[int]] | None = None
+
+    def caps_of(self, i: int) -> list[int]:
+        if self._caps_of is None:
+            self._caps_of = {}
+            for k, members in enumerate(self._prep.cap_members):
+                for j in members.tolist():
+                    self._caps_of.setdefault(j, []).append(k)
+        return self._caps_of.get(i, [])
+
+
+def _caps_blocking(prep: _Prepared, i: int, state: _State) -> list[int]:
+    """The caps a dossier left out would break if it were added back."""
+    return [k for k in state.caps_of(i) if prep.cents[i] > state.cap_room[k]]
+
+
+def _floors_needing(prep: _Prepared, i: int, optimal: _State, ranked: _State) -> list[int]:
+    """The floors this selected dossier is needed for, which the rank-order line misses."""
+    return [k for k, floor in enumerate(prep.instance.floors)
+            if optimal.floor_count[k] <= floor.min_count and ranked.floor_count[k] < floor.min_count
+            and i in prep.floor_sets[k]]
+
+
+def _mask(prep: _Prepared, ids: Sequence[str]) -> np.ndarray:
+    mask = np.zeros(len(prep.ids), dtype=bool)
+    for name in ids:
+        if name not in prep.position:
+            raise ValueError(f"unknown dossier id {name!r}")
+        mask[prep.position[name]] = True
+    return mask
+
+
+def _names(prep: _Prepared, indices: list[int], most: int = 3) -> str:
+    names = [prep.ids[i] for i in indices[:most]]
+    return ", ".join(names) + (" …" if len(indices) > most else "") if names else "d'autres projets"
+
+
+def _projects(count: int) -> str:
+    return f"{count} projet{'s' if count > 1 else ''}"
+
+
+def _entry(instance: SelectionInstance, i: int, reason: str) -> dict:
+    dossier = instance.dossiers[i]
+    return {"id": dossier.id, "score": dossier.score, "aid": str(dossier.aid), "reason": reason}
+
+
+def _rank_inversions(prep: _Prepared, selected: np.ndarray,
+                     most: int) -> tuple[list[list[str]], int]:
+    inside = np.flatnonzero(selected)
+    outside = np.flatnonzero(~selected & prep.eligible)
+    inside_scores = np.sort(prep.scores[inside])
+    # For each dossier left out, how many selected ones have a strictly lower score.
+    lower = np.searchsorted(inside_scores, prep.scores[outside], side="left")
+    total = int(lower.sum())
+    pairs: list[list[str]] = []
+    if most > 0 and total:
+        worst_first = sorted(inside.tolist(), key=lambda j: (prep.scores[j], -prep.cents[j],
+                                                             prep.ids[j]))
+        for a in prep.ranking(outside[lower > 0].tolist()):
+            for b in worst_first:
+                if prep.scores[b] >= prep.scores[a]:
+                    break
+                pairs.append([prep.ids[a], prep.ids[b]])
+                if len(pairs) == most:
+                    return pairs, total
+    return pairs, total
