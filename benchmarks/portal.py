@@ -16,20 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def setup_django(data_dir: str) -> None:
-    os.environ["GUICHET_DATA_DIR"] = data_dir
-    os.environ["GUICHET_ENV"] = "test"  # fast password hasher, DEBUG off
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guichet.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+from django_bench import ROOT, setup_django, timed_requests
 
 
 def big_dossier():
@@ -49,25 +36,6 @@ def big_dossier():
     dossier = make_dossier(document)
     lead, _member = lead_and_member(dossier)
     return dossier, lead
-
-
-def timed_requests(client, url: str, runs: int) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client.get(url)  # warm caches (templates, call definition)
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
-        samples.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-    samples.sort()
-    return {"median_ms": round(statistics.median(samples), 1),
-            "p95_ms": round(samples[int(0.95 * (len(samples) - 1))], 1),
-            "max_ms": round(samples[-1], 1), "queries": len(queries.captured_queries),
-            "bytes": len(response.content)}
 
 
 def timed_submissions(runs: int) -> dict:

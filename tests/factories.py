@@ -97,3 +97,32 @@ def lead_and_member(dossier):
     other = next(m for m in members if not m.is_lead)
     return (make_user(f"lead{dossier.pk}@example.fr", [lead.organisation]),
             make_user(f"member{dossier.pk}@example.fr", [other.organisation]))
+
+
+def bulk_submitted_dossiers(call, count: int, *, wave=None, start: int = 0) -> None:
+    """Many submitted dossiers at once (list pages and benchmarks): a consortium of two,
+    figures copied onto the dossier as a submission does, in a handful of bulk inserts."""
+    from decimal import Decimal
+
+    from guichet.dossiers.models import Dossier, DossierStatus
+
+    wave = wave or call.waves.order_by("position").first()
+    regions = ["11", "84", "93", "76", "32", "44"]
+    sectors = [sector.id for sector in call.rules().sectors]
+    organisations = Organisation.objects.bulk_create(
+        Organisation(siret=make_siret(f"{60_000_000 + start + n:08d}", "0010"),
+                     name=f"Organisme {start + n}", region=regions[n % len(regions)])
+        for n in range(count))
+    consortia = Consortium.objects.bulk_create(
+        Consortium(name=f"Consortium {start + n}") for n in range(count))
+    ConsortiumMember.objects.bulk_create(
+        ConsortiumMember(consortium=consortium, organisation=organisation, is_lead=True,
+                         name=organisation.name, kind="training_network", confirmed_at=now())
+        for consortium, organisation in zip(consortia, organisations, strict=True))
+    Dossier.objects.bulk_create(
+        Dossier(call=call, consortium=consortium, wave=wave, status=DossierStatus.SUBMITTED,
+                receipt_number=f"{call.code.upper()}-{wave.code.upper()}-B{start + n:07d}",
+                title=f"Projet {start + n}", scope="national", sector=sectors[n % len(sectors)],
+                requested_aid=Decimal(350_000 + (n * 7919) % 4_000_000),
+                eligible_at_receipt=n % 9 != 0)
+        for n, consortium in enumerate(consortia))

@@ -1,5 +1,6 @@
 """Review services: instruction, corrections, messages, experts, assignment and scoring."""
 
+import contextlib
 import datetime as dt
 import json
 from decimal import Decimal
@@ -88,7 +89,8 @@ def sibling_organisation(dossier: Dossier) -> Organisation:
     siret = member.organisation.siret
     establishment = "0099" if siret[9:13] != "0099" else "0098"
     sibling = make_siret(siret[:8], establishment)
-    assert sibling[:9] == siret[:9] and sibling != siret
+    assert sibling[:9] == siret[:9]
+    assert sibling != siret
     return Organisation.objects.create(siret=sibling, name="Filiale du membre")
 
 
@@ -180,7 +182,7 @@ def test_request_correction_sends_dossier_back_and_mails_points(
     assert dossier.status == DossierStatus.CORRECTION_REQUESTED
     assert (request.deadline, request.answered_at) == (deadline, None)
     [mail] = mailoutbox
-    assert lead.email in mail.to and member.email in mail.to
+    assert sorted(mail.to) == sorted([lead.email, member.email])
     assert dossier.receipt_number in mail.subject
     assert "Joindre la lettre d'engagement signée d'EdTech Immersia." in mail.body
     assert "2. Préciser le jalon M12." in mail.body
@@ -254,7 +256,8 @@ def test_post_message_private_note_never_in_applicant_thread(deffinum, example_d
     assert list(thread(dossier, instructor)) == [question, note, answer]
     assert list(thread(dossier, lead)) == [question, answer]
     assert list(thread(dossier, member)) == [question, answer]
-    assert note.private is True and question.private is False
+    assert note.private is True
+    assert question.private is False
 
 
 def test_post_message_private_note_by_applicant_refused(deffinum, example_document):
@@ -511,10 +514,8 @@ def test_assign_experts_counts_load_already_taken_in_earlier_wave(deffinum, exam
     assign_experts(first.wave, instructor)
     second = instructed(submitted_dossier_in(example_document, now=IN_WAVE_2), instructor)
     assert second.wave.code == "w2"
-    try:
+    with contextlib.suppress(ExpertRefused):  # refusing is fine: one expert has room left
         assign_experts(second.wave, instructor)
-    except ExpertRefused:
-        pass  # refusing is fine: only one expert has room left
     for profile in pool:
         assert Assignment.objects.filter(expert=profile).count() <= profile.max_load
 
@@ -650,3 +651,14 @@ def test_aggregates_weighted_means_spread_and_disagreement(deffinum, example_doc
 def test_aggregates_ignore_draft_scores(deffinum, assignment):
     save_scores(assignment, assignment.expert.user, grid(4, 4, 4, 4, 4))
     assert aggregates(deffinum, [assignment.dossier_id])[assignment.dossier_id].mean is None
+
+
+def test_aggregates_spread_equal_to_threshold_is_no_disagreement(deffinum, assignment):
+    instructor = CallRole.objects.get(role=Role.INSTRUCTOR).user
+    other = add_assignment(assignment.dossier, expert(deffinum, "b@example.fr"), instructor)
+    save_scores(assignment, assignment.expert.user, grid(2, 2, 2, 2, 2), submit=True)
+    save_scores(other, other.expert.user, grid(4, 4, 4, 4, 4), submit=True)
+    result = aggregates(deffinum, [assignment.dossier_id])[assignment.dossier_id]
+    assert (result.mean, result.median, result.spread) == (
+        Decimal("3.00"), Decimal("3.00"), Decimal("2.00"))
+    assert result.disagreement is False  # flagged only above selection.disagreement_spread

@@ -15,7 +15,7 @@ def _choices(values) -> list[tuple[str, str]]:
 class Organisation(models.Model):
     siret = models.CharField("SIRET", max_length=14, unique=True)
     name = models.CharField(_("raison sociale"), max_length=300)
-    region = models.CharField(_("région"), max_length=2, blank=True,
+    region = models.CharField(_("région"), max_length=2, blank=True, db_index=True,
                               choices=sorted(REGIONS.items(), key=lambda item: item[1]))
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -469,7 +469,8 @@ def _choose_scale(affinity: np.ndarray,
         if np.array_equal(scaled / factor, affinity):
             return Fraction(10**digits), scaled.astype(np.int64), True, Fraction(0)
     # largest < 2**e, so largest × 2**(bits - 1 - e) < 2**(bits - 1) <= budget.
-    exponent = budget.bit_length() - 1 - math.frexp(largest)[1]
+    # (At most 2**1000, so that the scale itself stays a float, even for subnormal affinities.)
+    exponent = min(budget.bit_length() - 1 - math.frexp(largest)[1], 1000)
     while math.ldexp(largest, exponent) + 1 > budget:  # room for rounding up
         exponent -= 1
     scaled = np.ldexp(affinity, exponent)

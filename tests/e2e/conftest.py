@@ -43,8 +43,9 @@ def browser():
                     "axe-core@4` at the root of the project.", pytrace=False)
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an asyncio loop in the main thread; the ORM calls the tests
-    # make between two browser actions are still plain synchronous code.
+    # Playwright's sync API runs an asyncio loop in the main thread, so Django refuses the ORM
+    # calls the tests make between two browser actions (SynchronousOnlyOperation) although
+    # they are plain synchronous code: allowed for the session, then restored.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:

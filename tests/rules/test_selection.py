@@ -172,8 +172,10 @@ def _wave(count: int, seed: int, objective: str = "score_sum", floor: int = 3) -
                  "score": rng.randint(0, 50) / 10,
                  "groups": {"region": rng.choice(regions), "sector": rng.choice(sectors)}}
                 for i in range(count)]
-    for dossier in dossiers[count - floor:]:  # enough eligible dossiers for the floor
-        dossier["groups"]["sector"], dossier["score"] = "S6", rng.randint(25, 50) / 10
+    for k, dossier in enumerate(dossiers[count - floor:]):  # the floor can be met
+        dossier["groups"] = {"region": regions[1 + k % 12], "sector": "S6"}
+        dossier["score"] = rng.randint(25, 50) / 10
+        dossier["aid"] = str(Decimal(rng.randint(35_000_000, 100_000_000)).scaleb(-2))
     budget = Decimal(sum(int(Decimal(d["aid"]).scaleb(2)) for d in dossiers) // 4).scaleb(-2)
     cents = Decimal("0.01")
     caps = ([{"group": "region", "value": r, "max_aid": str((budget * Decimal("0.15")).quantize(

@@ -1,0 +1,171 @@
+"""The staff permission matrix: every back-office page × every role × own/other call."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from guichet.calls.services import load_call
+from guichet.dossiers.services import submit
+from guichet.review.instruction import record_instruction
+from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
+from guichet.review.permissions import roles_on
+from tests.conftest import DEFFINUM_TOML
+from tests.factories import lead_and_member, make_dossier, make_user
+
+pytestmark = pytest.mark.django_db
+IN_WAVE_ONE = dt.datetime(2021, 8, 31, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+@pytest.fixture
+def other_call(tmp_path):
+    """A second call (a regional offshoot) whose staff is not ours."""
+    text = DEFFINUM_TOML.read_text().replace('id = "deffinum"', 'id = "deffinov"').replace(
+        'rules_version = "deffinum-2021.1"', 'rules_version = "deffinov-2021.1"')
+    path = tmp_path / "deffinov.toml"
+    path.write_text(text)
+    return load_call(path).call
+
+
+def _submitted(example_document, call_code="deffinum"):
+    document = dict(example_document, call=call_code)
+    dossier = make_dossier(document)
+    submit(dossier, now=IN_WAVE_ONE)
+    dossier.refresh_from_db()
+    return dossier
+
+
+@pytest.fixture
+def world(deffinum, other_call, example_document):
+    """A dossier of Deffinum and one of the other call, and one person per role."""
+    own = _submitted(example_document)
+    other = _submitted(example_document, "deffinov")
+    lead, _member = lead_and_member(own)
+    people = {"lead": lead, "outsider": make_user("outsider@example.fr")}
+    for role in (Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR):
+        people[role.value] = make_user(f"{role.value}@example.fr")
+        CallRole.objects.create(user=people[role.value], call=deffinum, role=role)
+    instructor = people["instructor"]
+    record_instruction(own, instructor, admissible=True, eligible=True)
+    for name in ("expert", "conflicted", "unassigned"):
+        people[name] = make_user(f"{name}@example.fr")
+        CallRole.objects.create(user=people[name], call=deffinum, role=Role.EXPERT)
+        profile = ExpertProfile.objects.create(user=people[name], call=deffinum,
+                                               sectors=["btp"])
+        if name != "unassigned":
+            Assignment.objects.create(dossier=own, expert=profile, created_at=IN_WAVE_ONE)
+        if name == "conflicted":
+            Conflict.objects.create(expert=profile, dossier=own, source="declared",
+                                    reason="ancien salarié")
+    return {"own": own, "other": other, "people": people}
+
+
+STAFF_PAGES = {
+    # page -> roles that get a 200 (others: 404 for signed-in people, login for anonymous)
+    "list": {"instructor", "committee", "administrator"},
+    "experts": {"instructor", "administrator"},
+    "committee": {"committee", "administrator"},
+    "detail_own": {"instructor", "committee", "administrator", "expert"},
+    "document_own": {"instructor", "committee", "administrator", "expert"},
+    "review_own": {"expert"},
+    "detail_other": set(),
+    "document_other": set(),
+}
+PEOPLE = ["lead", "outsider", "instructor", "committee", "administrator", "expert",
+          "conflicted", "unassigned"]
+
+
+def _url(page, world, person) -> str:
+    own, other = world["own"], world["other"]
+    if page == "list":
+        return "/instruction/appels/deffinum/dossiers/"
+    if page == "experts":
+        return "/instruction/appels/deffinum/experts/"
+    if page == "committee":
+        return "/instruction/appels/deffinum/comite/w1/"
+    dossier = own if page.endswith("_own") else other
+    if page.startswith("detail"):
+        return f"/instruction/dossiers/{dossier.pk}/"
+    if page.startswith("document"):
+        return f"/instruction/dossiers/{dossier.pk}/pieces/{dossier.documents.first().pk}/"
+    assignment = Assignment.objects.filter(dossier=own).exclude(
+        expert__user__email__startswith="conflicted").first()
+    if person in ("expert", "conflicted"):
+        assignment = Assignment.objects.get(dossier=own, expert__user=world["people"][person])
+    return f"/instruction/expertises/{assignment.pk}/"
+
+
+@pytest.mark.parametrize("page", list(STAFF_PAGES))
+def test_backoffice_matrix_each_role_sees_only_what_it_may(client, world, page):
+    outcomes = {}
+    for person in PEOPLE:
+        client.force_login(world["people"][person])
+        outcomes[person] = client.get(_url(page, world, person)).status_code
+        client.logout()
+    expected = {person: 200 if person in STAFF_PAGES[page] else 404 for person in PEOPLE}
+    assert outcomes == expected
+
+
+@pytest.mark.parametrize("page", list(STAFF_PAGES))
+def test_backoffice_matrix_anonymous_is_sent_to_login(client, world, page):
+    response = client.get(_url(page, world, "expert"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/comptes/login/")
+
+
+@pytest.mark.parametrize(("person", "allowed"), [
+    ("instructor", True), ("administrator", True), ("committee", False), ("expert", False),
+    ("lead", False)])
+def test_backoffice_instruct_action_only_for_instructors(client, world, person, allowed):
+    from guichet.review.models import Instruction
+
+    dossier = world["own"]
+    client.force_login(world["people"][person])
+    client.post(f"/instruction/dossiers/{dossier.pk}/", {
+        "action": "instruct", "admissible": "yes", "eligible": "no",
+        "motivation": f"revu par {person}"})
+    instruction = Instruction.objects.filter(dossier=dossier).first()
+    changed = instruction is not None and instruction.motivation == f"revu par {person}"
+    assert changed is allowed
+
+
+def test_backoffice_private_note_never_reaches_applicants(client, world):
+    dossier = world["own"]
+    client.force_login(world["people"]["instructor"])
+    client.post(f"/instruction/dossiers/{dossier.pk}/", {
+        "action": "message", "body": "Budget à vérifier de près", "private": "on"})
+    client.post(f"/instruction/dossiers/{dossier.pk}/", {
+        "action": "message", "body": "Merci de préciser le calendrier"})
+    client.force_login(world["people"]["lead"])
+    page = client.get(f"/dossiers/{dossier.pk}/messages/").content.decode()
+    assert "Merci de préciser le calendrier" in page
+    assert "Budget à vérifier" not in page
+
+
+def test_backoffice_expert_cannot_see_other_scores_before_submitting(client, world, deffinum):
+    from guichet.review.scoring import save_scores
+
+    dossier = world["own"]
+    expert = world["people"]["expert"]
+    second = make_user("second@example.fr")
+    CallRole.objects.create(user=second, call=deffinum, role=Role.EXPERT)
+    profile = ExpertProfile.objects.create(user=second, call=deffinum, sectors=["btp"])
+    theirs = Assignment.objects.create(dossier=dossier, expert=profile, created_at=IN_WAVE_ONE)
+    grid = {c.id: (4, "solide") for c in deffinum.rules().selection.criteria}
+    save_scores(theirs, second, grid, submit=True)
+    mine = Assignment.objects.get(dossier=dossier, expert__user=expert)
+    client.force_login(expert)
+    before = client.get(f"/instruction/expertises/{mine.pk}/").content.decode()
+    assert 'data-testid="other-scores"' not in before
+    assert not expert.has_perm("review.view_scores", dossier)
+    save_scores(mine, expert, {c: (3, "") for c in grid}, submit=True)
+    expert.__dict__.pop("_guichet_roles", None)
+    after = client.get(f"/instruction/expertises/{mine.pk}/").content.decode()
+    assert 'data-testid="other-scores"' in after
+
+
+def test_roles_are_per_call(world, other_call):
+    instructor = world["people"]["instructor"]
+    assert roles_on(instructor, world["own"]) == {"instructor"}
+    assert roles_on(instructor, world["other"]) == set()
+    assert not instructor.has_perm("review.instruct", world["other"])
