@@ -1,7 +1,8 @@
 """Server time of the instruction list with 10 000 submitted dossiers.
 
 Runs on the embedded SQLite by default; set DATABASE_URL to a PostgreSQL database to measure
-there (the database is filled and left as is). Run: `.venv/bin/python benchmarks/instruction_list.py`.
+there (the database is filled and left as is).
+Run: `.venv/bin/python benchmarks/instruction_list.py`.
 """
 
 import argparse

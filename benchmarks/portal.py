@@ -9,12 +9,9 @@ import argparse
 import datetime as dt
 import gc
 import json
-import os
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 from django_bench import ROOT, setup_django, timed_requests
 

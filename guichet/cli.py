@@ -162,7 +162,7 @@ def select(argv: list[str]) -> int:
         return EXIT_UNREADABLE
     result = solve_selection(instance, gap=options.gap, time_limit=options.time_limit)
     _print(json.dumps(selection_result_to_dict(result, instance), ensure_ascii=False))
-    if result.selected is None:
+    if not result.solved:
         print(f"guichet select: {options.file}: {result.status}: {result.reason}",
               file=sys.stderr)
         return 1

@@ -85,8 +85,7 @@ def test_prepare_decision_selected_without_positive_aid_refused(
         team, example_document, aid):
     dossier = instructed_dossier(example_document, team["instructor"])
     with pytest.raises(DecisionRefused) as refused:
-        prepare_decision(dossier, team["committee"], Outcome.SELECTED, awarded_aid=aid,
-                         requested=REQUESTED)
+        prepare_decision(dossier, team["committee"], Outcome.SELECTED, awarded_aid=aid)
     assert refused.value.field == "awarded_aid"
     assert not Decision.objects.exists()
 
@@ -95,7 +94,7 @@ def test_prepare_decision_selected_above_requested_refused(team, example_documen
     dossier = instructed_dossier(example_document, team["instructor"])
     with pytest.raises(DecisionRefused) as refused:
         prepare_decision(dossier, team["committee"], Outcome.SELECTED,
-                         awarded_aid=REQUESTED + Decimal("0.01"), requested=REQUESTED,
+                         awarded_aid=REQUESTED + Decimal("0.01"),
                          motivation="Généreux")
     assert refused.value.field == "awarded_aid"
     assert not Decision.objects.exists()
@@ -117,7 +116,7 @@ def test_prepare_decision_selected_above_dossier_requested_aid_refused_without_f
 def test_prepare_decision_selected_full_aid_needs_no_motivation(team, example_document):
     dossier = instructed_dossier(example_document, team["instructor"])
     decision = prepare_decision(dossier, team["committee"], Outcome.SELECTED,
-                                awarded_aid=REQUESTED, requested=REQUESTED)
+                                awarded_aid=REQUESTED)
     assert (decision.status, decision.awarded_aid, decision.motivation) == (
         DecisionStatus.PENDING, REQUESTED, "")
     assert decision.prepared_by == team["committee"]
@@ -129,10 +128,10 @@ def test_prepare_decision_lower_than_requested_requires_motivation(team, example
     dossier = instructed_dossier(example_document, team["instructor"])
     with pytest.raises(DecisionRefused) as refused:
         prepare_decision(dossier, team["committee"], Outcome.SELECTED,
-                         awarded_aid=Decimal("400000.00"), requested=REQUESTED, motivation=" ")
+                         awarded_aid=Decimal("400000.00"), motivation=" ")
     assert refused.value.field == "motivation"
     decision = prepare_decision(dossier, team["committee"], Outcome.SELECTED,
-                                awarded_aid=Decimal("400000.00"), requested=REQUESTED,
+                                awarded_aid=Decimal("400000.00"),
                                 motivation="Dépenses d'équipement surévaluées.")
     assert decision.awarded_aid == Decimal("400000.00")
     assert decision.motivation == "Dépenses d'équipement surévaluées."
@@ -188,8 +187,7 @@ def test_prepare_decision_replaces_pending_decision(team, example_document):
     dossier = instructed_dossier(example_document, team["instructor"])
     first = prepare_decision(dossier, team["committee"], Outcome.REJECTED,
                              motivation="Note insuffisante")
-    second = prepare_decision(dossier, team["admin"], Outcome.SELECTED, awarded_aid=REQUESTED,
-                              requested=REQUESTED)
+    second = prepare_decision(dossier, team["admin"], Outcome.SELECTED, awarded_aid=REQUESTED)
     assert list(Decision.objects.filter(dossier=dossier)) == [second]
     assert not Decision.objects.filter(pk=first.pk).exists()
     assert second.prepared_by == team["admin"]
@@ -199,8 +197,7 @@ def test_prepare_decision_replaces_pending_decision(team, example_document):
 
 def test_publish_decisions_publishes_every_pending_decision_at_once(team, example_document):
     dossiers = [instructed_dossier(example_document, team["instructor"]) for _ in range(3)]
-    prepare_decision(dossiers[0], team["committee"], Outcome.SELECTED, awarded_aid=REQUESTED,
-                     requested=REQUESTED)
+    prepare_decision(dossiers[0], team["committee"], Outcome.SELECTED, awarded_aid=REQUESTED)
     prepare_decision(dossiers[1], team["committee"], Outcome.REJECTED,
                      motivation="Note sous le seuil de financement.")
     prepare_decision(dossiers[2], team["committee"], Outcome.REDIRECTED,
@@ -222,8 +219,7 @@ def test_publish_decisions_mails_each_participant_once_with_decision_letter(
     chosen = instructed_dossier(example_document, team["instructor"])
     refused = instructed_dossier(example_document, team["instructor"])
     people = {chosen.pk: lead_and_member(chosen), refused.pk: lead_and_member(refused)}
-    prepare_decision(chosen, team["committee"], Outcome.SELECTED, awarded_aid=REQUESTED,
-                     requested=REQUESTED)
+    prepare_decision(chosen, team["committee"], Outcome.SELECTED, awarded_aid=REQUESTED)
     prepare_decision(refused, team["committee"], Outcome.REJECTED,
                      motivation="Note sous le seuil de financement.")
     with django_capture_on_commit_callbacks(execute=True):
@@ -273,8 +269,7 @@ def test_publish_decisions_with_nothing_pending_refused(deffinum, team, example_
 @pytest.fixture
 def published(team, example_document) -> Decision:
     dossier = instructed_dossier(example_document, team["instructor"])
-    prepare_decision(dossier, team["committee"], Outcome.SELECTED, awarded_aid=REQUESTED,
-                     requested=REQUESTED)
+    prepare_decision(dossier, team["committee"], Outcome.SELECTED, awarded_aid=REQUESTED)
     [decision] = publish_decisions(dossier.wave, team["admin"])
     return decision
 
@@ -308,7 +303,7 @@ def test_revert_decision_logged_and_dossier_back_to_instructed(team, published):
         {"decision": published.pk, "motivation": "Erreur matérielle sur le montant."}]
     # A new decision can then be prepared for the same dossier.
     again = prepare_decision(dossier, team["committee"], Outcome.SELECTED,
-                             awarded_aid=Decimal("500000.00"), requested=REQUESTED,
+                             awarded_aid=Decimal("500000.00"),
                              motivation="Montant corrigé.")
     assert again.status == DecisionStatus.PENDING
 
@@ -380,7 +375,7 @@ def test_available_budget_of_remaining_wave_is_envelope_less_earlier_awards(
     awarded = instructed_dossier(example_document, team["instructor"])
     refused = instructed_dossier(example_document, team["instructor"])
     prepare_decision(awarded, team["committee"], Outcome.SELECTED,
-                     awarded_aid=Decimal("500000.00"), requested=REQUESTED,
+                     awarded_aid=Decimal("500000.00"),
                      motivation="Dépenses d'équipement réduites.")
     prepare_decision(refused, team["committee"], Outcome.REJECTED, motivation="Hors sujet")
     assert available_budget(w2) == envelope  # pending decisions spend nothing

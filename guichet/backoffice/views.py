@@ -171,8 +171,7 @@ def _handle(request, dossier, action, context_forms) -> bool:
         "add_expert": lambda: experts.add_assignment(dossier, data["expert"], user),
         "decide": lambda: decisions.prepare_decision(
             dossier, user, data["outcome"], awarded_aid=data["awarded_aid"],
-            motivation=data["motivation"], redirected_to=data["redirected_to"],
-            requested=dossier.requested_aid),
+            motivation=data["motivation"], redirected_to=data["redirected_to"]),
         "revert": lambda: decisions.revert_decision(_live_decision(dossier), user,
                                                     data["motivation"]),
     }
@@ -261,7 +260,7 @@ def expert_pool(request, code):
             result = experts.assign_experts(wave, request.user)
             messages.success(request, _(
                 "Affectation optimale : %(pairs)d expertises, affinité totale %(objective).2f "
-                "(borne prouvée %(bound).2f).") % {"pairs": len(result.pairs),
+                "(borne prouvée %(bound).2f).") % {"pairs": result.pairs,
                                                     "objective": result.objective,
                                                     "bound": result.upper_bound})
         except ServiceError as refused:

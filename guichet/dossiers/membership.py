@@ -90,8 +90,9 @@ def start_dossier(user, call: Call, organisation: Organisation, kind: str, title
         raise MembershipRefused(_("Catégorie de membre non admise par l'appel."), field="kind")
     if Dossier.objects.filter(call=call, consortium__members__organisation=organisation,
                               consortium__members__is_lead=True).exists():
-        raise MembershipRefused(_("Cet organisme est déjà chef de file d'un dossier sur cet appel."),
-                                field="organisation")
+        raise MembershipRefused(
+            _("Cet organisme est déjà chef de file d'un dossier sur cet appel."),
+            field="organisation")
     consortium = Consortium.objects.create(name=title)
     ConsortiumMember.objects.create(consortium=consortium, organisation=organisation,
                                     name=organisation.name, kind=kind, is_lead=True,

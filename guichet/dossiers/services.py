@@ -20,8 +20,8 @@ from guichet.core.tasks import run_after_commit
 from guichet.dossiers.format import content_hash, dossier_queryset, frozen_submission, to_format
 from guichet.dossiers.models import (
     Consortium,
-    CorrectionRequest,
     ConsortiumMember,
+    CorrectionRequest,
     Document,
     Dossier,
     DossierStatus,
@@ -83,8 +83,8 @@ def _import_consortium(data: fmt.Dossier) -> tuple[Consortium, dict[str, Consort
             raise ImportRefused(_("Le SIRET %(siret)s figure deux fois parmi les membres.")
                                 % {"siret": siret}, field=f"members[{index}].siret")
         if len(siret) != 14 or not siret.isdigit():
-            raise ImportRefused(_("Le SIRET %(siret)s doit compter 14 chiffres.") % {"siret": siret},
-                                field=f"members[{index}].siret")
+            raise ImportRefused(_("Le SIRET %(siret)s doit compter 14 chiffres.")
+                                % {"siret": siret}, field=f"members[{index}].siret")
     consortium = Consortium.objects.create(name=data.title or "")
     members = {}
     for position, member in enumerate(data.members):
@@ -144,7 +144,7 @@ def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
     wave = open_wave(call, received_at)
     if wave is None:
         raise SubmissionRefused(_("Aucune vague de l'appel n'est ouverte à la date de réception "
-                                  "(%(instant)s).") % {"instant": _paris(received_at, call)})
+                                  "(%(instant)s).") % {"instant": _paris_text(received_at, call)})
     return _freeze(dossier, by, received_at, wave, version=1, counted_at=received_at)
 
 
@@ -157,7 +157,7 @@ def _resubmit(locked: Dossier, by, received_at: dt.datetime) -> Submission:
         .order_by("-requested_at").first()
     if request is not None and received_at > request.deadline:
         raise SubmissionRefused(_("Le délai de correction a expiré le %(deadline)s.")
-                                % {"deadline": _paris(request.deadline, locked.call)})
+                                % {"deadline": _paris_text(request.deadline, locked.call)})
     first = locked.submissions.order_by("version").first()
     last = locked.submissions.order_by("-version").first()
     submission = _freeze(dossier_queryset().get(pk=locked.pk), by, received_at, first.wave,
@@ -216,3 +216,7 @@ def receipt_number(call: Call, wave, dossier: Dossier) -> str:
 
 def _paris(instant: dt.datetime, call: Call) -> dt.datetime:
     return instant.astimezone(call.rules().zone)
+
+
+def _paris_text(instant: dt.datetime, call: Call) -> str:
+    return f"{_paris(instant, call):%d/%m/%Y à %H:%M:%S} ({_('heure de Paris')})"

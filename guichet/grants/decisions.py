@@ -29,8 +29,7 @@ class DecisionRefused(ServiceError):
 
 @transaction.atomic
 def prepare_decision(dossier: Dossier, by, outcome: str, *, awarded_aid: Decimal | None = None,
-                     motivation: str = "", redirected_to: str = "",
-                     requested: Decimal | None = None) -> Decision:
+                     motivation: str = "", redirected_to: str = "") -> Decision:
     """A pending decision (replacing any pending one): selected with its awarded aid (less than
     requested only with a reason), rejected with a motivation, or redirected to a named
     programme."""
@@ -38,7 +37,7 @@ def prepare_decision(dossier: Dossier, by, outcome: str, *, awarded_aid: Decimal
     if dossier.status != DossierStatus.INSTRUCTED:
         raise DecisionRefused(_("Seul un dossier instruit reçoit une décision."))
     motivation, redirected_to = motivation.strip(), redirected_to.strip()
-    _check(outcome, awarded_aid, motivation, redirected_to, requested)
+    _check(outcome, awarded_aid, motivation, redirected_to, dossier.requested_aid)
     Decision.objects.filter(dossier=dossier, status=DecisionStatus.PENDING).delete()
     decision = Decision.objects.create(
         dossier=dossier, outcome=outcome, motivation=motivation, redirected_to=redirected_to,

@@ -6,9 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
-from guichet.rules.regions import REGIONS
-
 from guichet.rules.money import AmountError, exact_cents
+from guichet.rules.regions import REGIONS
 
 KIND_LABELS = {
     "training_network": _("Réseau d'organismes de formation"), "cfa_network": _("Réseau de CFA"),
@@ -91,7 +90,8 @@ class ProjectForm(VersionedForm):
         label=_("Le consortium s'engage à mutualiser les productions du projet dans son "
                 "réseau, son secteur ou sa filière"), required=False)
     start_date = forms.DateField(label=_("Date de début"), required=False,
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=forms.DateInput(attrs={"type": "date"},
+                                                        format="%Y-%m-%d"))
     duration_months = forms.IntegerField(label=_("Durée (mois)"), required=False, min_value=1,
                                          max_value=120)
     sector = forms.ChoiceField(label=_("Filière principale"), required=False)

@@ -17,12 +17,12 @@ from guichet.dossiers.models import Document, ExpenseLine, FinancingLine, Milest
 from guichet.dossiers.receipt import receipt_data
 from guichet.dossiers.services import submit
 from guichet.grants.decisions import decision_letter_pdf, published_decision
-from guichet.review.instruction import open_correction, post_message, thread
 from guichet.portal import forms
 from guichet.portal.annex import budget_export_response, import_annex, template_response
-from guichet.portal.receipts import receipt_pdf_response
 from guichet.portal.forms import MessageForm
+from guichet.portal.receipts import receipt_pdf_response
 from guichet.portal.selectors import STEP_IDS, STEPS, dossier_for, timeline, workspace
+from guichet.review.instruction import open_correction, post_message, thread
 
 POST_FORM = require_http_methods(["GET", "POST"])
 
@@ -120,7 +120,7 @@ def step(request, pk, step):
         return outcome
     if outcome is True and not _is_htmx(request):
         return redirect(request.get_full_path())
-    context = outcome if isinstance(outcome, dict) else {}
+    context = outcome if isinstance(outcome, dict) else {"saved": outcome is True}
     if request.method == "POST":
         dossier = dossier_for(request.user, pk)  # what the action changed
     return _render_step(request, dossier, step, context)

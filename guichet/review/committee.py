@@ -19,7 +19,7 @@ from guichet.rules.eligibility import compute_figures
 from guichet.rules.money import ZERO
 from guichet.rules.selection import (
     explain,
-    parse_selection_instance,
+    read_selection_instance,
     selection_result_to_dict,
     solve_selection,
 )
@@ -85,11 +85,17 @@ def selection_instance(wave, *, budget: Decimal, caps=(), floors=(), pinned_in=(
         "dossiers": [{"id": f"d{row.dossier.pk}", "aid": str(row.aid),
                       "score": float(row.aggregate.normalised if normalised
                                      else row.aggregate.mean),
-                      "groups": {"region": row.region, "sector": row.dossier.sector}}
+                      "groups": _groups(row)}
                      for row in rows],
         "caps": list(caps), "floors": list(floors),
         "pinned_in": list(pinned_in), "pinned_out": list(pinned_out),
     }
+
+
+def _groups(row: RankedDossier) -> dict[str, str]:
+    """Region and sector when known (a cap or floor on a group ignores dossiers without it)."""
+    groups = {"region": row.region, "sector": row.dossier.sector}
+    return {name: value for name, value in groups.items() if value}
 
 
 def simulate(wave, by, **options) -> SelectionRun:
@@ -97,7 +103,7 @@ def simulate(wave, by, **options) -> SelectionRun:
     and keep the run for audit."""
     require_perm(by, "review.select", wave.call)
     instance = selection_instance(wave, budget=available_budget(wave), **options)
-    parsed = parse_selection_instance(json.dumps(instance))
+    parsed = read_selection_instance(json.dumps(instance))
     result = solve_selection(parsed)
     payload = selection_result_to_dict(result)
     if payload.get("status") == "infeasible":

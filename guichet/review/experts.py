@@ -1,6 +1,7 @@
 """The expert pool of a call, conflicts of interest, and the optimal assignment."""
 
 import json
+from dataclasses import asdict, dataclass
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -110,49 +111,84 @@ def reviewable_dossiers(wave: Wave):
                                   instruction__admissible=True, instruction__eligible=True)
 
 
-def assignment_instance(wave: Wave) -> dict:
+def assignment_instance(wave: Wave, kept: frozenset[tuple[int, int]] = frozenset()) -> dict:
     """The wave's assignment problem in the contract's format (auditable with `guichet
-    assign`): only pairs with a positive affinity are listed, unlisted ones allowed at 0."""
+    assign`): pairs with a positive affinity are listed, unlisted ones allowed at 0.
+
+    `kept` (dossier id, expert id) pairs are reviews already under way: they get a bonus larger
+    than all other affinities together, so that every optimal assignment keeps them and
+    optimises the rest. Loads are what the experts have left on the call after other waves.
+    """
     call = wave.call
     dossiers = list(reviewable_dossiers(wave).order_by("pk"))
-    experts = list(ExpertProfile.objects.filter(call=call).select_related("user").order_by("pk"))
+    experts = list(ExpertProfile.objects.filter(call=call).order_by("pk"))
+    reviews = call.rules().selection.reviews_per_dossier
+    bonus = keep_bonus(len(dossiers), reviews)
+    elsewhere = dict(Assignment.objects.filter(dossier__call=call).exclude(dossier__wave=wave)
+                     .values("expert").annotate(n=Count("pk")).values_list("expert", "n"))
     conflicts = Conflict.objects.filter(expert__call=call, dossier__in=dossiers)
-    affinities = [[f"d{d.pk}", f"e{e.pk}", score] for d in dossiers for e in experts
-                  if (score := affinity(e, d)) > 0]
+    affinities = []
+    for d in dossiers:
+        for e in experts:
+            score = affinity(e, d) + (bonus if (d.pk, e.pk) in kept else 0)
+            if score > 0:
+                affinities.append([f"d{d.pk}", f"e{e.pk}", score])
     return {
-        "reviews_per_dossier": call.rules().selection.reviews_per_dossier,
+        "reviews_per_dossier": reviews,
         "max_load": max((e.max_load for e in experts), default=0),
-        "loads": {f"e{e.pk}": e.max_load for e in experts},
+        "loads": {f"e{e.pk}": max(e.max_load - elsewhere.get(e.pk, 0), 0) for e in experts},
         "dossiers": [f"d{d.pk}" for d in dossiers], "experts": [f"e{e.pk}" for e in experts],
         "affinity": affinities, "allow_unlisted": True,
         "conflicts": [[f"d{c.dossier_id}", f"e{c.expert_id}"] for c in conflicts],
     }
 
 
+@dataclass(frozen=True)
+class AssignmentSummary:
+    pairs: int
+    kept: int
+    objective: float
+    upper_bound: float
+    optimal: bool
+    weakest_dossier: tuple[str, float] | None
+
+
+def keep_bonus(dossiers: int, reviews: int) -> int:
+    """More than the largest total affinity of all other pairs (each affinity is at most 1)."""
+    return dossiers * reviews + 1
+
+
 @transaction.atomic
 def assign_experts(wave: Wave, by):
-    """Solve the wave's assignment optimally and store it (reviews already started stay)."""
+    """Solve the wave's assignment optimally and store it; reviews already under way (with
+    scores) are kept and count toward the dossier's reviews and the expert's load."""
     require_perm(by, "review.assign_experts", wave.call)
     refresh_automatic_conflicts(wave.call)
-    instance = assignment_instance(wave)
-    result = solve_assignment(parse_assignment_instance(json.dumps(instance)))
-    if result.status != "optimal" and not result.pairs:
-        raise ExpertRefused(_("Affectation impossible : %(reason)s")
-                            % {"reason": getattr(result, "reason", result.status)})
     Assignment.objects.filter(dossier__wave=wave, submitted_at__isnull=True,
                               scores__isnull=True).delete()
-    existing = set(Assignment.objects.filter(dossier__wave=wave)
-                   .values_list("dossier_id", "expert_id"))
+    kept = frozenset(Assignment.objects.filter(dossier__wave=wave)
+                     .values_list("dossier_id", "expert_id"))
+    instance = assignment_instance(wave, kept)
+    result = solve_assignment(parse_assignment_instance(json.dumps(instance)))
+    if result.status == "infeasible":
+        raise ExpertRefused(_("Affectation impossible : %(reason)s") % {"reason": result.reason})
+    bonus = keep_bonus(len(instance["dossiers"]), instance["reviews_per_dossier"])
     scores = {(d, e): a for d, e, a in instance["affinity"]}
+    new_pairs = [(int(d[1:]), int(e[1:])) for d, e in result.pairs]
     now = server_now()
     Assignment.objects.bulk_create(
-        Assignment(dossier_id=int(d[1:]), expert_id=int(e[1:]), affinity=scores.get((d, e), 0),
+        Assignment(dossier_id=d, expert_id=e, affinity=scores.get((f"d{d}", f"e{e}"), 0),
                    created_at=now)
-        for d, e in result.pairs if (int(d[1:]), int(e[1:])) not in existing)
-    append_event("review.experts_assigned", wave.call, by=by, details={
-        "wave": wave.code, "pairs": len(result.pairs), "objective": result.objective,
-        "upper_bound": result.upper_bound, "optimal": result.optimal})
-    return result
+        for d, e in new_pairs if (d, e) not in kept)
+    kept_in_result = sum(1 for pair in new_pairs if pair in kept)
+    summary = AssignmentSummary(
+        pairs=len(new_pairs), kept=kept_in_result, optimal=result.optimal,
+        objective=result.objective - bonus * kept_in_result,
+        upper_bound=result.upper_bound - bonus * kept_in_result,
+        weakest_dossier=result.weakest_dossier)
+    append_event("review.experts_assigned", wave.call, by=by,
+                 details={"wave": wave.code, **asdict(summary)})
+    return summary
 
 
 @transaction.atomic

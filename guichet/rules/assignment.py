@@ -25,12 +25,14 @@ from typing import Annotated
 
 import msgspec
 import numpy as np
+from ortools.graph.python import min_cost_flow
 
 from guichet.rules.errors import split_validation_message
 
-# With "allow_unlisted" every non-conflicting dossier × expert pair becomes an arc: that costs
-# about 100 bytes per pair (numpy arrays plus the solver's own arc storage), so 20 million pairs
-# is about 2 GB. Above that the instance is refused rather than exhausting the memory.
+# With "allow_unlisted" every non-conflicting dossier × expert pair becomes an arc, and each arc
+# costs about 85 bytes at the peak (mostly the solver's own storage): 20 million pairs take about
+# 1.7 GB and ten seconds (benchmarks/assignment.py). Larger instances are refused rather than
+# exhausting the memory: they should list their candidate pairs instead.
 MAX_DENSE_PAIRS = 20_000_000
 
 # Affinities written with at most this many decimals are solved exactly (integer costs).
@@ -109,6 +111,8 @@ class AssignmentInstance:
                 raise InstanceError(name, "expected an integer")
         if self.reviews_per_dossier < 1:
             raise InstanceError("reviews_per_dossier", "must be at least 1")
+        if self.reviews_per_dossier >= 2**31:
+            raise InstanceError("reviews_per_dossier", "must be below 2**31")
         if self.max_load < 0:
             raise InstanceError("max_load", "must not be negative")
         for name in ("dossiers", "experts"):
@@ -140,12 +144,21 @@ class AssignmentInstance:
                 "be built in memory: list the candidate pairs in affinity instead")
 
     def expert_capacities(self) -> np.ndarray:
-        """Each expert's load (personal or `max_load`), as an int64 array in `experts` order."""
-        capacities = np.full(len(self.experts), self.max_load, dtype=np.int64)
+        """Each expert's load (personal or `max_load`), as an int64 array in `experts` order.
+
+        Capped at the number of dossiers, which no expert can exceed (so any load fits int64).
+        """
+        cap = len(self.dossiers)
+        capacities = np.full(len(self.experts), min(self.max_load, cap), dtype=np.int64)
         if self.loads:
             index = {expert: i for i, expert in enumerate(self.experts)}
-            capacities[[index[e] for e in self.loads]] = list(self.loads.values())
+            capacities[[index[e] for e in self.loads]] = [min(v, cap) for v in self.loads.values()]
         return capacities
+
+    def total_load(self) -> int:
+        """The experts' loads added up, exactly."""
+        return (self.max_load * (len(self.experts) - len(self.loads))
+                + sum(self.loads.values()))
 
 
 def _check_ids(name: str, ids: list[str]) -> None:
@@ -230,25 +243,20 @@ class AssignmentResult:
 
 def solve_assignment(instance: AssignmentInstance) -> AssignmentResult:
     """The assignment maximising the total affinity, or why there is none."""
-    from ortools.graph.python import min_cost_flow
-
     start = time.perf_counter()
     phases: dict[str, float] = {}
     reviews = instance.reviews_per_dossier
-    n_dossiers, n_experts = len(instance.dossiers), len(instance.experts)
+    n_dossiers = len(instance.dossiers)
     needed = reviews * n_dossiers
     capacities = instance.expert_capacities()
-
-    keys, affinity = _allowed_pairs(instance, capacities)
-    pair_dossier = (keys // max(n_experts, 1)).astype(np.int32)
-    pair_expert = (keys % max(n_experts, 1)).astype(np.int32)
 
     def infeasible(reason: str) -> AssignmentResult:
         return AssignmentResult(status="infeasible", pairs=[], objective=None, upper_bound=None,
                                 optimal=False, seconds=time.perf_counter() - start,
                                 reason=reason, phases=phases)
 
-    reason = _obvious_infeasibility(instance, capacities, pair_dossier, pair_expert)
+    arcs = _allowed_pairs(instance, capacities)
+    reason = _obvious_infeasibility(instance, capacities, *arcs.degrees())
     if reason:
         phases["build"] = time.perf_counter() - start
         return infeasible(reason)
@@ -257,27 +265,10 @@ def solve_assignment(instance: AssignmentInstance) -> AssignmentResult:
         return AssignmentResult(status="optimal", pairs=[], objective=0.0, upper_bound=0.0,
                                 optimal=True, seconds=time.perf_counter() - start,
                                 scale=1.0, exact_costs=True, phases=phases)
-
-    n_nodes = n_dossiers + n_experts + 2
-    scale, costs, exact, rounding_slack = _choose_scale(affinity, _cost_budget(n_nodes))
-    # Nodes: dossiers 0..n_d-1, experts n_d..n_d+n_e-1, then source and sink. Arcs: the pairs
-    # first (arc i is pair i, so the assignment is read straight from the flows), then
-    # source → dossier, then expert → sink.
-    source, sink = n_dossiers + n_experts, n_dossiers + n_experts + 1
-    n_pairs = len(keys)
-    tails = np.concatenate([pair_dossier, np.full(n_dossiers, source, np.int32),
-                            np.arange(n_dossiers, n_dossiers + n_experts, dtype=np.int32)])
-    heads = np.concatenate([pair_expert + np.int32(n_dossiers),
-                            np.arange(n_dossiers, dtype=np.int32),
-                            np.full(n_experts, sink, np.int32)])
-    arc_capacities = np.concatenate([np.ones(n_pairs, np.int64),
-                                     np.full(n_dossiers, reviews, np.int64), capacities])
-    unit_costs = np.concatenate([-costs, np.zeros(n_dossiers + n_experts, np.int64)])
-    solver = min_cost_flow.SimpleMinCostFlow()
-    solver.add_arcs_with_capacity_and_unit_cost(tails, heads, arc_capacities, unit_costs)
-    solver.set_nodes_supplies(np.array([source, sink], np.int32),
-                              np.array([needed, -needed], np.int64))
-    del tails, heads, arc_capacities, unit_costs
+    scale = _choose_scale(arcs.listed_affinity,
+                          _cost_budget(n_dossiers + len(instance.experts) + 2))
+    solver, n_pairs = _build_solver(instance, arcs, scale.costs(arcs.listed_affinity),
+                                    capacities)
     phases["build"] = time.perf_counter() - start
 
     # A maximum flow of minimum cost: unlike solve(), it also answers when the R × n reviews do
@@ -290,46 +281,85 @@ def solve_assignment(instance: AssignmentInstance) -> AssignmentResult:
         raise RuntimeError(f"the min-cost flow solver failed ({status.name})")
 
     extract_start = time.perf_counter()
-    flows = solver.flows(np.arange(n_pairs + n_dossiers, dtype=np.int32))
-    if solver.maximum_flow() < needed:
-        reason = _hall_violation(instance, pair_dossier, pair_expert, flows[:n_pairs],
-                                 flows[n_pairs:], capacities, solver.maximum_flow())
+    chosen = _arcs_with_flow(solver, n_pairs)
+    maximum_flow, best_total = solver.maximum_flow(), -solver.optimal_cost()
+    if maximum_flow < needed:
+        dossier_flow = solver.flows(np.arange(n_pairs, n_pairs + n_dossiers, dtype=np.int32))
+        del solver
+        reason = _hall_violation(instance, arcs, chosen, dossier_flow, capacities, maximum_flow)
         phases["extract"] = time.perf_counter() - extract_start
         return infeasible(reason)
-    chosen = np.flatnonzero(flows[:n_pairs])
-    # The pairs are sorted by dossier and every dossier has exactly R of them.
-    chosen_dossier, chosen_expert = pair_dossier[chosen], pair_expert[chosen]
+    del solver  # its memory (about 80 bytes per arc) before the arrays below
+    # The keys are sorted by dossier and every dossier has exactly R chosen pairs.
+    keys = arcs.keys()[chosen]
+    n_experts = len(instance.experts)
+    chosen_dossier, chosen_expert = np.divmod(keys, n_experts)
     dossiers, experts = instance.dossiers, instance.experts
     pairs = list(zip([dossiers[i] for i in chosen_dossier.tolist()],
                      [experts[i] for i in chosen_expert.tolist()], strict=True))
-    best_total = -solver.optimal_cost()  # the maximum of sum(c_de), an exact integer
-    if exact:
-        objective = upper_bound = _to_float(Fraction(best_total) / scale)
-        per_dossier = costs[chosen].reshape(n_dossiers, reviews).sum(axis=1)
+    affinity = arcs.affinity_of(keys)
+    if scale.exact:  # best_total is the exact optimum, times the scale
+        objective = upper_bound = _to_float(Fraction(best_total) / scale.value)
+        per_dossier = scale.costs(affinity).reshape(n_dossiers, reviews).sum(axis=1)
         weakest = int(np.argmin(per_dossier))
-        weakest_value = _to_float(Fraction(int(per_dossier[weakest])) / scale)
+        weakest_value = _to_float(Fraction(int(per_dossier[weakest])) / scale.value)
     else:
-        objective = math.fsum(affinity[chosen].tolist())
-        upper_bound = _ceil_float((best_total + needed * rounding_slack) / scale)
-        per_dossier = affinity[chosen].reshape(n_dossiers, reviews).sum(axis=1)
+        objective = math.fsum(affinity.tolist())
+        upper_bound = _ceil_float((best_total + needed * scale.slack) / scale.value)
+        per_dossier = affinity.reshape(n_dossiers, reviews).sum(axis=1)
         weakest = int(np.argmin(per_dossier))
         weakest_value = float(per_dossier[weakest])
-    optimal = exact or objective >= upper_bound - OPTIMALITY_TOLERANCE * max(1.0, upper_bound)
+    optimal = scale.exact or (
+        objective >= upper_bound - OPTIMALITY_TOLERANCE * max(1.0, upper_bound))
     phases["extract"] = time.perf_counter() - extract_start
     return AssignmentResult(
         status="optimal" if optimal else "feasible", pairs=pairs, objective=objective,
         upper_bound=upper_bound, optimal=optimal, seconds=time.perf_counter() - start,
-        weakest_dossier=(dossiers[weakest], weakest_value), scale=float(scale),
-        exact_costs=exact, phases=phases)
+        weakest_dossier=(dossiers[weakest], weakest_value), scale=float(scale.value),
+        exact_costs=scale.exact, phases=phases)
 
 
-def _allowed_pairs(instance: AssignmentInstance,
-                   capacities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The assignable pairs as sorted int64 keys dossier × n_experts + expert, and affinities.
+@dataclass(frozen=True, eq=False)
+class _PairArcs:
+    """The assignable (dossier, expert) pairs, as int64 keys dossier × n_experts + expert.
 
-    Listed pairs (a duplicate keeps its highest affinity), plus with allow_unlisted every other
-    pair at affinity 0; minus the conflicts and the experts whose load is 0.
+    `listed_keys` (sorted, unique) are the listed pairs that may be assigned, `listed_affinity`
+    their affinities. With allow_unlisted, `dense` marks which of all the n_d × n_e pairs may be
+    assigned (the unlisted ones at affinity 0): 1 byte per pair, and the keys of the arcs are
+    only materialised while the graph is built and after it is solved (`keys()`).
     """
+
+    n_dossiers: int
+    n_experts: int
+    listed_keys: np.ndarray
+    listed_affinity: np.ndarray
+    dense: np.ndarray | None
+
+    def keys(self) -> np.ndarray:
+        """The keys of the arcs, sorted: arc i of the graph is pair keys()[i]."""
+        return self.listed_keys if self.dense is None else np.flatnonzero(self.dense)
+
+    def degrees(self) -> tuple[np.ndarray, np.ndarray]:
+        """The number of assignable pairs of each dossier and of each expert."""
+        if self.dense is not None:
+            grid = self.dense.reshape(self.n_dossiers, self.n_experts)
+            return grid.sum(axis=1), grid.sum(axis=0)
+        dossier, expert = np.divmod(self.listed_keys, max(self.n_experts, 1))
+        return (np.bincount(dossier, minlength=self.n_dossiers),
+                np.bincount(expert, minlength=self.n_experts))
+
+    def affinity_of(self, keys: np.ndarray) -> np.ndarray:
+        """The affinity of each given pair: its listed affinity, else 0."""
+        if len(self.listed_keys) == 0:
+            return np.zeros(len(keys), dtype=np.float64)
+        position = np.minimum(np.searchsorted(self.listed_keys, keys), len(self.listed_keys) - 1)
+        listed = self.listed_keys[position] == keys
+        return np.where(listed, self.listed_affinity[position], 0.0)
+
+
+def _allowed_pairs(instance: AssignmentInstance, capacities: np.ndarray) -> _PairArcs:
+    """The listed pairs (a duplicate keeps its highest affinity), plus with allow_unlisted every
+    other pair at affinity 0; minus the conflicts and the experts whose load is 0."""
     n_dossiers, n_experts = len(instance.dossiers), len(instance.experts)
     keys = instance.pair_dossier.astype(np.int64) * n_experts + instance.pair_expert
     affinity = instance.pair_affinity
@@ -342,41 +372,92 @@ def _allowed_pairs(instance: AssignmentInstance,
             keys = keys[starts]
     conflict_keys = (instance.conflict_dossier.astype(np.int64) * n_experts
                      + instance.conflict_expert)
+    dense = None
     if instance.allow_unlisted:
-        # Dense: n_dossiers × n_experts entries (bounded by MAX_DENSE_PAIRS on creation).
-        dense = np.zeros(n_dossiers * n_experts, dtype=np.float64)
-        dense[keys] = affinity
-        allowed = np.tile(capacities > 0, n_dossiers)
-        allowed[conflict_keys] = False
-        keys = np.flatnonzero(allowed).astype(np.int64)
-        return keys, dense[keys]
-    keep = capacities[keys % max(n_experts, 1)] > 0 if len(keys) else np.zeros(0, bool)
-    if len(conflict_keys) and len(keys):
-        # keys are sorted: locate each conflict by binary search (vectorised).
-        position = np.minimum(np.searchsorted(keys, conflict_keys), len(keys) - 1)
-        keep[position[keys[position] == conflict_keys]] = False
-    return keys[keep], affinity[keep]
+        # n_dossiers × n_experts booleans (bounded by MAX_DENSE_PAIRS on creation).
+        dense = np.tile(capacities > 0, n_dossiers)
+        dense[conflict_keys] = False
+        keep = dense[keys]
+    else:
+        keep = capacities[keys % max(n_experts, 1)] > 0
+        if len(conflict_keys) and len(keys):
+            # keys are sorted: locate each conflict by binary search (vectorised).
+            position = np.minimum(np.searchsorted(keys, conflict_keys), len(keys) - 1)
+            keep[position[keys[position] == conflict_keys]] = False
+    return _PairArcs(n_dossiers, n_experts, keys[keep], affinity[keep], dense)
+
+
+def _build_solver(instance: AssignmentInstance, arcs: _PairArcs, listed_costs: np.ndarray,
+                  capacities: np.ndarray):
+    """The flow network, built from numpy arrays in one call; returns (solver, pair arcs).
+
+    Nodes: dossiers 0..n_d-1, experts n_d..n_d+n_e-1, then source and sink. Arcs: the pairs
+    first, in key order (arc i is pair arcs.keys()[i]), then source → dossier, then
+    expert → sink. The arrays are freed on return: the solver keeps its own copy.
+    """
+    n_dossiers, n_experts = arcs.n_dossiers, arcs.n_experts
+    reviews = instance.reviews_per_dossier
+    needed = reviews * n_dossiers
+    source, sink = n_dossiers + n_experts, n_dossiers + n_experts + 1
+    keys = arcs.keys()
+    n_pairs = len(keys)
+    n_arcs = n_pairs + n_dossiers + n_experts
+    # Written in place into the final arrays: no temporary copies of the 8-byte keys.
+    tails = np.empty(n_arcs, dtype=np.int32)
+    np.floor_divide(keys, n_experts, out=tails[:n_pairs], casting="unsafe")
+    tails[n_pairs:n_pairs + n_dossiers] = source
+    tails[n_pairs + n_dossiers:] = np.arange(n_dossiers, n_dossiers + n_experts)
+    heads = np.empty(n_arcs, dtype=np.int32)
+    # expert = key - dossier × n_experts (faster than a remainder cast to int32)
+    np.subtract(keys, tails[:n_pairs].astype(np.int64) * n_experts, out=heads[:n_pairs],
+                casting="unsafe")
+    heads[:n_pairs] += n_dossiers
+    heads[n_pairs:n_pairs + n_dossiers] = np.arange(n_dossiers)
+    heads[n_pairs + n_dossiers:] = sink
+    arc_capacities = np.empty(n_arcs, dtype=np.int64)
+    arc_capacities[:n_pairs] = 1
+    arc_capacities[n_pairs:n_pairs + n_dossiers] = reviews
+    arc_capacities[n_pairs + n_dossiers:] = capacities
+    unit_costs = np.zeros(n_arcs, dtype=np.int64)
+    if arcs.dense is None:
+        np.negative(listed_costs, out=unit_costs[:n_pairs])
+    else:  # the unlisted pairs cost 0
+        unit_costs[np.searchsorted(keys, arcs.listed_keys)] = -listed_costs
+    del keys
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(tails, heads, arc_capacities, unit_costs)
+    solver.set_nodes_supplies(np.array([source, sink], np.int32),
+                              np.array([needed, -needed], np.int64))
+    return solver, n_pairs
+
+
+def _arcs_with_flow(solver, n_pairs: int, chunk: int = 1 << 20) -> np.ndarray:
+    """The indices of the pair arcs that carry flow (read in chunks, to bound the memory)."""
+    parts = [np.zeros(0, dtype=np.int64)]
+    for low in range(0, n_pairs, chunk):
+        flows = solver.flows(np.arange(low, min(low + chunk, n_pairs), dtype=np.int32))
+        parts.append(np.flatnonzero(flows) + low)
+    return np.concatenate(parts)
 
 
 def _obvious_infeasibility(instance: AssignmentInstance, capacities: np.ndarray,
-                           pair_dossier: np.ndarray, pair_expert: np.ndarray) -> str | None:
+                           dossier_degree: np.ndarray, expert_degree: np.ndarray) -> str | None:
     """A clear reason when a dossier has too few experts or the loads are too small in all."""
     reviews = instance.reviews_per_dossier
-    n_dossiers, n_experts = len(instance.dossiers), len(instance.experts)
-    degree = np.bincount(pair_dossier, minlength=n_dossiers)
-    short = np.flatnonzero(degree < reviews)
+    n_dossiers = len(instance.dossiers)
+    short = np.flatnonzero(dossier_degree < reviews)
     if len(short):
         first = short[0]
         others = {0: "", 1: " (and 1 other dossier)"}.get(
             len(short) - 1, f" (and {len(short) - 1} other dossiers)")
-        return (f"dossier {instance.dossiers[first]!r} has {degree[first]} eligible experts "
-                f"(listed, not in conflict, with a load above 0) but needs {reviews}{others}")
+        return (f"dossier {instance.dossiers[first]!r} has {dossier_degree[first]} eligible "
+                f"experts (listed, not in conflict, with a load above 0) but needs "
+                f"{reviews}{others}")
     needed = reviews * n_dossiers
-    total = int(capacities.sum())
+    total = instance.total_load()
     if total < needed:
         return (f"the experts' loads add up to {total} reviews but {n_dossiers} dossiers × "
                 f"{reviews} reviews = {needed} are needed")
-    expert_degree = np.bincount(pair_expert, minlength=n_experts)
     usable = int(np.minimum(capacities, expert_degree).sum())
     if usable < needed:
         return (f"the experts can take at most {usable} reviews in all (each within its load "
@@ -384,9 +465,8 @@ def _obvious_infeasibility(instance: AssignmentInstance, capacities: np.ndarray,
     return None
 
 
-def _hall_violation(instance: AssignmentInstance, pair_dossier: np.ndarray,
-                    pair_expert: np.ndarray, pair_flow: np.ndarray, dossier_flow: np.ndarray,
-                    capacities: np.ndarray, maximum_flow: int) -> str:
+def _hall_violation(instance: AssignmentInstance, arcs: _PairArcs, chosen: np.ndarray,
+                    dossier_flow: np.ndarray, capacities: np.ndarray, maximum_flow: int) -> str:
     """Name a set of dossiers whose eligible experts cannot give them enough reviews.
 
     From a maximum flow, the nodes reachable from the source in the residual graph are a
@@ -395,10 +475,13 @@ def _hall_violation(instance: AssignmentInstance, pair_dossier: np.ndarray,
     pairs from S to experts outside T, which is less than R × |S|: a proof of infeasibility.
     """
     reviews = instance.reviews_per_dossier
-    n_dossiers, n_experts = len(instance.dossiers), len(instance.experts)
+    n_dossiers, n_experts = arcs.n_dossiers, arcs.n_experts
+    pair_dossier, pair_expert = np.divmod(arcs.keys(), n_experts)
+    used = np.zeros(len(pair_dossier), dtype=bool)
+    used[chosen] = True
+    unused = ~used
     in_s = dossier_flow < reviews
     in_t = np.zeros(n_experts, dtype=bool)
-    unused, used = pair_flow == 0, pair_flow > 0
     while True:  # breadth-first search, one vectorised step per layer
         reached_t = np.zeros(n_experts, dtype=bool)
         reached_t[pair_expert[in_s[pair_dossier] & unused]] = True
@@ -435,9 +518,24 @@ def _cost_budget(n_nodes: int) -> int:
     return 2**62 // (n_nodes + 2) ** 2
 
 
-def _choose_scale(affinity: np.ndarray,
-                  budget: int) -> tuple[Fraction, np.ndarray, bool, Fraction]:
-    """Integer costs c = round(a × scale): (scale, costs, exact, max rounding slack).
+@dataclass(frozen=True)
+class _Scale:
+    """Integer costs are round(affinity × value): 10**decimals, or 2**exponent."""
+
+    value: Fraction
+    exact: bool  # every cost is exactly affinity × value
+    slack: Fraction  # the largest affinity × value − cost over the pairs (0 when exact)
+    decimals: int | None = None
+    exponent: int = 0
+
+    def costs(self, affinity: np.ndarray) -> np.ndarray:
+        if self.decimals is not None:
+            return np.rint(affinity * 10.0**self.decimals).astype(np.int64)
+        return np.rint(np.ldexp(affinity, self.exponent)).astype(np.int64)
+
+
+def _choose_scale(affinity: np.ndarray, budget: int) -> _Scale:
+    """The scale of the integer costs c = round(a × scale) given to the solver.
 
     The solver needs integer costs. Rounding could change the optimum only if two assignments
     differed by less than the accumulated rounding error, and for arbitrary floats that gap is
@@ -455,31 +553,30 @@ def _choose_scale(affinity: np.ndarray,
        upper_bound = (C* + N × slack) / scale is a proven bound on the true optimum, the
        objective is the exact float sum of the chosen affinities, and `optimal` is true only
        when the objective reaches that bound within a relative 1e-9 (the gap is at most
-       N / scale, tiny but not zero: the answer is then honestly "feasible").
+       N / scale, tiny but not zero; beyond that tolerance the status is honestly "feasible").
+    Unlisted pairs (allow_unlisted) have affinity 0, exact at any scale: only the listed
+    affinities are given here.
     """
     if len(affinity) == 0:
-        return Fraction(1), np.zeros(0, np.int64), True, Fraction(0)
+        return _Scale(Fraction(1), exact=True, slack=Fraction(0), decimals=0)
     largest = float(affinity.max())
     exact_limit = min(budget, 2**53)
     for digits in range(MAX_EXACT_DECIMALS + 1):
         factor = 10.0**digits
         if largest * factor >= exact_limit:
             break
-        scaled = np.rint(affinity * factor)
-        if np.array_equal(scaled / factor, affinity):
-            return Fraction(10**digits), scaled.astype(np.int64), True, Fraction(0)
+        if np.array_equal(np.rint(affinity * factor) / factor, affinity):
+            return _Scale(Fraction(10**digits), exact=True, slack=Fraction(0), decimals=digits)
     # largest < 2**e, so largest × 2**(bits - 1 - e) < 2**(bits - 1) <= budget.
     # (At most 2**1000, so that the scale itself stays a float, even for subnormal affinities.)
     exponent = min(budget.bit_length() - 1 - math.frexp(largest)[1], 1000)
     while math.ldexp(largest, exponent) + 1 > budget:  # room for rounding up
         exponent -= 1
-    scaled = np.ldexp(affinity, exponent)
-    costs = np.rint(scaled)
-    scale = Fraction(2) ** exponent
-    if np.array_equal(costs, scaled):
-        return scale, costs.astype(np.int64), True, Fraction(0)
-    slack = max(Fraction(float((scaled - costs).max())), Fraction(0))
-    return scale, costs.astype(np.int64), False, slack
+    scaled = np.ldexp(affinity, exponent)  # exact: a power of two
+    rounding = scaled - np.rint(scaled)  # exact too
+    slack = max(Fraction(float(rounding.max())), Fraction(0))
+    return _Scale(Fraction(2) ** exponent, exact=not rounding.any(), slack=slack,
+                  exponent=exponent)
 
 
 def _to_float(value: Fraction) -> float:

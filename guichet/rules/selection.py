@@ -39,7 +39,7 @@ DEFAULT_TIME_LIMIT = 60.0
 # Feasibility tolerance given to HiGHS (absolute, on rows expressed in cents and on integrality).
 FEASIBILITY_TOLERANCE = 1e-9
 # Differences between HiGHS's bound and the exact objective below this (relative) are float noise.
-NOISE = 1e-9
+NOISE = 1e-12
 TINY = 1e-9
 GROUP_LABELS = {"region": "région", "sector": "secteur"}
 RANK_ORDER_NOTE = ("rank-order line: best score first (ties: smaller aid, then id), pinned-in "
@@ -121,6 +121,11 @@ class SelectionResult:
     reason: str | None = None
     notes: tuple[str, ...] = ()
     violations: tuple[str, ...] = ()
+
+    @property
+    def solved(self) -> bool:
+        """A selection meeting every rule (exact check) is reported, optimal or not."""
+        return self.selected is not None and not self.violations
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -310,12 +315,27 @@ class _Prepared:
         self.cap_members = [members[(cap.group, cap.value)] for cap in instance.caps]
         self.cap_cents = [int(cap.max_aid.scaleb(2)) for cap in instance.caps]
         self.floor_members = [members[(floor.group, floor.value)] for floor in instance.floors]
-        self.floor_sets = [set(floor_members.tolist()) for floor_members in self.floor_members]
 
-    def ranking(self, indices: Iterable[int]) -> list[int]:
-        """Best score first; ties: smaller aid first, then id."""
-        scores, cents, ids = self.scores, self.cents, self.ids
-        return sorted(indices, key=lambda i: (-scores[i], cents[i], ids[i]))
+        # Every dossier's place in the ranking: best score first; ties: smaller aid, then id.
+        order = np.lexsort((np.array(self.ids, dtype=str), self.cents, -self.scores))
+        self.rank = np.empty(count, dtype=np.int64)
+        self.rank[order] = np.arange(count)
+        # Group memberships as columns of plain integers (-1: none), not one list per dossier.
+        self._cap_columns = _membership_columns(count, self.cap_members)
+        self._floor_columns = _membership_columns(count, self.floor_members)
+
+    def ranking(self, indices: Iterable[int] | np.ndarray) -> list[int]:
+        """The given dossiers, best score first; ties: smaller aid first, then id."""
+        indices = np.asarray(indices if isinstance(indices, np.ndarray) else list(indices),
+                             dtype=np.int64)
+        return indices[np.argsort(self.rank[indices], kind="stable")].tolist()
+
+    def caps_of(self, i: int) -> list[int]:
+        """The caps dossier `i` counts in."""
+        return [column[i] for column in self._cap_columns if column[i] >= 0]
+
+    def floors_of(self, i: int) -> list[int]:
+        return [column[i] for column in self._floor_columns if column[i] >= 0]
 
     def objective(self, chosen: np.ndarray) -> float:
         return math.fsum(self.coef[chosen].tolist())
@@ -323,6 +343,17 @@ class _Prepared:
     def total_aid(self, chosen: np.ndarray) -> Decimal:
         dossiers = self.instance.dossiers
         return sum((dossiers[i].aid for i in chosen.tolist()), Decimal("0.00"))
+
+
+def _membership_columns(count: int, groups: list[np.ndarray]) -> list[list[int]]:
+    """Column j holds, for every dossier, the index of its j-th group (cap or floor), or -1."""
+    width = np.zeros(count, dtype=np.int64)
+    table = np.full((count, len(groups)), -1, dtype=np.int64)
+    for k, members in enumerate(groups):
+        table[members, width[members]] = k
+        width[members] += 1
+    used = int(width.max()) if count and groups else 0
+    return [table[:, j].tolist() for j in range(used)]
 
 
 def _group_members(dossiers, keyed) -> dict[tuple[str, str], np.ndarray]:
@@ -353,44 +384,127 @@ def rank_order(instance: SelectionInstance) -> RankOrderLine:
 
 
 def _rank_order(prep: _Prepared) -> RankOrderLine:
-    instance = prep.instance
-    caps_of: dict[int, list[int]] = {}
-    for k, members in enumerate(prep.cap_members):
-        for i in members.tolist():
-            caps_of.setdefault(i, []).append(k)
+    taken, skipped = _greedy(prep, floors_first=False)
+    chosen = np.array(taken, dtype=np.int64)
+    return RankOrderLine(selected=tuple(prep.ids[i] for i in taken),
+                         objective=prep.objective(chosen), total_aid=prep.total_aid(chosen),
+                         meets_floors=_meets_floors(prep, chosen), skipped=skipped)
+
+
+def _greedy(prep: _Prepared, *, floors_first: bool) -> tuple[list[int], dict[str, str]]:
+    """Pinned-in dossiers, then (`floors_first`: the best-ranked dossiers of each floor until it
+    is met, then) every eligible dossier in rank order, skipping what would break the budget or a
+    cap. Return the indices taken, in order, and why each skipped dossier was skipped."""
+    instance, caps_of = prep.instance, prep.caps_of
     cap_room = list(prep.cap_cents)
     budget_room = prep.budget_cents
     cents = prep.cents.tolist()
-    pinned = prep.ranking(np.flatnonzero(prep.pinned_in).tolist())
-    others = prep.ranking(np.flatnonzero(prep.eligible & ~prep.pinned_in).tolist())
     taken: list[int] = []
+    is_taken = np.zeros(len(prep.ids), dtype=bool)
     skipped: dict[str, str] = {}
-    for i in pinned:  # decisions of the committee: taken whatever they cost
+
+    def take(i: int) -> None:
+        nonlocal budget_room
         taken.append(i)
+        is_taken[i] = True
         budget_room -= cents[i]
-        for k in caps_of.get(i, ()):
+        for k in caps_of(i):
             cap_room[k] -= cents[i]
-    for i in others:
+
+    def fits(i: int) -> bool:
         if cents[i] > budget_room:
             skipped[prep.ids[i]] = "budget"
-            continue
-        full = [k for k in caps_of.get(i, ()) if cents[i] > cap_room[k]]
-        if full:
-            cap = instance.caps[full[0]]
-            skipped[prep.ids[i]] = f"cap {cap.group}={cap.value}"
-            continue
-        taken.append(i)
-        budget_room -= cents[i]
-        for k in caps_of.get(i, ()):
-            cap_room[k] -= cents[i]
-    chosen = np.array(taken, dtype=np.int64)
+            return False
+        for k in caps_of(i):
+            if cents[i] > cap_room[k]:
+                cap = instance.caps[k]
+                skipped[prep.ids[i]] = f"cap {cap.group}={cap.value}"
+                return False
+        return True
+
+    for i in prep.ranking(np.flatnonzero(prep.pinned_in)):
+        take(i)  # decisions of the committee: taken whatever they cost
+    if floors_first:
+        for floor, members in zip(instance.floors, prep.floor_members, strict=True):
+            missing = floor.min_count - int(is_taken[members].sum())
+            for i in prep.ranking(members[prep.eligible[members] & ~is_taken[members]]):
+                if missing <= 0:
+                    break
+                if fits(i):
+                    take(i)
+                    missing -= 1
+    for i in prep.ranking(np.flatnonzero(prep.eligible & ~is_taken)):
+        if fits(i):
+            take(i)
+    return taken, skipped
+
+
+def _repaired_line(prep: _Prepared, line: RankOrderLine) -> np.ndarray | None:
+    """The rank-order line with its floors repaired as a committee would: bring in the
+    best-ranked dossiers a floor lacks and, to pay for each, drop the worst-ranked selected
+    dossiers that no pin or met floor holds (inside the cap that overflows, if one does); then
+    fill what room is left in rank order. None when this does not reach a feasible selection."""
+    instance, caps_of, floors_of = prep.instance, prep.caps_of, prep.floors_of
+    cents = prep.cents.tolist()
+    selected = np.zeros(len(prep.ids), dtype=bool)
+    selected[[prep.position[i] for i in line.selected]] = True
+    budget_room = prep.budget_cents - int(prep.cents[selected].sum())
+    cap_room = [limit - int(prep.cents[members[selected[members]]].sum())
+                for members, limit in zip(prep.cap_members, prep.cap_cents, strict=True)]
+    count = [int(selected[members].sum()) for members in prep.floor_members]
+    held = prep.pinned_in.copy()  # never dropped: pins and the dossiers brought in
+    worst_first = prep.ranking(np.flatnonzero(selected))[::-1]
+    cap_worst_first = [prep.ranking(members[selected[members]])[::-1]
+                       for members in prep.cap_members]
+    cursor, cap_cursor = [0], [0] * len(prep.cap_members)
+
+    def change(i: int, sign: int) -> None:
+        nonlocal budget_room
+        selected[i] = sign > 0
+        budget_room -= sign * cents[i]
+        for k in caps_of(i):
+            cap_room[k] -= sign * cents[i]
+        for k in floors_of(i):
+            count[k] += sign
+
+    def droppable(i: int) -> bool:
+        return (selected[i] and not held[i]
+                and all(count[k] > instance.floors[k].min_count for k in floors_of(i)))
+
+    def drop_from(order: list[int], position: list[int], at: int) -> bool:
+        while position[at] < len(order):
+            i = order[position[at]]
+            position[at] += 1
+            if droppable(i):
+                change(i, -1)
+                return True
+        return False
+
+    for k, (floor, members) in enumerate(zip(instance.floors, prep.floor_members, strict=True)):
+        for i in prep.ranking(members[prep.eligible[members] & ~selected[members]]):
+            if count[k] >= floor.min_count:
+                break
+            change(i, +1)
+            held[i] = True
+            for c in caps_of(i):
+                while cap_room[c] < 0:
+                    if not drop_from(cap_worst_first[c], cap_cursor, c):
+                        return None
+            while budget_room < 0:
+                if not drop_from(worst_first, cursor, 0):
+                    return None
+    for i in prep.ranking(np.flatnonzero(prep.eligible & ~selected)):
+        if cents[i] <= budget_room and all(cents[i] <= cap_room[k] for k in caps_of(i)):
+            change(i, +1)
+    chosen = np.flatnonzero(selected)
+    return None if _violations(prep, chosen) else chosen
+
+
+def _meets_floors(prep: _Prepared, chosen: np.ndarray) -> bool:
     mask = np.zeros(len(prep.ids), dtype=bool)
     mask[chosen] = True
-    meets_floors = all(int(mask[members].sum()) >= floor.min_count
-                       for floor, members in zip(instance.floors, prep.floor_members, strict=True))
-    return RankOrderLine(selected=tuple(prep.ids[i] for i in taken),
-                         objective=prep.objective(chosen), total_aid=prep.total_aid(chosen),
-                         meets_floors=meets_floors, skipped=skipped)
+    return all(int(mask[members].sum()) >= floor.min_count
+               for floor, members in zip(prep.instance.floors, prep.floor_members, strict=True))
 
 
 # Solving ----------------------------------------------------------------------------------------
@@ -411,8 +525,9 @@ def solve_selection(instance: SelectionInstance, *, gap: float = DEFAULT_GAP,
                     time_limit: float = DEFAULT_TIME_LIMIT) -> SelectionResult:
     """The selection maximising the objective, with a proven upper bound and the gap reached.
 
-    `gap` is HiGHS's `mip_rel_gap` (0: prove optimality); `time_limit` is in seconds (HiGHS's
-    clock: presolve and search, not the building of the model).
+    `gap` is HiGHS's `mip_rel_gap` (0: prove optimality); `time_limit` is in seconds for the
+    whole solve (preparing the model, first selections, HiGHS's presolve and search); checking
+    and reporting the result comes on top (a fraction of a second for 100 000 candidates).
     """
     if not (math.isfinite(gap) and gap >= 0):
         raise ValueError(f"gap must be a finite number ≥ 0, got {gap!r}")
@@ -429,15 +544,22 @@ def solve_selection(instance: SelectionInstance, *, gap: float = DEFAULT_GAP,
                                total_aid=None, upper_bound=None, gap=None, reason=reason,
                                seconds=time.perf_counter() - start, **common)
     warm = _warm_start(prep, line)
-    status, chosen, highs_bound = _solve_with_highs(prep, gap, time_limit, warm)
+    # The time limit covers the whole solve: HiGHS gets what the preparation left.
+    remaining = max(time_limit - (time.perf_counter() - start), 1e-3)
+    status, chosen, highs_bound = _solve_with_highs(prep, gap, remaining, warm)
     if chosen is None and warm is not None and status != "infeasible":
-        chosen = warm  # stopped before HiGHS had a selection of its own: the rank-order line
+        chosen = warm  # stopped before HiGHS had a selection of its own: the first one
     elif chosen is not None and warm is not None and prep.objective(warm) > prep.objective(chosen):
         chosen = warm
     if chosen is None:
-        reason = ("no selection meets the budget, the caps, the floors and the pins together "
-                  "(HiGHS: infeasible)" if status == "infeasible"
-                  else f"HiGHS stopped ({status}) before finding a selection")
+        if status == "infeasible":
+            reason = ("no selection meets the budget, the caps, the floors and the pins together "
+                      "(HiGHS: infeasible)")
+        elif status == "time_limit":
+            reason = (f"the time limit ({time_limit:g} s) was reached before any selection "
+                      "meeting every rule was found")
+        else:
+            reason = f"HiGHS stopped ({status}) before finding a selection"
         return SelectionResult(status=status, optimal=False, selected=None, objective=None,
                                total_aid=None, upper_bound=None, gap=None, reason=reason,
                                seconds=time.perf_counter() - start, **common)
@@ -445,7 +567,7 @@ def solve_selection(instance: SelectionInstance, *, gap: float = DEFAULT_GAP,
     bound = min(highs_bound, _knapsack_bound(prep))
     if bound - objective <= NOISE * max(1.0, abs(objective)):
         bound = objective
-    violations = tuple(_violations(prep, chosen))
+    violations = tuple(_violations(prep, chosen, exact=True))
     if violations:
         status = "tolerance_violation"
     selected = tuple(prep.ids[i] for i in prep.ranking(chosen.tolist()))
@@ -498,11 +620,15 @@ def _obvious_infeasibility(prep: _Prepared) -> str | None:
 
 
 def _warm_start(prep: _Prepared, line: RankOrderLine) -> np.ndarray | None:
-    """The rank-order line as a first selection for HiGHS, when it is feasible."""
-    if not line.meets_floors:
-        return None
+    """A first selection for HiGHS: the rank-order line when it is feasible, else the better of
+    the line with its floors repaired and the line meeting the floors first, when feasible."""
     chosen = np.array([prep.position[i] for i in line.selected], dtype=np.int64)
-    return None if _violations(prep, chosen) else chosen
+    if line.meets_floors:
+        return None if _violations(prep, chosen) else chosen
+    candidates = [_repaired_line(prep, line),
+                  np.array(_greedy(prep, floors_first=True)[0], dtype=np.int64)]
+    feasible = [c for c in candidates if c is not None and not _violations(prep, c)]
+    return max(feasible, key=prep.objective, default=None)
 
 
 def _solve_with_highs(prep: _Prepared, gap: float, time_limit: float,
@@ -541,7 +667,8 @@ def _solve_with_highs(prep: _Prepared, gap: float, time_limit: float,
                             ("time_limit", float(time_limit)),
                             ("primal_feasibility_tolerance", FEASIBILITY_TOLERANCE),
                             ("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)):
-            highs.setOptionValue(name, value)
+            if highs.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+                raise RuntimeError(f"HiGHS refused the option {name}={value!r}")
         lower_bounds = prep.pinned_in[columns].astype(np.float64)
         highs.addVars(count, lower_bounds, np.ones(count))
         all_columns = np.arange(count, dtype=np.int32)
@@ -595,17 +722,25 @@ def _knapsack_bound(prep: _Prepared) -> float:
     return total
 
 
-def _violations(prep: _Prepared, chosen: np.ndarray) -> list[str]:
-    """Every rule the selection breaks, checked exactly (Decimal amounts, whole counts)."""
+def _violations(prep: _Prepared, chosen: np.ndarray, *, exact: bool = False) -> list[str]:
+    """Every rule the selection breaks. Amounts are compared in whole cents as Python integers
+    (exact); with `exact`, the budget and the caps are checked once more with the `Decimal`
+    amounts of the instance, as the reported total is."""
     instance, dossiers = prep.instance, prep.instance.dossiers
     mask = np.zeros(len(dossiers), dtype=bool)
     mask[chosen] = True
     problems = []
-    total = prep.total_aid(chosen)
+
+    def aid(indices: np.ndarray) -> Decimal:
+        if exact:
+            return sum((dossiers[i].aid for i in indices.tolist()), Decimal("0.00"))
+        return Decimal(sum(prep.cents[indices].tolist())).scaleb(-2)
+
+    total = aid(chosen)
     if total > instance.budget:
         problems.append(f"total aid {total} exceeds the budget {instance.budget}")
     for cap, members in zip(instance.caps, prep.cap_members, strict=True):
-        used = sum((dossiers[i].aid for i in members[mask[members]].tolist()), Decimal("0.00"))
+        used = aid(members[mask[members]])
         if used > cap.max_aid:
             problems.append(f"aid in {cap.group}={cap.value} is {used}, above its cap "
                             f"{cap.max_aid}")
@@ -711,16 +846,21 @@ def explain(instance: SelectionInstance, optimal_selection: Sequence[str],
             return "n'ajoute rien à l'objectif"
         return "non retenu par l'optimisation"
 
+    leaves_by_cap: dict[int, list[int]] = {}
+    for j in leaves:
+        for k in prep.caps_of(j):
+            leaves_by_cap.setdefault(k, []).append(j)
+
     def enter_reason(i: int) -> str:
         floors = _floors_needing(prep, i, state_optimal, state_ranked)
         if floors:
             return " ; ".join(f"plancher {where(instance.floors[k])} : au moins "
                               f"{_projects(instance.floors[k].min_count)}" for k in floors)
-        caps = [k for k in state_ranked.caps_of(i) if prep.cents[i] > state_ranked.cap_room[k]]
+        caps = [k for k in prep.caps_of(i) if prep.cents[i] > state_ranked.cap_room[k]]
         if caps:
             return " ; ".join(
                 f"plafond {where(instance.caps[k])} : place libérée par "
-                f"{_names(prep, [j for j in leaves if k in state_ranked.caps_of(j)])}"
+                f"{_names(prep, leaves_by_cap.get(k, []))}"
                 for k in caps)
         if prep.cents[i] > state_ranked.budget_room:
             return ("budget : financé par l'aide libérée par "
@@ -740,32 +880,22 @@ class _State:
     """Room left in the budget and in every cap by one selection, and floor counts."""
 
     def __init__(self, prep: _Prepared, mask: np.ndarray):
-        self._prep = prep
         self.budget_room = prep.budget_cents - int(prep.cents[mask].sum())
         self.cap_room = [limit - int(prep.cents[members[mask[members]]].sum())
                          for members, limit in zip(prep.cap_members, prep.cap_cents, strict=True)]
         self.floor_count = [int(mask[members].sum()) for members in prep.floor_members]
-        self._caps_of: dict[int, list[int]] | None = None
-
-    def caps_of(self, i: int) -> list[int]:
-        if self._caps_of is None:
-            self._caps_of = {}
-            for k, members in enumerate(self._prep.cap_members):
-                for j in members.tolist():
-                    self._caps_of.setdefault(j, []).append(k)
-        return self._caps_of.get(i, [])
 
 
 def _caps_blocking(prep: _Prepared, i: int, state: _State) -> list[int]:
     """The caps a dossier left out would break if it were added back."""
-    return [k for k in state.caps_of(i) if prep.cents[i] > state.cap_room[k]]
+    return [k for k in prep.caps_of(i) if prep.cents[i] > state.cap_room[k]]
 
 
 def _floors_needing(prep: _Prepared, i: int, optimal: _State, ranked: _State) -> list[int]:
     """The floors this selected dossier is needed for, which the rank-order line misses."""
     return [k for k, floor in enumerate(prep.instance.floors)
             if optimal.floor_count[k] <= floor.min_count and ranked.floor_count[k] < floor.min_count
-            and i in prep.floor_sets[k]]
+            and k in prep.floors_of(i)]
 
 
 def _mask(prep: _Prepared, ids: Sequence[str]) -> np.ndarray:

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,12 +41,13 @@ def browser():
                     "(a Playwright browser download cannot work here).", pytrace=False)
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `npm install --no-save --no-audit --no-fund "
-                    "axe-core@4` at the root of the project.", pytrace=False)
+                    "axe-core@4` (or `make browser`) at the root of the project.", pytrace=False)
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an asyncio loop in the main thread, so Django refuses the ORM
-    # calls the tests make between two browser actions (SynchronousOnlyOperation) although
-    # they are plain synchronous code: allowed for the session, then restored.
+    # Playwright's sync API keeps an asyncio loop running in the main thread until it stops,
+    # so Django refuses the ORM calls made meanwhile (SynchronousOnlyOperation), although they
+    # are plain synchronous code: allowed while the browser lives (to the end of the session,
+    # so later non-browser tests of the same run too), then restored.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -157,10 +159,10 @@ def deffinum_open(transactional_db, settings, tmp_path):
     call = load_call(DEFFINUM_TOML, demo_today=paris_today()).call
     yield call
     cache.clear()
-    _empty_audit_log()
 
 
-def _empty_audit_log() -> None:
+@pytest.fixture(autouse=True)
+def _audit_log_emptied(transactional_db):
     """Let the flush that ends a transactional test work on SQLite.
 
     The audit table is append-only through SQLite triggers (audit migration 0002), so the
@@ -171,6 +173,7 @@ def _empty_audit_log() -> None:
 
     from django.db import connection
 
+    yield  # this teardown runs before transactional_db's, which flushes
     if connection.vendor != "sqlite":
         return
     migration = import_module("guichet.audit.migrations.0002_append_only")
@@ -194,6 +197,19 @@ def verified_user(email: str, password: str, organisations=()):
     for organisation in organisations:
         Affiliation.objects.create(user=user, organisation=organisation)
     return user
+
+
+def click_through(locator) -> None:
+    """Click a link or a submit button and wait until the page it leads to has loaded (the
+    same address included, as after a form redisplayed with its errors)."""
+    with locator.page.expect_navigation():
+        locator.click()
+
+
+def tick(checkbox) -> None:
+    """Tick a DSFR checkbox the way a person does: by its label, which covers the box."""
+    checkbox.page.locator(f"label[for='{checkbox.get_attribute('id')}']").click()
+    expect(checkbox).to_be_checked()
 
 
 def log_in(page, base_url: str, email: str, password: str) -> None:

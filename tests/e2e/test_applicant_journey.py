@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from guichet.dossiers.demo import blank_pdf
 from guichet.dossiers.models import ConsortiumMember, Dossier, Submission
 from guichet.dossiers.receipt import receipt_hash_from_pdf
-from tests.e2e.conftest import paris_today, visit
+from tests.e2e.conftest import click_through, paris_today, tick, visit
 from tests.factories import fresh_siret
 
 pytestmark = pytest.mark.e2e
@@ -50,22 +50,17 @@ def link_in(mailoutbox, to: str, pattern: str, base_url: str) -> str:
     return on_server(match.group(0), base_url)
 
 
-def live_post(page, action, path: str) -> None:
-    """Do `action`, which makes htmx post the step form, and wait until the answer is swapped
-    in and settled (typing into the old form before that would be lost: the swap replaces it)."""
-    page.evaluate("""() => { window.__e2eSettled = false;
-        document.body.addEventListener('htmx:afterSettle',
-            () => { window.__e2eSettled = true; }, {once: true}); }""")
+def live_post(page, action, path: str, event: str = "htmx:afterSettle") -> None:
+    """Do `action`, which makes htmx post the step form, and wait until the answer is in
+    (`htmx:afterSettle` once a swapped step has settled; autosave swaps nothing but the
+    verdict, the version and the status, so it waits for `htmx:afterRequest`)."""
+    page.evaluate("""(event) => { window.__e2eSettled = false;
+        document.body.addEventListener(event,
+            () => { window.__e2eSettled = true; }, {once: true}); }""", event)
     with page.expect_response(lambda r: r.request.method == "POST" and path in r.url) as posted:
         action()
     assert posted.value.status == 200, posted.value.status
     page.wait_for_function("() => window.__e2eSettled === true")
-
-
-def tick(checkbox) -> None:
-    """Tick a DSFR checkbox the way a person does: by its label, which covers the box."""
-    checkbox.page.locator(f"label[for='{checkbox.get_attribute('id')}']").click()
-    expect(checkbox).to_be_checked()
 
 
 def sign_up(page, base_url: str, mailoutbox, email: str, password: str, who: str) -> None:
@@ -90,14 +85,12 @@ def declare_organisation(page, siret: str, name: str) -> None:
     form = page.get_by_test_id("organisation-form")
     form.get_by_label("SIRET").fill(siret)
     form.get_by_label("Raison sociale").fill(name)
-    form.get_by_role("button", name="Enregistrer l'organisme").click()
-    page.wait_for_load_state()
+    click_through(form.get_by_role("button", name="Enregistrer l'organisme"))
 
 
 def step_link(page, label: str) -> None:
-    page.get_by_role("navigation", name="Étapes du dossier").get_by_role(
-        "link", name=re.compile(rf"^\d+\. {label}$")).click()
-    page.wait_for_load_state()
+    click_through(page.get_by_role("navigation", name="Étapes du dossier").get_by_role(
+        "link", name=re.compile(rf"^\d+\. {label}$")))
 
 
 @pytest.mark.e2e
@@ -134,29 +127,25 @@ def test_applicant_journey_from_signup_to_receipt(
             "Hybridation des parcours CAP/BP avec simulateurs immersifs et tiers-lieux."),
         lambda: form.get_by_label("Portée").select_option("national"),
         lambda: tick(form.get_by_label(re.compile("s'engage à mutualiser"))),
+        lambda: form.get_by_label("Date de début").fill(start_date.isoformat()),
         lambda: form.get_by_label("Durée (mois)").fill("36"),
     ]
     for fill_in in fill_ins:
         # Each change is saved on its own (htmx, "change delay:400ms"): no button pressed.
         live_post(page, lambda fill_in=fill_in: (fill_in(), page.keyboard.press("Tab")),
-                  "/etape/projet/")
+                  "/etape/projet/", event="htmx:afterRequest")
+    assert page.url == f"{steps}/projet/"  # htmx: no page load
+    expect(page.locator("#dossier-title")).to_have_text(TITLE)
     dossier.refresh_from_db()
-    assert (dossier.title, dossier.scope, dossier.pooling_commitment, dossier.duration_months) \
-        == (TITLE, "national", True, 36)
+    assert (dossier.title, dossier.scope, dossier.pooling_commitment, dossier.duration_months,
+            dossier.start_date) == (TITLE, "national", True, 36, start_date)
     assert dossier.summary.startswith("Hybridation des parcours")
     version = dossier.version
-    live_post(page, lambda: form.get_by_role("button", name="Enregistrer").click(),
-              "/etape/projet/")
+    click_through(form.get_by_role("button", name="Enregistrer"))  # a plain post, page reloads
     expect(page.locator("[data-conflict]")).to_have_count(0)
     dossier.refresh_from_db()
-    assert dossier.version > version
-    # The start date comes last: the form renders a saved date as "01/02/2027", which an
-    # <input type="date"> cannot show, so any later save of the form would erase it (bug).
-    live_post(page, lambda: (form.get_by_label("Date de début").fill(start_date.isoformat()),
-                             page.keyboard.press("Tab")), "/etape/projet/")
-    dossier.refresh_from_db()
+    assert dossier.version == version + 1
     assert (dossier.start_date, dossier.duration_months) == (start_date, 36)
-    assert page.url == f"{steps}/projet/"  # htmx: no page load
     visit(page, "lead-step-projet")
 
     # 3. Invites a second person, who joins from its own browser.
@@ -164,8 +153,7 @@ def test_applicant_journey_from_signup_to_receipt(
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
     visit(page, "lead-step-consortium")
     page.get_by_label("Adresse électronique du membre invité").fill(MEMBER_EMAIL)
-    page.get_by_role("button", name="Inviter").click()
-    page.wait_for_load_state()
+    click_through(page.get_by_role("button", name="Inviter"))
     expect(page.get_by_text(f"Invitation envoyée à {MEMBER_EMAIL}.")).to_be_visible()
     invitation = link_in(mailoutbox, MEMBER_EMAIL, r"/invitations/[-\w]+/", base)
 
@@ -242,8 +230,7 @@ def test_applicant_journey_from_signup_to_receipt(
         upload = page.get_by_test_id("document-form")
         upload.get_by_label("Pièce").select_option(kind)
         upload.get_by_label("Fichier PDF (20 Mo au plus)").set_input_files(pdf)
-        upload.get_by_role("button", name="Téléverser").click()
-        page.wait_for_load_state()
+        click_through(upload.get_by_role("button", name="Téléverser"))
         expect(page.get_by_text("Pièce ajoutée.")).to_be_visible()
         expect(page.get_by_role("link", name=f"{kind}.pdf")).to_be_visible()
     assert sorted(dossier.documents.values_list("kind", flat=True)) == [
@@ -277,8 +264,7 @@ def test_applicant_journey_from_signup_to_receipt(
 
     annex = page.get_by_test_id("annex-form")
     annex.get_by_label("Annexe financière remplie (XLSX)").set_input_files(filled)
-    annex.get_by_role("button", name="Importer").click()
-    page.wait_for_load_state()
+    click_through(annex.get_by_role("button", name="Importer"))
     expect(page.get_by_text("Annexe financière importée.")).to_be_visible()
     expect(page.locator(ELIGIBLE)).to_be_visible()
     expect(page.locator(f"{VERDICT} li[data-ok=false]")).to_have_count(0)

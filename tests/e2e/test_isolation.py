@@ -12,7 +12,7 @@ from guichet.calls.services import open_wave
 from guichet.dossiers.models import Dossier, DossierStatus, Submission
 from guichet.dossiers.services import submit
 from guichet.portal.selectors import STEP_IDS
-from tests.e2e.conftest import log_in, screenshot, verified_user, visit
+from tests.e2e.conftest import click_through, log_in, screenshot, tick, verified_user, visit
 from tests.factories import make_dossier
 
 pytestmark = pytest.mark.e2e
@@ -53,12 +53,9 @@ def test_submission_after_the_wave_closed_is_refused(page, live_server, deffinum
     closes_at = timezone.now() + dt.timedelta(seconds=2)
     Wave.objects.filter(pk=wave.pk).update(closes_at=closes_at)
     form = page.get_by_test_id("submit-form")
-    checkbox = form.get_by_label("Je certifie l'exactitude", exact=False)
-    page.locator(f"label[for='{checkbox.get_attribute('id')}']").click()
-    expect(checkbox).to_be_checked()
+    tick(form.get_by_label("Je certifie l'exactitude"))
     time.sleep(max(0.0, (closes_at - timezone.now()).total_seconds()) + 0.2)
-    form.get_by_role("button", name="Déposer le dossier").click()
-    page.wait_for_load_state()
+    click_through(form.get_by_role("button", name="Déposer le dossier"))
 
     refusal = page.get_by_test_id("submit-form").get_by_role("alert")
     expect(refusal).to_contain_text("Aucune vague de l'appel n'est ouverte à la date de réception")

@@ -260,6 +260,16 @@ def test_solve_large_affinities_stay_within_int64():
     assert result.upper_bound >= result.objective
 
 
+def test_solve_huge_loads_no_overflow():
+    huge = 2**63 - 1
+    document = _instance(2, huge, ["d1", "d2"], ["e1", "e2"],
+                         [("d1", "e1", 1), ("d1", "e2", 1), ("d2", "e1", 1), ("d2", "e2", 0.5)],
+                         loads={"e2": huge})
+    result = _solve(document)
+    assert result.status == "optimal"
+    assert result.objective == 3.5
+
+
 affinity_values = st.one_of(
     st.integers(0, 1000).map(lambda n: n / 1000),
     st.fractions(0, 1, max_denominator=13).map(float),
@@ -388,6 +398,8 @@ def test_solve_many_listed_pairs_builds_arcs_vectorised():
         ({**CONTRACT_INSTANCE, "loads": {"e9": 2}}, "loads.e9: unknown expert"),
         ({**CONTRACT_INSTANCE, "loads": {"e1": -2}}, "loads.e1: expected an integer >= 0"),
         ({**CONTRACT_INSTANCE, "max_loads": 2}, "max_loads: unknown field"),
+        ({**CONTRACT_INSTANCE, "reviews_per_dossier": 2**31},
+         "reviews_per_dossier: must be below 2**31"),
     ],
 )
 def test_parse_unreadable_instance_names_field(document, message):

@@ -3,6 +3,7 @@ import datetime as dt
 from django import template
 from django.utils.html import format_html
 from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from guichet.rules.money import format_eur_en, format_eur_fr
 
@@ -39,9 +40,43 @@ def duration_fr(delta: dt.timedelta | None) -> str:
 
 
 @register.simple_tag
-def live_form(trigger: str = "submit"):
+def live_form():
     """htmx attributes: post the form, swap the step and the verdict panel, no page reload.
     Without JavaScript the form posts normally."""
     return format_html(
-        'hx-post="" hx-trigger="{}" hx-target="#step-zone" hx-select="#step-zone" '
-        'hx-swap="outerHTML" hx-select-oob="#verdict"', trigger)
+        'hx-post="" hx-target="#step-zone" hx-select="#step-zone" hx-swap="outerHTML" '
+        'hx-select-oob="#verdict"')
+
+
+@register.simple_tag
+def autosave_form():
+    """htmx attributes for a form saved as one types: on each change the form is posted in the
+    background and only the verdict, the version and the save status are swapped in, so that
+    nothing typed meanwhile is lost. The "Enregistrer" button posts the whole form normally
+    (with its field errors)."""
+    return format_html(
+        'hx-post="" hx-trigger="change delay:400ms" hx-swap="none" '
+        'hx-select-oob="#verdict,#id_version,#autosave-status,#dossier-title"')
+
+
+MISSING_LABELS = {
+    "title": _("titre"), "summary": _("résumé"), "scope": _("portée"),
+    "pooling_commitment": _("engagement de mutualisation"), "start_date": _("date de début"),
+    "duration_months": _("durée"), "members": _("membres"), "milestones": _("jalons"),
+    "expenses": _("dépenses"), "financing.aid": _("aide demandée"),
+}
+
+
+@register.filter
+def missing_labels(codes: list[str], definition) -> str:
+    """What is missing, in words: fields by name, attachments by their label in the call."""
+    documents = {f"documents.{d.id}": d.label_en if get_language() == "en" else d.label
+                 for d in definition.documents}
+    return ", ".join(str(MISSING_LABELS.get(code) or documents.get(code, code))
+                     for code in codes)
+
+
+@register.filter
+def category_label(category_id: str, definition) -> str:
+    return next((c.label_en if get_language() == "en" else c.label
+                 for c in definition.expense_categories if c.id == category_id), category_id)
