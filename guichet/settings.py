@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "guichet.dossiers",
     "guichet.review",
     "guichet.grants",
+    "guichet.opendata",
     "guichet.portal",
     "guichet.backoffice",
     "guichet.web",

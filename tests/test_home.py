@@ -5,7 +5,10 @@ import pytest
 
 from guichet.calls.services import load_call
 from guichet.dossiers.format import dossier_queryset, export_dossier, submitted_dossier
+from guichet.audit.services import verify_chain
 from guichet.dossiers.models import Dossier
+from guichet.grants.models import Grant
+from guichet.grants.services import paid_total
 from guichet.rules import dossier as fmt
 from tests.conftest import DEFFINUM_TOML
 
@@ -51,8 +54,13 @@ def test_seeddemo_creates_submitted_and_draft_dossiers(client):
     call_command("seeddemo")
     call_command("seeddemo")
     statuses = sorted(Dossier.objects.values_list("status", flat=True))
-    assert statuses == ["draft", "draft", "submitted", "submitted"]
-    for dossier in dossier_queryset().filter(status="submitted"):
+    assert statuses == ["draft", "draft", "selected", "selected"]
+    grants = Grant.objects.order_by("pk")
+    assert [grant.status for grant in grants] == ["signed", "signed"]
+    assert [paid_total(grant) > 0 for grant in grants] == [True, True]
+    assert grants[0].tranches.get(number=2).status == "paid"
+    assert verify_chain().intact
+    for dossier in dossier_queryset().filter(status="selected"):
         assert dossier.submissions.get().eligible is True
         frozen = submitted_dossier(dossier.submissions.get().snapshot)
         assert export_dossier(dossier) == fmt.canonical_json(frozen)

@@ -11,7 +11,7 @@ from django.db import transaction
 from guichet.accounts.models import User
 from guichet.calls.models import Call
 from guichet.dossiers.documents import upload_document
-from guichet.dossiers.models import Affiliation, Dossier
+from guichet.dossiers.models import Affiliation, Dossier, Organisation
 from guichet.dossiers.services import import_dossier, submit
 from guichet.rules import dossier as fmt
 from guichet.rules.siret import make_siret
@@ -22,6 +22,7 @@ DEMO_PROJECTS = [
     ("Tiers-lieux apprenants de l'industrie", "branch", "industrie"),
     ("Positionnement numérique des compétences clés", "training_operator", "transverse"),
 ]
+DEMO_REGIONS = ("11", "84", "76", "32")
 PARTNER_KINDS = ("edtech", "content_publisher", "research_lab", "company", "siae", "opco")
 
 
@@ -108,10 +109,14 @@ def seed_demo() -> list[Dossier]:
         return []
     first_wave = call.waves.order_by("position").first()
     created = []
-    for index, (title, lead_kind, _sector) in enumerate(DEMO_PROJECTS):
+    for index, (title, lead_kind, sector) in enumerate(DEMO_PROJECTS):
         document = msgspec.json.encode(demo_document(index, title, lead_kind))
         dossier = import_dossier(document).dossier
+        Dossier.objects.filter(pk=dossier.pk).update(sector=sector,
+                                                     keywords="hybridation, immersif")
+        dossier.refresh_from_db()
         lead = dossier.consortium.members.get(is_lead=True).organisation
+        Organisation.objects.filter(pk=lead.pk).update(region=DEMO_REGIONS[index])
         user = demo_user(DEMO_LEAD_EMAIL if index == 0 else f"porteur{index + 1}@demo.guichet.test",
                          [lead])
         attach_required_documents(dossier, user)

@@ -26,7 +26,7 @@ PROJECT_FIELDS = ("title", "summary", "scope", "pooling_commitment", "start_date
                   "duration_months", "sector", "keywords")
 HYBRID_FIELDS = ("synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
                  "work_situation_share", "immersive_tools", "positioning_tools",
-                 "learners_targeted", "trades_targeted")
+                 "learners_targeted", "trades_targeted", "indicator_targets")
 
 
 class EditRefused(ServiceError):

@@ -66,7 +66,7 @@ def frozen_submission(dossier: Dossier, document: fmt.Dossier) -> bytes:
         name: getattr(profile, name) for name in (
             "synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
             "work_situation_share", "immersive_tools", "positioning_tools",
-            "learners_targeted", "trades_targeted")}
+            "learners_targeted", "trades_targeted", "indicator_targets")}
     documents = [{"kind": d.kind, "name": d.original_name, "sha256": d.sha256, "size": d.size}
                  for d in Document.objects.filter(dossier=dossier).order_by("kind", "pk")]
     return _canonical.encode({"format": SUBMISSION_FORMAT, "dossier": document,

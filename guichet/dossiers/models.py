@@ -226,6 +226,7 @@ class HybridProfile(models.Model):
     positioning_tools = models.TextField(_("outils numériques de positionnement"), blank=True)
     learners_targeted = models.TextField(_("publics visés"), blank=True)
     trades_targeted = models.TextField(_("métiers visés"), blank=True)
+    indicator_targets = models.JSONField(default=dict)  # indicator id -> target (int)
     version = models.PositiveIntegerField(default=1)
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from guichet.core.tasks import run_after_commit
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.dossiers.notifications import participants
 from guichet.grants.models import Decision, DecisionStatus, Outcome
+from guichet.grants.services import commit_grant
 from guichet.review.instruction import require_perm
 
 OUTCOME_STATUS = {Outcome.SELECTED: DossierStatus.SELECTED,
@@ -69,8 +70,9 @@ def _check(outcome, awarded_aid, motivation, redirected_to, requested) -> None:
 
 @transaction.atomic
 def publish_decisions(wave, by) -> list[Decision]:
-    """Publish every pending decision of the wave at the same instant; each lead and member
-    then gets a notice with the decision letter."""
+    """Publish every pending decision of the wave at the same instant, committing each selected
+    aid against the envelopes (all or nothing: one that does not fit refuses the publication,
+    saying what remains); each lead and member then gets a notice with the decision letter."""
     require_perm(by, "review.publish_decisions", wave.call)
     pending = list(Decision.objects.select_for_update().filter(
         dossier__wave=wave, status=DecisionStatus.PENDING).select_related("dossier"))
@@ -82,6 +84,8 @@ def publish_decisions(wave, by) -> list[Decision]:
         decision.save(update_fields=["status", "published_at"])
         Dossier.objects.filter(pk=decision.dossier_id).update(
             status=OUTCOME_STATUS[decision.outcome])
+        if decision.outcome == Outcome.SELECTED:
+            commit_grant(decision, by, now=instant)
         append_event("decision.published", decision.dossier, by=by, at=instant,
                      details={"outcome": decision.outcome,
                               "awarded_aid": str(decision.awarded_aid or "")})

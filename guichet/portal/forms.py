@@ -159,6 +159,17 @@ class HybridProfileForm(VersionedForm):
     trades_targeted = forms.CharField(label=_("Métiers visés"), required=False,
                                       widget=forms.Textarea(attrs={"rows": 2}))
 
+    def __init__(self, *args, indicators=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for indicator_id, label in indicators:
+            self.fields[f"target_{indicator_id}"] = forms.IntegerField(
+                label=_("Cible — %(indicator)s") % {"indicator": label}, required=False,
+                min_value=0)
+
+    def indicator_targets(self) -> dict[str, int]:
+        return {name.removeprefix("target_"): value for name, value in self.cleaned_data.items()
+                if name.startswith("target_") and value is not None}
+
     def clean(self):
         data = super().clean()
         for pair, message in (

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from guichet.portal import views
+from guichet.portal import grant_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -11,6 +11,9 @@ urlpatterns = [
     path("dossiers/<int:pk>/verdict/", views.verdict_panel, name="verdict"),
     path("dossiers/<int:pk>/messages/", views.dossier_messages, name="messages"),
     path("dossiers/<int:pk>/decision.pdf", views.decision_letter, name="decision-letter"),
+    path("dossiers/<int:pk>/subvention/", grant_views.grant_page, name="grant"),
+    path("dossiers/<int:pk>/subvention/<slug:kind>.pdf", grant_views.grant_document,
+         name="grant-document"),
     path("dossiers/<int:pk>/accuse/", views.receipt, name="receipt"),
     path("dossiers/<int:pk>/accuse.pdf", views.receipt_pdf, name="receipt-pdf"),
     path("dossiers/<int:pk>/annexe.xlsx", views.annex_template, name="annex-template"),

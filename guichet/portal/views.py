@@ -156,10 +156,15 @@ def _default_forms(step, space, request) -> dict:
             members=_member_queryset(space), sources=_sources(space))},
         "hybridation": lambda: {"form": forms.HybridProfileForm(initial={
             **{name: getattr(profile, name) for name in editing.HYBRID_FIELDS},
-            "version": profile.version})},
+            **{f"target_{k}": v for k, v in profile.indicator_targets.items()},
+            "version": profile.version}, indicators=_indicators(dossier))},
         "documents": lambda: {"form": forms.DocumentForm(kinds=_document_kinds(space))},
         "depot": lambda: {"form": forms.SubmitForm()},
     }[step]()
+
+
+def _indicators(dossier) -> list[tuple[str, str]]:
+    return [(indicator.id, indicator.label) for indicator in dossier.call.rules().indicators]
 
 
 def _sectors(dossier) -> list[tuple[str, str]]:
@@ -278,14 +283,17 @@ def _delete_line(request, dossier, model):
 def _hybrid(request, dossier):
     if request.method != "POST":
         return None
-    form = forms.HybridProfileForm(request.POST)
+    form = forms.HybridProfileForm(request.POST, indicators=_indicators(dossier))
     if form.is_valid():
-        data = dict(form.cleaned_data)
+        data = {name: value for name, value in form.cleaned_data.items()
+                if not name.startswith("target_")}
+        data["indicator_targets"] = form.indicator_targets()
         version = data.pop("version")
         if _attempt(form, lambda: editing.update_hybrid_profile(dossier, request.user, version,
                                                                 data)):
             return True
-    return {"form": _with_conflict(form, forms.HybridProfileForm, editing.HYBRID_FIELDS)}
+    return {"form": _with_conflict(form, forms.HybridProfileForm, editing.HYBRID_FIELDS,
+                                   indicators=_indicators(dossier))}
 
 
 def _documents(request, dossier):

@@ -123,6 +123,22 @@ class Sector(_Strict):
     label_en: Label
 
 
+class AttributingBody(_Strict):
+    name: Label
+    siret: Annotated[str, msgspec.Meta(pattern=r"^\d{14}$")]
+
+
+class Reporting(_Strict):
+    final_report_delay_months: Annotated[int, msgspec.Meta(ge=0, le=24)]
+    reminder_days: Annotated[int, msgspec.Meta(ge=0, le=120)]
+
+
+class Indicator(_Strict):
+    id: Identifier
+    label: Label
+    label_en: Label
+
+
 class CallDefinition(_Strict):
     format: Literal["guichet.call/1"]
     id: Identifier
@@ -141,6 +157,9 @@ class CallDefinition(_Strict):
     documents: list[Document]
     expense_categories: Annotated[list[Category], msgspec.Meta(min_length=1)]
     sectors: Annotated[list[Sector], msgspec.Meta(min_length=1)]
+    attributing_body: AttributingBody
+    reporting: Reporting
+    indicators: list[Indicator]
     to_confirm: list[str] = []
 
     @property
@@ -305,7 +324,8 @@ def _unique_ids(definition: CallDefinition):
                        ("tranches", definition.tranches),
                        ("selection.criteria", definition.selection.criteria),
                        ("expense_categories", definition.expense_categories),
-                       ("sectors", definition.sectors)):
+                       ("sectors", definition.sectors),
+                       ("indicators", definition.indicators)):
         ids = [item.id for item in items]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:

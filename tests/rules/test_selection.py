@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from guichet.rules.money import format_eur_fr
 from guichet.rules.selection import (
     InstanceError,
+    _knapsack_bound,
+    _Prepared,
     explain,
     parse_selection_instance,
     rank_order,
@@ -160,6 +162,8 @@ def test_solve_small_random_instance_matches_brute_force(data):
     assert _feasible(data, [by_id[i] for i in result.selected])
     assert result.upper_bound >= result.objective
     assert result.gap == pytest.approx(0.0, abs=1e-9)
+    # The bound used when HiGHS has none (fractional knapsack on the budget) is a bound.
+    assert _knapsack_bound(_Prepared(parse_selection_instance(data))) >= best * (1 - 1e-12)
 
 
 def _wave(count: int, seed: int, objective: str = "score_sum", floor: int = 3) -> dict:
@@ -345,6 +349,9 @@ def test_solve_time_limit_reached_reports_gap_and_not_optimal():
     assert result.selected is not None
     assert result.upper_bound >= result.objective
     assert result.gap == (result.upper_bound - result.objective) / abs(result.objective)
+    best = solve_selection(instance, gap=0.0)
+    assert best.optimal
+    assert result.objective <= best.objective <= result.upper_bound
     document = selection_result_to_dict(result)
     assert (document["status"], document["optimal"], document["time_limit"]) == (
         result.status, result.optimal, 0.001)

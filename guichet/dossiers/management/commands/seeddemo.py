@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand
 from django.test import override_settings
 
+from guichet.calls.models import Call
 from guichet.dossiers.demo import DEMO_LEAD_EMAIL, DEMO_PASSWORD, seed_demo
+from guichet.grants.demo import STAFF, seed_decided_wave
 
 
 class Command(BaseCommand):
@@ -11,6 +13,10 @@ class Command(BaseCommand):
         # The demo's receipts are not mailed to its made-up addresses.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
             created = seed_demo()
+            grants = seed_decided_wave(Call.objects.get(code="deffinum"))
         self.stdout.write(f"{len(created)} demo dossiers created" if created
                           else "demo dossiers already present")
-        self.stdout.write(f"demo lead account: {DEMO_LEAD_EMAIL} / {DEMO_PASSWORD}")
+        if grants:
+            self.stdout.write(f"{len(grants)} demo grants signed, first tranches paid")
+        self.stdout.write(f"demo accounts (password {DEMO_PASSWORD}): {DEMO_LEAD_EMAIL}, "
+                          f"{', '.join(STAFF.values())}")

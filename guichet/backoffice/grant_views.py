@@ -1,0 +1,228 @@
+"""Back office for grants: list, detail (payments, reports, amendments), closure, dashboard."""
+
+import csv
+import io
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+from dsfr.forms import DsfrBaseForm
+
+from guichet.backoffice.selectors import staff_call, staff_calls
+from guichet.calls.models import Programme
+from guichet.core.clock import in_paris, now
+from guichet.core.errors import ServiceError
+from guichet.grants import dashboard, services
+from guichet.grants.documents import agreement_pdf, recovery_order_pdf
+from guichet.grants.models import Grant, RecoveryOrder, Report, Tranche
+from guichet.opendata import exports
+from guichet.opendata.scdl import write_scdl
+
+POST_FORM = require_http_methods(["GET", "POST"])
+
+
+class PaymentForm(DsfrBaseForm):
+    paid_on = django_forms.DateField(label=gettext_lazy("Date du virement"),
+                                     widget=django_forms.DateInput(attrs={"type": "date"},
+                                                                   format="%Y-%m-%d"))
+    reference = django_forms.CharField(label=gettext_lazy("Référence du virement"),
+                                       max_length=100)
+
+
+class ReviewForm(DsfrBaseForm):
+    decision = django_forms.ChoiceField(label=gettext_lazy("Décision"), choices=[
+        ("approve", gettext_lazy("Approuver")),
+        ("changes", gettext_lazy("Demander des compléments"))])
+    comment = django_forms.CharField(label=gettext_lazy("Commentaire"), required=False,
+                                     widget=django_forms.Textarea(attrs={"rows": 2}))
+
+
+class AmendmentForm(DsfrBaseForm):
+    duration_months = django_forms.IntegerField(label=gettext_lazy("Nouvelle durée (mois)"),
+                                                min_value=1, max_value=120)
+    reason = django_forms.CharField(label=gettext_lazy("Motif de l'avenant"),
+                                    widget=django_forms.Textarea(attrs={"rows": 2}))
+
+
+class ClosureForm(DsfrBaseForm):
+    message = django_forms.CharField(label=gettext_lazy("Message publié sur l'appel"),
+                                     widget=django_forms.Textarea(attrs={"rows": 3}))
+
+
+def _staff_grant(user, pk) -> Grant:
+    grant = get_object_or_404(Grant.objects.select_related("dossier__call", "wave"), pk=pk)
+    if not user.has_perm("review.view_dossier", grant.dossier) or not user.has_perm(
+            "review.write_note", grant.dossier):
+        raise Http404
+    return grant
+
+
+@login_required
+@require_GET
+def grant_list(request, code):
+    call = staff_call(request.user, code)
+    export = request.GET.get("export")
+    if export == "scdl":
+        buffer = io.StringIO()
+        write_scdl(call, buffer)
+        return _download(buffer.getvalue().encode(), "text/csv; charset=utf-8",
+                         f"subventions-{call.code}-scdl.csv")
+    if export:
+        return _table_export(call, export, request.GET.get("table", "grants"))
+    grants = Grant.objects.filter(wave__call=call).select_related("dossier", "wave")\
+        .order_by("dossier__receipt_number")
+    return render(request, "backoffice/grants.html", {"call": call, "grants": grants})
+
+
+def _table_export(call, kind: str, table: str):
+    header, rows = (exports.payments_table(call) if table == "payments"
+                    else exports.grants_table(call))
+    writers = {"csv": (exports.to_csv, "text/csv; charset=utf-8"),
+               "xlsx": (exports.to_xlsx, "application/vnd.openxmlformats-officedocument."
+                                         "spreadsheetml.sheet"),
+               "ods": (exports.to_ods, "application/vnd.oasis.opendocument.spreadsheet")}
+    if kind not in writers:
+        raise Http404
+    write, content_type = writers[kind]
+    return _download(write(header, rows), content_type, f"{table}-{call.code}.{kind}")
+
+
+def _download(data: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@POST_FORM
+def grant_detail(request, pk):
+    grant = _staff_grant(request.user, pk)
+    action = request.POST.get("action")
+    payment_form = PaymentForm(request.POST if action == "pay" else None)
+    review_form = ReviewForm(request.POST if action == "review" else None)
+    amendment_form = AmendmentForm(request.POST if action == "amend" else None,
+                                   initial={"duration_months": grant.duration_months})
+    if action and _handle_grant_action(request, grant, action, payment_form, review_form,
+                                       amendment_form):
+        return redirect("backoffice:grant", pk=pk)
+    return render(request, "backoffice/grant_detail.html", {
+        "grant": grant, "tranches": grant.tranches.select_related("payment").order_by("number"),
+        "reports": grant.reports.prefetch_related("expenses__member").order_by("due_on"),
+        "amendments": grant.amendments.order_by("version"),
+        "paid": services.paid_total(grant), "payment_form": payment_form,
+        "review_form": review_form, "amendment_form": amendment_form,
+        "recovery": RecoveryOrder.objects.filter(grant=grant).first()})
+
+
+def _handle_grant_action(request, grant, action, payment_form, review_form,
+                         amendment_form) -> bool:
+    user = request.user
+    if action == "pay" and payment_form.is_valid():
+        tranche = get_object_or_404(Tranche, grant=grant, pk=request.POST.get("tranche"))
+        return _attempt(request, payment_form, lambda: services.record_payment(
+            tranche, user, **payment_form.cleaned_data))
+    if action == "review" and review_form.is_valid():
+        report = get_object_or_404(Report, grant=grant, pk=request.POST.get("report"))
+        data = review_form.cleaned_data
+        return _attempt(request, review_form, lambda: services.review_report(
+            report, user, approve=data["decision"] == "approve", comment=data["comment"]))
+    if action == "amend" and amendment_form.is_valid():
+        data = amendment_form.cleaned_data
+        return _attempt(request, amendment_form, lambda: services.amend_grant(
+            grant, user, reason=data["reason"], duration_months=data["duration_months"]))
+    return False
+
+
+def _attempt(request, form, action) -> bool:
+    try:
+        action()
+    except ServiceError as refused:
+        form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        return False
+    messages.success(request, _("Enregistré."))
+    return True
+
+
+@login_required
+@require_GET
+def grant_document(request, pk, kind):
+    grant = _staff_grant(request.user, pk)
+    return grant_pdf_response(grant, kind)
+
+
+def grant_pdf_response(grant: Grant, kind: str) -> HttpResponse:
+    """The agreement, the signed agreement or the recovery order of a grant, as a PDF."""
+    number = grant.dossier.receipt_number
+    if kind == "convention":
+        return _download(agreement_pdf(grant), "application/pdf", f"convention-{number}.pdf")
+    if kind == "convention-signee" and grant.signed_sha256:
+        return _download(grant.signed_file.read(), "application/pdf",
+                         f"convention-signee-{number}.pdf")
+    if kind == "reversement" and RecoveryOrder.objects.filter(grant=grant).exists():
+        return _download(recovery_order_pdf(grant), "application/pdf",
+                         f"ordre-de-reversement-{number}.pdf")
+    raise Http404
+
+
+@login_required
+@POST_FORM
+def close_call_early(request, code):
+    call = staff_call(request.user, code)
+    if not request.user.has_perm("review.publish_decisions", call):
+        raise Http404
+    form = ClosureForm(request.POST or None)
+    if form.is_valid() and _attempt(request, form, lambda: services.close_call(
+            call, request.user, form.cleaned_data["message"])):
+        return redirect("backoffice:home")
+    return render(request, "backoffice/close_call.html", {"call": call, "form": form})
+
+
+@login_required
+@require_GET
+def money_dashboard(request):
+    calls = list(staff_calls(request.user))
+    if not calls:
+        raise Http404
+    programmes = Programme.objects.filter(calls__in=calls).distinct()
+    today = in_paris(now()).date()
+    sections = [{"call": call, "funnel": dashboard.funnel(call),
+                 "regions": dashboard.committed_by_region(call),
+                 "sectors": dashboard.committed_by_sector(call),
+                 "late": dashboard.late_reports(call, today)} for call in calls]
+    lines = [line for programme in programmes for line in dashboard.money_lines(programme)]
+    download = request.GET.get("csv")
+    if download:
+        return _dashboard_csv(download, lines, sections)
+    return render(request, "backoffice/dashboard.html", {"lines": lines, "sections": sections})
+
+
+def _dashboard_csv(table: str, lines, sections) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if table == "money":
+        writer.writerow(["perimetre", "enveloppe", "engage", "verse", "reste"])
+        for line in lines:
+            writer.writerow([line.label, line.envelope if line.envelope is not None else "",
+                             line.committed, line.paid,
+                             line.remaining if line.remaining is not None else ""])
+    elif table in ("funnel", "regions", "sectors"):
+        writer.writerow(["appel", "libelle", "valeur"])
+        for section in sections:
+            for bar in section[table]:
+                writer.writerow([section["call"].code, bar.label, bar.value])
+    elif table == "late":
+        writer.writerow(["appel", "dossier", "rapport", "echeance"])
+        for section in sections:
+            for report in section["late"]:
+                writer.writerow([section["call"].code, report.grant.dossier.receipt_number,
+                                 report.kind, report.due_on.isoformat()])
+    else:
+        raise Http404
+    return _download(buffer.getvalue().encode(), "text/csv; charset=utf-8",
+                     f"tableau-de-bord-{table}.csv")
+

@@ -1,0 +1,98 @@
+"""Where the money stands: envelopes, commitments, payments, the funnel, late reports."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from guichet.calls.models import Call, Programme
+from guichet.dossiers.models import Dossier, DossierStatus
+from guichet.grants.models import Grant, GrantStatus, Payment, Report, ReportStatus
+from guichet.rules.money import ZERO
+from guichet.rules.regions import REGIONS
+
+
+@dataclass(frozen=True)
+class MoneyLine:
+    label: str
+    envelope: Decimal | None
+    committed: Decimal
+    paid: Decimal
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return None if self.envelope is None else self.envelope - self.committed
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: Decimal | int
+    percent: int  # of the largest bar, for drawing only
+
+
+def _sum(queryset, field: str) -> Decimal:
+    return queryset.aggregate(total=Sum(field))["total"] or ZERO
+
+
+def money_lines(programme: Programme) -> list[MoneyLine]:
+    """The programme, then each of its calls and waves."""
+    grants = Grant.objects.filter(wave__call__programme=programme)
+    payments = Payment.objects.filter(tranche__grant__wave__call__programme=programme)
+    lines = [MoneyLine(programme.name, programme.envelope, _sum(grants, "award"),
+                       _sum(payments, "amount"))]
+    committed_by_wave = dict(grants.values_list("wave").annotate(total=Sum("award")))
+    paid_by_wave = dict(payments.values_list("tranche__grant__wave").annotate(
+        total=Sum("amount")))
+    for call in programme.calls.prefetch_related("waves").order_by("code"):
+        waves = list(call.waves.order_by("position"))
+        lines.append(MoneyLine(call.name, None,
+                               sum((committed_by_wave.get(w.pk, ZERO) for w in waves), ZERO),
+                               sum((paid_by_wave.get(w.pk, ZERO) for w in waves), ZERO)))
+        lines += [MoneyLine(f"{call.code} — {wave.name}", wave.budget,
+                            committed_by_wave.get(wave.pk, ZERO), paid_by_wave.get(wave.pk, ZERO))
+                  for wave in waves]
+    return lines
+
+
+def funnel(call: Call) -> list[Bar]:
+    dossiers = Dossier.objects.filter(call=call)
+    counts = dossiers.aggregate(
+        drafts=Count("pk", filter=Q(status=DossierStatus.DRAFT)),
+        submitted=Count("pk", filter=~Q(status=DossierStatus.DRAFT)),
+        eligible=Count("pk", filter=Q(instruction__eligible=True)
+                       | Q(instruction__isnull=True, eligible_at_receipt=True)),
+        selected=Count("pk", filter=Q(status=DossierStatus.SELECTED)),
+        signed=Count("grant", filter=Q(grant__status__in=[GrantStatus.SIGNED,
+                                                          GrantStatus.CLOSED])),
+        paid=Count("grant", filter=Q(grant__tranches__payment__isnull=False), distinct=True))
+    labels = [("drafts", "Brouillons"), ("submitted", "Déposés"), ("eligible", "Éligibles"),
+              ("selected", "Retenus"), ("signed", "Conventions signées"),
+              ("paid", "Au moins un versement")]
+    return _bars([(label, counts[key]) for key, label in labels])
+
+
+def committed_by_region(call: Call) -> list[Bar]:
+    rows = Grant.objects.filter(wave__call=call, dossier__consortium__members__is_lead=True)\
+        .values_list("dossier__consortium__members__organisation__region")\
+        .annotate(total=Sum("award")).order_by("-total")
+    return _bars([(REGIONS.get(region, "—"), total) for region, total in rows])
+
+
+def committed_by_sector(call: Call) -> list[Bar]:
+    labels = {sector.id: sector.label for sector in call.rules().sectors}
+    rows = Grant.objects.filter(wave__call=call).values_list("dossier__sector")\
+        .annotate(total=Sum("award")).order_by("-total")
+    return _bars([(labels.get(sector, "—"), total) for sector, total in rows])
+
+
+def late_reports(call: Call, today: dt.date):
+    return Report.objects.filter(grant__wave__call=call, due_on__lt=today).exclude(
+        status__in=[ReportStatus.SUBMITTED, ReportStatus.APPROVED]).select_related(
+        "grant__dossier").order_by("due_on")
+
+
+def _bars(rows) -> list[Bar]:
+    largest = max((value for _label, value in rows), default=0) or 1
+    return [Bar(label, value, int(value * 100 / largest)) for label, value in rows]

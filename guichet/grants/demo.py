@@ -1,0 +1,71 @@
+"""Demo data for `make run`, continued: the first wave instructed, reviewed, decided, with
+signed agreements and paid tranches, so that every page and export has something to show."""
+
+import datetime as dt
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+
+from guichet.dossiers.demo import blank_pdf, demo_user
+from guichet.dossiers.models import Dossier, DossierStatus
+from guichet.grants import decisions, services
+from guichet.grants.models import Grant, Outcome, Report, ReportKind, TrancheStatus
+from guichet.review.instruction import record_instruction
+from guichet.review.models import CallRole, Role
+
+STAFF = {Role.INSTRUCTOR: "instructeur@demo.guichet.test",
+         Role.COMMITTEE: "comite@demo.guichet.test",
+         Role.ADMINISTRATOR: "administrateur@demo.guichet.test"}
+
+
+def staff_user(call, role: str):
+    user = demo_user(STAFF[role], [])
+    CallRole.objects.get_or_create(user=user, call=call, role=role)
+    return user
+
+
+@transaction.atomic
+def seed_decided_wave(call) -> list[Grant]:
+    """Instruct, select and publish the submitted demo dossiers, sign their agreements, pay
+    their first tranche, and take the first one through its intermediate report."""
+    if Grant.objects.filter(dossier__call=call).exists():
+        return []
+    instructor, committee, admin = (staff_user(call, role) for role in STAFF)
+    submitted = list(Dossier.objects.filter(call=call, status=DossierStatus.SUBMITTED)
+                     .order_by("pk"))
+    for dossier in submitted:
+        record_instruction(dossier, instructor, admissible=True, eligible=True)
+        dossier.refresh_from_db()
+        decisions.prepare_decision(dossier, committee, Outcome.SELECTED,
+                                   awarded_aid=dossier.requested_aid)
+    if not submitted:
+        return []
+    decisions.publish_decisions(submitted[0].wave, admin)
+    grants = list(Grant.objects.filter(dossier__in=submitted).order_by("pk"))
+    for number, grant in enumerate(grants, start=1):
+        lead = grant.dossier.consortium.members.get(is_lead=True).organisation.affiliations\
+            .first().user
+        services.sign_agreement(grant, lead, SimpleUploadedFile("convention.pdf", blank_pdf()))
+        tranche = grant.tranches.get(number=1)
+        services.record_payment(tranche, admin, paid_on=dt.date.today(),
+                                reference=f"DEMO-VIR-{number:03d}-1")
+    _intermediate_round(grants[0], instructor, admin)
+    return grants
+
+
+def _intermediate_round(grant: Grant, instructor, admin) -> None:
+    lead = grant.dossier.consortium.members.get(is_lead=True).organisation.affiliations\
+        .first().user
+    report = Report.objects.get(grant=grant, kind=ReportKind.INTERMEDIATE)
+    lines = grant.dossier.expenses.filter(eligible=True)
+    services.submit_report(
+        report, lead, narrative="Trois parcours hybridés, premiers apprenants formés.",
+        indicators={"learners_reached": 420, "courses_hybridised": 3, "resources_pooled": 12,
+                    "partners_involved": grant.dossier.consortium.members.count()},
+        expenses=[(line.member_id, line.category, line.amount / 2) for line in lines])
+    services.review_report(report, instructor, approve=True)
+    tranche = grant.tranches.get(number=2)
+    if tranche.status == TrancheStatus.DUE:
+        services.record_payment(tranche, admin, paid_on=dt.date.today(),
+                                reference="DEMO-VIR-001-2")
+

@@ -1,0 +1,157 @@
+"""Open data: the SCDL "subventions" 2.1.1 file of a call (RULES.md, "Transparency: open data").
+
+One row per beneficiary: a consortium grant is published as one row per member of the frozen
+dossier, with the member's share of the award (`montant`, to the cent) and of the grant
+(`pourcentageSubvention`, a fraction with 6 decimals). The shares come from
+`rules.grants.member_shares`, weighted by each member's eligible expenses, so that the rows of a
+grant add up exactly to its award and to 1. Every signed grant of the call is exported (status
+signed or closed); publishing within 3 months of the signature is the funder's duty.
+
+UTF-8, comma separated, dot decimals, every value written from `Decimal` (never a float); the
+schema (a Table Schema, `scdl-subventions-2.1.1.schema.json` next to this module) validates it.
+"""
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import TextIO
+
+from django.db.models import OuterRef, Subquery
+
+from guichet.calls.models import Call
+from guichet.dossiers.format import submitted_dossier
+from guichet.dossiers.models import Submission
+from guichet.grants.models import Grant, GrantStatus, Payment
+from guichet.rules import dossier as fmt
+from guichet.rules.grants import FRACTION_PLACES, member_shares, months_after
+from guichet.rules.money import CENT
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "scdl-subventions-2.1.1.schema.json"
+SCDL_COLUMNS = (
+    "nomAttribuant",
+    "idAttribuant",
+    "dateConvention",
+    "referenceDecision",
+    "nomBeneficiaire",
+    "idBeneficiaire",
+    "rnaBeneficiaire",
+    "objet",
+    "montant",
+    "nature",
+    "conditionsVersement",
+    "datesPeriodeVersement",
+    "idRAE",
+    "notificationUE",
+    "pourcentageSubvention",
+    "dispositifAide",
+)
+PUBLISHED_STATUSES = (GrantStatus.SIGNED, GrantStatus.CLOSED)
+NATURE = "aide en numéraire"
+SINGLE_PAYMENT, INSTALMENTS = "unique", "échelonné"
+NOT_NOTIFIED_TO_EU = "false"  # the schema's boolean: "oui"/"true"/"1" or "non"/"false"/"0"
+TITLE_SEPARATOR = " — "
+_FRACTION = Decimal(1).scaleb(-FRACTION_PLACES)
+
+
+def scdl_rows(call: Call) -> Iterator[dict[str, str]]:
+    """The SCDL rows of the call's signed grants: one dict per member, keyed by `SCDL_COLUMNS`,
+    every value a string ("" for an empty cell). Grants in order of signature."""
+    definition = call.rules()
+    zone = definition.zone
+    body = definition.attributing_body
+    payment = INSTALMENTS if len(definition.tranches) > 1 else SINGLE_PAYMENT
+    programme = call.name
+    short_name = call.name.partition(TITLE_SEPARATOR)[0].strip() or call.name
+    for grant in _published_grants(call).iterator(chunk_size=200):
+        frozen = submitted_dossier(grant.snapshot)
+        signed_on = grant.signed_at.astimezone(zone).date()
+        title = frozen.title or grant.dossier.title
+        common = {
+            "nomAttribuant": body.name,
+            "idAttribuant": body.siret,
+            "dateConvention": signed_on.isoformat(),
+            "referenceDecision": grant.dossier.receipt_number or "",
+            "rnaBeneficiaire": "",
+            "objet": f"{short_name}{TITLE_SEPARATOR}{title}" if title else short_name,
+            "nature": NATURE,
+            "conditionsVersement": payment,
+            "datesPeriodeVersement": _payment_period(grant, signed_on),
+            "idRAE": "",
+            "notificationUE": NOT_NOTIFIED_TO_EU,
+            "dispositifAide": programme,
+        }
+        members = frozen.members
+        amounts, fractions = member_shares(grant.award, _weights(frozen))
+        for member, amount, fraction in zip(members, amounts, fractions, strict=True):
+            row = {
+                **common,
+                "nomBeneficiaire": member.name,
+                "idBeneficiaire": member.siret,
+                "montant": _decimal_text(amount, CENT),
+                "pourcentageSubvention": _decimal_text(fraction, _FRACTION),
+            }
+            yield {column: row[column] for column in SCDL_COLUMNS}
+
+
+def write_scdl(call: Call, stream: TextIO) -> None:
+    """Write the call's SCDL CSV (header and rows) to a text stream, row by row."""
+    writer = csv.DictWriter(stream, fieldnames=SCDL_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in scdl_rows(call):
+        writer.writerow(row)
+
+
+def scdl_csv(call: Call) -> bytes:
+    """The call's SCDL file as UTF-8 bytes (no byte order mark)."""
+    text = io.StringIO()
+    write_scdl(call, text)
+    return text.getvalue().encode("utf-8")
+
+
+def _published_grants(call: Call):
+    """One query, no grouping: the latest snapshot and the payment dates as subqueries."""
+    latest_snapshot = Submission.objects.filter(dossier=OuterRef("dossier")).order_by(
+        "-version").values("snapshot")[:1]
+    payments = Payment.objects.filter(tranche__grant=OuterRef("pk"))
+    return (Grant.objects.filter(dossier__call=call, status__in=PUBLISHED_STATUSES,
+                                 signed_at__isnull=False)
+            .select_related("dossier")
+            .annotate(snapshot=Subquery(latest_snapshot),
+                      first_paid=Subquery(payments.order_by("paid_on").values("paid_on")[:1]),
+                      last_paid=Subquery(payments.order_by("-paid_on").values("paid_on")[:1]))
+            .order_by("signed_at", "pk"))
+
+
+def _weights(frozen: fmt.Dossier) -> list[Decimal]:
+    """Each member's eligible expenses, in the order of the members; equal weights when the
+    dossier declares none (the award is then split evenly)."""
+    eligible = {member.siret: Decimal(0) for member in frozen.members}
+    for expense in frozen.expenses:
+        if expense.eligible:
+            eligible[expense.member] += expense.amount
+    weights = [eligible[member.siret] for member in frozen.members]
+    return weights if any(weights) else [Decimal(1)] * len(weights)
+
+
+def _payment_period(grant: Grant, signed_on: dt.date) -> str:
+    """First payment _ last payment; while payments remain (status signed), the period runs to
+    the expected end of the project (start + duration). Before any payment it starts on the
+    signature (the first tranche is due then). One date when both ends are the same day."""
+    begin = grant.first_paid or signed_on
+    if grant.status == GrantStatus.CLOSED and grant.last_paid is not None:
+        end = grant.last_paid
+    else:
+        expected = months_after(grant.start_date, grant.duration_months)
+        end = max(expected, grant.last_paid or expected)
+    end = max(begin, end)
+    if begin == end:
+        return begin.isoformat()
+    return f"{begin.isoformat()}_{end.isoformat()}"
+
+
+def _decimal_text(value: Decimal, exponent: Decimal) -> str:
+    """Plain decimal notation with a dot and a fixed number of decimals ("1234.50")."""
+    return f"{value.quantize(exponent):f}"

@@ -1,0 +1,128 @@
+"""The winner's side of a grant: the agreement to sign, the tranches, the reports to hand in."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+from dsfr.forms import DsfrBaseForm
+
+from guichet.backoffice.grant_views import grant_pdf_response
+from guichet.core.errors import ServiceError
+from guichet.dossiers.models import HybridProfile
+from guichet.grants import services
+from guichet.grants.models import Grant, Report, ReportStatus
+from guichet.portal.forms import AmountField
+from guichet.portal.selectors import dossier_for
+
+POST_FORM = require_http_methods(["GET", "POST"])
+
+
+class SignatureForm(DsfrBaseForm):
+    file = django_forms.FileField(label=gettext_lazy("Convention signée (PDF, 20 Mo au plus)"))
+
+
+def _grant_of(user, pk) -> Grant:
+    dossier = dossier_for(user, pk)
+    grant = Grant.objects.filter(dossier=dossier).select_related("dossier__call").first()
+    if grant is None:
+        raise Http404
+    return grant
+
+
+def budget_rows(grant: Grant) -> list[tuple[int, str, str, Decimal]]:
+    """(member id, member name, category, budgeted eligible amount) of the grant's budget."""
+    totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    names = {}
+    for line in grant.dossier.expenses.select_related("member").filter(eligible=True):
+        totals[(line.member_id, line.category)] += line.amount
+        names[line.member_id] = line.member.name
+    return [(member, names[member], category, amount)
+            for (member, category), amount in sorted(totals.items())]
+
+
+def report_form(grant: Grant, report: Report, data=None):
+    """Narrative, the call's indicators (with the dossier's targets) and the statement of
+    actual eligible expenses per member and category, against the budget."""
+    rules = grant.dossier.call.rules()
+    targets = HybridProfile.objects.filter(dossier=grant.dossier).values_list(
+        "indicator_targets", flat=True).first() or {}
+    fields = {"narrative": django_forms.CharField(
+        label=_("Résultats obtenus"), widget=django_forms.Textarea(attrs={"rows": 5}))}
+    for indicator in rules.indicators:
+        target = targets.get(indicator.id)
+        fields[f"indicator_{indicator.id}"] = django_forms.IntegerField(
+            label=indicator.label + (f" ({_('cible')} {target})" if target is not None else ""),
+            min_value=0, required=False)
+    for member, name, category, budget in budget_rows(grant):
+        fields[f"expense_{member}_{category}"] = AmountField(
+            label=_("%(member)s — %(category)s (budget %(budget)s €)")
+            % {"member": name, "category": category, "budget": budget}, required=False)
+    form_class = type("ReportForm", (DsfrBaseForm,), fields)
+    initial = {"narrative": report.narrative,
+               **{f"indicator_{k}": v for k, v in report.indicators.items()},
+               **{f"expense_{e.member_id}_{e.category}": e.amount
+                  for e in report.expenses.all()}}
+    return form_class(data, initial=initial)
+
+
+@login_required
+@POST_FORM
+def grant_page(request, pk):
+    grant = _grant_of(request.user, pk)
+    action = request.POST.get("action")
+    signature_form = SignatureForm(request.POST if action == "sign" else None,
+                                   request.FILES if action == "sign" else None)
+    open_report = grant.reports.filter(status__in=[ReportStatus.DRAFT,
+                                                   ReportStatus.CHANGES_REQUESTED]
+                                       ).order_by("due_on").first()
+    form = report_form(grant, open_report, request.POST if action == "report" else None) \
+        if open_report else None
+    if action == "sign" and signature_form.is_valid() and _attempt(
+            request, signature_form, lambda: services.sign_agreement(
+                grant, request.user, signature_form.cleaned_data["file"])):
+        return redirect("portal:grant", pk=pk)
+    if action == "report" and form is not None and form.is_valid() and _attempt(
+            request, form, lambda: _submit_report(request.user, open_report, form)):
+        return redirect("portal:grant", pk=pk)
+    return render(request, "portal/grant.html", {
+        "dossier": grant.dossier, "grant": grant, "signature_form": signature_form,
+        "tranches": grant.tranches.select_related("payment").order_by("number"),
+        "reports": grant.reports.order_by("due_on"), "open_report": open_report,
+        "report_form": form, "paid": services.paid_total(grant)})
+
+
+def _submit_report(user, report: Report, form) -> None:
+    data = form.cleaned_data
+    indicators = {name.removeprefix("indicator_"): value for name, value in data.items()
+                  if name.startswith("indicator_") and value is not None}
+    expenses = []
+    for name, value in data.items():
+        if name.startswith("expense_") and value is not None:
+            member, category = name.removeprefix("expense_").split("_", 1)
+            expenses.append((int(member), category, value))
+    services.submit_report(report, user, narrative=data["narrative"], indicators=indicators,
+                           expenses=expenses)
+
+
+def _attempt(request, form, action) -> bool:
+    try:
+        action()
+    except ServiceError as refused:
+        form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        return False
+    messages.success(request, _("Enregistré."))
+    return True
+
+
+@login_required
+@require_GET
+def grant_document(request, pk, kind):
+    return grant_pdf_response(_grant_of(request.user, pk), kind)
+
