@@ -46,3 +46,6 @@ test: install lint browser
 benchmark: install
 	$(BIN)/python benchmarks/rules_core.py
 	$(BIN)/python benchmarks/portal.py
+	$(BIN)/python benchmarks/instruction_list.py
+	$(BIN)/python benchmarks/assignment.py
+	$(BIN)/python benchmarks/selection.py

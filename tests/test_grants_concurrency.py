@@ -89,11 +89,7 @@ def _race(decision_pks: list[int], by) -> list:
 
 @pytest.mark.parametrize(("round_number", "fitting"), [(0, 20), (1, 7), (2, 33)])
 def test_parallel_commitments_never_exceed_envelope(deffinum, example_document, round_number,
-                                                    fitting, monkeypatch):
-    import guichet.grants.services as svc
-    class NoLock:
-        objects = type("M", (), {"select_for_update": staticmethod(lambda: svc.Programme.objects)})
-    monkeypatch.setattr(svc, "Programme", NoLock)
+                                                    fitting):
     envelope = fitting * AWARD + LEFT_OVER
     Programme.objects.filter(pk=deffinum.programme_id).update(envelope=envelope)
     admin = make_user("admin@example.fr")

@@ -3,9 +3,9 @@ import re
 
 import pytest
 
+from guichet.audit.services import verify_chain
 from guichet.calls.services import load_call
 from guichet.dossiers.format import dossier_queryset, export_dossier, submitted_dossier
-from guichet.audit.services import verify_chain
 from guichet.dossiers.models import Dossier
 from guichet.grants.models import Grant
 from guichet.grants.services import paid_total

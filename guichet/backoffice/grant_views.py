@@ -17,6 +17,7 @@ from guichet.backoffice.selectors import staff_call, staff_calls
 from guichet.calls.models import Programme
 from guichet.core.clock import in_paris, now
 from guichet.core.errors import ServiceError
+from guichet.dossiers.documents import pdf_file_response
 from guichet.grants import dashboard, services
 from guichet.grants.documents import agreement_pdf, recovery_order_pdf
 from guichet.grants.models import Grant, RecoveryOrder, Report, Tranche
@@ -161,8 +162,7 @@ def grant_pdf_response(grant: Grant, kind: str) -> HttpResponse:
     if kind == "convention":
         return _download(agreement_pdf(grant), "application/pdf", f"convention-{number}.pdf")
     if kind == "convention-signee" and grant.signed_sha256:
-        return _download(grant.signed_file.read(), "application/pdf",
-                         f"convention-signee-{number}.pdf")
+        return pdf_file_response(grant.signed_file, f"convention-signee-{number}.pdf")
     if kind == "reversement" and RecoveryOrder.objects.filter(grant=grant).exists():
         return _download(recovery_order_pdf(grant), "application/pdf",
                          f"ordre-de-reversement-{number}.pdf")

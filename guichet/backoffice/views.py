@@ -24,6 +24,7 @@ from guichet.backoffice.selectors import (
 )
 from guichet.core.clock import PARIS
 from guichet.core.errors import ServiceError
+from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import DossierStatus, Organisation
 from guichet.dossiers.receipt import receipt_data
@@ -230,9 +231,7 @@ def _dossier_context(dossier, user) -> dict:
 def staff_document(request, pk, document_pk):
     dossier = staff_dossier(request.user, pk)
     document = get_object_or_404(dossier.documents, pk=document_pk)
-    response = HttpResponse(document.file.read(), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.sha256[:12]}.pdf"'
-    return response
+    return pdf_file_response(document.file, f"{document.sha256[:12]}.pdf")
 
 
 @login_required

@@ -2,6 +2,7 @@
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 
 from guichet.audit.services import append_event
@@ -39,3 +40,9 @@ def remove_document(document: Document, user) -> None:
     append_event("dossier.document_removed", document.dossier, by=user,
                  details={"kind": document.kind, "sha256": document.sha256})
     document.delete()
+
+
+def pdf_file_response(stored_file, filename: str) -> FileResponse:
+    """A stored PDF as a download (the response closes the file when sent)."""
+    return FileResponse(stored_file.open("rb"), as_attachment=True, filename=filename,
+                        content_type="application/pdf")

@@ -59,13 +59,14 @@ def money_lines(programme: Programme) -> list[MoneyLine]:
 def funnel(call: Call) -> list[Bar]:
     dossiers = Dossier.objects.filter(call=call)
     counts = dossiers.aggregate(
-        drafts=Count("pk", filter=Q(status=DossierStatus.DRAFT)),
-        submitted=Count("pk", filter=~Q(status=DossierStatus.DRAFT)),
+        # distinct everywhere: the payment filter joins each grant's tranches.
+        drafts=Count("pk", filter=Q(status=DossierStatus.DRAFT), distinct=True),
+        submitted=Count("pk", filter=~Q(status=DossierStatus.DRAFT), distinct=True),
         eligible=Count("pk", filter=Q(instruction__eligible=True)
-                       | Q(instruction__isnull=True, eligible_at_receipt=True)),
-        selected=Count("pk", filter=Q(status=DossierStatus.SELECTED)),
+                       | Q(instruction__isnull=True, eligible_at_receipt=True), distinct=True),
+        selected=Count("pk", filter=Q(status=DossierStatus.SELECTED), distinct=True),
         signed=Count("grant", filter=Q(grant__status__in=[GrantStatus.SIGNED,
-                                                          GrantStatus.CLOSED])),
+                                                          GrantStatus.CLOSED]), distinct=True),
         paid=Count("grant", filter=Q(grant__tranches__payment__isnull=False), distinct=True))
     labels = [("drafts", "Brouillons"), ("submitted", "Déposés"), ("eligible", "Éligibles"),
               ("selected", "Retenus"), ("signed", "Conventions signées"),

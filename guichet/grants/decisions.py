@@ -16,7 +16,7 @@ from guichet.core.tasks import run_after_commit
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.dossiers.notifications import participants
 from guichet.grants.models import Decision, DecisionStatus, Outcome
-from guichet.grants.services import commit_grant
+from guichet.grants.services import commit_grant, release_grant
 from guichet.review.instruction import require_perm
 
 OUTCOME_STATUS = {Outcome.SELECTED: DossierStatus.SELECTED,
@@ -100,6 +100,7 @@ def revert_decision(decision: Decision, by, motivation: str) -> None:
         raise DecisionRefused(_("Seule une décision publiée peut être annulée."))
     if not motivation.strip():
         raise DecisionRefused(_("Motivez l'annulation."), field="motivation")
+    release_grant(decision, by)
     decision.status, decision.reverted_at = DecisionStatus.REVERTED, server_now()
     decision.revert_motivation = motivation.strip()
     decision.save(update_fields=["status", "reverted_at", "revert_motivation"])

@@ -37,7 +37,7 @@ from guichet.grants.models import (
 from guichet.rules import dossier as fmt
 from guichet.rules.eligibility import compute_figures, evaluate
 from guichet.rules.grants import balance_due, months_after, tranche_amounts, wave_allowances
-from guichet.rules.money import ZERO, format_eur_fr
+from guichet.rules.money import CENT, ZERO, format_eur_fr
 
 TRIGGER_SIGNED = "agreement_signed"
 TRIGGER_INTERMEDIATE = "intermediate_report_approved"
@@ -120,6 +120,21 @@ def _schedule(grant: Grant, call: Call) -> None:
     Report.objects.bulk_create([
         Report(grant=grant, kind=ReportKind.INTERMEDIATE, due_on=intermediate_due),
         Report(grant=grant, kind=ReportKind.FINAL, due_on=final_due)])
+
+
+def release_grant(decision: Decision, by) -> None:
+    """Undo the commitment of a reverted decision, releasing its aid into the envelopes.
+    Refused once money was paid: that takes a recovery order, not a revert."""
+    grant = Grant.objects.select_for_update().filter(decision=decision).first()
+    if grant is None:
+        return
+    if Payment.objects.filter(tranche__grant=grant).exists():
+        raise GrantRefused(_("Des versements ont eu lieu sur cette subvention : elle ne peut "
+                             "être annulée que par un ordre de reversement."))
+    append_event("grant.released", grant.dossier, by=by, details={"award": str(grant.award)})
+    grant.tranches.all().delete()
+    grant.reports.all().delete()
+    grant.delete()
 
 
 # --- early closure ---------------------------------------------------------------------------
@@ -301,6 +316,10 @@ def review_report(report: Report, by, *, approve: bool, comment: str = "", now=N
         raise GrantRefused(_("Ce rapport n'est pas en attente d'examen."))
     if not approve and not comment.strip():
         raise GrantRefused(_("Précisez les compléments demandés."), field="comment")
+    if approve and locked.kind == ReportKind.FINAL and locked.grant.reports.filter(
+            kind=ReportKind.INTERMEDIATE).exclude(status=ReportStatus.APPROVED).exists():
+        raise GrantRefused(_("Le rapport intermédiaire doit être approuvé avant le rapport "
+                             "final : le solde se calcule sur ce qui a déjà été versé."))
     now = now or server_now()
     locked.status = ReportStatus.APPROVED if approve else ReportStatus.CHANGES_REQUESTED
     locked.reviewed_at, locked.review_comment = now, comment.strip()
@@ -315,7 +334,8 @@ def review_report(report: Report, by, *, approve: bool, comment: str = "", now=N
 
 
 def accepted_expenses(report: Report) -> Decimal:
-    return report.expenses.filter(eligible=True).aggregate(total=Sum("amount"))["total"] or ZERO
+    total = report.expenses.filter(eligible=True).aggregate(total=Sum("amount"))["total"]
+    return (total or ZERO).quantize(CENT)
 
 
 def _settle_balance(report: Report, by, now) -> None:

@@ -12,7 +12,7 @@ from guichet.calls.services import open_wave
 from guichet.core.clock import now
 from guichet.core.errors import ServiceError
 from guichet.dossiers import editing, membership
-from guichet.dossiers.documents import remove_document, upload_document
+from guichet.dossiers.documents import pdf_file_response, remove_document, upload_document
 from guichet.dossiers.models import Document, ExpenseLine, FinancingLine, Milestone
 from guichet.dossiers.receipt import receipt_data
 from guichet.dossiers.services import submit
@@ -379,9 +379,7 @@ def document_file(request, pk, document_pk):
     """A document is served only to the dossier's participants."""
     dossier = dossier_for(request.user, pk)
     document = get_object_or_404(Document, dossier=dossier, pk=document_pk)
-    response = HttpResponse(document.file.read(), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.sha256[:12]}.pdf"'
-    return response
+    return pdf_file_response(document.file, f"{document.sha256[:12]}.pdf")
 
 
 
