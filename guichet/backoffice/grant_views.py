@@ -4,11 +4,9 @@ import csv
 import io
 
 from django import forms as django_forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from dsfr.forms import DsfrBaseForm
@@ -16,8 +14,9 @@ from dsfr.forms import DsfrBaseForm
 from guichet.backoffice.selectors import staff_call, staff_calls
 from guichet.calls.models import Programme
 from guichet.core.clock import in_paris, now
-from guichet.core.errors import ServiceError
+from guichet.core.http import CSV, ODS, PDF, XLSX, download, run_service_and_confirm
 from guichet.dossiers.documents import pdf_file_response
+from guichet.dossiers.models import HybridProfile
 from guichet.grants import dashboard, services
 from guichet.grants.documents import agreement_pdf, recovery_order_pdf
 from guichet.grants.models import Grant, RecoveryOrder, Report, Tranche
@@ -71,7 +70,7 @@ def grant_list(request, code):
     if export == "scdl":
         buffer = io.StringIO()
         write_scdl(call, buffer)
-        return _download(buffer.getvalue().encode(), "text/csv; charset=utf-8",
+        return download(buffer.getvalue().encode(), CSV,
                          f"subventions-{call.code}-scdl.csv")
     if export:
         return _table_export(call, export, request.GET.get("table", "grants"))
@@ -83,20 +82,12 @@ def grant_list(request, code):
 def _table_export(call, kind: str, table: str):
     header, rows = (exports.payments_table(call) if table == "payments"
                     else exports.grants_table(call))
-    writers = {"csv": (exports.to_csv, "text/csv; charset=utf-8"),
-               "xlsx": (exports.to_xlsx, "application/vnd.openxmlformats-officedocument."
-                                         "spreadsheetml.sheet"),
-               "ods": (exports.to_ods, "application/vnd.oasis.opendocument.spreadsheet")}
+    writers = {"csv": (exports.to_csv, CSV), "xlsx": (exports.to_xlsx, XLSX),
+               "ods": (exports.to_ods, ODS)}
     if kind not in writers:
         raise Http404
     write, content_type = writers[kind]
-    return _download(write(header, rows), content_type, f"{table}-{call.code}.{kind}")
-
-
-def _download(data: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return download(write(header, rows), content_type, f"{table}-{call.code}.{kind}")
 
 
 @login_required
@@ -116,8 +107,16 @@ def grant_detail(request, pk):
         "reports": grant.reports.prefetch_related("expenses__member").order_by("due_on"),
         "amendments": grant.amendments.order_by("version"),
         "paid": services.paid_total(grant), "payment_form": payment_form,
+        "indicators": _indicators_with_targets(grant),
         "review_form": review_form, "amendment_form": amendment_form,
         "recovery": RecoveryOrder.objects.filter(grant=grant).first()})
+
+
+def _indicators_with_targets(grant: Grant) -> list[dict]:
+    targets = HybridProfile.objects.filter(dossier=grant.dossier).values_list(
+        "indicator_targets", flat=True).first() or {}
+    return [{"id": i.id, "label": i.label, "target": targets.get(i.id)}
+            for i in grant.dossier.call.rules().indicators]
 
 
 def _handle_grant_action(request, grant, action, payment_form, review_form,
@@ -125,28 +124,18 @@ def _handle_grant_action(request, grant, action, payment_form, review_form,
     user = request.user
     if action == "pay" and payment_form.is_valid():
         tranche = get_object_or_404(Tranche, grant=grant, pk=request.POST.get("tranche"))
-        return _attempt(request, payment_form, lambda: services.record_payment(
+        return run_service_and_confirm(request, payment_form, lambda: services.record_payment(
             tranche, user, **payment_form.cleaned_data))
     if action == "review" and review_form.is_valid():
         report = get_object_or_404(Report, grant=grant, pk=request.POST.get("report"))
         data = review_form.cleaned_data
-        return _attempt(request, review_form, lambda: services.review_report(
+        return run_service_and_confirm(request, review_form, lambda: services.review_report(
             report, user, approve=data["decision"] == "approve", comment=data["comment"]))
     if action == "amend" and amendment_form.is_valid():
         data = amendment_form.cleaned_data
-        return _attempt(request, amendment_form, lambda: services.amend_grant(
+        return run_service_and_confirm(request, amendment_form, lambda: services.amend_grant(
             grant, user, reason=data["reason"], duration_months=data["duration_months"]))
     return False
-
-
-def _attempt(request, form, action) -> bool:
-    try:
-        action()
-    except ServiceError as refused:
-        form.add_error(refused.field if refused.field in form.fields else None, refused.message)
-        return False
-    messages.success(request, _("Enregistré."))
-    return True
 
 
 @login_required
@@ -160,11 +149,11 @@ def grant_pdf_response(grant: Grant, kind: str) -> HttpResponse:
     """The agreement, the signed agreement or the recovery order of a grant, as a PDF."""
     number = grant.dossier.receipt_number
     if kind == "convention":
-        return _download(agreement_pdf(grant), "application/pdf", f"convention-{number}.pdf")
+        return download(agreement_pdf(grant), PDF, f"convention-{number}.pdf")
     if kind == "convention-signee" and grant.signed_sha256:
         return pdf_file_response(grant.signed_file, f"convention-signee-{number}.pdf")
     if kind == "reversement" and RecoveryOrder.objects.filter(grant=grant).exists():
-        return _download(recovery_order_pdf(grant), "application/pdf",
+        return download(recovery_order_pdf(grant), PDF,
                          f"ordre-de-reversement-{number}.pdf")
     raise Http404
 
@@ -176,7 +165,7 @@ def close_call_early(request, code):
     if not request.user.has_perm("review.publish_decisions", call):
         raise Http404
     form = ClosureForm(request.POST or None)
-    if form.is_valid() and _attempt(request, form, lambda: services.close_call(
+    if form.is_valid() and run_service_and_confirm(request, form, lambda: services.close_call(
             call, request.user, form.cleaned_data["message"])):
         return redirect("backoffice:home")
     return render(request, "backoffice/close_call.html", {"call": call, "form": form})
@@ -223,6 +212,6 @@ def _dashboard_csv(table: str, lines, sections) -> HttpResponse:
                                  report.kind, report.due_on.isoformat()])
     else:
         raise Http404
-    return _download(buffer.getvalue().encode(), "text/csv; charset=utf-8",
+    return download(buffer.getvalue().encode(), CSV,
                      f"tableau-de-bord-{table}.csv")
 

@@ -1,14 +1,12 @@
 """Back office: instruction, experts, scoring, committee and decisions (views call services)."""
 
-import csv
 import datetime as dt
-import io
 
 from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -24,12 +22,14 @@ from guichet.backoffice.selectors import (
 )
 from guichet.core.clock import PARIS
 from guichet.core.errors import ServiceError
+from guichet.core.http import CSV, XLSX, download, run_service
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import DossierStatus, Organisation
 from guichet.dossiers.receipt import receipt_data
 from guichet.grants import decisions
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
+from guichet.opendata import exports
 from guichet.review import committee, experts, instruction, scoring
 from guichet.review.models import Assignment, ExpertProfile, Instruction
 from guichet.rules.eligibility import compute_figures
@@ -37,15 +37,6 @@ from guichet.rules.regions import REGIONS
 
 POST_FORM = require_http_methods(["GET", "POST"])
 PAGE_SIZE = 50
-
-
-def _attempt(form, action) -> bool:
-    try:
-        action()
-    except ServiceError as refused:
-        form.add_error(refused.field if refused.field in form.fields else None, refused.message)
-        return False
-    return True
 
 
 @login_required
@@ -82,42 +73,20 @@ EXPORT_COLUMNS = ["numero", "titre", "vague", "etat", "chef_de_file", "region_ch
 
 def _export_rows(queryset):
     for dossier in queryset.iterator(chunk_size=2000):
-        yield [dossier.receipt_number, dossier.title, dossier.wave.code if dossier.wave else "",
+        yield (dossier.receipt_number, dossier.title, dossier.wave.code if dossier.wave else "",
                dossier.status, dossier.lead_name or "", dossier.lead_region or "", dossier.scope,
-               dossier.sector, f"{dossier.requested_aid}" if dossier.requested_aid is not None
-               else "", {True: "oui", False: "non"}.get(dossier.eligible_at_receipt, "")]
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_stream(queryset):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_COLUMNS)
-    for row in _export_rows(queryset):
-        yield writer.writerow(row)
+               dossier.sector, dossier.requested_aid,
+               {True: "oui", False: "non"}.get(dossier.eligible_at_receipt, ""))
 
 
 def _export(queryset, kind: str, call):
+    """The filtered list: CSV streamed row by row, or XLSX."""
     filename = f"dossiers-{call.code}.{kind}"
-    if kind == "csv":
-        response = StreamingHttpResponse(_csv_stream(queryset),
-                                         content_type="text/csv; charset=utf-8")
-    else:
-        import openpyxl
-
-        workbook = openpyxl.Workbook(write_only=True)
-        sheet = workbook.create_sheet("Dossiers")
-        sheet.append(EXPORT_COLUMNS)
-        for row in _export_rows(queryset):
-            sheet.append(row)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        response = HttpResponse(
-            buffer.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    if kind == "xlsx":
+        return download(exports.to_xlsx(EXPORT_COLUMNS, _export_rows(queryset),
+                                        title="Dossiers"), XLSX, filename)
+    response = StreamingHttpResponse(exports.stream_csv(EXPORT_COLUMNS, _export_rows(queryset)),
+                                     content_type=CSV)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -176,7 +145,7 @@ def _handle(request, dossier, action, context_forms) -> bool:
         "revert": lambda: decisions.revert_decision(_live_decision(dossier), user,
                                                     data["motivation"]),
     }
-    if _attempt(form, actions[action]):
+    if run_service(form, actions[action]):
         messages.success(request, _("Enregistré."))
         return True
     return False
@@ -247,7 +216,7 @@ def expert_pool(request, code):
         data = form.cleaned_data
         organisation = Organisation.objects.filter(
             siret="".join(data["siret"].split())).first() if data["siret"] else None
-        if _attempt(form, lambda: experts.invite_expert(
+        if run_service(form, lambda: experts.invite_expert(
                 call, data["email"], request.user, sectors=data["sectors"],
                 keywords=data["keywords"], max_load=data["max_load"],
                 organisation=organisation)):
@@ -281,7 +250,7 @@ def review_dossier(request, assignment_pk):
         "save", "submit") else None)
     conflict_form = forms.ConflictForm(request.POST if request.POST.get("action") == "conflict"
                                        else None)
-    if conflict_form.is_bound and conflict_form.is_valid() and _attempt(
+    if conflict_form.is_bound and conflict_form.is_valid() and run_service(
             conflict_form, lambda: experts.declare_conflict(
                 assignment.expert, dossier, conflict_form.cleaned_data["reason"])):
         messages.success(request, _("Conflit d'intérêts enregistré : ce dossier vous est "
@@ -291,7 +260,7 @@ def review_dossier(request, assignment_pk):
         values = {c.id: (form.cleaned_data[f"score_{c.id}"], form.cleaned_data[f"comment_{c.id}"])
                   for c in grid.criteria if form.cleaned_data.get(f"score_{c.id}") is not None}
         submit = request.POST.get("action") == "submit"
-        if _attempt(form, lambda: scoring.save_scores(assignment, request.user, values,
+        if run_service(form, lambda: scoring.save_scores(assignment, request.user, values,
                                                       submit=submit)):
             messages.success(request, _("Expertise envoyée.") if submit
                              else _("Brouillon enregistré."))
@@ -340,7 +309,7 @@ def committee_page(request, code, wave_code):
                                 else None, initial={"objective": call.rules().selection.objective})
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        if _attempt(form, lambda: committee.simulate(
+        if run_service(form, lambda: committee.simulate(
                 wave, request.user, caps=data["caps"], floors=data["floors"],
                 pinned_in=data["pinned_in"], pinned_out=data["pinned_out"],
                 objective=data["objective"], normalised=data["normalised"])):

@@ -5,33 +5,25 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 from guichet.core.errors import ServiceError
+from guichet.core.http import ODS, XLSX, download
 from guichet.dossiers import annex as annexes
 from guichet.dossiers import budget
 from guichet.dossiers.models import Dossier
 from guichet.portal import forms
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ODS = "application/vnd.oasis.opendocument.spreadsheet"
-
 
 def template_response(dossier: Dossier) -> HttpResponse:
     data = annexes.build_template(budget.annex_members(dossier),
                                   budget.annex_categories(dossier), budget.annex_content(dossier))
-    return _download(data, XLSX, f"annexe-financiere-{dossier.pk}.xlsx")
+    return download(data, XLSX, f"annexe-financiere-{dossier.pk}.xlsx")
 
 
 def budget_export_response(dossier: Dossier, extension: str) -> HttpResponse:
     export = annexes.export_budget_xlsx if extension == "xlsx" else annexes.export_budget_ods
     data = export(budget.annex_members(dossier), budget.annex_categories(dossier),
                   budget.annex_content(dossier))
-    return _download(data, XLSX if extension == "xlsx" else ODS,
+    return download(data, XLSX if extension == "xlsx" else ODS,
                      f"budget-{dossier.pk}.{extension}")
-
-
-def _download(data: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def import_annex(request, dossier: Dossier):

@@ -4,7 +4,6 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django import forms as django_forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -14,12 +13,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from dsfr.forms import DsfrBaseForm
 
 from guichet.backoffice.grant_views import grant_pdf_response
-from guichet.core.errors import ServiceError
+from guichet.core.http import run_service_and_confirm
 from guichet.dossiers.models import HybridProfile
 from guichet.grants import services
 from guichet.grants.models import Grant, Report, ReportStatus
 from guichet.portal.forms import AmountField
 from guichet.portal.selectors import dossier_for
+from guichet.rules.money import format_eur_fr
 
 POST_FORM = require_http_methods(["GET", "POST"])
 
@@ -53,6 +53,7 @@ def report_form(grant: Grant, report: Report, data=None):
     rules = grant.dossier.call.rules()
     targets = HybridProfile.objects.filter(dossier=grant.dossier).values_list(
         "indicator_targets", flat=True).first() or {}
+    categories = {c.id: c.label for c in rules.expense_categories}
     fields = {"narrative": django_forms.CharField(
         label=_("Résultats obtenus"), widget=django_forms.Textarea(attrs={"rows": 5}))}
     for indicator in rules.indicators:
@@ -62,8 +63,9 @@ def report_form(grant: Grant, report: Report, data=None):
             min_value=0, required=False)
     for member, name, category, budget in budget_rows(grant):
         fields[f"expense_{member}_{category}"] = AmountField(
-            label=_("%(member)s — %(category)s (budget %(budget)s €)")
-            % {"member": name, "category": category, "budget": budget}, required=False)
+            label=_("%(member)s — %(category)s (budget %(budget)s)")
+            % {"member": name, "category": categories.get(category, category),
+               "budget": format_eur_fr(budget)}, required=False)
     form_class = type("ReportForm", (DsfrBaseForm,), fields)
     initial = {"narrative": report.narrative,
                **{f"indicator_{k}": v for k, v in report.indicators.items()},
@@ -84,11 +86,11 @@ def grant_page(request, pk):
                                        ).order_by("due_on").first()
     form = report_form(grant, open_report, request.POST if action == "report" else None) \
         if open_report else None
-    if action == "sign" and signature_form.is_valid() and _attempt(
+    if action == "sign" and signature_form.is_valid() and run_service_and_confirm(
             request, signature_form, lambda: services.sign_agreement(
                 grant, request.user, signature_form.cleaned_data["file"])):
         return redirect("portal:grant", pk=pk)
-    if action == "report" and form is not None and form.is_valid() and _attempt(
+    if action == "report" and form is not None and form.is_valid() and run_service_and_confirm(
             request, form, lambda: _submit_report(request.user, open_report, form)):
         return redirect("portal:grant", pk=pk)
     return render(request, "portal/grant.html", {
@@ -109,16 +111,6 @@ def _submit_report(user, report: Report, form) -> None:
             expenses.append((int(member), category, value))
     services.submit_report(report, user, narrative=data["narrative"], indicators=indicators,
                            expenses=expenses)
-
-
-def _attempt(request, form, action) -> bool:
-    try:
-        action()
-    except ServiceError as refused:
-        form.add_error(refused.field if refused.field in form.fields else None, refused.message)
-        return False
-    messages.success(request, _("Enregistré."))
-    return True
 
 
 @login_required

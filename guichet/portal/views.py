@@ -11,6 +11,7 @@ from guichet.calls.models import Call
 from guichet.calls.services import open_wave
 from guichet.core.clock import now
 from guichet.core.errors import ServiceError
+from guichet.core.http import PDF, download, run_service
 from guichet.dossiers import editing, membership
 from guichet.dossiers.documents import pdf_file_response, remove_document, upload_document
 from guichet.dossiers.models import Document, ExpenseLine, FinancingLine, Milestone
@@ -31,21 +32,6 @@ def _is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _attempt(form, action) -> bool:
-    """Run a service call; a refusal becomes an error on the form (its field when known)."""
-    try:
-        action()
-    except editing.EditConflict as conflict:
-        form.add_error(None, conflict.message)
-        form.conflict = conflict.current
-        return False
-    except ServiceError as refused:
-        field = refused.field if refused.field in form.fields else None
-        form.add_error(field, refused.message)
-        return False
-    return True
-
-
 @login_required
 @POST_FORM
 def dashboard(request):
@@ -57,7 +43,7 @@ def dashboard(request):
         organisations=organisations)
     calls = [call for call in Call.objects.order_by("code")
              if not call.is_closed and open_wave(call, now())]
-    if organisation_form.is_bound and organisation_form.is_valid() and _attempt(
+    if organisation_form.is_bound and organisation_form.is_valid() and run_service(
             organisation_form, lambda: membership.register_organisation(
                 request.user, organisation_form.cleaned_data["siret"],
                 organisation_form.cleaned_data["name"],
@@ -66,7 +52,7 @@ def dashboard(request):
         return redirect("portal:dashboard")
     if start_form.is_bound and start_form.is_valid() and calls:
         started = []
-        if _attempt(start_form, lambda: started.append(membership.start_dossier(
+        if run_service(start_form, lambda: started.append(membership.start_dossier(
                 request.user, calls[0], start_form.cleaned_data["organisation"],
                 start_form.cleaned_data["kind"], start_form.cleaned_data["title"]))):
             return redirect("portal:step", pk=started[0].pk, step="projet")
@@ -88,7 +74,7 @@ def invitation(request, token):
     organisation_form = forms.OrganisationForm(
         request.POST if request.POST.get("action") == "organisation" else None)
     if organisation_form.is_bound:
-        if organisation_form.is_valid() and _attempt(
+        if organisation_form.is_valid() and run_service(
                 organisation_form, lambda: membership.register_organisation(
                     request.user, organisation_form.cleaned_data["siret"],
                     organisation_form.cleaned_data["name"],
@@ -97,7 +83,7 @@ def invitation(request, token):
         form = forms.AcceptInvitationForm(organisations=organisations)
     elif form.is_bound and form.is_valid():
         accepted = []
-        if _attempt(form, lambda: accepted.append(membership.accept_invitation(
+        if run_service(form, lambda: accepted.append(membership.accept_invitation(
                 token, request.user, form.cleaned_data["organisation"],
                 form.cleaned_data["kind"]))):
             dossier = invitation.consortium.dossiers.first()
@@ -193,7 +179,7 @@ def _project(request, dossier):
     if form.is_valid():
         data = dict(form.cleaned_data)
         version = data.pop("version")
-        if _attempt(form, lambda: editing.update_project(dossier, request.user, version, data)):
+        if run_service(form, lambda: editing.update_project(dossier, request.user, version, data)):
             return True
     return {"form": _with_conflict(form, forms.ProjectForm, editing.PROJECT_FIELDS,
                                    sectors=_sectors(dossier))}
@@ -215,7 +201,7 @@ def _consortium(request, dossier):
     if request.method != "POST":
         return None
     form = forms.InviteForm(request.POST)
-    if form.is_valid() and _attempt(form, lambda: membership.invite_member(
+    if form.is_valid() and run_service(form, lambda: membership.invite_member(
             dossier, form.cleaned_data["email"], request.user)):
         messages.success(request, _("Invitation envoyée à %(email)s.")
                          % {"email": form.cleaned_data["email"]})
@@ -229,7 +215,7 @@ def _calendar(request, dossier):
     if request.POST.get("action") == "delete":
         return _delete_line(request, dossier, Milestone)
     form = forms.MilestoneForm(request.POST)
-    if form.is_valid() and _attempt(form, lambda: editing.add_milestone(
+    if form.is_valid() and run_service(form, lambda: editing.add_milestone(
             dossier, request.user, **form.cleaned_data)):
         return True
     return {"form": form}
@@ -246,7 +232,7 @@ def _budget(request, dossier):
     space = workspace(dossier, request.user, now())
     categories = [(c.id, c.label) for c in dossier.call.rules().expense_categories]
     form = forms.ExpenseForm(request.POST, members=_member_queryset(space), categories=categories)
-    if form.is_valid() and _attempt(form, lambda: editing.add_expense(
+    if form.is_valid() and run_service(form, lambda: editing.add_expense(
             dossier, request.user, editing.ExpenseInput(**form.cleaned_data))):
         return True
     return {"form": form}
@@ -260,7 +246,7 @@ def _financing(request, dossier):
     space = workspace(dossier, request.user, now())
     form = forms.FinancingForm(request.POST, members=_member_queryset(space),
                                sources=_sources(space))
-    if form.is_valid() and _attempt(form, lambda: editing.add_financing(
+    if form.is_valid() and run_service(form, lambda: editing.add_financing(
             dossier, request.user, editing.FinancingInput(**form.cleaned_data))):
         return True
     return {"form": form}
@@ -289,7 +275,7 @@ def _hybrid(request, dossier):
                 if not name.startswith("target_")}
         data["indicator_targets"] = form.indicator_targets()
         version = data.pop("version")
-        if _attempt(form, lambda: editing.update_hybrid_profile(dossier, request.user, version,
+        if run_service(form, lambda: editing.update_hybrid_profile(dossier, request.user, version,
                                                                 data)):
             return True
     return {"form": _with_conflict(form, forms.HybridProfileForm, editing.HYBRID_FIELDS,
@@ -308,7 +294,7 @@ def _documents(request, dossier):
         return True
     space = workspace(dossier, request.user, now())
     form = forms.DocumentForm(request.POST, request.FILES, kinds=_document_kinds(space))
-    if form.is_valid() and _attempt(form, lambda: upload_document(
+    if form.is_valid() and run_service(form, lambda: upload_document(
             dossier, request.user, form.cleaned_data["kind"], form.cleaned_data["file"])):
         messages.success(request, _("Pièce ajoutée."))
         return True
@@ -321,7 +307,7 @@ def _deposit(request, dossier):
     form = forms.SubmitForm(request.POST)
     if not request.user.has_perm("dossiers.submit_dossier", dossier):
         form.add_error(None, _("Seul le chef de file dépose le dossier."))
-    elif form.is_valid() and _attempt(form, lambda: submit(dossier, by=request.user)):
+    elif form.is_valid() and run_service(form, lambda: submit(dossier, by=request.user)):
         return redirect("portal:receipt", pk=dossier.pk)
     return {"form": form}
 
@@ -389,7 +375,7 @@ def dossier_messages(request, pk):
     """The dossier's thread with the instruction team (private notes never appear here)."""
     dossier = dossier_for(request.user, pk)
     form = MessageForm(request.POST or None)
-    if form.is_valid() and _attempt(form, lambda: post_message(
+    if form.is_valid() and run_service(form, lambda: post_message(
             dossier, request.user, form.cleaned_data["body"])):
         return redirect("portal:messages", pk=pk)
     return render(request, "portal/messages.html", {
@@ -403,7 +389,5 @@ def decision_letter(request, pk):
     decision = published_decision(dossier_for(request.user, pk))
     if decision is None:
         raise Http404
-    response = HttpResponse(decision_letter_pdf(decision), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="decision-{decision.dossier.receipt_number}.pdf"')
-    return response
+    return download(decision_letter_pdf(decision), PDF,
+                    f"decision-{decision.dossier.receipt_number}.pdf")

@@ -48,7 +48,8 @@ NARRATIVE = {ReportKind.INTERMEDIATE: "Trois parcours hybridés, 1 200 apprenant
 INDICATORS = {ReportKind.INTERMEDIATE: {"Apprenants touchés": 1200, "Parcours hybridés": 3},
               ReportKind.FINAL: {"Apprenants touchés": 4000, "Parcours hybridés": 10,
                                  "Ressources mutualisées": 25, "Partenaires impliqués": 6}}
-INDICATOR_IDS = {"Apprenants touchés": "learners_reached", "Parcours hybridés": "courses_hybridised",
+INDICATOR_IDS = {"Apprenants touchés": "learners_reached",
+                 "Parcours hybridés": "courses_hybridised",
                  "Ressources mutualisées": "resources_pooled",
                  "Partenaires impliqués": "partners_involved"}
 
@@ -109,7 +110,8 @@ def pay_tranche(page, base: str, grant: Grant, number: int, reference: str, name
     expect(row).to_have_attribute("data-status", "due")
     row.get_by_label("Date du virement").fill(paris_today().isoformat())
     row.get_by_label("Référence du virement").fill(reference)
-    click_through(row.get_by_role("button", name=f"Enregistrer le versement de la tranche {number}"))
+    click_through(row.get_by_role("button",
+                                  name=f"Enregistrer le versement de la tranche {number}"))
     assert page.url == f"{base}/instruction/subventions/{grant.pk}/"
     expect(page.get_by_text("Enregistré.")).to_be_visible()
     expect(row).to_have_attribute("data-status", "paid")
@@ -137,10 +139,12 @@ def hand_in_report(page, base: str, dossier, members, kind: str, amounts, name: 
         # The label may carry the target: "(cible …)"; DSFR indents the label text.
         form.get_by_label(re.compile(rf"^\s*{re.escape(label)}")).fill(str(value))
     lead, other = members
-    for member, category, amount in ((lead, "staff", amounts[0]),
-                                     (other, "subcontracting", amounts[1])):
-        form.get_by_label(re.compile(rf"^\s*{re.escape(member.name)} — {category} ")).fill(
-            f"{amount:.2f}".replace(".", ","))
+    for member, category, amount in ((lead, "Frais de personnel", amounts[0]),
+                                     (other, "Prestations externes et sous-traitance",
+                                      amounts[1])):
+        # The label names the member, the category and its budget: "… (budget 450 000,00 €)".
+        form.get_by_label(re.compile(rf"^\s*{re.escape(member.name)} — {category} \(budget ")
+                          ).fill(f"{amount:.2f}".replace(".", ","))
     click_through(form.get_by_role("button", name="Remettre le rapport"))
     assert page.url == f"{base}/dossiers/{dossier.pk}/subvention/"
     expect(page.get_by_text("Enregistré.")).to_be_visible()
@@ -250,7 +254,8 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     expect(tranches.nth(1)).to_have_attribute("data-status", "scheduled")
     visit(lead, "lead-grant-signed")
     grant.refresh_from_db()
-    assert grant.status == GrantStatus.SIGNED and grant.signed_at is not None
+    assert grant.status == GrantStatus.SIGNED
+    assert grant.signed_at is not None
     assert grant.tranches.get(number=1).status == TrancheStatus.DUE
     assert grant.tranches.get(number=1).amount == T1
 

@@ -77,6 +77,11 @@ def missing_labels(codes: list[str], definition) -> str:
 
 
 @register.filter
+def get_item(mapping: dict, key: str):
+    return mapping.get(key)
+
+
+@register.filter
 def category_label(category_id: str, definition) -> str:
     return next((c.label_en if get_language() == "en" else c.label
                  for c in definition.expense_categories if c.id == category_id), category_id)

@@ -1,0 +1,40 @@
+"""What views share: downloads, and running a service on behalf of a form."""
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+
+from guichet.core.errors import ServiceError
+
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+CSV = "text/csv; charset=utf-8"
+
+
+def download(data: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def run_service(form, action) -> bool:
+    """Call `action`; a refusal becomes an error on the form (on its field when known) and
+    False is returned. A refusal that carries what another person saved meanwhile (`current`)
+    leaves it on the form as `conflict`, for the page to show."""
+    try:
+        action()
+    except ServiceError as refused:
+        field = refused.field if refused.field in form.fields else None
+        form.add_error(field, refused.message)
+        form.conflict = getattr(refused, "current", None)
+        return False
+    return True
+
+
+def run_service_and_confirm(request, form, action) -> bool:
+    """`run_service`, telling the person it is saved when it is."""
+    if run_service(form, action):
+        messages.success(request, _("Enregistré."))
+        return True
+    return False
