@@ -23,3 +23,14 @@ def deffinum(db):
     from guichet.calls.services import load_call
 
     return load_call(DEFFINUM_TOML).call
+
+
+@pytest.fixture
+def team(deffinum):
+    """An instructor, a committee member and an administrator of the call."""
+    from guichet.review.models import Role
+    from tests.factories import staff
+
+    return {"instructor": staff(deffinum, "instructeur@example.fr", Role.INSTRUCTOR),
+            "committee": staff(deffinum, "comite@example.fr", Role.COMMITTEE),
+            "admin": staff(deffinum, "admin@example.fr", Role.ADMINISTRATOR)}

@@ -126,3 +126,13 @@ def bulk_submitted_dossiers(call, count: int, *, wave=None, start: int = 0) -> N
                 requested_aid=Decimal(350_000 + (n * 7919) % 4_000_000),
                 eligible_at_receipt=n % 9 != 0)
         for n, consortium in enumerate(consortia))
+
+
+def staff(call, email: str, *roles: str):
+    """A confirmed account with staff roles on `call`."""
+    from guichet.review.models import CallRole
+
+    user = make_user(email)
+    for role in roles:
+        CallRole.objects.create(user=user, call=call, role=role)
+    return user

@@ -23,9 +23,9 @@ from guichet.grants.models import Decision, DecisionStatus, Outcome, SelectionRu
 from guichet.review.committee import available_budget, simulate
 from guichet.review.experts import add_assignment
 from guichet.review.instruction import InstructionRefused, record_instruction
-from guichet.review.models import CallRole, ExpertProfile, Role
+from guichet.review.models import ExpertProfile, Role
 from guichet.review.scoring import save_scores
-from tests.factories import lead_and_member, make_dossier, make_user
+from tests.factories import lead_and_member, make_dossier, staff
 
 PARIS = ZoneInfo("Europe/Paris")
 IN_WAVE_1 = dt.datetime(2021, 8, 31, 11, 0, tzinfo=PARIS)
@@ -36,21 +36,6 @@ pytestmark = pytest.mark.django_db
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-def staff(call, email: str, *roles: str):
-    user = make_user(email)
-    for role in roles:
-        CallRole.objects.create(user=user, call=call, role=role)
-    return user
-
-
-@pytest.fixture
-def team(deffinum):
-    """An instructor, a committee member and an administrator of the call."""
-    return {"instructor": staff(deffinum, "instructeur@example.fr", Role.INSTRUCTOR),
-            "committee": staff(deffinum, "comite@example.fr", Role.COMMITTEE),
-            "admin": staff(deffinum, "admin@example.fr", Role.ADMINISTRATOR)}
-
 
 def instructed_dossier(example_document, instructor, *, sector="btp") -> Dossier:
     """A dossier submitted in wave 1, instructed admissible and eligible."""

@@ -42,7 +42,6 @@ from guichet.grants.models import (
 )
 from guichet.grants.services import GrantRefused
 from guichet.review.instruction import InstructionRefused, record_instruction
-from guichet.review.models import CallRole, Role
 from guichet.rules import dossier as fmt
 from guichet.rules.grants import balance_due, months_after, tranche_amounts, wave_allowances
 from guichet.rules.money import format_eur_fr
@@ -63,21 +62,6 @@ pytestmark = pytest.mark.django_db
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-def staff(call, email: str, *roles: str):
-    user = make_user(email)
-    for role in roles:
-        CallRole.objects.create(user=user, call=call, role=role)
-    return user
-
-
-@pytest.fixture
-def team(deffinum):
-    """An instructor, a committee member and an administrator of the call."""
-    return {"instructor": staff(deffinum, "instructeur@example.fr", Role.INSTRUCTOR),
-            "committee": staff(deffinum, "comite@example.fr", Role.COMMITTEE),
-            "admin": staff(deffinum, "admin@example.fr", Role.ADMINISTRATOR)}
-
 
 def instructed_dossier(document: dict, instructor, *, now=IN_WAVE_1) -> Dossier:
     """A dossier submitted at `now`, instructed admissible and eligible."""

@@ -40,7 +40,7 @@ from guichet.review.models import (
 )
 from guichet.review.scoring import ScoringRefused, aggregates, save_scores
 from guichet.rules.siret import make_siret
-from tests.factories import lead_and_member, make_dossier, make_user
+from tests.factories import lead_and_member, make_dossier, make_user, staff
 
 PARIS = ZoneInfo("Europe/Paris")
 IN_WAVE_1 = dt.datetime(2021, 8, 31, 11, 0, tzinfo=PARIS)
@@ -58,13 +58,6 @@ def submitted_dossier_in(example_document, now=IN_WAVE_1) -> Dossier:
     submit(dossier, now=now)
     dossier.refresh_from_db()
     return dossier
-
-
-def staff(call, email: str, *roles: str):
-    user = make_user(email)
-    for role in roles:
-        CallRole.objects.create(user=user, call=call, role=role)
-    return user
 
 
 def instructed(dossier: Dossier, instructor, *, sector="btp", keywords="bim, chantier"):

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from guichet.backoffice import forms
@@ -317,7 +318,9 @@ def committee_page(request, code, wave_code):
     if request.POST.get("action") == "publish":
         try:
             published = decisions.publish_decisions(wave, request.user)
-            messages.success(request, _("%(n)d décisions publiées.") % {"n": len(published)})
+            messages.success(request, ngettext("%(n)d décision publiée.",
+                                               "%(n)d décisions publiées.", len(published))
+                             % {"n": len(published)})
         except ServiceError as refused:
             messages.error(request, refused.message)
         return redirect("backoffice:committee", code=code, wave_code=wave_code)
