@@ -17,15 +17,18 @@ SORTS = {"numero": "receipt_number", "-numero": "-receipt_number", "titre": "tit
          "etat": "status", "-etat": "-status"}
 
 
+STAFF_ROLES = ("instructor", "committee", "administrator")
+
+
 def staff_calls(user):
-    return Call.objects.filter(roles__user=user).distinct().order_by("code")
+    """The calls a person serves as staff (an expert only reviews what is assigned)."""
+    return Call.objects.filter(roles__user=user, roles__role__in=STAFF_ROLES).distinct()\
+        .order_by("code")
 
 
 def staff_call(user, code: str) -> Call:
     """A call the person serves as staff; anything else is a 404."""
-    return get_object_or_404(Call.objects.filter(
-        roles__user=user, roles__role__in=["instructor", "committee", "administrator"]
-    ).distinct(), code=code)
+    return get_object_or_404(staff_calls(user), code=code)
 
 
 @dataclass(frozen=True)

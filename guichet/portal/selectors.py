@@ -13,6 +13,7 @@ from guichet.calls.services import open_wave
 from guichet.dossiers.format import dossier_queryset, to_format
 from guichet.dossiers.membership import dossiers_of
 from guichet.dossiers.models import ConsortiumMember, Document, Dossier, HybridProfile
+from guichet.dossiers.permissions import EDITABLE_STATUSES
 from guichet.dossiers.services import missing_items
 from guichet.rules.eligibility import Verdict, evaluate
 
@@ -41,6 +42,11 @@ class Workspace:
     time_left: dt.timedelta | None
     documents: list[Document]
     profile: HybridProfile
+
+    @property
+    def editable(self) -> bool:
+        """The applicants may still change the dossier (a draft, or sent back for corrections)."""
+        return self.dossier.status in EDITABLE_STATUSES
 
     @cached_property
     def members(self) -> list[ConsortiumMember]:

@@ -120,6 +120,7 @@ def dossier_from_builtins(data: dict) -> Dossier:
 
 def normalise(dossier: Dossier) -> Dossier:
     """Check what types alone cannot say; amounts become exact two-decimal values."""
+    _refuse_nul_characters(dossier)
     sirets = {member.siret for member in dossier.members}
     for index, expense in enumerate(dossier.expenses):
         expense.amount = _cents(expense.amount, f"expenses[{index}].amount")
@@ -134,6 +135,18 @@ def normalise(dossier: Dossier) -> Dossier:
                 f"financing[{index}].member", f"{line.member!r} is not a member's SIRET"
             )
     return dossier
+
+
+def _refuse_nul_characters(dossier: Dossier) -> None:
+    """A NUL character is no text (and no database stores it): refuse it where it hides."""
+    texts = [("title", dossier.title), ("summary", dossier.summary)]
+    texts += [(f"members[{i}].name", m.name) for i, m in enumerate(dossier.members)]
+    texts += [(f"milestones[{i}].label", m.label) for i, m in enumerate(dossier.milestones)]
+    texts += [(f"expenses[{i}].{name}", getattr(e, name)) for i, e in enumerate(dossier.expenses)
+              for name in ("label", "category")]
+    for field, text in texts:
+        if text and "\x00" in text:
+            raise DossierFormatError(field, "contains a NUL character")
 
 
 def _cents(amount: Decimal, field: str) -> Decimal:

@@ -360,7 +360,9 @@ SIRETS = ["73282932000074", "55208131766522", "35600000000048", "35600000049837"
 OFFSETS = [dt.UTC, dt.timezone(dt.timedelta(hours=2)), dt.timezone(dt.timedelta(hours=1)),
            dt.timezone(dt.timedelta(hours=-5, minutes=-30))]
 
-texts = st.text(max_size=40)
+# Any text but NUL, which the format refuses (tested above).
+TEXT_CHARACTERS = st.characters(exclude_characters="\x00")
+texts = st.text(TEXT_CHARACTERS, max_size=40)
 amount_cents = st.integers(min_value=0, max_value=int(MAX_AMOUNT * 100))
 
 
@@ -392,7 +394,8 @@ def documents(draw):
         for _ in range(draw(st.integers(0, 4))):
             written, exact = draw(amounts())
             expenses.append({"member": draw(st.sampled_from(sirets)),
-                             "category": draw(st.text(min_size=1, max_size=20)),
+                             "category": draw(st.text(TEXT_CHARACTERS, min_size=1,
+                                                          max_size=20)),
                              "label": draw(texts), "amount": written,
                              "eligible": draw(st.booleans())})
             expected.append(exact)
@@ -438,3 +441,12 @@ def test_canonical_json_generated_dossier_round_trip(generated):
     written = json.loads(canonical)
     assert [line["amount"] for line in written["expenses"] + written["financing"]] == [
         amount_text(int(amount * 100)) for amount in expected_amounts]
+
+
+def test_parse_nul_character_in_text_refused_naming_field():
+    document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    document["expenses"][1]["label"] = "Simu\u0000lateurs"
+    with pytest.raises(DossierFormatError) as refused:
+        parse_dossier(json.dumps(document))
+    assert refused.value.field == "expenses[1].label"
+    assert "NUL" in refused.value.reason
