@@ -940,3 +940,17 @@ def test_grant_lifecycle_appends_audit_events_and_keeps_chain(team, short_grant)
     assert report_.events == AuditEvent.objects.count()
 
 
+
+
+def test_remind_reports_once_within_the_delay(signed, mailoutbox):
+    from guichet.grants.services import remind_reports
+
+    intermediate = report(signed.grant, ReportKind.INTERMEDIATE)
+    mailoutbox.clear()
+    assert remind_reports(intermediate.due_on - dt.timedelta(days=15)) == 0
+    assert remind_reports(intermediate.due_on - dt.timedelta(days=14)) == 1
+    assert remind_reports(intermediate.due_on - dt.timedelta(days=13)) == 0
+    assert len(mailoutbox) == 1
+    assert "Rappel" in mailoutbox[0].subject
+    assert signed.dossier.receipt_number in mailoutbox[0].body
+    assert sorted(mailoutbox[0].to) == sorted([signed.lead.email, signed.member.email])

@@ -399,3 +399,34 @@ def _current_document(grant: Grant) -> fmt.Dossier:
     if latest is not None:
         return fmt.dossier_from_builtins(latest.document)
     return submitted_dossier(grant.dossier.submissions.order_by("-version").first().snapshot)
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+def remind_reports(today: dt.date) -> int:
+    """Tell the participants of a grant that a report falls due within the call's
+    `reporting.reminder_days`; each report is reminded once."""
+    from guichet.dossiers.notifications import participants
+
+    sent = 0
+    pending = Report.objects.filter(
+        reminded_at__isnull=True, grant__status=GrantStatus.SIGNED,
+        status__in=[ReportStatus.DRAFT, ReportStatus.CHANGES_REQUESTED],
+    ).select_related("grant__dossier__call")
+    for report in pending:
+        days = report.grant.dossier.call.rules().reporting.reminder_days
+        if report.due_on - today > dt.timedelta(days=days):
+            continue
+        recipients = participants(report.grant.dossier)
+        if recipients:
+            send_mail(_("Rappel : %(report)s attendu le %(due)s") % {
+                "report": report.get_kind_display(), "due": f"{report.due_on:%d/%m/%Y}"},
+                _("Le %(report)s de la subvention %(number)s est attendu le %(due)s.") % {
+                    "report": report.get_kind_display(),
+                    "number": report.grant.dossier.receipt_number,
+                    "due": f"{report.due_on:%d/%m/%Y}"}, None, recipients)
+        Report.objects.filter(pk=report.pk).update(reminded_at=server_now())
+        append_event("grant.report_reminded", report.grant.dossier,
+                     details={"kind": report.kind, "recipients": len(recipients)})
+        sent += 1
+    return sent
