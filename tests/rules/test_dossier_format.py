@@ -360,8 +360,9 @@ SIRETS = ["73282932000074", "55208131766522", "35600000000048", "35600000049837"
 OFFSETS = [dt.UTC, dt.timezone(dt.timedelta(hours=2)), dt.timezone(dt.timedelta(hours=1)),
            dt.timezone(dt.timedelta(hours=-5, minutes=-30))]
 
-# Any text but NUL, which the format refuses (tested above).
-TEXT_CHARACTERS = st.characters(exclude_characters="\x00")
+# Any text but NUL, which the format refuses (tested above), and lone surrogates, which are not
+# Unicode text (JSON cannot carry them; msgspec refuses them as malformed).
+TEXT_CHARACTERS = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
 texts = st.text(TEXT_CHARACTERS, max_size=40)
 amount_cents = st.integers(min_value=0, max_value=int(MAX_AMOUNT * 100))
 
@@ -450,3 +451,10 @@ def test_parse_nul_character_in_text_refused_naming_field():
         parse_dossier(json.dumps(document))
     assert refused.value.field == "expenses[1].label"
     assert "NUL" in refused.value.reason
+
+
+def test_parse_lone_surrogate_refused_as_malformed_json():
+    document = EXAMPLE.read_text(encoding="utf-8").replace(
+        '"EdTech Immersia"', '"EdTech \\ud800"')
+    with pytest.raises(DossierFormatError, match="malformed"):
+        parse_dossier(document)
