@@ -954,3 +954,28 @@ def test_remind_reports_once_within_the_delay(signed, mailoutbox):
     assert "Rappel" in mailoutbox[0].subject
     assert signed.dossier.receipt_number in mailoutbox[0].body
     assert sorted(mailoutbox[0].to) == sorted([signed.lead.email, signed.member.email])
+
+
+def test_move_budget_between_members_keeps_base_and_versions(signed, team):
+    from guichet.grants.services import current_budget, move_budget
+
+    before = current_budget(signed.grant)
+    amendment = move_budget(signed.grant, team["instructor"], from_line=0, to_line=1,
+                            amount=Decimal("50000.00"), reason="Simulateurs plus coûteux")
+    after = current_budget(signed.grant)
+    assert (after[0].amount, after[1].amount) == (before[0].amount - Decimal("50000.00"),
+                                                  before[1].amount + Decimal("50000.00"))
+    assert sum(line.amount for line in after) == sum(line.amount for line in before)
+    assert amendment.version == 2
+    with pytest.raises(GrantRefused, match="au plus"):
+        move_budget(signed.grant, team["instructor"], from_line=0, to_line=1,
+                    amount=after[0].amount + Decimal("0.01"), reason="Trop")
+
+
+def test_move_budget_through_staff_page(client, signed, team):
+    client.force_login(team["instructor"])
+    response = client.post(f"/instruction/subventions/{signed.grant.pk}/", {
+        "action": "move", "from_line": "1", "to_line": "0", "amount": "10 000,00",
+        "reason": "Réaffectation"})
+    assert response.status_code == 302
+    assert signed.grant.amendments.get().reason == "Réaffectation"

@@ -2,8 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
+from guichet.core.fields import AmountField
 from guichet.grants.models import Outcome
-from guichet.portal.forms import AmountField
 
 
 class InstructionForm(DsfrBaseForm):

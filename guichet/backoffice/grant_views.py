@@ -14,6 +14,7 @@ from dsfr.forms import DsfrBaseForm
 from guichet.backoffice.selectors import staff_call, staff_calls
 from guichet.calls.models import Programme
 from guichet.core.clock import in_paris, now
+from guichet.core.fields import AmountField
 from guichet.core.http import CSV, ODS, PDF, XLSX, download, run_service_and_confirm
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.models import HybridProfile
@@ -22,6 +23,7 @@ from guichet.grants.documents import agreement_pdf, recovery_order_pdf
 from guichet.grants.models import Grant, RecoveryOrder, Report, Tranche
 from guichet.opendata import exports
 from guichet.opendata.scdl import write_scdl
+from guichet.rules.money import format_eur_fr
 
 POST_FORM = require_http_methods(["GET", "POST"])
 
@@ -47,6 +49,19 @@ class AmendmentForm(DsfrBaseForm):
                                                 min_value=1, max_value=120)
     reason = django_forms.CharField(label=gettext_lazy("Motif de l'avenant"),
                                     widget=django_forms.Textarea(attrs={"rows": 2}))
+
+
+class BudgetMoveForm(DsfrBaseForm):
+    from_line = django_forms.TypedChoiceField(label=gettext_lazy("Ligne d'origine"), coerce=int)
+    to_line = django_forms.TypedChoiceField(label=gettext_lazy("Ligne de destination"),
+                                            coerce=int)
+    amount = AmountField(label=gettext_lazy("Montant déplacé (€)"))
+    reason = django_forms.CharField(label=gettext_lazy("Motif de l'avenant"),
+                                    widget=django_forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_line"].choices = self.fields["to_line"].choices = lines
 
 
 class ClosureForm(DsfrBaseForm):
@@ -99,6 +114,12 @@ def grant_detail(request, pk):
     review_form = ReviewForm(request.POST if action == "review" else None)
     amendment_form = AmendmentForm(request.POST if action == "amend" else None,
                                    initial={"duration_months": grant.duration_months})
+    move_form = BudgetMoveForm(request.POST if action == "move" else None,
+                               lines=_budget_lines(grant))
+    if action == "move" and move_form.is_valid() and run_service_and_confirm(
+            request, move_form, lambda: services.move_budget(
+                grant, request.user, **move_form.cleaned_data)):
+        return redirect("backoffice:grant", pk=pk)
     if action and _handle_grant_action(request, grant, action, payment_form, review_form,
                                        amendment_form):
         return redirect("backoffice:grant", pk=pk)
@@ -107,9 +128,18 @@ def grant_detail(request, pk):
         "reports": grant.reports.prefetch_related("expenses__member").order_by("due_on"),
         "amendments": grant.amendments.order_by("version"),
         "paid": services.paid_total(grant), "payment_form": payment_form,
+        "move_form": move_form,
         "indicators": _indicators_with_targets(grant),
         "review_form": review_form, "amendment_form": amendment_form,
         "recovery": RecoveryOrder.objects.filter(grant=grant).first()})
+
+
+def _budget_lines(grant: Grant) -> list[tuple[int, str]]:
+    names = {m.organisation.siret: m.name
+             for m in grant.dossier.consortium.members.select_related("organisation")}
+    return [(index, f"{names.get(line.member, line.member)} — {line.category} — {line.label} "
+                    f"({format_eur_fr(line.amount)})")
+            for index, line in enumerate(services.current_budget(grant))]
 
 
 def _indicators_with_targets(grant: Grant) -> list[dict]:

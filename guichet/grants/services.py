@@ -430,3 +430,29 @@ def remind_reports(today: dt.date) -> int:
                      details={"kind": report.kind, "recipients": len(recipients)})
         sent += 1
     return sent
+
+
+def move_budget(grant: Grant, by, *, from_line: int, to_line: int, amount: Decimal,
+                reason: str) -> Amendment:
+    """An avenant moving `amount` from one expense line to another (between members or
+    categories), re-checked by the rules like any amendment. Lines are counted from 0 in the
+    grant's current budget."""
+    expenses = list(_current_document(grant).expenses)
+    if not (0 <= from_line < len(expenses) and 0 <= to_line < len(expenses)) \
+            or from_line == to_line:
+        raise GrantRefused(_("Choisissez deux lignes différentes du budget."), field="to_line")
+    if amount <= 0 or amount > expenses[from_line].amount:
+        raise GrantRefused(_("Le montant déplacé doit être positif et au plus celui de la ligne "
+                             "d'origine (%(amount)s).")
+                           % {"amount": format_eur_fr(expenses[from_line].amount)},
+                           field="amount")
+    expenses[from_line] = msgspec.structs.replace(
+        expenses[from_line], amount=expenses[from_line].amount - amount)
+    expenses[to_line] = msgspec.structs.replace(
+        expenses[to_line], amount=expenses[to_line].amount + amount)
+    return amend_grant(grant, by, reason=reason, expenses=expenses)
+
+
+def current_budget(grant: Grant) -> list[fmt.Expense]:
+    """The grant's expense lines as last amended."""
+    return list(_current_document(grant).expenses)

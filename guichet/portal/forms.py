@@ -1,12 +1,11 @@
 """The applicant's forms (State design system markup through django-dsfr)."""
 
-from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
-from guichet.rules.money import AmountError, exact_cents
+from guichet.core.fields import AmountField
 from guichet.rules.regions import REGIONS
 
 KIND_LABELS = {
@@ -25,24 +24,6 @@ SOURCE_LABELS = {"aid": _("Aide demandée à l'appel"), "own_cash": _("Autofinan
                  "own_in_kind": _("Apport en nature (valorisation)"),
                  "private": _("Autre financement privé"),
                  "other_public": _("Autre financement public")}
-
-
-class AmountField(forms.Field):
-    """Euros to the cent; accepts "1 234,50" and "1234.50"; never goes through a float."""
-
-    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
-                                    "maxlength": 24})
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        cleaned = "".join(str(value).split()).replace(",", ".")
-        try:
-            return exact_cents(Decimal(cleaned))
-        except (AmountError, ArithmeticError, ValueError):
-            raise forms.ValidationError(
-                _("Saisissez un montant positif en euros, au centime près (ex. 1 234,50)."),
-                code="amount") from None
 
 
 class VersionedForm(DsfrBaseForm):

@@ -13,11 +13,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from dsfr.forms import DsfrBaseForm
 
 from guichet.backoffice.grant_views import grant_pdf_response
+from guichet.core.fields import AmountField
 from guichet.core.http import run_service_and_confirm
 from guichet.dossiers.models import HybridProfile
 from guichet.grants import services
 from guichet.grants.models import Grant, Report, ReportStatus
-from guichet.portal.forms import AmountField
 from guichet.portal.selectors import dossier_for
 from guichet.rules.money import format_eur_fr
 
