@@ -106,7 +106,9 @@ def parse_dossier(document: bytes | str) -> Dossier:
         raise DossierFormatError(*split_validation_message(exc)) from None
     except msgspec.DecodeError as exc:
         raise DossierFormatError("", f"not valid JSON ({exc})") from None
-    return normalise(dossier)
+    raw = document.encode() if isinstance(document, str) else document
+    # JSON carries a NUL only as the escape \u0000: look for the fields only when it is there.
+    return normalise(dossier, may_hold_nul=b"\\u0000" in raw)
 
 
 def dossier_from_builtins(data: dict) -> Dossier:
@@ -118,9 +120,10 @@ def dossier_from_builtins(data: dict) -> Dossier:
     return normalise(dossier)
 
 
-def normalise(dossier: Dossier) -> Dossier:
+def normalise(dossier: Dossier, *, may_hold_nul: bool = True) -> Dossier:
     """Check what types alone cannot say; amounts become exact two-decimal values."""
-    _refuse_nul_characters(dossier)
+    if may_hold_nul:
+        _refuse_nul_characters(dossier)
     sirets = {member.siret for member in dossier.members}
     for index, expense in enumerate(dossier.expenses):
         expense.amount = _cents(expense.amount, f"expenses[{index}].amount")
