@@ -881,6 +881,7 @@ def test_money_lines_after_commitment_and_payment(deffinum, team, signed):
         Decimal("100000000.00"), REQUESTED, T1, Decimal("100000000.00") - REQUESTED)
     w2 = by_label[f"{deffinum.code} — Vague 2"]
     assert (w2.envelope, w2.committed, w2.paid) == (None, Decimal(0), Decimal(0))
+    assert w2.remaining == envelope - REQUESTED  # "what remains" of the programme
     assert len(lines) == 1 + 1 + 3
 
 

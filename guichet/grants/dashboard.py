@@ -9,6 +9,7 @@ from django.db.models import Count, Q, Sum
 from guichet.calls.models import Call, Programme
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants.models import Grant, GrantStatus, Payment, Report, ReportStatus
+from guichet.grants.services import allowances
 from guichet.rules.money import ZERO
 from guichet.rules.regions import REGIONS
 
@@ -16,13 +17,10 @@ from guichet.rules.regions import REGIONS
 @dataclass(frozen=True)
 class MoneyLine:
     label: str
-    envelope: Decimal | None
+    envelope: Decimal | None  # None: a wave funded by what remains of the programme
     committed: Decimal
     paid: Decimal
-
-    @property
-    def remaining(self) -> Decimal | None:
-        return None if self.envelope is None else self.envelope - self.committed
+    remaining: Decimal | None  # what can still be committed there (None for a whole call)
 
 
 @dataclass(frozen=True)
@@ -40,18 +38,21 @@ def money_lines(programme: Programme) -> list[MoneyLine]:
     """The programme, then each of its calls and waves."""
     grants = Grant.objects.filter(wave__call__programme=programme)
     payments = Payment.objects.filter(tranche__grant__wave__call__programme=programme)
-    lines = [MoneyLine(programme.name, programme.envelope, _sum(grants, "award"),
-                       _sum(payments, "amount"))]
+    committed = _sum(grants, "award")
+    lines = [MoneyLine(programme.name, programme.envelope, committed, _sum(payments, "amount"),
+                       programme.envelope - committed)]
     committed_by_wave = dict(grants.values_list("wave").annotate(total=Sum("award")))
     paid_by_wave = dict(payments.values_list("tranche__grant__wave").annotate(
         total=Sum("amount")))
     for call in programme.calls.prefetch_related("waves").order_by("code"):
         waves = list(call.waves.order_by("position"))
+        available = allowances(call)
         lines.append(MoneyLine(call.name, None,
                                sum((committed_by_wave.get(w.pk, ZERO) for w in waves), ZERO),
-                               sum((paid_by_wave.get(w.pk, ZERO) for w in waves), ZERO)))
+                               sum((paid_by_wave.get(w.pk, ZERO) for w in waves), ZERO), None))
         lines += [MoneyLine(f"{call.code} — {wave.name}", wave.budget,
-                            committed_by_wave.get(wave.pk, ZERO), paid_by_wave.get(wave.pk, ZERO))
+                            committed_by_wave.get(wave.pk, ZERO), paid_by_wave.get(wave.pk, ZERO),
+                            available[wave.pk])
                   for wave in waves]
     return lines
 
