@@ -656,3 +656,15 @@ def test_aggregates_spread_equal_to_threshold_is_no_disagreement(deffinum, assig
     assert (result.mean, result.median, result.spread) == (
         Decimal("3.00"), Decimal("3.00"), Decimal("2.00"))
     assert result.disagreement is False  # flagged only above selection.disagreement_spread
+
+
+def test_affinity_uses_the_call_weights(deffinum):
+    from guichet.dossiers.models import Dossier
+    from guichet.review.experts import affinity
+
+    selection = deffinum.rules().selection
+    expert = ExpertProfile(sectors=["btp"], keywords="BIM, chantier, numérique")
+    dossier = Dossier(sector="btp", keywords="bim, chantier")
+    # sector 0.6 + keywords 0.4 × |{bim, chantier}| / |{bim, chantier, numérique}|
+    assert affinity(expert, dossier, selection) == 0.8667
+    assert affinity(expert, Dossier(sector="sante", keywords=""), selection) == 0.0

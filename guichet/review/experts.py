@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -20,11 +21,6 @@ from guichet.review.instruction import require_perm
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
 from guichet.rules.assignment import parse_assignment_instance, solve_assignment
 
-# Affinity of an expert for a dossier: sharing the dossier's sector weighs most; keywords in
-# common add the rest (Jaccard index). A matching score in [0, 1], not money.
-SECTOR_WEIGHT = 0.6
-KEYWORD_WEIGHT = 0.4
-
 
 class ExpertRefused(ServiceError):
     code = "expert_refused"
@@ -34,12 +30,17 @@ def keyword_set(text: str) -> frozenset[str]:
     return frozenset(word.strip().lower() for word in text.split(",") if word.strip())
 
 
-def affinity(expert: ExpertProfile, dossier: Dossier) -> float:
-    score = SECTOR_WEIGHT if dossier.sector and dossier.sector in expert.sectors else 0.0
+def affinity(expert: ExpertProfile, dossier: Dossier, selection) -> float:
+    """How well an expert fits a dossier, in [0, 1] (a matching score, not money): the call's
+    weight for sharing the dossier's sector, plus its keyword weight × the Jaccard index
+    (`selection` is the call definition's selection settings)."""
+    score = Decimal(0)
+    if dossier.sector and dossier.sector in expert.sectors:
+        score += selection.affinity_sector_weight
     ours, theirs = keyword_set(expert.keywords), keyword_set(dossier.keywords)
     if ours and theirs:
-        score += KEYWORD_WEIGHT * len(ours & theirs) / len(ours | theirs)
-    return round(score, 4)
+        score += selection.affinity_keyword_weight * len(ours & theirs) / len(ours | theirs)
+    return float(score.quantize(Decimal("0.0001")))
 
 
 @transaction.atomic
@@ -122,7 +123,8 @@ def assignment_instance(wave: Wave, kept: frozenset[tuple[int, int]] = frozenset
     call = wave.call
     dossiers = list(reviewable_dossiers(wave).order_by("pk"))
     experts = list(ExpertProfile.objects.filter(call=call).order_by("pk"))
-    reviews = call.rules().selection.reviews_per_dossier
+    selection = call.rules().selection
+    reviews = selection.reviews_per_dossier
     bonus = keep_bonus(len(dossiers), reviews)
     elsewhere = dict(Assignment.objects.filter(dossier__call=call).exclude(dossier__wave=wave)
                      .values("expert").annotate(n=Count("pk")).values_list("expert", "n"))
@@ -130,7 +132,7 @@ def assignment_instance(wave: Wave, kept: frozenset[tuple[int, int]] = frozenset
     affinities = []
     for d in dossiers:
         for e in experts:
-            score = affinity(e, d) + (bonus if (d.pk, e.pk) in kept else 0)
+            score = affinity(e, d, selection) + (bonus if (d.pk, e.pk) in kept else 0)
             if score > 0:
                 affinities.append([f"d{d.pk}", f"e{e.pk}", score])
     return {
@@ -204,7 +206,8 @@ def add_assignment(dossier: Dossier, expert: ExpertProfile, by) -> Assignment:
                             % {"n": expert.max_load})
     assignment, created = Assignment.objects.get_or_create(
         dossier=dossier, expert=expert,
-        defaults={"affinity": affinity(expert, dossier), "manual": True,
+        defaults={"affinity": affinity(expert, dossier, dossier.call.rules().selection),
+                  "manual": True,
                   "created_at": server_now()})
     if created:
         append_event("review.expert_added", dossier, by=by, details={"expert": expert.pk})

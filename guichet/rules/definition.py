@@ -93,6 +93,8 @@ class Selection(_Strict):
     disagreement_spread: Decimal
     min_score: Decimal
     objective: Literal["score_sum", "score_weighted_aid"]
+    affinity_sector_weight: Decimal
+    affinity_keyword_weight: Decimal
     criteria: Annotated[list[Criterion], msgspec.Meta(min_length=1)]
 
 
@@ -290,6 +292,9 @@ def _inconsistencies(definition: CallDefinition):
         yield "selection.min_score", "must lie within the scale"
     if not selection.disagreement_spread > 0:
         yield "selection.disagreement_spread", "must be positive"
+    weights = (selection.affinity_sector_weight, selection.affinity_keyword_weight)
+    if any(not w.is_finite() or w < 0 for w in weights) or sum(weights) != 1:
+        yield "selection.affinity_keyword_weight", "the two affinity weights add up to 1"
     yield from _tranche_inconsistencies(definition.tranches)
 
 

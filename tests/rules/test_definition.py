@@ -303,3 +303,10 @@ def test_load_definition_first_results_after_max_duration_refused(tmp_path):
 def test_load_definition_missing_file_names_it(tmp_path):
     error = refusal(tmp_path / "absent.toml")
     assert "cannot read the file" in error.reason
+
+
+def test_load_definition_affinity_weights_not_adding_to_one_refused(tmp_path):
+    error = refusal(write_variant(tmp_path, 'affinity_keyword_weight = "0.4"',
+                                  'affinity_keyword_weight = "0.5"'))
+    assert_names(error, "selection.affinity_keyword_weight")
+    assert "add up to 1" in error.reason
