@@ -12,9 +12,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pypdf
-import weasyprint
-from django.template.loader import render_to_string
 
+from guichet.core.pdf import render_pdf
 from guichet.rules.money import format_eur_fr
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -66,10 +65,7 @@ def render_receipt_pdf(data: ReceiptData) -> bytes:
         "aid": format_eur_fr(data.aid),
         "hash_label": HASH_LABEL,
     }
-    html = render_to_string(TEMPLATE, context)
-    # No protocol is allowed: the template has no external resource, and none may sneak in.
-    fetcher = weasyprint.URLFetcher(allowed_protocols=())
-    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
+    return render_pdf(TEMPLATE, context)
 
 
 def receipt_hash_from_pdf(pdf: bytes) -> str | None:

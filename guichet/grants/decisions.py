@@ -4,7 +4,6 @@ from decimal import Decimal
 
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -12,6 +11,7 @@ from guichet.audit.services import append_event
 from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
+from guichet.core.pdf import render_pdf
 from guichet.core.tasks import run_after_commit
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.dossiers.notifications import participants
@@ -114,13 +114,9 @@ def published_decision(dossier: Dossier) -> Decision | None:
 
 
 def decision_letter_pdf(decision: Decision) -> bytes:
-    import weasyprint
-
-    with translation.override("fr"):
-        html = render_to_string("grants/decision_letter.html", {
-            "decision": decision, "dossier": decision.dossier,
-            "published_at": in_paris(decision.published_at) if decision.published_at else None})
-    return weasyprint.HTML(string=html).write_pdf()
+    return render_pdf("grants/decision_letter.html", {
+        "decision": decision, "dossier": decision.dossier,
+        "published_at": in_paris(decision.published_at) if decision.published_at else None})
 
 
 def notify_decisions(decision_ids: list[int]) -> None:

@@ -2,23 +2,10 @@
 
 from decimal import Decimal
 
-import weasyprint
-from django.template.loader import render_to_string
-from django.utils import translation
-
 from guichet.core.clock import in_paris
+from guichet.core.pdf import render_pdf
 from guichet.dossiers.format import submitted_dossier
 from guichet.grants.models import Grant
-
-
-def _pdf(template: str, context: dict) -> bytes:
-    with translation.override("fr"):
-        html = render_to_string(template, context)
-    return weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()
-
-
-def _no_fetch(url, *args, **kwargs):
-    raise ValueError(f"no external resource in generated documents: {url}")
 
 
 def agreement_pdf(grant: Grant) -> bytes:
@@ -26,7 +13,7 @@ def agreement_pdf(grant: Grant) -> bytes:
     dossier = grant.dossier
     rules = dossier.call.rules()
     frozen = submitted_dossier(dossier.submissions.order_by("-version").first().snapshot)
-    return _pdf("grants/agreement.html", {
+    return render_pdf("grants/agreement.html", {
         "grant": grant, "dossier": dossier, "frozen": frozen, "rules": rules,
         "rate": (grant.award / grant.eligible_base * 100).quantize(Decimal("0.01")),
         "tranches": grant.tranches.order_by("number"),
@@ -35,6 +22,6 @@ def agreement_pdf(grant: Grant) -> bytes:
 
 
 def recovery_order_pdf(grant: Grant) -> bytes:
-    return _pdf("grants/recovery_order.html", {
+    return render_pdf("grants/recovery_order.html", {
         "grant": grant, "dossier": grant.dossier, "order": grant.recovery,
         "issued_at": in_paris(grant.recovery.issued_at)})
