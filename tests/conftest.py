@@ -26,6 +26,16 @@ def deffinum(db):
 
 
 @pytest.fixture
+def open_call(db):
+    """Deffinum with its second wave open today (the demo dates)."""
+    import datetime as dt
+
+    from guichet.calls.services import load_call
+
+    return load_call(DEFFINUM_TOML, demo_today=dt.date.today()).call
+
+
+@pytest.fixture
 def team(deffinum):
     """An instructor, a committee member and an administrator of the call."""
     from guichet.review.models import Role

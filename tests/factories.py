@@ -90,13 +90,29 @@ def make_user(email: str, organisations=(), password: str = "Formation-Hybride-2
     return user
 
 
+def take_part(user, member, how: str = "invitation"):
+    """`user` takes part in the member's consortium for `member` (what an accepted invitation,
+    or the creation of the dossier for the lead, records)."""
+    from guichet.dossiers.models import Participant
+
+    return Participant.objects.create(user=user, member=member, joined_at=now(), how=how)
+
+
+def make_applicant(email: str, member):
+    """A confirmed account acting for the member's organisation and taking part for it."""
+    user = make_user(email, [member.organisation])
+    take_part(user, member, "created" if member.is_lead else "invitation")
+    return user
+
+
 def lead_and_member(dossier):
-    """Two accounts: one for the lead organisation, one for the first other member."""
+    """Two accounts taking part in the dossier: one for the lead member, one for the first
+    other member."""
     members = list(dossier.consortium.members.select_related("organisation"))
     lead = next(m for m in members if m.is_lead)
     other = next(m for m in members if not m.is_lead)
-    return (make_user(f"lead{dossier.pk}@example.fr", [lead.organisation]),
-            make_user(f"member{dossier.pk}@example.fr", [other.organisation]))
+    return (make_applicant(f"lead{dossier.pk}@example.fr", lead),
+            make_applicant(f"member{dossier.pk}@example.fr", other))
 
 
 def bulk_submitted_dossiers(call, count: int, *, wave=None, start: int = 0) -> None:
@@ -136,3 +152,12 @@ def staff(call, email: str, *roles: str):
     for role in roles:
         CallRole.objects.create(user=user, call=call, role=role)
     return user
+
+
+def database_state() -> dict[str, list[dict]]:
+    """Every row of every Guichet table, to show that a request or a refused action changed
+    nothing (sessions and other framework tables are left out)."""
+    from django.apps import apps
+
+    return {model._meta.label: list(model.objects.order_by("pk").values())
+            for model in apps.get_models() if model.__module__.startswith("guichet.")}

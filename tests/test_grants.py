@@ -45,7 +45,7 @@ from guichet.review.instruction import InstructionRefused, record_instruction
 from guichet.rules import dossier as fmt
 from guichet.rules.grants import balance_due, months_after, tranche_amounts, wave_allowances
 from guichet.rules.money import format_eur_fr
-from tests.factories import lead_and_member, make_dossier, make_user
+from tests.factories import lead_and_member, make_applicant, make_dossier
 
 PARIS = ZoneInfo("Europe/Paris")
 IN_WAVE_1 = dt.datetime(2021, 8, 31, 11, 0, tzinfo=PARIS)
@@ -343,8 +343,8 @@ def test_commitment_below_threshold_closes_call_and_mails_every_account_holder(
     dossier = instructed_dossier(example_document, team["instructor"])
     applicants = lead_and_member(dossier)
     draft = make_dossier(example_document)
-    draft_lead = make_user("candidat@example.fr",
-                           [draft.consortium.members.get(is_lead=True).organisation])
+    draft_lead = make_applicant("candidat@example.fr",
+                                draft.consortium.members.get(is_lead=True))
     select(team, dossier)
     before = dt.datetime.now(dt.UTC)
     with django_capture_on_commit_callbacks(execute=True):

@@ -10,10 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from guichet.calls.services import load_call
 from guichet.dossiers.demo import blank_pdf
 from guichet.dossiers.models import Document, Dossier, ExpenseLine, Submission
-from tests.conftest import DEFFINUM_TOML
 from tests.factories import (
     attach_required_documents,
     fresh_siret,
@@ -26,12 +24,6 @@ pytestmark = pytest.mark.django_db
 
 STEPS = ["projet", "consortium", "calendrier", "budget", "financement", "hybridation",
          "documents", "depot"]
-
-
-@pytest.fixture
-def open_call(db):
-    """Deffinum with its second wave open today (the demo dates)."""
-    return load_call(DEFFINUM_TOML, demo_today=dt.date.today()).call
 
 
 @pytest.fixture
@@ -263,7 +255,8 @@ def test_attach_required_documents_helper_makes_dossier_complete(dossier):
     assert Document.objects.filter(dossier=dossier).count() == 3
 
 
-def test_start_dossier_and_invite_through_dashboard(client, open_call, mailoutbox):
+def test_start_dossier_and_invite_through_dashboard(client, open_call, mailoutbox,
+                                                    django_capture_on_commit_callbacks):
     user = make_user("cheffe@example.fr")
     client.force_login(user)
     siret = fresh_siret()
@@ -275,7 +268,8 @@ def test_start_dossier_and_invite_through_dashboard(client, open_call, mailoutbo
                                         "kind": "training_network", "title": "Projet Sud"})
     dossier = Dossier.objects.get(title="Projet Sud")
     assert response["Location"] == f"/dossiers/{dossier.pk}/etape/projet/"
-    client.post(f"/dossiers/{dossier.pk}/etape/consortium/", {"email": "Membre@Example.fr"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/dossiers/{dossier.pk}/etape/consortium/", {"email": "Membre@Example.fr"})
     assert mailoutbox[0].to == ["membre@example.fr"]
     assert "/invitations/" in mailoutbox[0].body
 

@@ -84,7 +84,7 @@ DEMO_PASSWORD = "demo-guichet-2021"
 DEMO_LEAD_EMAIL = "porteur@demo.guichet.test"
 
 
-def demo_user(email: str, organisations) -> User:
+def demo_user(email: str, organisations=()) -> User:
     """A confirmed account acting for `organisations` (log in with DEMO_PASSWORD)."""
     user = User.objects.filter(email=email).first() or User.objects.create_user(
         email, DEMO_PASSWORD)
@@ -93,6 +93,12 @@ def demo_user(email: str, organisations) -> User:
     for organisation in organisations:
         Affiliation.objects.get_or_create(user=user, organisation=organisation)
     return user
+
+
+def lead_user(dossier: Dossier) -> User:
+    """The (first) account taking part in the dossier for its lead member."""
+    return User.objects.filter(participations__member__consortium_id=dossier.consortium_id,
+                               participations__member__is_lead=True).order_by("pk").first()
 
 
 def attach_required_documents(dossier: Dossier, user) -> None:
@@ -111,14 +117,14 @@ def seed_demo() -> list[Dossier]:
     created = []
     for index, (title, lead_kind, sector) in enumerate(DEMO_PROJECTS):
         document = msgspec.json.encode(demo_document(index, title, lead_kind))
-        dossier = import_dossier(document).dossier
+        email = DEMO_LEAD_EMAIL if index == 0 else f"porteur{index + 1}@demo.guichet.test"
+        user = demo_user(email)
+        dossier = import_dossier(document, lead_email=email).dossier  # the account leads it
         Dossier.objects.filter(pk=dossier.pk).update(sector=sector,
                                                      keywords="hybridation, immersif")
         dossier.refresh_from_db()
         lead = dossier.consortium.members.get(is_lead=True).organisation
         Organisation.objects.filter(pk=lead.pk).update(region=DEMO_REGIONS[index])
-        user = demo_user(DEMO_LEAD_EMAIL if index == 0 else f"porteur{index + 1}@demo.guichet.test",
-                         [lead])
         attach_required_documents(dossier, user)
         if index < 2:
             submit(dossier, by=user, now=first_wave.closes_at - dt.timedelta(days=3 - index))

@@ -36,7 +36,11 @@ def upload_document(dossier: Dossier, user, kind: str, upload) -> Document:
 
 @transaction.atomic
 def remove_document(document: Document, user) -> None:
+    """Only the person who added a document, or the lead, removes it (while editable)."""
     require(user, "dossiers.upload_document", document.dossier)
+    if not user.has_perm("dossiers.remove_document", document):
+        raise EditRefused(_("Seuls la personne qui a ajouté cette pièce et le chef de file "
+                            "peuvent la retirer."), field="document")
     append_event("dossier.document_removed", document.dossier, by=user,
                  details={"kind": document.kind, "sha256": document.sha256})
     document.delete()

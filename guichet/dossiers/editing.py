@@ -7,10 +7,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F, Model
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from guichet.audit.services import append_event
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
+from guichet.core.text import require_single_line
 from guichet.dossiers.format import content_hash, dossier_queryset
 from guichet.dossiers.models import (
     ConsortiumMember,
@@ -20,6 +22,7 @@ from guichet.dossiers.models import (
     HybridProfile,
     Milestone,
 )
+from guichet.dossiers.permissions import participant_members
 from guichet.rules import dossier as fmt
 
 PROJECT_FIELDS = ("title", "summary", "scope", "pooling_commitment", "start_date",
@@ -27,6 +30,10 @@ PROJECT_FIELDS = ("title", "summary", "scope", "pooling_commitment", "start_date
 HYBRID_FIELDS = ("synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
                  "work_situation_share", "immersive_tools", "positioning_tools",
                  "learners_targeted", "trades_targeted", "indicator_targets")
+# Fields that hold on one line (they reach mail subjects, lists and PDFs), with their labels.
+SINGLE_LINE_PROJECT_FIELDS = {"title": gettext_lazy("Titre du projet"),
+                              "keywords": gettext_lazy("Mots-clés")}
+LABEL = gettext_lazy("Libellé")
 
 
 class EditRefused(ServiceError):
@@ -68,6 +75,8 @@ def _recorded(action: str, dossier: Dossier, user, before: str, details: dict | 
 @transaction.atomic
 def update_project(dossier: Dossier, user, version: int, changes: dict) -> None:
     require(user, "dossiers.edit_project", dossier)
+    for name, label in SINGLE_LINE_PROJECT_FIELDS.items():
+        require_single_line(changes.get(name) or "", field=name, label=str(label))
     before = content_hash(dossier_queryset().get(pk=dossier.pk))
     _save_versioned(Dossier, dossier.pk, version,
                     {k: v for k, v in changes.items() if k in PROJECT_FIELDS})
@@ -96,6 +105,7 @@ class ExpenseInput:
 @transaction.atomic
 def add_expense(dossier: Dossier, user, line: ExpenseInput) -> ExpenseLine:
     _check_line_owner(dossier, user, line.member)
+    require_single_line(line.label, field="label", label=str(LABEL))
     before = content_hash(dossier_queryset().get(pk=dossier.pk))
     created = ExpenseLine.objects.create(
         dossier=dossier, member=line.member, category=line.category, label=line.label,
@@ -108,6 +118,7 @@ def add_expense(dossier: Dossier, user, line: ExpenseInput) -> ExpenseLine:
 def update_expense(line: ExpenseLine, user, version: int, new: ExpenseInput) -> None:
     require(user, "dossiers.edit_line", line)
     _check_line_owner(line.dossier, user, new.member)
+    require_single_line(new.label, field="label", label=str(LABEL))
     before = content_hash(dossier_queryset().get(pk=line.dossier_id))
     _save_versioned(ExpenseLine, line.pk, version, {
         "member": new.member, "category": new.category, "label": new.label,
@@ -179,13 +190,14 @@ def _check_line_owner(dossier: Dossier, user, member: ConsortiumMember) -> None:
     if member.consortium_id != dossier.consortium_id:
         raise EditRefused(_("Ce membre n'appartient pas au consortium."), field="member")
     is_lead = user.has_perm("dossiers.edit_project", dossier)
-    if not is_lead and not member.organisation.affiliations.filter(user=user).exists():
+    if not is_lead and not participant_members(user, dossier).filter(pk=member.pk).exists():
         raise EditRefused(_("Un membre ne peut saisir que ses propres lignes."), field="member")
 
 
 @transaction.atomic
 def add_milestone(dossier: Dossier, user, month: int, kind: str, label: str) -> Milestone:
     require(user, "dossiers.edit_project", dossier)
+    require_single_line(label, field="label", label=str(LABEL))
     before = content_hash(dossier_queryset().get(pk=dossier.pk))
     created = Milestone.objects.create(dossier=dossier, month=month, kind=kind, label=label,
                                        position=_next_position(dossier.milestones))

@@ -75,8 +75,39 @@ class ConsortiumMember(models.Model):
         return self.name
 
 
+class Participant(models.Model):
+    """A person taking part in a consortium for one of its members.
+
+    The only thing that opens a consortium's dossiers to a person. It is made for the person
+    who starts a dossier (lead member), for the person who accepts the lead's invitation, and
+    for the account an operator names when importing a dossier. Acting for an organisation
+    (`Affiliation`) opens nothing by itself: SIRETs are public."""
+
+    class How(models.TextChoices):
+        CREATED = "created", _("a créé le dossier")
+        INVITATION = "invitation", _("a accepté une invitation du chef de file")
+        DESIGNATED = "designated", _("désigné par un opérateur")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="participations")
+    member = models.ForeignKey(ConsortiumMember, on_delete=models.CASCADE,
+                               related_name="participants")
+    joined_at = models.DateTimeField()
+    how = models.CharField(max_length=16, choices=How.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "member"],
+                                               name="one_participation_per_user_and_member")]
+
+    def __str__(self) -> str:
+        return f"{self.user} for {self.member}"
+
+
 class Invitation(models.Model):
-    """An e-mail invitation to join a consortium as a member."""
+    """An e-mail invitation from the lead to take part in a consortium.
+
+    Either for a new partner organisation (chosen by the invitee on acceptance, `member` is then
+    the member it created) or for an existing non-lead member (`member` named by the lead)."""
 
     consortium = models.ForeignKey(Consortium, on_delete=models.CASCADE,
                                    related_name="invitations")
@@ -85,12 +116,19 @@ class Invitation(models.Model):
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")
     created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
     member = models.ForeignKey(ConsortiumMember, on_delete=models.SET_NULL, null=True,
                                blank=True, related_name="+")
 
     def __str__(self) -> str:
         return f"{self.email} → {self.consortium}"
+
+    def is_pending(self, now) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
 
 
 class DossierStatus(models.TextChoices):

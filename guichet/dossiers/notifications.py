@@ -1,4 +1,4 @@
-"""Mails about dossiers: receipt to every member, deadline reminders to draft holders."""
+"""Mails about dossiers: invitations, receipt to every participant, deadline reminders."""
 
 import datetime as dt
 
@@ -10,16 +10,36 @@ from django.utils.translation import gettext as _
 
 from guichet.accounts.models import User
 from guichet.core.clock import in_paris
-from guichet.dossiers.models import Dossier
+from guichet.core.text import mail_subject
+from guichet.dossiers.models import Dossier, Invitation
 from guichet.dossiers.receipt import receipt_data, render_receipt_pdf
 
 
 def participants(dossier: Dossier) -> list[str]:
-    """E-mail addresses of everyone acting for a confirmed member of the consortium."""
+    """E-mail addresses of everyone taking part in the consortium (participations only: acting
+    for a member organisation is not enough)."""
     return sorted(set(User.objects.filter(
-        affiliations__organisation__memberships__consortium=dossier.consortium,
-        affiliations__organisation__memberships__confirmed_at__isnull=False,
+        participations__member__consortium_id=dossier.consortium_id,
         is_active=True).values_list("email", flat=True)))
+
+
+def send_invitation(invitation_pk: int) -> None:
+    invitation = Invitation.objects.select_related("invited_by", "member").get(pk=invitation_pk)
+    dossier = invitation.consortium.dossiers.select_related("call").first()
+    link = settings.SITE_URL + reverse("portal:invitation", args=[invitation.token])
+    values = {"inviter": invitation.invited_by.email, "title": dossier.title,
+              "call": dossier.call.name, "link": link,
+              "until": f"{in_paris(invitation.expires_at):%d/%m/%Y à %H:%M}"}
+    with translation.override("fr"):
+        role = (_("pour le compte de %(member)s") % {"member": invitation.member.name}
+                if invitation.member else _("comme nouvel organisme partenaire"))
+        EmailMessage(
+            mail_subject(_("Invitation à rejoindre le consortium « %(title)s »") % values),
+            _("%(inviter)s vous invite à rejoindre le consortium du projet « %(title)s » "
+              "(appel %(call)s), %(role)s.\n\nPour confirmer votre participation, connectez-vous "
+              "avec cette adresse et suivez ce lien avant le %(until)s (heure de Paris) :\n"
+              "%(link)s") % {**values, "role": role},
+            to=[invitation.email]).send()
 
 
 def send_receipt(dossier_pk: int) -> None:
@@ -30,8 +50,8 @@ def send_receipt(dossier_pk: int) -> None:
         return
     with translation.override("fr"):
         message = EmailMessage(
-            _("Accusé de réception %(number)s — %(title)s")
-            % {"number": data.receipt_number, "title": data.title},
+            mail_subject(_("Accusé de réception %(number)s — %(title)s")
+                         % {"number": data.receipt_number, "title": data.title}),
             _("Le dossier « %(title)s » a été déposé le %(at)s (heure de Paris) sous le numéro "
               "%(number)s.\n\nEmpreinte SHA-256 du dossier gelé : %(hash)s\n\n"
               "L'accusé de réception est joint à ce message.")
@@ -65,8 +85,8 @@ def remind_drafts(now: dt.datetime, days: int) -> int:
         link = settings.SITE_URL + reverse("portal:step", args=[dossier.pk, "depot"])
         with translation.override("fr"):
             EmailMessage(
-                _("Rappel : la vague se clôt le %(at)s") % {
-                    "at": f"{in_paris(wave.closes_at):%d/%m/%Y à %H:%M}"},
+                mail_subject(_("Rappel : la vague se clôt le %(at)s") % {
+                    "at": f"{in_paris(wave.closes_at):%d/%m/%Y à %H:%M}"}),
                 _("Le dossier « %(title)s » est encore en brouillon. La vague %(wave)s se clôt "
                   "le %(at)s (heure de Paris) : l'heure de réception par le serveur fait foi.\n\n"
                   "%(link)s") % {"title": dossier.title or "—", "wave": wave.name, "link": link,

@@ -1,14 +1,18 @@
 """Who may do what on a dossier: declarative predicates (django-rules).
 
-Participants are the people affiliated to an organisation that is a confirmed member of the
-dossier's consortium; the lead is a participant of the lead organisation. Views also scope
-their querysets to the user's dossiers, so that another consortium's dossier is a 404.
+Participants are the people with a `Participant` record for a member of the dossier's
+consortium: the person who created the dossier, the people who accepted the lead's invitation,
+and the account an operator named on import. Acting for a member organisation (an affiliation)
+grants nothing here: a SIRET is public. The lead is a participant of the lead member. Views
+also scope their querysets to the user's dossiers, so that another consortium's dossier is a
+404.
 """
 
 import rules
 
 from guichet.dossiers.models import (
     ConsortiumMember,
+    Document,
     Dossier,
     DossierStatus,
     ExpenseLine,
@@ -17,9 +21,11 @@ from guichet.dossiers.models import (
 
 
 def participant_members(user, dossier: Dossier):
-    return ConsortiumMember.objects.filter(
-        consortium_id=dossier.consortium_id, confirmed_at__isnull=False,
-        organisation__affiliations__user=user)
+    """The members of the dossier's consortium the user takes part in (usually one)."""
+    if user.pk is None:  # anonymous: `participants__user_id=None` would match members without one
+        return ConsortiumMember.objects.none()
+    return ConsortiumMember.objects.filter(consortium_id=dossier.consortium_id,
+                                           participants__user_id=user.pk)
 
 
 @rules.predicate
@@ -49,21 +55,30 @@ def is_line_of_own_organisation(user, line: ExpenseLine | FinancingLine) -> bool
 
 
 @rules.predicate
-def line_dossier_is_draft(user, line) -> bool:
-    return line.dossier.status in EDITABLE_STATUSES
+def parent_dossier_is_draft(user, item: ExpenseLine | FinancingLine | Document) -> bool:
+    return item.dossier.status in EDITABLE_STATUSES
 
 
 @rules.predicate
-def is_lead_of_line_dossier(user, line) -> bool:
-    return is_lead(user, line.dossier)
+def is_lead_of_parent_dossier(user, item: ExpenseLine | FinancingLine | Document) -> bool:
+    return is_lead(user, item.dossier)
+
+
+@rules.predicate
+def is_uploader(user, document: Document) -> bool:
+    return (user.is_authenticated and document.uploaded_by_id == user.pk
+            and is_participant(user, document.dossier))
 
 
 rules.add_perm("dossiers.view_dossier", is_participant)
 rules.add_perm("dossiers.edit_project", is_lead & is_draft)
 rules.add_perm("dossiers.invite_member", is_lead & is_draft)
+rules.add_perm("dossiers.revoke_invitation", is_lead)
 rules.add_perm("dossiers.add_line", is_participant & is_draft)
 rules.add_perm("dossiers.edit_line",
-               line_dossier_is_draft & (is_lead_of_line_dossier | is_line_of_own_organisation))
+               parent_dossier_is_draft & (is_lead_of_parent_dossier | is_line_of_own_organisation))
 rules.add_perm("dossiers.import_annex", is_lead & is_draft)
 rules.add_perm("dossiers.upload_document", is_participant & is_draft)
+rules.add_perm("dossiers.remove_document",
+               parent_dossier_is_draft & (is_lead_of_parent_dossier | is_uploader))
 rules.add_perm("dossiers.submit_dossier", is_lead & is_draft)

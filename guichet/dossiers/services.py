@@ -18,6 +18,7 @@ from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.tasks import run_after_commit
 from guichet.dossiers.format import content_hash, dossier_queryset, frozen_submission, to_format
+from guichet.dossiers.membership import designate_lead
 from guichet.dossiers.models import (
     Consortium,
     ConsortiumMember,
@@ -33,6 +34,7 @@ from guichet.dossiers.models import (
     Submission,
 )
 from guichet.dossiers.notifications import send_receipt
+from guichet.dossiers.permissions import is_lead
 from guichet.rules import dossier as fmt
 from guichet.rules.eligibility import evaluate, missing_fields
 
@@ -52,11 +54,15 @@ class ImportResult:
 
 
 @transaction.atomic
-def import_dossier(document: bytes, *, by=None) -> ImportResult:
+def import_dossier(document: bytes, *, by=None, lead_email: str | None = None) -> ImportResult:
     """Create a draft dossier from a `guichet.dossier/1` document.
 
-    A receipt instant in the document is not imported: only `submit` issues receipts.
+    Nobody gets access to it, unless `lead_email` names the (confirmed) account of its lead:
+    that account then takes part for the lead member. Members in the file are organisations,
+    not people, and a SIRET opens nothing. A receipt instant in the document is not imported:
+    only `submit` issues receipts.
     """
+
     try:
         data = fmt.parse_dossier(document)
     except fmt.DossierFormatError as exc:
@@ -73,6 +79,8 @@ def import_dossier(document: bytes, *, by=None) -> ImportResult:
     HybridProfile.objects.create(dossier=dossier)
     _import_lines(dossier, data, members)
     append_event("dossier.imported", dossier, by=by, hash_after=content_hash(dossier))
+    if lead_email is not None:
+        designate_lead(dossier, lead_email, by=by)
     return ImportResult(dossier, receipt_ignored=data.submitted_at is not None)
 
 
@@ -115,9 +123,12 @@ def _import_lines(dossier: Dossier, data: fmt.Dossier, members: dict) -> None:
 def submit(dossier: Dossier, by=None, now: dt.datetime | None = None) -> Submission:
     """Submit a draft: receipt instant from the server, verdict, frozen snapshot and its hash.
 
-    The receipt exists only once its snapshot is stored: both are written in one transaction.
-    A complete but ineligible dossier is accepted, and carries its verdict.
+    Only the lead submits (`by` None is the platform itself: tests, demo data). The receipt
+    exists only once its snapshot is stored: both are written in one transaction. A complete
+    but ineligible dossier is accepted, and carries its verdict.
     """
+    if by is not None and not is_lead(by, dossier):
+        raise SubmissionRefused(_("Seul le chef de file dépose le dossier."))
     received_at = now or server_now()
     try:
         with transaction.atomic():

@@ -13,6 +13,7 @@ from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.pdf import render_pdf
 from guichet.core.tasks import run_after_commit
+from guichet.core.text import mail_subject
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.dossiers.notifications import participants
 from guichet.grants.models import Decision, DecisionStatus, Outcome
@@ -127,8 +128,8 @@ def notify_decisions(decision_ids: list[int]) -> None:
             continue
         with translation.override("fr"):
             message = EmailMessage(
-                _("Décision sur votre dossier %(number)s") % {
-                    "number": decision.dossier.receipt_number},
+                mail_subject(_("Décision sur votre dossier %(number)s") % {
+                    "number": decision.dossier.receipt_number}),
                 _("La décision sur le dossier « %(title)s » est publiée : %(outcome)s. "
                   "La lettre de décision est jointe.") % {
                     "title": decision.dossier.title, "outcome": decision.get_outcome_display()},

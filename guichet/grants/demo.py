@@ -6,7 +6,7 @@ import datetime as dt
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from guichet.dossiers.demo import blank_pdf, demo_user
+from guichet.dossiers.demo import blank_pdf, demo_user, lead_user
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants import decisions, services
 from guichet.grants.models import Grant, Outcome, Report, ReportKind, TrancheStatus
@@ -19,7 +19,7 @@ STAFF = {Role.INSTRUCTOR: "instructeur@demo.guichet.test",
 
 
 def staff_user(call, role: str):
-    user = demo_user(STAFF[role], [])
+    user = demo_user(STAFF[role])
     CallRole.objects.get_or_create(user=user, call=call, role=role)
     return user
 
@@ -43,9 +43,8 @@ def seed_decided_wave(call) -> list[Grant]:
     decisions.publish_decisions(submitted[0].wave, admin)
     grants = list(Grant.objects.filter(dossier__in=submitted).order_by("pk"))
     for number, grant in enumerate(grants, start=1):
-        lead = grant.dossier.consortium.members.get(is_lead=True).organisation.affiliations\
-            .first().user
-        services.sign_agreement(grant, lead, SimpleUploadedFile("convention.pdf", blank_pdf()))
+        services.sign_agreement(grant, lead_user(grant.dossier),
+                                SimpleUploadedFile("convention.pdf", blank_pdf()))
         tranche = grant.tranches.get(number=1)
         services.record_payment(tranche, admin, paid_on=dt.date.today(),
                                 reference=f"DEMO-VIR-{number:03d}-1")
@@ -54,8 +53,7 @@ def seed_decided_wave(call) -> list[Grant]:
 
 
 def _intermediate_round(grant: Grant, instructor, admin) -> None:
-    lead = grant.dossier.consortium.members.get(is_lead=True).organisation.affiliations\
-        .first().user
+    lead = lead_user(grant.dossier)
     report = Report.objects.get(grant=grant, kind=ReportKind.INTERMEDIATE)
     lines = grant.dossier.expenses.filter(eligible=True)
     services.submit_report(

@@ -18,6 +18,7 @@ from guichet.calls.models import Call, CallStatus, Programme, Wave
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.tasks import run_after_commit
+from guichet.core.text import mail_subject
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier
 from guichet.dossiers.pdf_check import DocumentRefused, check_pdf
@@ -174,9 +175,8 @@ def close_call(call: Call, by, message: str, now=None) -> None:
 
 
 def account_holders(call: Call) -> list[str]:
-    """Everyone with an account on the call: applicants of its dossiers and its staff."""
-    applicants = User.objects.filter(
-        affiliations__organisation__memberships__consortium__dossiers__call=call)
+    """Everyone with an account on the call: the participants of its dossiers and its staff."""
+    applicants = User.objects.filter(participations__member__consortium__dossiers__call=call)
     staff = User.objects.filter(call_roles__call=call)
     return sorted(set(applicants.values_list("email", flat=True))
                   | set(staff.values_list("email", flat=True)))
@@ -185,8 +185,8 @@ def account_holders(call: Call) -> list[str]:
 def notify_closure(call_pk: int) -> None:
     call = Call.objects.get(pk=call_pk)
     for email in account_holders(call):
-        send_mail(_("Clôture de l'appel %(call)s") % {"call": call.name}, call.closed_message,
-                  None, [email])
+        send_mail(mail_subject(_("Clôture de l'appel %(call)s") % {"call": call.name}),
+                  call.closed_message, None, [email])
 
 
 # --- agreement and signature -----------------------------------------------------------------
@@ -419,8 +419,8 @@ def remind_reports(today: dt.date) -> int:
             continue
         recipients = participants(report.grant.dossier)
         if recipients:
-            send_mail(_("Rappel : %(report)s attendu le %(due)s") % {
-                "report": report.get_kind_display(), "due": f"{report.due_on:%d/%m/%Y}"},
+            send_mail(mail_subject(_("Rappel : %(report)s attendu le %(due)s") % {
+                "report": report.get_kind_display(), "due": f"{report.due_on:%d/%m/%Y}"}),
                 _("Le %(report)s de la subvention %(number)s est attendu le %(due)s.") % {
                     "report": report.get_kind_display(),
                     "number": report.grant.dossier.receipt_number,

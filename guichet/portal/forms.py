@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
-from guichet.core.fields import AmountField
+from guichet.core.fields import AmountField, SingleLineField
 from guichet.rules.regions import REGIONS
 
 KIND_LABELS = {
@@ -33,7 +33,7 @@ class VersionedForm(DsfrBaseForm):
 class OrganisationForm(DsfrBaseForm):
     siret = forms.CharField(label="SIRET", max_length=20,
                             help_text=_("14 chiffres, sans espace ou avec espaces."))
-    name = forms.CharField(label=_("Raison sociale"), max_length=300)
+    name = SingleLineField(label=_("Raison sociale"), max_length=300)
     region = forms.ChoiceField(label=_("Région du siège"), required=False,
                                choices=[("", "—"), *sorted(REGIONS.items(),
                                                             key=lambda item: item[1])])
@@ -43,7 +43,7 @@ class StartDossierForm(DsfrBaseForm):
     organisation = forms.ModelChoiceField(label=_("Organisme chef de file"), queryset=None)
     kind = forms.ChoiceField(label=_("Catégorie de l'organisme"),
                              choices=list(KIND_LABELS.items()))
-    title = forms.CharField(label=_("Titre du projet"), max_length=300)
+    title = SingleLineField(label=_("Titre du projet"), max_length=300)
 
     def __init__(self, *args, organisations, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,18 +51,24 @@ class StartDossierForm(DsfrBaseForm):
 
 
 class AcceptInvitationForm(DsfrBaseForm):
+    """For a new partner, which of the person's organisations joins, and as what; for an
+    invitation naming an existing member, nothing to choose."""
+
     organisation = forms.ModelChoiceField(label=_("Organisme que vous représentez"),
                                           queryset=None)
     kind = forms.ChoiceField(label=_("Catégorie de l'organisme"),
                              choices=list(KIND_LABELS.items()))
 
-    def __init__(self, *args, organisations, **kwargs):
+    def __init__(self, *args, organisations, for_member=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = organisations
+        if for_member is not None:
+            del self.fields["organisation"], self.fields["kind"]
+        else:
+            self.fields["organisation"].queryset = organisations
 
 
 class ProjectForm(VersionedForm):
-    title = forms.CharField(label=_("Titre du projet"), max_length=300, required=False)
+    title = SingleLineField(label=_("Titre du projet"), max_length=300, required=False)
     summary = forms.CharField(label=_("Résumé"), widget=forms.Textarea(attrs={"rows": 5}),
                               max_length=10_000, required=False)
     scope = forms.ChoiceField(label=_("Portée"), required=False,
@@ -76,7 +82,7 @@ class ProjectForm(VersionedForm):
     duration_months = forms.IntegerField(label=_("Durée (mois)"), required=False, min_value=1,
                                          max_value=120)
     sector = forms.ChoiceField(label=_("Filière principale"), required=False)
-    keywords = forms.CharField(label=_("Mots-clés (séparés par des virgules)"), required=False,
+    keywords = SingleLineField(label=_("Mots-clés (séparés par des virgules)"), required=False,
                                max_length=500)
 
     def __init__(self, *args, sectors=(), **kwargs):
@@ -86,19 +92,26 @@ class ProjectForm(VersionedForm):
 
 class InviteForm(DsfrBaseForm):
     email = forms.EmailField(label=_("Adresse électronique du membre invité"))
+    member = forms.ModelChoiceField(
+        label=_("Pour le compte de"), queryset=None, required=False,
+        empty_label=_("Un nouvel organisme partenaire (la personne invitée le choisit)"))
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = members
 
 
 class MilestoneForm(DsfrBaseForm):
     month = forms.IntegerField(label=_("Mois (1 = premier mois du projet)"), min_value=1,
                                max_value=120)
     kind = forms.ChoiceField(label=_("Type de jalon"), choices=list(MILESTONE_LABELS.items()))
-    label = forms.CharField(label=_("Libellé"), max_length=500)
+    label = SingleLineField(label=_("Libellé"), max_length=500)
 
 
 class ExpenseForm(DsfrBaseForm):
     member = forms.ModelChoiceField(label=_("Membre"), queryset=None)
     category = forms.ChoiceField(label=_("Catégorie de dépense"))
-    label = forms.CharField(label=_("Libellé"), max_length=500)
+    label = SingleLineField(label=_("Libellé"), max_length=500)
     amount = AmountField(label=_("Montant (€)"))
     eligible = forms.BooleanField(label=_("Dépense éligible"), required=False, initial=True)
 

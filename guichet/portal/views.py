@@ -1,5 +1,6 @@
 """The applicant portal: views only parse requests and call services."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -14,7 +15,7 @@ from guichet.core.errors import ServiceError
 from guichet.core.http import PDF, download, run_service
 from guichet.dossiers import editing, membership
 from guichet.dossiers.documents import pdf_file_response, remove_document, upload_document
-from guichet.dossiers.models import Document, ExpenseLine, FinancingLine, Milestone
+from guichet.dossiers.models import Document, ExpenseLine, FinancingLine, Invitation, Milestone
 from guichet.dossiers.receipt import receipt_data
 from guichet.dossiers.services import submit
 from guichet.grants.decisions import decision_letter_pdf, published_decision
@@ -66,11 +67,16 @@ def dashboard(request):
 @login_required
 @POST_FORM
 def invitation(request, token):
-    invitation = membership.open_invitation(token)
+    invitation = membership.invitation_by_token(token)
     if invitation is None:
         raise Http404
+    try:
+        membership.check_invitation(invitation, request.user, now())
+    except ServiceError as refused:  # expired, revoked, accepted, another address…
+        return render(request, "portal/invitation.html", {"refusal": refused.message})
     organisations = membership.organisations_of(request.user)
-    form = forms.AcceptInvitationForm(request.POST or None, organisations=organisations)
+    options = {"organisations": organisations, "for_member": invitation.member}
+    form = forms.AcceptInvitationForm(request.POST or None, **options)
     organisation_form = forms.OrganisationForm(
         request.POST if request.POST.get("action") == "organisation" else None)
     if organisation_form.is_bound:
@@ -80,18 +86,17 @@ def invitation(request, token):
                     organisation_form.cleaned_data["name"],
                     organisation_form.cleaned_data["region"])):
             return redirect("portal:invitation", token=token)
-        form = forms.AcceptInvitationForm(organisations=organisations)
-    elif form.is_bound and form.is_valid():
-        accepted = []
-        if run_service(form, lambda: accepted.append(membership.accept_invitation(
-                token, request.user, form.cleaned_data["organisation"],
-                form.cleaned_data["kind"]))):
-            dossier = invitation.consortium.dossiers.first()
-            messages.success(request, _("Vous faites désormais partie du consortium."))
-            return redirect("portal:step", pk=dossier.pk, step="budget")
+        form = forms.AcceptInvitationForm(**options)
+    elif form.is_bound and form.is_valid() and run_service(
+            form, lambda: membership.accept_invitation(
+                token, request.user, form.cleaned_data.get("organisation"),
+                form.cleaned_data.get("kind", ""))):
+        messages.success(request, _("Vous faites désormais partie du consortium."))
+        return redirect("portal:step", pk=membership.invitation_dossier(invitation).pk,
+                        step="budget")
     return render(request, "portal/invitation.html", {
         "invitation": invitation, "form": form, "organisation_form": organisation_form,
-        "dossier": invitation.consortium.dossiers.first()})
+        "dossier": membership.invitation_dossier(invitation)})
 
 
 @login_required
@@ -133,7 +138,10 @@ def _default_forms(step, space, request) -> dict:
         "projet": lambda: {"form": forms.ProjectForm(initial={
             **{name: getattr(dossier, name) for name in editing.PROJECT_FIELDS},
             "version": dossier.version}, sectors=_sectors(dossier))},
-        "consortium": lambda: {"form": forms.InviteForm()},
+        "consortium": lambda: {"form": forms.InviteForm(
+            members=membership.invitable_members(dossier)),
+            "invitations": membership.pending_invitations_of(dossier) if space.is_lead else [],
+            "validity_days": settings.INVITATION_VALIDITY_DAYS},
         "calendrier": lambda: {"form": forms.MilestoneForm()},
         "budget": lambda: {"form": forms.ExpenseForm(
             members=_member_queryset(space), categories=categories),
@@ -200,13 +208,32 @@ def _with_conflict(form, form_class, fields, **options):
 def _consortium(request, dossier):
     if request.method != "POST":
         return None
-    form = forms.InviteForm(request.POST)
+    if request.POST.get("action") == "revoke":
+        return _revoke_invitation(request, dossier)
+    form = forms.InviteForm(request.POST, members=membership.invitable_members(dossier))
     if form.is_valid() and run_service(form, lambda: membership.invite_member(
-            dossier, form.cleaned_data["email"], request.user)):
+            dossier, form.cleaned_data["email"], request.user,
+            member=form.cleaned_data["member"])):
         messages.success(request, _("Invitation envoyée à %(email)s.")
                          % {"email": form.cleaned_data["email"]})
         return True
     return {"form": form}
+
+
+def _revoke_invitation(request, dossier):
+    invitation_id = request.POST.get("invitation", "")
+    if not invitation_id.isdigit():
+        raise Http404
+    invitation = get_object_or_404(Invitation, consortium_id=dossier.consortium_id,
+                                   pk=int(invitation_id))
+    try:
+        membership.revoke_invitation(dossier, invitation, request.user)
+    except ServiceError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("Invitation à %(email)s retirée : son lien ne fonctionne "
+                                    "plus.") % {"email": invitation.email})
+    return True
 
 
 def _calendar(request, dossier):
@@ -305,9 +332,7 @@ def _deposit(request, dossier):
     if request.method != "POST":
         return None
     form = forms.SubmitForm(request.POST)
-    if not request.user.has_perm("dossiers.submit_dossier", dossier):
-        form.add_error(None, _("Seul le chef de file dépose le dossier."))
-    elif form.is_valid() and run_service(form, lambda: submit(dossier, by=request.user)):
+    if form.is_valid() and run_service(form, lambda: submit(dossier, by=request.user)):
         return redirect("portal:receipt", pk=dossier.pk)
     return {"form": form}
 

@@ -16,6 +16,7 @@ from guichet.audit.services import append_event
 from guichet.calls.models import Call, Wave
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
+from guichet.core.text import mail_subject
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus, Organisation
 from guichet.review.instruction import require_perm
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
@@ -64,7 +65,8 @@ def invite_expert(call: Call, email: str, by, *, sectors: list[str], keywords: s
                                         "max_load": max_load, "organisation": organisation})
     CallRole.objects.get_or_create(user=user, call=call, role=Role.EXPERT)
     refresh_automatic_conflicts(call, experts=[profile])
-    send_mail(_("Invitation à expertiser les dossiers de l'appel %(call)s") % {"call": call.name},
+    send_mail(mail_subject(_("Invitation à expertiser les dossiers de l'appel %(call)s")
+                           % {"call": call.name}),
               _("Vous êtes invité(e) comme expert(e). Connectez-vous (ou choisissez un mot de "
                 "passe) : %(link)s") % {"link": settings.SITE_URL + "/comptes/password/reset/"},
               None, [email])

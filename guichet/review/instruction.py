@@ -12,6 +12,7 @@ from guichet.audit.services import append_event
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.tasks import run_after_commit
+from guichet.core.text import mail_subject
 from guichet.dossiers.models import CorrectionRequest, Dossier, DossierStatus
 from guichet.dossiers.notifications import participants
 from guichet.review.models import Instruction, Message
@@ -132,5 +133,5 @@ def _mail_participants(dossier_pk: int, subject: str, body: str, values: dict,
     recipients = [email for email in participants(dossier) if email != exclude]
     if recipients:
         number = dossier.receipt_number or str(dossier.pk)
-        send_mail(subject % {"number": number}, body % {**values, "link": link}, None,
-                  recipients)
+        send_mail(mail_subject(subject % {"number": number}), body % {**values, "link": link},
+                  None, recipients)

@@ -185,17 +185,20 @@ def _audit_log_emptied(transactional_db):
             cursor.execute(statement)
 
 
-def verified_user(email: str, password: str, organisations=()):
-    """A confirmed account (allauth e-mail address verified) acting for `organisations`."""
+def verified_user(email: str, password: str, members=()):
+    """A confirmed account (allauth e-mail address verified) acting for the organisations of
+    `members` and taking part in their consortia for them."""
     from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
 
     from guichet.dossiers.models import Affiliation
+    from tests.factories import take_part
 
     user = get_user_model().objects.create_user(email, password)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    for organisation in organisations:
-        Affiliation.objects.create(user=user, organisation=organisation)
+    for member in members:
+        Affiliation.objects.create(user=user, organisation=member.organisation)
+        take_part(user, member)
     return user
 
 

@@ -41,7 +41,7 @@ def dossier_urls(dossier: Dossier) -> list[str]:
 def test_submission_after_the_wave_closed_is_refused(page, live_server, deffinum_open,
                                                      example_document):
     dossier = make_dossier(example_document)
-    lead = dossier.consortium.members.get(is_lead=True).organisation
+    lead = dossier.consortium.members.get(is_lead=True)
     verified_user("cheffe.de.file@exemple.fr", PASSWORD, [lead])
     log_in(page, live_server.url, "cheffe.de.file@exemple.fr", PASSWORD)
     page.goto(f"{live_server.url}/dossiers/{dossier.pk}/etape/depot/")
@@ -73,8 +73,8 @@ def test_member_of_consortium_a_gets_404_on_everything_of_consortium_b(
     base = live_server.url
     dossier_a = make_dossier(example_document)
     dossier_b = make_dossier({**example_document, "title": "Projet confidentiel B"})
-    member_a = dossier_a.consortium.members.get(is_lead=False).organisation
-    lead_b = dossier_b.consortium.members.get(is_lead=True).organisation
+    member_a = dossier_a.consortium.members.get(is_lead=False)
+    lead_b = dossier_b.consortium.members.get(is_lead=True)
     verified_user("membre.a@exemple.fr", PASSWORD, [member_a])
     user_b = verified_user("chef.b@exemple.fr", PASSWORD, [lead_b])
     submit(dossier_b, by=user_b)  # so that B has a receipt and its PDF
