@@ -161,3 +161,45 @@ def database_state() -> dict[str, list[dict]]:
 
     return {model._meta.label: list(model.objects.order_by("pk").values())
             for model in apps.get_models() if model.__module__.startswith("guichet.")}
+
+
+def decided_dossier(call, document: dict):
+    """A dossier submitted in the call's first wave, instructed, selected for its full aid and
+    published by staff made for it: its grant is committed."""
+    import datetime as dt
+
+    from guichet.dossiers.services import submit
+    from guichet.grants.decisions import prepare_decision, publish_decisions
+    from guichet.grants.models import Outcome
+    from guichet.review.instruction import record_instruction
+    from guichet.review.models import Role
+
+    dossier = make_dossier(document)
+    first_wave = call.waves.order_by("position").first()
+    team = {role: staff(call, f"{role}.{dossier.pk}@example.fr", role)
+            for role in (Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR)}
+    submit(dossier, now=first_wave.closes_at - dt.timedelta(days=1))
+    record_instruction(dossier, team[Role.INSTRUCTOR], admissible=True, eligible=True)
+    dossier.refresh_from_db()
+    prepare_decision(dossier, team[Role.COMMITTEE], Outcome.SELECTED,
+                     awarded_aid=dossier.requested_aid)
+    publish_decisions(first_wave, team[Role.ADMINISTRATOR])
+    dossier.refresh_from_db()
+    return dossier
+
+
+PORTAL_STEPS = ("projet", "consortium", "calendrier", "budget", "financement", "hybridation",
+                "documents", "depot")
+
+
+def portal_addresses(dossier) -> list[str]:
+    """Every address of the applicant portal about one dossier (the first of its documents)."""
+    base = f"/dossiers/{dossier.pk}"
+    document = dossier.documents.first()
+    return [base + "/", *(f"{base}/etape/{step}/" for step in PORTAL_STEPS),
+            f"{base}/verdict/", f"{base}/messages/", f"{base}/decision.pdf",
+            f"{base}/subvention/", *(f"{base}/subvention/{kind}.pdf"
+                                     for kind in ("convention", "convention-signee",
+                                                  "reversement")),
+            f"{base}/accuse/", f"{base}/accuse.pdf", f"{base}/annexe.xlsx",
+            f"{base}/budget.xlsx", f"{base}/budget.ods", f"{base}/pieces/{document.pk}/"]

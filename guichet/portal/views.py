@@ -76,7 +76,8 @@ def invitation(request, token):
         return render(request, "portal/invitation.html", {"refusal": refused.message})
     organisations = membership.organisations_of(request.user)
     options = {"organisations": organisations, "for_member": invitation.member}
-    form = forms.AcceptInvitationForm(request.POST or None, **options)
+    form = forms.AcceptInvitationForm(request.POST if request.method == "POST" else None,
+                                      **options)
     organisation_form = forms.OrganisationForm(
         request.POST if request.POST.get("action") == "organisation" else None)
     if organisation_form.is_bound:

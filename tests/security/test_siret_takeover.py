@@ -21,19 +21,25 @@ from guichet.dossiers.models import Dossier, Organisation
 from guichet.dossiers.notifications import remind_drafts
 from guichet.dossiers.services import submit
 from guichet.grants import services as grant_services
-from guichet.grants.decisions import notify_decisions, prepare_decision, publish_decisions
-from guichet.grants.models import Decision, Grant, Outcome
-from guichet.review.instruction import post_message, record_instruction
+from guichet.grants.decisions import notify_decisions
+from guichet.grants.models import Decision, Grant
+from guichet.review.instruction import post_message
 from guichet.review.models import Role
-from tests.factories import database_state, fresh_siret, make_applicant, make_dossier, make_user
+from tests.factories import (
+    database_state,
+    decided_dossier,
+    fresh_siret,
+    make_applicant,
+    make_dossier,
+    make_user,
+    portal_addresses,
+)
 from tests.factories import staff as make_staff
 
 pytestmark = pytest.mark.django_db
 
 STRANGER = "curieux@example.fr"
 DRAFT_LEAD, WINNER = "cheffe.brouillon@example.fr", "cheffe.laureate@example.fr"
-STEPS = ["projet", "consortium", "calendrier", "budget", "financement", "hybridation",
-         "documents", "depot"]
 
 
 @pytest.fixture
@@ -41,21 +47,13 @@ def victims(open_call, example_document):
     """Four consortia: one started and joined through the portal (every organisation has its
     representative), one imported that nobody leads yet, one imported whose lead has an
     account, and one decided in the first wave, with its grant."""
-    first_wave = open_call.waves.order_by("position").first()
-    staff = {role: make_staff(open_call, f"{role}@example.fr", role) for role in Role}
     dossiers = {"started": _started_through_portal(open_call),
                 "orphan": make_dossier(example_document),
                 "draft": make_dossier(example_document),
-                "decided": make_dossier(example_document)}
+                "decided": decided_dossier(open_call, example_document)}
     make_applicant(DRAFT_LEAD, _lead(dossiers["draft"]))
     make_applicant(WINNER, _lead(dossiers["decided"]))
-    submit(dossiers["decided"], now=first_wave.closes_at - dt.timedelta(days=1))
-    record_instruction(dossiers["decided"], staff[Role.INSTRUCTOR], admissible=True,
-                       eligible=True)
-    dossiers["decided"].refresh_from_db()
-    prepare_decision(dossiers["decided"], staff[Role.COMMITTEE], Outcome.SELECTED,
-                     awarded_aid=dossiers["decided"].requested_aid)
-    publish_decisions(first_wave, staff[Role.ADMINISTRATOR])
+    staff = {role: make_staff(open_call, f"{role}@example.fr", role) for role in Role}
     return {"call": open_call, "staff": staff,
             "dossiers": [Dossier.objects.get(pk=d.pk) for d in dossiers.values()],
             **{name: Dossier.objects.get(pk=d.pk) for name, d in dossiers.items()}}
@@ -111,17 +109,6 @@ def stranger(client, victims):
     return user
 
 
-def _addresses(dossier) -> list[str]:
-    base = f"/dossiers/{dossier.pk}"
-    document = dossier.documents.first()
-    return [base + "/", *(f"{base}/etape/{step}/" for step in STEPS), f"{base}/verdict/",
-            f"{base}/messages/", f"{base}/decision.pdf", f"{base}/subvention/",
-            *(f"{base}/subvention/{kind}.pdf"
-              for kind in ("convention", "convention-signee", "reversement")),
-            f"{base}/accuse/", f"{base}/accuse.pdf", f"{base}/annexe.xlsx",
-            f"{base}/budget.xlsx", f"{base}/budget.ods", f"{base}/pieces/{document.pk}/"]
-
-
 def _hostile_forms(dossier) -> list[dict]:
     """POST bodies that every page's handlers would act on (each reads what it needs)."""
     line = dossier.expenses.first()
@@ -141,7 +128,7 @@ def test_stranger_declaring_every_member_siret_opens_no_dossier_page(client, vic
     assert client.get("/espace/").context["dossiers"].count() == 0
     before = database_state()
     for dossier in victims["dossiers"]:
-        for address in _addresses(dossier):
+        for address in portal_addresses(dossier):
             assert client.get(address).status_code == 404, address
             for form in _hostile_forms(dossier):
                 assert client.post(address, form).status_code in (404, 405), address
