@@ -62,8 +62,9 @@ def test_invitation_validity_follows_the_setting(dossier, people, settings):
     now = dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.UTC)
     invitation = membership.invite_member(dossier, "partenaire@example.fr", lead, now=now)
     assert invitation.expires_at == now + dt.timedelta(days=3)
-    assert invitation.is_pending(now + dt.timedelta(days=2, hours=23))
-    assert not invitation.is_pending(now + dt.timedelta(days=3))
+    pending = membership.pending_invitations_of
+    assert list(pending(dossier, now + dt.timedelta(days=2, hours=23))) == [invitation]
+    assert list(pending(dossier, now + dt.timedelta(days=3))) == []
 
 
 def test_second_pending_invitation_to_the_same_address_is_refused(dossier, people):

@@ -171,12 +171,11 @@ def invite_member(dossier: Dossier, email: str, by, *, member: ConsortiumMember 
     non-lead member. Only while the dossier is editable (a draft, or during corrections)."""
     now = now or server_now()
     dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)  # serialised with submit
-    if not is_lead(by, dossier):
-        raise MembershipRefused(_("Seul le chef de file invite des personnes dans le "
-                                  "consortium."))
-    if dossier.status not in EDITABLE_STATUSES:
-        raise MembershipRefused(_("Le dossier est déposé : le consortium n'accepte plus "
-                                  "d'invitation, sauf pendant une demande de corrections."))
+    if not by.has_perm("dossiers.invite_member", dossier):
+        raise MembershipRefused(
+            _("Le dossier est déposé : le consortium n'accepte plus d'invitation, sauf pendant "
+              "une demande de corrections.") if is_lead(by, dossier)
+            else _("Seul le chef de file invite des personnes dans le consortium."))
     email = _validated_email(email)
     if member is not None and (member.consortium_id != dossier.consortium_id or member.is_lead):
         raise MembershipRefused(_("Choisissez un membre du consortium autre que le chef de "
@@ -274,6 +273,7 @@ def accept_invitation(token: str, user, organisation: Organisation | None = None
     invitation = Invitation.objects.select_for_update().filter(token=token).first()
     if invitation is None:
         raise MembershipRefused(_("Cette invitation n'existe pas."))
+    # Locked like submit() locks it: a dossier submitted meanwhile takes no new person.
     Dossier.objects.select_for_update().filter(consortium_id=invitation.consortium_id).first()
     check_invitation(invitation, user, now)
     member = invitation.member or _new_member(invitation.consortium, user, organisation, kind,

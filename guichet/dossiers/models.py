@@ -127,9 +127,6 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"{self.email} → {self.consortium}"
 
-    def is_pending(self, now) -> bool:
-        return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
-
 
 class DossierStatus(models.TextChoices):
     DRAFT = "draft", _("brouillon")
