@@ -223,8 +223,8 @@ def _consortium(request, dossier):
 
 def _revoke_invitation(request, dossier):
     invitation_id = request.POST.get("invitation", "")
-    if not invitation_id.isdigit():
-        raise Http404
+    if not (invitation_id.isascii() and invitation_id.isdecimal() and len(invitation_id) < 19):
+        raise Http404  # not an id (and never a number the database cannot hold)
     invitation = get_object_or_404(Invitation, consortium_id=dossier.consortium_id,
                                    pk=int(invitation_id))
     try:

@@ -161,3 +161,28 @@ def test_invitee_declaring_the_lead_siret_cannot_join_as_the_lead(open_call, exa
         "Cet organisme fait déjà partie du consortium")
     assert not Participant.objects.filter(user=user).exists()
     assert not user.has_perm("dossiers.view_dossier", dossier)
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "²", "99999999999999999999", "", "1 OR 1=1"])
+def test_revoking_with_a_forged_invitation_id_is_a_404(client, dossier, people, bad_id):
+    lead, _member = people
+    client.force_login(lead)
+    response = client.post(f"/dossiers/{dossier.pk}/etape/consortium/",
+                           {"action": "revoke", "invitation": bad_id})
+    assert response.status_code == 404
+
+
+def test_revoking_another_consortiums_invitation_is_a_404(client, dossier, people,
+                                                          example_document):
+    other = make_dossier(example_document)
+    other_lead, _other_member = lead_and_member(other)
+    invitation = membership.invite_member(other, "invitee@example.fr", other_lead)
+    lead, _member = people
+    client.force_login(lead)
+    response = client.post(f"/dossiers/{dossier.pk}/etape/consortium/",
+                           {"action": "revoke", "invitation": invitation.pk})
+    assert response.status_code == 404
+    invitation.refresh_from_db()
+    assert invitation.revoked_at is None
+    assert _refusal(lambda: membership.revoke_invitation(dossier, invitation, lead)) \
+        == "Cette invitation ne concerne pas ce dossier."
