@@ -1,6 +1,7 @@
 """The demo of `make run` (`loadcall --demo`, then `seeddemo`) is consistent with today, Paris."""
 
 import datetime as dt
+import io
 
 import pytest
 from django.core.management import call_command
@@ -19,8 +20,8 @@ pytestmark = pytest.mark.django_db
 def demo(settings, tmp_path):
     """What `make run` loads, today."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    call_command("loadcall", str(DEFFINUM_TOML), "--demo", stdout=None)
-    call_command("seeddemo", stdout=None)
+    call_command("loadcall", str(DEFFINUM_TOML), "--demo", stdout=io.StringIO())
+    call_command("seeddemo", stdout=io.StringIO())
     return Call.objects.get(code="deffinum")
 
 
