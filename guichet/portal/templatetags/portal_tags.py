@@ -98,23 +98,31 @@ def category_label(category_id: str, definition) -> str:
 
 
 class ScrollingTableNode(template.Node):
-    def __init__(self, nodelist):
-        self.nodelist = nodelist
+    def __init__(self, nodelist, extra_class):
+        self.nodelist, self.extra_class = nodelist, extra_class
 
     def render(self, context) -> str:
-        return format_html(TABLE_WRAPPER, self.nodelist.render(context))
+        classes = " ".join(["fr-table", *([self.extra_class] if self.extra_class else [])])
+        return format_html(TABLE_WRAPPER, classes, self.nodelist.render(context))
 
 
 # DSFR 1.14 table markup: the container scrolls sideways when the table is wider than the
-# screen, instead of the page overflowing.
-TABLE_WRAPPER = ('<div class="fr-table"><div class="fr-table__wrapper"><div class="fr-table__'
-                 'container"><div class="fr-table__content">{}</div></div></div></div>')
+# screen, instead of the page overflowing; it takes the keyboard focus, so that it can be
+# scrolled without a mouse (RGAA / axe scrollable-region-focusable).
+TABLE_WRAPPER = ('<div class="{}"><div class="fr-table__wrapper"><div class="fr-table__'
+                 'container" tabindex="0"><div class="fr-table__content">{}</div></div></div>'
+                 '</div>')
 
 
 @register.tag("scrolling_table")
 def scrolling_table(parser, token):
     """`{% scrolling_table %}<table>…</table>{% endscrolling_table %}`: a DSFR table that
-    scrolls inside its container on narrow screens."""
+    scrolls inside its container on narrow screens; `{% scrolling_table "fr-table--…" %}` adds
+    a DSFR modifier class (a literal)."""
+    _tag, *classes = token.split_contents()
+    quoted = all(len(c) > 1 and c[0] == c[-1] and c[0] in "\"'" for c in classes)
+    if len(classes) > 1 or not quoted:
+        raise template.TemplateSyntaxError("scrolling_table takes at most one quoted class")
     nodelist = parser.parse(("endscrolling_table",))
     parser.delete_first_token()
-    return ScrollingTableNode(nodelist)
+    return ScrollingTableNode(nodelist, classes[0][1:-1] if classes else "")
