@@ -104,7 +104,8 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/h/ip",
     "reset_password": "20/h/ip,5/h/key",
 }
-LOGIN_REDIRECT_URL = "/espace/"
+LOGIN_REDIRECT_URL = "/espace/"  # staff: the back office (AccountAdapter)
+ACCOUNT_ADAPTER = "guichet.accounts.adapter.AccountAdapter"
 LOGIN_URL = "/comptes/login/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Guichet] "
 

@@ -61,7 +61,9 @@ def world(deffinum, other_call, example_document):
 
 
 STAFF_PAGES = {
-    # page -> roles that get a 200 (others: 404 for signed-in people, login for anonymous)
+    # page -> roles that get a 200. Others: on a page of the call (list, experts, committee),
+    # staff of the call get a 403 that says who may open it; on a dossier or an assignment,
+    # and for people who do not serve the call, a 404; anonymous people go to the login.
     "list": {"instructor", "committee", "administrator"},
     "experts": {"instructor", "administrator"},
     "committee": {"committee", "administrator"},
@@ -73,6 +75,9 @@ STAFF_PAGES = {
 }
 PEOPLE = ["lead", "outsider", "instructor", "committee", "administrator", "expert",
           "conflicted", "unassigned"]
+CALL_PAGES = {"list", "experts", "committee"}
+SERVING_THE_CALL = {"instructor", "committee", "administrator", "expert", "conflicted",
+                    "unassigned"}
 
 
 def _url(page, world, person) -> str:
@@ -102,7 +107,9 @@ def test_backoffice_matrix_each_role_sees_only_what_it_may(client, world, page):
         client.force_login(world["people"][person])
         outcomes[person] = client.get(_url(page, world, person)).status_code
         client.logout()
-    expected = {person: 200 if person in STAFF_PAGES[page] else 404 for person in PEOPLE}
+    expected = {person: 200 if person in STAFF_PAGES[page]
+                else 403 if page in CALL_PAGES and person in SERVING_THE_CALL else 404
+                for person in PEOPLE}
     assert outcomes == expected
 
 

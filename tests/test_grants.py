@@ -392,14 +392,15 @@ def test_close_call_by_administrator_closes_waves_and_mails_everyone(
     dossier = make_dossier(example_document)
     applicants = lead_and_member(dossier)
     message = "L'appel est clos par anticipation : le programme est réorienté."
+    planned = {w.code: w.closes_at for w in deffinum.waves.all()}
     with django_capture_on_commit_callbacks(execute=True):
         services.close_call(deffinum, team["admin"], message, now=IN_WAVE_1)
     call = Call.objects.get(pk=deffinum.pk)
     assert (call.status, call.closed_message, call.closed_at) == (
         CallStatus.CLOSED, message, IN_WAVE_1)
-    # The open wave and the future ones close at that instant.
+    # The open wave closes at that instant; the future ones are cancelled with their dates.
     assert {w.code: w.closes_at for w in Wave.objects.filter(call=call)} == {
-        "w1": IN_WAVE_1, "w2": IN_WAVE_1, "w3": IN_WAVE_1}
+        "w1": IN_WAVE_1, "w2": planned["w2"], "w3": planned["w3"]}
     expected = {user.email for user in (*applicants, *team.values())}
     assert sorted(email for m in mailoutbox for email in m.to) == sorted(expected)
     assert {m.body for m in mailoutbox} == {message}

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from dsfr.forms import DsfrBaseForm
 
-from guichet.backoffice.selectors import staff_call, staff_calls
+from guichet.backoffice.selectors import refuse_page, staff_call, staff_calls
 from guichet.calls.models import Programme
 from guichet.core.clock import in_paris, now
 from guichet.core.fields import AmountField
@@ -191,9 +191,7 @@ def grant_pdf_response(grant: Grant, kind: str) -> HttpResponse:
 @login_required
 @POST_FORM
 def close_call_early(request, code):
-    call = staff_call(request.user, code)
-    if not request.user.has_perm("review.publish_decisions", call):
-        raise Http404
+    call = staff_call(request.user, code, "review.publish_decisions")
     form = ClosureForm(request.POST or None)
     if form.is_valid() and run_service_and_confirm(request, form, lambda: services.close_call(
             call, request.user, form.cleaned_data["message"])):
@@ -206,7 +204,7 @@ def close_call_early(request, code):
 def money_dashboard(request):
     calls = list(staff_calls(request.user))
     if not calls:
-        raise Http404
+        raise refuse_page("review.view_call")
     programmes = Programme.objects.filter(calls__in=calls).distinct()
     today = in_paris(now()).date()
     sections = [{"call": call, "funnel": dashboard.funnel(call),

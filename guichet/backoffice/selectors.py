@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 
 from guichet.calls.models import Call
 from guichet.dossiers.format import dossier_queryset
@@ -26,9 +28,30 @@ def staff_calls(user):
         .order_by("code")
 
 
-def staff_call(user, code: str) -> Call:
-    """A call the person serves as staff; anything else is a 404."""
-    return get_object_or_404(staff_calls(user), code=code)
+# Who may open a back-office page, said to a staff member whose role does not allow it.
+PAGE_HOLDERS = {
+    "review.view_call": _("à l'équipe d'instruction, au comité de sélection et aux "
+                          "administrateurs de l'appel"),
+    "review.manage_experts": _("aux instructeurs et aux administrateurs de l'appel"),
+    "review.select": _("au comité de sélection et aux administrateurs de l'appel"),
+    "review.publish_decisions": _("aux administrateurs de l'appel"),
+}
+
+
+def refuse_page(permission: str) -> PermissionDenied:
+    """The refusal (403) shown to someone signed in whose role does not open the page."""
+    return PermissionDenied(_("Cette page est réservée %(holders)s.")
+                            % {"holders": PAGE_HOLDERS[permission]})
+
+
+def staff_call(user, code: str, permission: str = "review.view_call") -> Call:
+    """A call on which the person holds `permission`. A call they serve in another role is a
+    403 that says who may open the page; a call they do not serve is a 404 (its existence is
+    not revealed)."""
+    call = get_object_or_404(Call.objects.filter(roles__user=user).distinct(), code=code)
+    if not user.has_perm(permission, call):
+        raise refuse_page(permission)
+    return call
 
 
 @dataclass(frozen=True)

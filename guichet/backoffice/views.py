@@ -207,9 +207,7 @@ def staff_document(request, pk, document_pk):
 @login_required
 @POST_FORM
 def expert_pool(request, code):
-    call = staff_call(request.user, code)
-    if not request.user.has_perm("review.manage_experts", call):
-        raise Http404
+    call = staff_call(request.user, code, "review.manage_experts")
     sectors = [(s.id, s.label) for s in call.rules().sectors]
     form = forms.ExpertInviteForm(request.POST if request.POST.get("action") == "invite"
                                   else None, sectors=sectors)
@@ -302,9 +300,7 @@ def _score_form(grid, assignment, data):
 @login_required
 @POST_FORM
 def committee_page(request, code, wave_code):
-    call = staff_call(request.user, code)
-    if not request.user.has_perm("review.select", call):
-        raise Http404
+    call = staff_call(request.user, code, "review.select")
     wave = get_object_or_404(call.waves, code=wave_code)
     form = forms.SimulationForm(request.POST if request.POST.get("action") == "simulate"
                                 else None, initial={"objective": call.rules().selection.objective})

@@ -89,3 +89,9 @@ class Wave(models.Model):
 
     def is_open_at(self, instant) -> bool:
         return self.opens_at <= instant < self.closes_at
+
+    @property
+    def is_cancelled(self) -> bool:
+        """The call was closed before this wave opened: it never opens, and keeps its dates."""
+        call = self.call
+        return call.is_closed and (call.closed_at is None or call.closed_at <= self.opens_at)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
 from guichet.calls.models import Call, Wave
 from guichet.core.clock import in_paris
@@ -14,7 +15,7 @@ from guichet.rules.money import format_eur_en, format_eur_fr
 @dataclass(frozen=True)
 class WaveRow:
     wave: Wave
-    state: str  # "open", "upcoming" or "closed"
+    state: str  # see wave_state
     opens_at: dt.datetime
     closes_at: dt.datetime
     budget: str
@@ -36,12 +37,22 @@ def published_calls(at: dt.datetime, language: str = "fr") -> list[CallSummary]:
             for call in calls]
 
 
+def wave_state(wave: Wave, at: dt.datetime) -> str:
+    """"cancelled" (the call closed before it opened), "closed", "upcoming" or "open"."""
+    if wave.is_cancelled:
+        return "cancelled"
+    if wave.call.is_closed or at >= wave.closes_at:
+        return "closed"
+    return "upcoming" if at < wave.opens_at else "open"
+
+
+def wave_label(wave: Wave, language: str = "fr") -> str:
+    """The wave's name, saying so when it was cancelled."""
+    name = wave.name_en if language == "en" else wave.name
+    return _("%(wave)s (annulée)") % {"wave": name} if wave.is_cancelled else name
+
+
 def _wave_row(wave: Wave, call: Call, at: dt.datetime, money) -> WaveRow:
-    if call.is_closed or at >= wave.closes_at:
-        state = "closed"
-    elif at < wave.opens_at:
-        state = "upcoming"
-    else:
-        state = "open"
     budget = money(wave.budget) if isinstance(wave.budget, Decimal) else ""
-    return WaveRow(wave, state, in_paris(wave.opens_at), in_paris(wave.closes_at), budget)
+    return WaveRow(wave, wave_state(wave, at), in_paris(wave.opens_at),
+                   in_paris(wave.closes_at), budget)

@@ -112,5 +112,8 @@ def _record_version(call: Call, rules_version: str, source: str, source_sha: str
 
 
 def open_wave(call: Call, at: dt.datetime) -> Wave | None:
-    """The wave of `call` whose window holds `at` (opens_at <= at < closes_at)."""
+    """The wave of `call` whose window holds `at` (opens_at <= at < closes_at); none once the
+    call is closed (its cancelled waves keep their planned dates but never open)."""
+    if call.is_closed and (call.closed_at is None or call.closed_at <= at):
+        return None
     return wave_at(call.waves.all(), at)

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from guichet.accounts.models import User
 from guichet.calls.models import Call
+from guichet.core.clock import in_paris, now
 from guichet.dossiers.documents import upload_document
 from guichet.dossiers.models import Affiliation, Dossier, Organisation
 from guichet.dossiers.services import import_dossier, submit
@@ -26,7 +27,7 @@ DEMO_REGIONS = ("11", "84", "76", "32")
 PARTNER_KINDS = ("edtech", "content_publisher", "research_lab", "company", "siae", "opco")
 
 
-def demo_document(index: int, title: str, lead_kind: str) -> fmt.Dossier:
+def demo_document(index: int, title: str, lead_kind: str, start_date: dt.date) -> fmt.Dossier:
     """An eligible consortium dossier (3 to 6 members) for the demo."""
     sirets = [make_siret(f"{91 + index:02d}{member:06d}", f"{10 + member:04d}")
               for member in range(3 + index)]
@@ -46,7 +47,7 @@ def demo_document(index: int, title: str, lead_kind: str) -> fmt.Dossier:
         summary="Hybridation des parcours de formation : temps synchrones et asynchrones, "
                 "tiers-lieux, situations de travail et outils immersifs.",
         scope="national" if index % 2 == 0 else "interregional", pooling_commitment=True,
-        start_date=dt.date(2022, 1, 1), duration_months=36, members=members,
+        start_date=start_date, duration_months=36, members=members,
         milestones=[fmt.Milestone(month=12, kind="first_results", label="Premiers résultats"),
                     fmt.Milestone(month=36, kind="final", label="Bilan final")],
         expenses=expenses,
@@ -107,16 +108,27 @@ def attach_required_documents(dossier: Dossier, user) -> None:
         upload_document(dossier, user, document.id, upload)
 
 
+def demo_start_dates(today: dt.date) -> tuple[dt.date, dt.date]:
+    """Project start dates consistent with `today`: the projects of the decided wave started on
+    the first day of this month (their reports fall due in the months ahead), the drafts start
+    on the first day of a month two to three months ahead."""
+    ahead = today + dt.timedelta(days=62)
+    return today.replace(day=1), (ahead.replace(day=1) + dt.timedelta(days=31)).replace(day=1)
+
+
 @transaction.atomic
-def seed_demo() -> list[Dossier]:
-    """Create the demo dossiers once: the first two submitted in the first wave, the rest drafts."""
+def seed_demo(today: dt.date | None = None) -> list[Dossier]:
+    """Create the demo dossiers once: the first two submitted in the first wave, the rest drafts.
+    Dates follow `today` (Paris), as the waves do after `loadcall --demo`."""
     call = Call.objects.get(code="deffinum")
     if Dossier.objects.filter(call=call).exists():
         return []
     first_wave = call.waves.order_by("position").first()
+    started, starting = demo_start_dates(today or in_paris(now()).date())
     created = []
     for index, (title, lead_kind, sector) in enumerate(DEMO_PROJECTS):
-        document = msgspec.json.encode(demo_document(index, title, lead_kind))
+        start_date = started if index < 2 else starting
+        document = msgspec.json.encode(demo_document(index, title, lead_kind, start_date))
         email = DEMO_LEAD_EMAIL if index == 0 else f"porteur{index + 1}@demo.guichet.test"
         user = demo_user(email)
         dossier = import_dossier(document, lead_email=email).dossier  # the account leads it

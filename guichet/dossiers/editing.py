@@ -57,12 +57,14 @@ def require(user, permission: str, target) -> None:
         raise EditRefused(_("Vous ne pouvez pas faire cette modification sur ce dossier."))
 
 
-def _save_versioned(model: type[Model], pk: int, version: int, changes: dict) -> None:
-    """Write `changes` only if the record is still at `version`; otherwise refuse."""
+def _save_versioned(model: type[Model], pk: int, version: int, changes: dict) -> int:
+    """Write `changes` only if the record is still at `version`, and return its new version;
+    otherwise refuse."""
     updated = model.objects.filter(pk=pk, version=version).update(
         version=F("version") + 1, **changes)
     if not updated:
         raise EditConflict(model.objects.get(pk=pk))
+    return version + 1
 
 
 def _recorded(action: str, dossier: Dossier, user, before: str, details: dict | None = None):
@@ -73,24 +75,29 @@ def _recorded(action: str, dossier: Dossier, user, before: str, details: dict | 
 
 
 @transaction.atomic
-def update_project(dossier: Dossier, user, version: int, changes: dict) -> None:
+def update_project(dossier: Dossier, user, version: int, changes: dict) -> int:
+    """Save the project fields in `changes` (the others stay as they are); the new version."""
     require(user, "dossiers.edit_project", dossier)
     for name, label in SINGLE_LINE_PROJECT_FIELDS.items():
         require_single_line(changes.get(name) or "", field=name, label=str(label))
     before = content_hash(dossier_queryset().get(pk=dossier.pk))
-    _save_versioned(Dossier, dossier.pk, version,
-                    {k: v for k, v in changes.items() if k in PROJECT_FIELDS})
+    new_version = _save_versioned(Dossier, dossier.pk, version,
+                                  {k: v for k, v in changes.items() if k in PROJECT_FIELDS})
     _recorded("dossier.project_updated", dossier, user, before, {"fields": sorted(changes)})
+    return new_version
 
 
 @transaction.atomic
-def update_hybrid_profile(dossier: Dossier, user, version: int, changes: dict) -> None:
+def update_hybrid_profile(dossier: Dossier, user, version: int, changes: dict) -> int:
+    """Save the hybridation fields in `changes` (the others stay as they are); the new
+    version."""
     require(user, "dossiers.edit_project", dossier)
     profile, _created = HybridProfile.objects.get_or_create(dossier=dossier)
-    _save_versioned(HybridProfile, profile.pk, version,
-                    {k: v for k, v in changes.items() if k in HYBRID_FIELDS})
+    new_version = _save_versioned(HybridProfile, profile.pk, version,
+                                  {k: v for k, v in changes.items() if k in HYBRID_FIELDS})
     append_event("dossier.hybrid_profile_updated", dossier, by=user,
                  details={"fields": sorted(changes)})
+    return new_version
 
 
 @dataclass(frozen=True)

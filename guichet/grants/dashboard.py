@@ -5,8 +5,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
+from django.utils.translation import get_language
 
 from guichet.calls.models import Call, Programme
+from guichet.calls.selectors import wave_label
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants.models import Grant, GrantStatus, Payment, Report, ReportStatus
 from guichet.grants.services import allowances
@@ -50,7 +52,7 @@ def money_lines(programme: Programme) -> list[MoneyLine]:
         lines.append(MoneyLine(call.name, None,
                                sum((committed_by_wave.get(w.pk, ZERO) for w in waves), ZERO),
                                sum((paid_by_wave.get(w.pk, ZERO) for w in waves), ZERO), None))
-        lines += [MoneyLine(f"{call.code} — {wave.name}", wave.budget,
+        lines += [MoneyLine(f"{call.code} — {wave_label(wave, get_language())}", wave.budget,
                             committed_by_wave.get(wave.pk, ZERO), paid_by_wave.get(wave.pk, ZERO),
                             available[wave.pk])
                   for wave in waves]

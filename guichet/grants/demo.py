@@ -6,6 +6,7 @@ import datetime as dt
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
+from guichet.core.clock import in_paris, now
 from guichet.dossiers.demo import blank_pdf, demo_user, lead_user
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants import decisions, services
@@ -25,11 +26,12 @@ def staff_user(call, role: str):
 
 
 @transaction.atomic
-def seed_decided_wave(call) -> list[Grant]:
+def seed_decided_wave(call, today: dt.date | None = None) -> list[Grant]:
     """Instruct, select and publish the submitted demo dossiers, sign their agreements, pay
-    their first tranche, and take the first one through its intermediate report."""
+    their first tranche today (Paris), and take the first one through its intermediate report."""
     if Grant.objects.filter(dossier__call=call).exists():
         return []
+    today = today or in_paris(now()).date()
     instructor, committee, admin = (staff_user(call, role) for role in STAFF)
     submitted = list(Dossier.objects.filter(call=call, status=DossierStatus.SUBMITTED)
                      .order_by("pk"))
@@ -46,13 +48,13 @@ def seed_decided_wave(call) -> list[Grant]:
         services.sign_agreement(grant, lead_user(grant.dossier),
                                 SimpleUploadedFile("convention.pdf", blank_pdf()))
         tranche = grant.tranches.get(number=1)
-        services.record_payment(tranche, admin, paid_on=dt.date.today(),
+        services.record_payment(tranche, admin, paid_on=today,
                                 reference=f"DEMO-VIR-{number:03d}-1")
-    _intermediate_round(grants[0], instructor, admin)
+    _intermediate_round(grants[0], instructor, admin, today)
     return grants
 
 
-def _intermediate_round(grant: Grant, instructor, admin) -> None:
+def _intermediate_round(grant: Grant, instructor, admin, today: dt.date) -> None:
     lead = lead_user(grant.dossier)
     report = Report.objects.get(grant=grant, kind=ReportKind.INTERMEDIATE)
     lines = grant.dossier.expenses.filter(eligible=True)
@@ -64,6 +66,5 @@ def _intermediate_round(grant: Grant, instructor, admin) -> None:
     services.review_report(report, instructor, approve=True)
     tranche = grant.tranches.get(number=2)
     if tranche.status == TrancheStatus.DUE:
-        services.record_payment(tranche, admin, paid_on=dt.date.today(),
-                                reference="DEMO-VIR-001-2")
+        services.record_payment(tranche, admin, paid_on=today, reference="DEMO-VIR-001-2")
 

@@ -155,8 +155,9 @@ def close_if_exhausted(call_pk: int) -> bool:
 
 @transaction.atomic
 def close_call(call: Call, by, message: str, now=None) -> None:
-    """Close a call before its end (an administrator, or the envelope running out): open and
-    future waves close, submissions are refused with `message`, every account holder is told."""
+    """Close a call before its end (an administrator, or the envelope running out): the open
+    wave closes now, the waves not yet open are cancelled (they keep their planned dates),
+    submissions are refused with `message`, every account holder is told."""
     if by is not None:
         from guichet.review.instruction import require_perm
 
@@ -169,7 +170,7 @@ def close_call(call: Call, by, message: str, now=None) -> None:
         return
     locked.status, locked.closed_message, locked.closed_at = CallStatus.CLOSED, message, now
     locked.save(update_fields=["status", "closed_message", "closed_at"])
-    Wave.objects.filter(call=locked, closes_at__gt=now).update(closes_at=now)
+    Wave.objects.filter(call=locked, opens_at__lte=now, closes_at__gt=now).update(closes_at=now)
     append_event("call.closed", locked, by=by, at=now, details={"message": message})
     run_after_commit(notify_closure, locked.pk)
 

@@ -15,7 +15,14 @@ from guichet.core.errors import ServiceError
 from guichet.core.http import PDF, download, run_service
 from guichet.dossiers import editing, membership
 from guichet.dossiers.documents import pdf_file_response, remove_document, upload_document
-from guichet.dossiers.models import Document, ExpenseLine, FinancingLine, Invitation, Milestone
+from guichet.dossiers.models import (
+    Document,
+    ExpenseLine,
+    FinancingLine,
+    HybridProfile,
+    Invitation,
+    Milestone,
+)
 from guichet.dossiers.receipt import receipt_data
 from guichet.dossiers.services import submit
 from guichet.grants.decisions import decision_letter_pdf, published_decision
@@ -185,13 +192,33 @@ def _project(request, dossier):
     if request.method != "POST":
         return None
     form = forms.ProjectForm(request.POST, sectors=_sectors(dossier))
-    if form.is_valid():
-        data = dict(form.cleaned_data)
-        version = data.pop("version")
-        if run_service(form, lambda: editing.update_project(dossier, request.user, version, data)):
-            return True
-    return {"form": _with_conflict(form, forms.ProjectForm, editing.PROJECT_FIELDS,
-                                   sectors=_sectors(dossier))}
+    outcome = _save_valid_fields(form, lambda version, data: editing.update_project(
+        dossier, request.user, version, data))
+    if outcome is False:
+        return {"form": _with_conflict(form, forms.ProjectForm, editing.PROJECT_FIELDS,
+                                       sectors=_sectors(dossier))}
+    return outcome
+
+
+def _save_valid_fields(form, save, changes=dict):
+    """Save what is valid in `form` even when some fields are not, so that saving as one types
+    never loses anything: `save(version, changes(valid values))` returns the record's new
+    version. True when all was saved; False when nothing could be (a conflict, or no version);
+    otherwise the form, which keeps what was typed in the invalid fields with their errors, and
+    the new version for the next save."""
+    complete = form.is_valid()
+    values = dict(form.cleaned_data)
+    version = values.pop("version", None)
+    if version is None:
+        return False
+    saved = []
+    if not run_service(form, lambda: saved.append(save(version, changes(values)))):
+        return False
+    if complete:
+        return True
+    form.data = form.data.copy()
+    form.data["version"] = saved[0]
+    return {"form": form, "saved": True}
 
 
 def _with_conflict(form, form_class, fields, **options):
@@ -298,16 +325,22 @@ def _hybrid(request, dossier):
     if request.method != "POST":
         return None
     form = forms.HybridProfileForm(request.POST, indicators=_indicators(dossier))
-    if form.is_valid():
-        data = {name: value for name, value in form.cleaned_data.items()
-                if not name.startswith("target_")}
-        data["indicator_targets"] = form.indicator_targets()
-        version = data.pop("version")
-        if run_service(form, lambda: editing.update_hybrid_profile(dossier, request.user, version,
-                                                                data)):
-            return True
-    return {"form": _with_conflict(form, forms.HybridProfileForm, editing.HYBRID_FIELDS,
-                                   indicators=_indicators(dossier))}
+    stored = HybridProfile.objects.filter(dossier=dossier).values_list(
+        "indicator_targets", flat=True).first() or {}
+
+    def changes(values):
+        data = {name: value for name, value in values.items() if not name.startswith("target_")}
+        # A target typed wrong keeps its stored value until it is corrected.
+        kept = {key: value for key, value in stored.items() if f"target_{key}" in form.errors}
+        data["indicator_targets"] = {**kept, **form.indicator_targets()}
+        return data
+
+    outcome = _save_valid_fields(form, lambda version, data: editing.update_hybrid_profile(
+        dossier, request.user, version, data), changes)
+    if outcome is False:
+        return {"form": _with_conflict(form, forms.HybridProfileForm, editing.HYBRID_FIELDS,
+                                       indicators=_indicators(dossier))}
+    return outcome
 
 
 def _documents(request, dossier):

@@ -56,6 +56,20 @@ def has_submitted_own_review(user, dossier) -> bool:
 
 can_see_as_expert = is_assigned_expert & ~is_conflicted
 
+
+@rules.predicate
+def serves_a_call(user) -> bool:
+    """Staff of at least one call, experts included: the back office is their workspace."""
+    if not user.is_authenticated:
+        return False
+    if "_guichet_serves" not in user.__dict__:
+        user.__dict__["_guichet_serves"] = CallRole.objects.filter(user=user).exists()
+    return user.__dict__["_guichet_serves"]
+
+
+rules.add_perm("review.open_backoffice", serves_a_call)
+rules.add_perm("review.view_call", is_staff_of_call)
+
 rules.add_perm("review.view_dossier", is_staff_of_call | can_see_as_expert)
 rules.add_perm("review.instruct", is_instructor)
 rules.add_perm("review.write_note", is_instructor | is_committee)

@@ -3,7 +3,8 @@
 The application runs in a thread of the test process (`live_server`) over the transactional
 test database: the tests read and change the database with the ORM, and `mailoutbox` holds the
 mails the server sent. Every page visited is checked with axe-core and photographed under
-test-artifacts/e2e/<test>/.
+test-artifacts/e2e/<test>/, and fails on any console error or uncaught exception. Pages open on
+a desktop (1280 × 900) or, with `mobile_page`, on a 390 px phone (touch, mobile user agent).
 """
 
 import datetime as dt
@@ -63,17 +64,26 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2,
+         "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+                       "(KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"}
+
+
 @pytest.fixture
-def new_page(browser):
-    """Open a page in a fresh browser context (own cookies: another person); closed after."""
+def new_page(browser, console_errors):
+    """Open a page in a fresh browser context (own cookies: another person), on a desktop or
+    (`mobile=True`) a 390 px phone; closed after."""
     contexts = []
 
-    def open_page():
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR",
+    def open_page(mobile: bool = False):
+        context = browser.new_context(**(PHONE if mobile else DESKTOP), locale="fr-FR",
                                       accept_downloads=True)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         opened = context.new_page()
+        console_errors.watch(opened)
         if os.environ.get("E2E_DEBUG"):  # E2E_DEBUG=1 pytest -s: requests and console
             opened.on("response", lambda r: print(f"  {r.request.method} {r.url} {r.status}"))
             opened.on("console", lambda m: print(f"  console.{m.type}: {m.text}"))
@@ -87,6 +97,66 @@ def new_page(browser):
 @pytest.fixture
 def page(new_page):
     return new_page()
+
+
+@pytest.fixture
+def mobile_page(new_page):
+    """A page on a 390 × 844 phone (touch, mobile user agent)."""
+    return new_page(mobile=True)
+
+
+# --- console errors --------------------------------------------------------------------------
+
+class ConsoleErrors:
+    """The console errors and uncaught exceptions of each page, until they are reported. The
+    browser's own note that a page it navigated to answered an error status is left out: the
+    tests that open refused pages check those statuses themselves."""
+
+    def __init__(self):
+        self.pending: dict = {}
+
+    def watch(self, page) -> None:
+        errors = self.pending.setdefault(page, [])
+        refused_documents = set()
+
+        def on_response(response):
+            if response.request.is_navigation_request() and response.status >= 400:
+                refused_documents.add(response.url)
+
+        def on_console(message):
+            if message.type != "error" or (message.text.startswith("Failed to load resource")
+                                           and message.location.get("url") in refused_documents):
+                return
+            errors.append(f"console.error « {message.text} » on {page.url}")
+
+        page.on("response", on_response)
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: errors.append(f"uncaught « {error} » on {page.url}"))
+
+    def report(self, page=None, name: str = "") -> None:
+        """Fail on the errors not reported yet, of `page` or of every page."""
+        pages = [page] if page is not None else list(self.pending)
+        found = [error for watched in pages for error in self.pending.get(watched, [])]
+        for watched in pages:
+            self.pending.get(watched, []).clear()
+        if found:
+            where = f" (« {name} »)" if name else ""
+            pytest.fail(f"JavaScript errors{where}:\n" + "\n".join(f"- {e}" for e in found),
+                        pytrace=False)
+
+
+_console = ConsoleErrors()
+
+
+@pytest.fixture
+def console_errors():
+    """Every page opened through `new_page` is watched; `visit` reports its errors, and what
+    is left fails the test at its end."""
+    yield _console
+    try:
+        _console.report()
+    finally:
+        _console.pending.clear()
 
 
 # --- artifacts and accessibility -------------------------------------------------------------
@@ -132,7 +202,8 @@ def check_accessibility(page, name: str) -> None:
 
 
 def visit(page, name: str) -> None:
-    """What every page visited gets: the axe-core check, then a screenshot."""
+    """What every page visited gets: no JavaScript error, the axe-core check, a screenshot."""
+    _console.report(page, name)
     check_accessibility(page, name)
     screenshot(page, name)
 
@@ -196,10 +267,18 @@ def tick(checkbox) -> None:
     expect(checkbox).to_be_checked()
 
 
+def landing(email: str) -> str:
+    """Where a person lands after logging in: staff (experts included) in the back office,
+    applicants in their space."""
+    from guichet.review.models import CallRole
+
+    return "/instruction/" if CallRole.objects.filter(user__email=email).exists() else "/espace/"
+
+
 def log_in(page, base_url: str, email: str, password: str) -> None:
-    """Log in through the login page; lands on the dashboard."""
+    """Log in through the login page; lands in the back office or the applicant's space."""
     page.goto(f"{base_url}/comptes/login/")
     page.get_by_label("Courriel").fill(email)
     page.get_by_label("Mot de passe", exact=True).fill(password)
     page.locator("main").get_by_role("button", name="Connexion").click()
-    page.wait_for_url(f"{base_url}/espace/")
+    page.wait_for_url(f"{base_url}{landing(email)}")

@@ -1,10 +1,12 @@
 import datetime as dt
 
 from django import template
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from guichet.calls import selectors as call_selectors
 from guichet.rules.money import format_eur_en, format_eur_fr
 
 register = template.Library()
@@ -52,10 +54,12 @@ def live_form():
 def autosave_form():
     """htmx attributes for a form saved as one types: on each change the form is posted in the
     background and only the verdict, the version and the save status are swapped in, so that
-    nothing typed meanwhile is lost. The "Enregistrer" button posts the whole form normally
-    (with its field errors)."""
+    nothing typed meanwhile is lost. The valid fields are saved even when another is not;
+    guichet/autosave.js shows each error next to its field (from the save status) and warns
+    before leaving the page with changes not saved yet. The "Enregistrer" button posts the
+    whole form normally (with its field errors)."""
     return mark_safe(  # a constant string: nothing to escape
-        'hx-post="" hx-trigger="change delay:400ms" hx-swap="none" '
+        'data-autosave hx-post="" hx-trigger="change delay:400ms" hx-swap="none" '
         'hx-select-oob="#verdict,#id_version,#autosave-status,#dossier-title"')
 
 
@@ -77,6 +81,12 @@ def missing_labels(codes: list[str], definition) -> str:
 
 
 @register.filter
+def wave_label(wave) -> str:
+    """The wave's name in the page's language, "(annulée)" when the call closed before it."""
+    return call_selectors.wave_label(wave, get_language())
+
+
+@register.filter
 def get_item(mapping: dict, key: str):
     return mapping.get(key)
 
@@ -85,3 +95,34 @@ def get_item(mapping: dict, key: str):
 def category_label(category_id: str, definition) -> str:
     return next((c.label_en if get_language() == "en" else c.label
                  for c in definition.expense_categories if c.id == category_id), category_id)
+
+
+class ScrollingTableNode(template.Node):
+    def __init__(self, nodelist, extra_class):
+        self.nodelist, self.extra_class = nodelist, extra_class
+
+    def render(self, context) -> str:
+        classes = " ".join(["fr-table", *([self.extra_class] if self.extra_class else [])])
+        return format_html(TABLE_WRAPPER, classes, self.nodelist.render(context))
+
+
+# DSFR 1.14 table markup: the container scrolls sideways when the table is wider than the
+# screen, instead of the page overflowing; it takes the keyboard focus, so that it can be
+# scrolled without a mouse (RGAA / axe scrollable-region-focusable).
+TABLE_WRAPPER = ('<div class="{}"><div class="fr-table__wrapper"><div class="fr-table__'
+                 'container" tabindex="0"><div class="fr-table__content">{}</div></div></div>'
+                 '</div>')
+
+
+@register.tag("scrolling_table")
+def scrolling_table(parser, token):
+    """`{% scrolling_table %}<table>…</table>{% endscrolling_table %}`: a DSFR table that
+    scrolls inside its container on narrow screens; `{% scrolling_table "fr-table--…" %}` adds
+    a DSFR modifier class (a literal)."""
+    _tag, *classes = token.split_contents()
+    quoted = all(len(c) > 1 and c[0] == c[-1] and c[0] in "\"'" for c in classes)
+    if len(classes) > 1 or not quoted:
+        raise template.TemplateSyntaxError("scrolling_table takes at most one quoted class")
+    nodelist = parser.parse(("endscrolling_table",))
+    parser.delete_first_token()
+    return ScrollingTableNode(nodelist, classes[0][1:-1] if classes else "")
