@@ -131,12 +131,23 @@ LOGIN_REDIRECT_URL = "/espace/"
 LOGIN_URL = "/comptes/login/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Guichet] "
 
+# Every process shares one cache (allauth counts failed logins in it): Redis when set, else
+# a table of the database (created by migration core 0001). Never a per-process memory cache.
+DATABASE_CACHE_TABLE = "guichet_cache"
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": os.environ["REDIS_URL"]}
     if os.environ.get("REDIS_URL") else
-    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+     "LOCATION": DATABASE_CACHE_TABLE}
 }
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
+
+# The client's address, for the per-address login limits: REMOTE_ADDR unless a proxy we run
+# sets a header we trust. X-Forwarded-For is read only when TRUSTED_PROXY_COUNT says how many
+# of its entries our own proxies appended (a client can write the others).
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER") or None
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 ROOT_URLCONF = "guichet.urls"
 WSGI_APPLICATION = "guichet.wsgi.application"
