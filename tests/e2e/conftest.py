@@ -161,30 +161,6 @@ def deffinum_open(transactional_db, settings, tmp_path):
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def _audit_log_emptied(transactional_db):
-    """Let the flush that ends a transactional test work on SQLite.
-
-    The audit table is append-only through SQLite triggers (audit migration 0002), so the
-    DELETE with which Django empties the tables after the test aborts. Here the triggers are
-    lifted, the log emptied, and the triggers put back before that flush (PostgreSQL empties
-    tables with TRUNCATE, which row triggers do not see)."""
-    from importlib import import_module
-
-    from django.db import connection
-
-    yield  # this teardown runs before transactional_db's, which flushes
-    if connection.vendor != "sqlite":
-        return
-    migration = import_module("guichet.audit.migrations.0002_append_only")
-    with connection.cursor() as cursor:
-        for statement in migration.REVERSE["sqlite"]:
-            cursor.execute(statement)
-        cursor.execute("DELETE FROM audit_auditevent")
-        for statement in migration.SQLITE:
-            cursor.execute(statement)
-
-
 def verified_user(email: str, password: str, organisations=()):
     """A confirmed account (allauth e-mail address verified) acting for `organisations`."""
     from allauth.account.models import EmailAddress
