@@ -65,12 +65,12 @@ def _wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
         if server.poll() is not None:
             pytest.fail(f"server {url} stopped: {log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/comptes/login/", timeout=5):
+            with urllib.request.urlopen(f"{url}/comptes/login/", timeout=20):
                 return
         except urllib.error.HTTPError as error:
             pytest.fail(f"server {url} answered {error.code}: {log.read_text()[-3000:]}")
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)  # not listening yet, or its first page still compiling
     pytest.fail(f"server {url} did not answer within {START_TIMEOUT_S} s: "
                 f"{log.read_text()[-3000:]}")
 
