@@ -7,7 +7,7 @@ AXE_VERSION := 4.14.1
 AXE := node_modules/axe-core/axe.min.js
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install messages lint browser benchmark
+.PHONY: run test install messages lint browser benchmark deploy-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ run: install
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Django's deployment checklist on the production settings (`guichet check` is ours, so
+# Django's runs through django-admin): any warning fails. The key is a throwaway one.
+deploy-check: $(STAMP)
+	GUICHET_ENV=production ALLOWED_HOSTS=guichet.example.org \
+	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	$(BIN)/django-admin check --deploy --settings=guichet.settings --fail-level WARNING
 
 # Browser tests drive Debian's Chromium (a test tool's own browser download cannot work
 # here) and inject axe-core from npm.

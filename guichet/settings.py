@@ -24,6 +24,24 @@ def _list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, "1" if default else "0") == "1"
+
+
+# Django's own deploy check (security.W009) asks for as much; production refuses less.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_DISTINCT = 5
+
+
+def _refuse_weak_secret_key(key: str) -> None:
+    if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < SECRET_KEY_MIN_DISTINCT:
+        raise ImproperlyConfigured(
+            f"GUICHET_ENV=production refuses a SECRET_KEY of {len(key)} characters with "
+            f"{len(set(key))} distinct ones: it needs at least {SECRET_KEY_MIN_LENGTH} "
+            f"characters and {SECRET_KEY_MIN_DISTINCT} distinct ones. Generate one with "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`.")
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = _list("ALLOWED_HOSTS")
 if PRODUCTION:
@@ -33,14 +51,16 @@ if PRODUCTION:
         raise ImproperlyConfigured(
             f"GUICHET_ENV=production refuses to start without {' and '.join(missing)}: "
             "set them in the environment.")
+    _refuse_weak_secret_key(SECRET_KEY)
     DEBUG = False
 else:
     SECRET_KEY = SECRET_KEY or "development-only-not-secret"
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "testserver"]
     DEBUG = os.environ.get("DEBUG", "1" if ENVIRONMENT == "development" else "0") == "1"
 
+# No django.contrib.admin: nothing uses it, and every change goes through a service that
+# checks permissions and writes the audit log, which the admin's forms would bypass.
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,6 +71,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "rules",
+    "csp",
     "guichet.core",
     "guichet.accounts",
     "guichet.audit",
@@ -66,12 +87,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "guichet.core.middleware.FrenchUnlessChosenMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "guichet.core.middleware.PrivateWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -109,12 +132,23 @@ ACCOUNT_ADAPTER = "guichet.accounts.adapter.AccountAdapter"
 LOGIN_URL = "/comptes/login/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Guichet] "
 
+# Every process shares one cache (allauth counts failed logins in it): Redis when set, else
+# a table of the database (created by migration core 0001). Never a per-process memory cache.
+DATABASE_CACHE_TABLE = "guichet_cache"
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": os.environ["REDIS_URL"]}
     if os.environ.get("REDIS_URL") else
-    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+     "LOCATION": DATABASE_CACHE_TABLE}
 }
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
+
+# The client's address, for the per-address login limits: REMOTE_ADDR unless a proxy we run
+# sets a header we trust. X-Forwarded-For is read only when TRUSTED_PROXY_COUNT says how many
+# of its entries our own proxies appended (a client can write the others).
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER") or None
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 ROOT_URLCONF = "guichet.urls"
 WSGI_APPLICATION = "guichet.wsgi.application"
@@ -181,6 +215,16 @@ EMAIL_BACKEND = os.environ.get(
     "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "guichet@localhost")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _flag("EMAIL_USE_TLS", False)  # STARTTLS, usually on port 587
+EMAIL_USE_SSL = _flag("EMAIL_USE_SSL", False)  # implicit TLS, usually on port 465
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))  # seconds; never hang a request
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: set one.")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
@@ -190,9 +234,34 @@ SESSION_COOKIE_AGE = 8 * 3600
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
-    SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "1") == "1"
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_SSL_REDIRECT = _flag("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # HSTS for a year, subdomains included (the service's own names: nothing of it is served
+    # in clear). Preloading commits the whole registrable domain, which belongs to the funder
+    # or ministry, not to this service: off unless its owner opts in, and Django's reminder
+    # about it (security.W021) silenced while off.
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _flag("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy (django-csp), in every environment so that development and the
+# browser tests meet it: no inline script or style anywhere, everything from this origin
+# (DSFR draws its icons with data: SVG images).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

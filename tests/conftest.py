@@ -1,5 +1,6 @@
 import copy
 import json
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -46,25 +47,45 @@ def team(deffinum):
             "admin": staff(deffinum, "admin@example.fr", Role.ADMINISTRATOR)}
 
 
-@pytest.fixture
-def audit_log_emptied(transactional_db):
-    """Let the flush that ends a transactional test work on SQLite.
+def _transactional(request) -> bool:
+    """Whether the test runs over a committed database that Django flushes afterwards (the
+    same reading as pytest-django's)."""
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and (marker.kwargs.get("transaction") or
+                            marker.kwargs.get("reset_sequences"))) or (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames)
 
-    The audit table is append-only through SQLite triggers (audit migration 0002), so the
-    DELETE with which Django empties the tables after the test aborts. Here the triggers are
-    lifted, the log emptied, and the triggers put back before that flush (PostgreSQL empties
-    tables with TRUNCATE, which row triggers do not see)."""
-    from importlib import import_module
 
+@pytest.fixture(autouse=True)
+def _audit_log_emptied(request):
+    """Let the flush that ends a transactional test (browser tests, races) work.
+
+    The audit table is append-only in the database: on SQLite, row triggers abort the DELETE
+    with which Django empties the tables (audit migration 0002); on PostgreSQL, a row trigger
+    refuses DELETE and a statement trigger refuses the TRUNCATE with which Django empties them
+    while the log holds events (migration 0003). So, before that flush, the row triggers are
+    lifted, the log emptied, and the triggers put back: the flush then meets an empty log,
+    which SQLite's DELETE and PostgreSQL's TRUNCATE trigger both let through."""
+    if not _transactional(request):
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up first, so torn down (flushed) last
+    yield
     from django.db import connection
 
-    yield  # this teardown runs before transactional_db's, which flushes
-    if connection.vendor != "sqlite":
-        return
-    migration = import_module("guichet.audit.migrations.0002_append_only")
+    lift, restore = _audit_row_triggers(connection.vendor)
     with connection.cursor() as cursor:
-        for statement in migration.REVERSE["sqlite"]:
+        for statement in lift:
             cursor.execute(statement)
         cursor.execute("DELETE FROM audit_auditevent")
-        for statement in migration.SQLITE:
+        for statement in restore:
             cursor.execute(statement)
+
+
+def _audit_row_triggers(vendor: str) -> tuple[list[str], list[str]]:
+    """The statements that lift and restore the audit log's row triggers (migration 0002)."""
+    migration = import_module("guichet.audit.migrations.0002_append_only")
+    if vendor == "sqlite":
+        return migration.REVERSE["sqlite"], migration.SQLITE
+    statement = "ALTER TABLE audit_auditevent {} TRIGGER audit_event_append_only"
+    return [statement.format("DISABLE")], [statement.format("ENABLE")]

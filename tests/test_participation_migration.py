@@ -68,7 +68,7 @@ class OldSchema:
 
 
 @pytest.fixture
-def migrated_back(open_call, audit_log_emptied):
+def migrated_back(transactional_db, open_call):
     apps = _migrate(BEFORE)
     yield OldSchema(apps, open_call)
     _migrate(_latest())  # whatever happened, leave the database at the current schema

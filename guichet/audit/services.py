@@ -86,3 +86,79 @@ def verify_chain() -> ChainReport:
         return ChainReport(count, count + 1, f"the head records {head.sequence} events, "
                            f"the chain has {count}: events were removed from its end")
     return ChainReport(count, None)
+
+
+# --- anchors: the chain head kept outside the database ------------------------------------
+#
+# Whoever owns the database can rewrite every event and recompute every hash after it: the
+# chain then verifies. An anchor (the number of events and the last hash, printed by
+# `guichet audit anchor` and kept elsewhere: a ticket, a mail, another system's log) cannot be
+# rewritten with it, so that `guichet audit verify --anchor FILE` sees the difference.
+
+ANCHOR_FORMAT = "guichet.audit-anchor/1"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    events: int  # events in the log when the anchor was taken
+    hash: str  # the hash of the last of them (GENESIS_HASH when there were none)
+    at: dt.datetime  # when the anchor was taken
+
+    def to_json(self) -> str:
+        return canonical({"format": ANCHOR_FORMAT, "events": self.events, "hash": self.hash,
+                          "at": self.at.astimezone(dt.UTC).isoformat()})
+
+
+class AnchorFormatError(ValueError):
+    pass
+
+
+def take_anchor(at: dt.datetime | None = None) -> Anchor:
+    """The chain head now: its last event's sequence and hash."""
+    last = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
+    events, head_hash = (last["sequence"], last["hash"]) if last else (0, GENESIS_HASH)
+    return Anchor(events, head_hash, (at or server_now()).astimezone(dt.UTC))
+
+
+def parse_anchors(text: str) -> list[Anchor]:
+    """Anchors, one JSON line each (as `guichet audit anchor` prints them; blank lines are
+    ignored, so that a file of appended anchors reads as a whole)."""
+    anchors = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if data.get("format") != ANCHOR_FORMAT:
+                raise ValueError(f"format is not {ANCHOR_FORMAT}")
+            events, head_hash = data["events"], data["hash"]
+            if not isinstance(events, int) or events < 0 or not isinstance(head_hash, str):
+                raise ValueError("events must be a count and hash a string")
+            anchors.append(Anchor(events, head_hash, dt.datetime.fromisoformat(data["at"])))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise AnchorFormatError(f"line {number} is not an audit anchor ({error})") from error
+    if not anchors:
+        raise AnchorFormatError("it holds no audit anchor")
+    return anchors
+
+
+def anchor_problem(anchor: Anchor) -> str:
+    """What is wrong with the log against an anchor ("" when it holds): events removed
+    (fewer than anchored), or the chain rewritten (the anchored event's hash changed)."""
+    taken = f"the anchor of {anchor.at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    count = AuditEvent.objects.count()
+    if count < anchor.events:
+        return (f"truncated: {taken} records {anchor.events} events, the log now has "
+                f"{count}")
+    if anchor.events == 0:
+        current = GENESIS_HASH
+    else:
+        current = AuditEvent.objects.filter(sequence=anchor.events).values_list(
+            "hash", flat=True).first()
+    if current is None:
+        return f"truncated: event #{anchor.events} of {taken} is missing"
+    if current != anchor.hash:
+        return (f"rewritten: event #{anchor.events} no longer has the hash of {taken} "
+                f"({anchor.hash[:16]}…, now {current[:16]}…): the chain was rewritten at or "
+                "before it")
+    return ""

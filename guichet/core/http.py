@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 from guichet.core.errors import ServiceError
@@ -12,10 +13,16 @@ ODS = "application/vnd.oasis.opendocument.spreadsheet"
 CSV = "text/csv; charset=utf-8"
 
 
+def mark_private(response):
+    """`Cache-Control: private, no-store`: for one person's eyes, kept by no cache."""
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
 def download(data: bytes, content_type: str, filename: str) -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return mark_private(response)
 
 
 def run_service(form, action) -> bool:

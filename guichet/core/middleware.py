@@ -1,4 +1,6 @@
-"""French first: the interface is in French unless the person chose English with the switch."""
+"""French first (the language switch, not the browser, decides), and private responses."""
+
+from guichet.core.http import mark_private
 
 
 class FrenchUnlessChosenMiddleware:
@@ -11,3 +13,17 @@ class FrenchUnlessChosenMiddleware:
     def __call__(self, request):
         request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
         return self.get_response(request)
+
+
+class PrivateWhenSignedInMiddleware:
+    """Whatever is served to a signed-in person (pages, documents, receipts, exports) is
+    theirs alone: no shared cache may keep it, and the browser keeps no copy on disk."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.user.is_authenticated:
+            mark_private(response)
+        return response
