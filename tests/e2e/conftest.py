@@ -2,8 +2,8 @@
 
 The application runs in a thread of the test process (`live_server`) over the transactional
 test database: the tests read and change the database with the ORM, and `mailoutbox` holds the
-mails the server sent. Every page visited is checked with axe-core and photographed under
-test-artifacts/e2e/<test>/.
+mails the server sent. Every page visited is checked with axe-core and for internal codes shown
+as text, and photographed under test-artifacts/e2e/<test>/.
 """
 
 import datetime as dt
@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.codes import codes_in
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -131,9 +133,19 @@ def check_accessibility(page, name: str) -> None:
         pytest.fail(f"axe-core on « {name} » ({page.url}):\n{lines}", pytrace=False)
 
 
+def check_no_codes(page, name: str) -> None:
+    """Fail when the page shows an internal code as text (see tests/codes.py)."""
+    shown = codes_in(page.evaluate("() => document.body.innerText"))
+    if shown:
+        pytest.fail(f"internal codes shown on « {name} » ({page.url}): {', '.join(shown)}",
+                    pytrace=False)
+
+
 def visit(page, name: str) -> None:
-    """What every page visited gets: the axe-core check, then a screenshot."""
+    """What every page visited gets: the axe-core check, the internal-code check, then a
+    screenshot."""
     check_accessibility(page, name)
+    check_no_codes(page, name)
     screenshot(page, name)
 
 
