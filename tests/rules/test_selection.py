@@ -372,6 +372,14 @@ def test_explain_pinned_out_is_named_as_the_committee_decision_not_as_a_reason()
     assert difference["rank_inversions_total"] == 0
 
 
+def test_solve_impossible_selection_says_why_as_data_and_in_english():
+    instance = _instance([("a", "500000.00", 4.0, "IDF", "btp")], "100000.00", pinned_in=["a"])
+    result = solve_selection(instance)
+    assert result.why == {"kind": "pinned_over_budget", "need": "500000.00",
+                          "budget": "100000.00"}
+    assert result.reason == "the pinned dossiers need 500000.00, more than the budget 100000.00"
+
+
 # Gap and time limit -----------------------------------------------------------------------------
 
 def test_solve_time_limit_reached_reports_gap_and_not_optimal():
