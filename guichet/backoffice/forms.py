@@ -102,7 +102,8 @@ class SimulationForm(DsfrBaseForm):
                    if (match := re.fullmatch(rf"{kind}_(\d+)_group", key))]
         return min(max(numbers, default=-1) + 1, cls.MAX_ROWS)
 
-    def _row(self, kind: str, number: int, groups, limit: forms.Field) -> tuple[str, str]:
+    def _row(self, kind: str, number: int, groups, limit: forms.Field) -> tuple:
+        """Add a row's two fields (the group, the limit); return them bound, for the page."""
         title = (_("Plafond %(n)d") if kind == "cap" else _("Plancher %(n)d")) % {"n": number + 1}
         self.fields[f"{kind}_{number}_group"] = forms.ChoiceField(
             label=_("%(row)s : groupe") % {"row": title}, required=False,

@@ -181,10 +181,12 @@ def _wave(count: int, seed: int, objective: str = "score_sum", floor: int = 3) -
         dossier["aid"] = str(Decimal(rng.randint(35_000_000, 100_000_000)).scaleb(-2))
     budget = Decimal(sum(int(Decimal(d["aid"]).scaleb(2)) for d in dossiers) // 4).scaleb(-2)
     cents = Decimal("0.01")
-    caps = ([{"group": "region", "value": r, "max_aid": str((budget * Decimal("0.15")).quantize(
-        cents))} for r in regions]
-            + [{"group": "sector", "value": s, "max_aid": str((budget * Decimal("0.3")).quantize(
-                cents))} for s in sectors])
+    # Every cap holds at least the pinned dossier, so that the pin alone never breaks one.
+    pinned = Decimal(dossiers[0]["aid"])
+    caps = ([{"group": "region", "value": r, "max_aid": str(max(
+        (budget * Decimal("0.15")).quantize(cents), pinned))} for r in regions]
+            + [{"group": "sector", "value": s, "max_aid": str(max(
+                (budget * Decimal("0.3")).quantize(cents), pinned))} for s in sectors])
     return {"budget": str(budget), "min_score": 2.5, "objective": objective, "dossiers": dossiers,
             "caps": caps, "floors": [{"group": "sector", "value": "S6", "min_count": floor}],
             "pinned_in": [dossiers[0]["id"]] if dossiers[0]["score"] >= 2.5 else [],
