@@ -44,10 +44,37 @@ def test_list_filters_and_sort(client, deffinum, instructor):
     assert "5 dossiers" in page
     response = client.get(LIST + "?aide_min=400000&aide_max=500000,50&export=csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][0] == "numero"
+    assert rows[0][0] == "Numéro"
     amounts = [Decimal(row[8]) for row in rows[1:]]
     assert len(amounts) == 12
     assert all(Decimal("400000") <= amount <= Decimal("500000.50") for amount in amounts)
+
+
+EXPECTED_HEADER = ["Numéro", "Titre", "Vague", "État", "Chef de file", "Région du chef de file",
+                   "Portée", "Filière", "Aide demandée (€)", "Verdict à réception"]
+
+
+def test_list_export_csv_shows_labels_not_codes(client, deffinum, instructor):
+    bulk_submitted_dossiers(deffinum, 2)  # region 11 then 84, sector btp then industrie
+    response = client.get(LIST + "?export=csv")
+    header, first, second = csv.reader(io.StringIO(
+        b"".join(response.streaming_content).decode()))
+    assert header == EXPECTED_HEADER
+    assert first[2:8] == ["Vague 1", "déposé", "Organisme 0", "Île-de-France", "Nationale",
+                          "Bâtiment et travaux publics"]
+    assert (first[9], second[9]) == ("non éligible", "éligible")
+    assert (second[5], second[7]) == ("Auvergne-Rhône-Alpes", "Industrie")
+
+
+def test_list_export_xlsx_in_english_shows_english_labels(client, deffinum, instructor):
+    bulk_submitted_dossiers(deffinum, 1)
+    client.cookies["django_language"] = "en"
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(LIST + "?export=xlsx").content))
+    sheet = workbook.worksheets[0]
+    header, row = ([cell.value for cell in line] for line in sheet.iter_rows(max_row=2))
+    assert header[:4] == ["Number", "Title", "Wave", "Status"]
+    assert row[3:7] == ["submitted", "Organisme 0", "Île-de-France", "National"]
+    assert row[7] == "Construction"
 
 
 def test_list_pagination_and_xlsx_export(client, deffinum, instructor):

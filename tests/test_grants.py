@@ -877,10 +877,10 @@ def test_money_lines_after_commitment_and_payment(deffinum, team, signed):
     call_line = by_label[deffinum.name]
     assert (call_line.envelope, call_line.committed, call_line.paid) == (None, REQUESTED, T1)
     assert call_line.remaining is None
-    w1 = by_label[f"{deffinum.code} — Vague 1"]
+    w1 = by_label[f"{deffinum.name} — Vague 1"]
     assert (w1.envelope, w1.committed, w1.paid, w1.remaining) == (
         Decimal("100000000.00"), REQUESTED, T1, Decimal("100000000.00") - REQUESTED)
-    w2 = by_label[f"{deffinum.code} — Vague 2"]
+    w2 = by_label[f"{deffinum.name} — Vague 2"]
     assert (w2.envelope, w2.committed, w2.paid) == (None, Decimal(0), Decimal(0))
     assert w2.remaining == envelope - REQUESTED  # "what remains" of the programme
     assert len(lines) == 1 + 1 + 3

@@ -75,7 +75,7 @@ def test_submit_incomplete_dossier_lists_what_is_missing(deffinum, example_docum
     with pytest.raises(SubmissionRefused) as refused:
         submit(dossier, now=W1_CLOSE - ONE_SECOND)
     assert refused.value.details == ["title", "milestones"]
-    assert "title, milestones" in refused.value.message
+    assert refused.value.message == "Le dossier est incomplet ; à renseigner : titre, jalons."
     dossier.refresh_from_db()
     assert dossier.status == DossierStatus.DRAFT
 
@@ -86,6 +86,10 @@ def test_submit_without_required_documents_lists_them(deffinum, example_document
         submit(dossier, now=W1_CLOSE - ONE_SECOND)
     assert refused.value.details == ["documents.commitment_letters", "documents.financial_annex",
                                      "documents.lead_statutes"]
+    assert refused.value.message == (
+        "Le dossier est incomplet ; à renseigner : Lettres d'engagement signées de chaque "
+        "membre du consortium, Annexe financière signée par le chef de file, Statuts et extrait "
+        "Kbis (ou équivalent) du chef de file.")
 
 
 def test_submit_ineligible_but_complete_dossier_is_received_with_its_verdict(

@@ -60,5 +60,5 @@ def test_back_office_and_dashboard_say_the_wave_is_cancelled(client, closed_earl
     assert "comité Vague 3 (annulée)" in home
     assert "comité Vague 2</a>" in home
     dashboard = client.get("/instruction/tableau-de-bord/").content.decode()
-    assert "deffinum — Vague 3 (annulée)" in dashboard
-    assert "deffinum — Vague 2<" in dashboard
+    assert "Dispositifs France formation innovante numérique — Vague 3 (annulée)" in dashboard
+    assert "Dispositifs France formation innovante numérique — Vague 2<" in dashboard

@@ -1,7 +1,11 @@
+import re
+
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
+from guichet.core import labels
 from guichet.core.fields import AmountField
 from guichet.grants.models import Outcome
 
@@ -52,6 +56,7 @@ class AddExpertForm(DsfrBaseForm):
     def __init__(self, *args, experts, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["expert"].queryset = experts
+        self.fields["expert"].label_from_instance = lambda profile: str(profile.user)
 
 
 class ConflictForm(DsfrBaseForm):
@@ -60,52 +65,115 @@ class ConflictForm(DsfrBaseForm):
 
 
 class SimulationForm(DsfrBaseForm):
+    """The committee's options for a funding-line simulation: objective, scores normalised or
+    not, caps and floors on groups (a region or a sector), dossiers taken or set aside by the
+    committee (by receipt number). Caps and floors come as numbered rows, one blank row more
+    than the last run used, so that the form shows the last run's constraints again."""
+
+    MAX_ROWS = 30
+
     objective = forms.ChoiceField(label=_("Objectif"), choices=[
-        ("score_weighted_aid", _("note × aide (ligne de financement classique)")),
-        ("score_sum", _("somme des notes (favorise les projets moins coûteux)"))])
+        (code, capfirst(name)) for code, name in labels.OBJECTIVES.items()])
     normalised = forms.BooleanField(label=_("Notes normalisées par expert (z-score)"),
                                     required=False)
-    caps = forms.CharField(label=_("Plafonds, un par ligne : region|11|30000000.00 ou "
-                                   "sector|btp|20000000.00"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 2}))
-    floors = forms.CharField(label=_("Planchers, un par ligne : sector|sante|2"),
-                             required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    pinned_in = forms.CharField(label=_("Retenus d'office (numéros de dossier internes, "
-                                        "ex. d12, d15)"), required=False)
-    pinned_out = forms.CharField(label=_("Écartés d'office"), required=False)
+    pinned_in = forms.CharField(
+        label=_("Retenus d'office"), required=False,
+        help_text=_("Numéros de dossier séparés par des virgules, tels que dans le classement."))
+    pinned_out = forms.CharField(
+        label=_("Écartés d'office"), required=False,
+        help_text=_("Numéros de dossier séparés par des virgules, tels que dans le classement."))
 
-    def clean_caps(self):
-        return [{"group": g, "value": v, "max_aid": a} for g, v, a in
-                self._lines("caps", 3)]
+    def __init__(self, *args, groups, dossiers: dict[str, int], caps: int = 1, floors: int = 1,
+                 **kwargs):
+        """`groups`: choices of "region:11"-like values (grouped); `dossiers`: the ranked and
+        scored dossiers, receipt number -> primary key; `caps`, `floors`: how many rows."""
+        super().__init__(*args, **kwargs)
+        self._dossiers = {number.upper(): pk for number, pk in dossiers.items()}
+        self.cap_rows = [self._row("cap", n, groups, AmountField(
+            label=_("Aide maximale (€)"), required=False)) for n in range(caps)]
+        self.floor_rows = [self._row("floor", n, groups, forms.IntegerField(
+            label=_("Nombre minimal de dossiers"), required=False, min_value=1,
+            max_value=10_000)) for n in range(floors)]
 
-    def clean_floors(self):
-        rows = self._lines("floors", 3)
-        try:
-            return [{"group": g, "value": v, "min_count": int(n)} for g, v, n in rows]
-        except ValueError:
-            raise forms.ValidationError(_("Le nombre minimal doit être un entier.")) from None
+    @classmethod
+    def rows_in(cls, data, kind: str) -> int:
+        """How many `kind` rows a posted form holds (within MAX_ROWS)."""
+        numbers = [int(match[1]) for key in data
+                   if (match := re.fullmatch(rf"{kind}_(\d+)_group", key))]
+        return min(max(numbers, default=-1) + 1, cls.MAX_ROWS)
+
+    def _row(self, kind: str, number: int, groups, limit: forms.Field) -> tuple:
+        """Add a row's two fields (the group, the limit); return them bound, for the page."""
+        title = (_("Plafond %(n)d") if kind == "cap" else _("Plancher %(n)d")) % {"n": number + 1}
+        self.fields[f"{kind}_{number}_group"] = forms.ChoiceField(
+            label=_("%(row)s : groupe") % {"row": title}, required=False,
+            choices=[("", "—"), *groups])
+        limit.label = f"{title} : {limit.label}"
+        self.fields[f"{kind}_{number}_limit"] = limit
+        return self[f"{kind}_{number}_group"], self[f"{kind}_{number}_limit"]
 
     def clean_pinned_in(self):
-        return self._ids("pinned_in")
+        return self._pins("pinned_in")
 
     def clean_pinned_out(self):
-        return self._ids("pinned_out")
+        return self._pins("pinned_out")
 
-    def _ids(self, name):
-        return [part.strip() for part in self.cleaned_data[name].split(",") if part.strip()]
+    def _pins(self, name) -> list[int]:
+        numbers = [part.strip().upper() for part in self.cleaned_data[name].split(",")
+                   if part.strip()]
+        unknown = [number for number in numbers if number not in self._dossiers]
+        if unknown:
+            raise forms.ValidationError(
+                _("Numéro inconnu parmi les dossiers notés de la vague : %(numbers)s.")
+                % {"numbers": ", ".join(unknown)})
+        return list(dict.fromkeys(self._dossiers[number] for number in numbers))
 
-    def _lines(self, name, size):
-        rows = []
-        for number, line in enumerate(self.cleaned_data[name].splitlines(), start=1):
-            if not line.strip():
-                continue
-            parts = [part.strip() for part in line.split("|")]
-            if len(parts) != size or parts[0] not in ("region", "sector"):
-                raise forms.ValidationError(
-                    _("Ligne %(n)d : attendu groupe|valeur|nombre, groupe region ou sector.")
-                    % {"n": number})
-            rows.append(parts)
-        return rows
+    def clean(self):
+        data = super().clean()
+        both = set(data.get("pinned_in") or ()) & set(data.get("pinned_out") or ())
+        if both:
+            self.add_error("pinned_out", _("Un dossier ne peut être à la fois retenu et écarté "
+                                           "d'office."))
+        data["caps"] = [{"group": group, "value": value, "max_aid": str(limit)}
+                        for group, value, limit in self._constraints("cap")]
+        data["floors"] = [{"group": group, "value": value, "min_count": limit}
+                          for group, value, limit in self._constraints("floor")]
+        return data
+
+    def _constraints(self, kind: str):
+        rows = self.cap_rows if kind == "cap" else self.floor_rows
+        for group_field, limit_field in rows:
+            group = self.cleaned_data.get(group_field.name)
+            limit = self.cleaned_data.get(limit_field.name)
+            if group and limit is None and limit_field.name not in self.errors:
+                self.add_error(limit_field.name, _("Indiquez la limite de ce groupe."))
+            elif limit is not None and not group:
+                self.add_error(group_field.name, _("Choisissez le groupe de cette limite."))
+            elif group and limit is not None:
+                yield (*group.split(":", 1), limit)
+
+
+def selection_groups(definition) -> list:
+    """The groups a cap or a floor may concern, for `SimulationForm`: regions and sectors."""
+    return [(labels.label("selection_group", "region"),
+             [(f"region:{code}", name) for code, name in labels.REGION_CHOICES]),
+            (labels.label("selection_group", "sector"),
+             [(f"sector:{code}", name)
+              for code, name in labels.call_choices(definition, "sectors")])]
+
+
+def simulation_initial(run, names: dict[str, str]) -> dict:
+    """The form's values for the options of a past run (`names`: the receipt number of each
+    dossier of the run's instance, by its id there)."""
+    instance = run.instance
+    initial = {"objective": instance["objective"], "normalised": run.normalised}
+    for name in ("pinned_in", "pinned_out"):
+        initial[name] = ", ".join(names[i] for i in instance.get(name, []) if i in names)
+    for kind, limit in (("cap", "max_aid"), ("floor", "min_count")):
+        for n, item in enumerate(instance.get(f"{kind}s", [])):
+            initial[f"{kind}_{n}_group"] = f"{item['group']}:{item['value']}"
+            initial[f"{kind}_{n}_limit"] = item[limit]
+    return initial
 
 
 class DecisionForm(DsfrBaseForm):

@@ -7,12 +7,14 @@ from django import forms as django_forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from dsfr.forms import DsfrBaseForm
 
 from guichet.backoffice.selectors import refuse_page, staff_call, staff_calls
 from guichet.calls.models import Programme
+from guichet.core import labels
 from guichet.core.clock import in_paris, now
 from guichet.core.fields import AmountField
 from guichet.core.http import CSV, ODS, PDF, XLSX, download, run_service_and_confirm
@@ -137,8 +139,10 @@ def grant_detail(request, pk):
 def _budget_lines(grant: Grant) -> list[tuple[int, str]]:
     names = {m.organisation.siret: m.name
              for m in grant.dossier.consortium.members.select_related("organisation")}
-    return [(index, f"{names.get(line.member, line.member)} — {line.category} — {line.label} "
-                    f"({format_eur_fr(line.amount)})")
+    rules = grant.dossier.call.rules()
+    return [(index, f"{names.get(line.member, line.member)} — "
+                    f"{labels.call_label(rules, 'expense_categories', line.category)} — "
+                    f"{line.label} ({format_eur_fr(line.amount)})")
             for index, line in enumerate(services.current_budget(grant))]
 
 
@@ -222,24 +226,24 @@ def _dashboard_csv(table: str, lines, sections) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if table == "money":
-        writer.writerow(["perimetre", "enveloppe", "engage", "verse", "reste"])
+        writer.writerow([_("Périmètre"), _("Enveloppe"), _("Engagé"), _("Versé"),
+                         _("Reste à engager")])
         for line in lines:
             writer.writerow([line.label, line.envelope if line.envelope is not None else "",
                              line.committed, line.paid,
                              line.remaining if line.remaining is not None else ""])
     elif table in ("funnel", "regions", "sectors"):
-        writer.writerow(["appel", "libelle", "valeur"])
+        writer.writerow([_("Appel"), _("Libellé"), _("Valeur")])
         for section in sections:
             for bar in section[table]:
-                writer.writerow([section["call"].code, bar.label, bar.value])
+                writer.writerow([section["call"].name, bar.label, bar.value])
     elif table == "late":
-        writer.writerow(["appel", "dossier", "rapport", "echeance"])
+        writer.writerow([_("Appel"), _("Dossier"), _("Rapport"), _("Échéance")])
         for section in sections:
             for report in section["late"]:
-                writer.writerow([section["call"].code, report.grant.dossier.receipt_number,
-                                 report.kind, report.due_on.isoformat()])
+                writer.writerow([section["call"].name, report.grant.dossier.receipt_number,
+                                 report.get_kind_display(), report.due_on.isoformat()])
     else:
         raise Http404
     return download(buffer.getvalue().encode(), CSV,
                      f"tableau-de-bord-{table}.csv")
-

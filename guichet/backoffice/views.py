@@ -8,6 +8,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import number_format
+from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,6 +26,7 @@ from guichet.backoffice.selectors import (
     staff_calls,
     staff_dossier,
 )
+from guichet.core import labels
 from guichet.core.clock import PARIS
 from guichet.core.errors import ServiceError
 from guichet.core.http import CSV, XLSX, download, run_service
@@ -34,7 +40,6 @@ from guichet.opendata import exports
 from guichet.review import committee, experts, instruction, scoring
 from guichet.review.models import Assignment, ExpertProfile, Instruction
 from guichet.rules.eligibility import compute_figures
-from guichet.rules.regions import REGIONS
 
 POST_FORM = require_http_methods(["GET", "POST"])
 PAGE_SIZE = 50
@@ -63,30 +68,38 @@ def dossier_list(request, code):
     return render(request, "backoffice/dossier_list.html", {
         "call": call, "page_obj": page, "filters": filters, "query": query.urlencode(),
         "waves": call.waves.all(), "statuses": DossierStatus.choices,
-        "regions": sorted(REGIONS.items(), key=lambda item: item[1]),
-        "sectors": [(s.id, s.label) for s in rules.sectors],
-        "scopes": ["national", "interregional", "regional", "local"]})
+        "regions": labels.REGION_CHOICES,
+        "sectors": labels.call_choices(rules, "sectors"), "scopes": labels.SCOPE_CHOICES})
 
 
-EXPORT_COLUMNS = ["numero", "titre", "vague", "etat", "chef_de_file", "region_chef_de_file",
-                  "portee", "filiere", "aide_demandee", "eligible_a_reception"]
+def _export_header() -> list[str]:
+    return [_("Numéro"), _("Titre"), _("Vague"), _("État"), _("Chef de file"),
+            _("Région du chef de file"), _("Portée"), _("Filière"), _("Aide demandée (€)"),
+            _("Verdict à réception")]
 
 
-def _export_rows(queryset):
-    for dossier in queryset.iterator(chunk_size=2000):
-        yield (dossier.receipt_number, dossier.title, dossier.wave.code if dossier.wave else "",
-               dossier.status, dossier.lead_name or "", dossier.lead_region or "", dossier.scope,
-               dossier.sector, dossier.requested_aid,
-               {True: "oui", False: "non"}.get(dossier.eligible_at_receipt, ""))
+def _export_rows(queryset, rules, language: str):
+    """The list's rows as people read them: labels, never codes (the language is fixed here
+    because a streamed response is read after the view returns)."""
+    with translation.override(language):
+        verdicts = {True: _("éligible"), False: _("non éligible")}
+        for dossier in queryset.iterator(chunk_size=2000):
+            yield (dossier.receipt_number, dossier.title,
+                   dossier.wave.name if dossier.wave else "", dossier.get_status_display(),
+                   dossier.lead_name or "", labels.label("region", dossier.lead_region),
+                   labels.label("scope", dossier.scope),
+                   labels.call_label(rules, "sectors", dossier.sector), dossier.requested_aid,
+                   verdicts.get(dossier.eligible_at_receipt, ""))
 
 
 def _export(queryset, kind: str, call):
     """The filtered list: CSV streamed row by row, or XLSX."""
     filename = f"dossiers-{call.code}.{kind}"
+    rows = _export_rows(queryset, call.rules(), translation.get_language())
     if kind == "xlsx":
-        return download(exports.to_xlsx(EXPORT_COLUMNS, _export_rows(queryset),
-                                        title="Dossiers"), XLSX, filename)
-    response = StreamingHttpResponse(exports.stream_csv(EXPORT_COLUMNS, _export_rows(queryset)),
+        return download(exports.to_xlsx(_export_header(), rows, title=_("Dossiers")), XLSX,
+                        filename)
+    response = StreamingHttpResponse(exports.stream_csv(_export_header(), rows),
                                      content_type=CSV)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -207,8 +220,13 @@ def staff_document(request, pk, document_pk):
 @login_required
 @POST_FORM
 def expert_pool(request, code):
+    """The call's experts and their loads, the assignment of a wave, expert invitations; the
+    wave chosen stays chosen from one action to the next (`?vague=`)."""
     call = staff_call(request.user, code, "review.manage_experts")
-    sectors = [(s.id, s.label) for s in call.rules().sectors]
+    waves = list(call.waves.all())
+    chosen = request.POST.get("wave") or request.GET.get("vague")
+    wave = next((w for w in waves if w.code == chosen), None)
+    sectors = labels.call_choices(call.rules(), "sectors")
     form = forms.ExpertInviteForm(request.POST if request.POST.get("action") == "invite"
                                   else None, sectors=sectors)
     if form.is_bound and form.is_valid():
@@ -220,22 +238,66 @@ def expert_pool(request, code):
                 keywords=data["keywords"], max_load=data["max_load"],
                 organisation=organisation)):
             messages.success(request, _("Expert invité."))
-            return redirect("backoffice:experts", code=code)
+            return _experts_page(code, wave)
     if request.POST.get("action") == "assign":
-        wave = get_object_or_404(call.waves, code=request.POST.get("wave"))
+        if wave is None:
+            raise Http404
         try:
-            result = experts.assign_experts(wave, request.user)
-            messages.success(request, _(
-                "Affectation optimale : %(pairs)d expertises, affinité totale %(objective).2f "
-                "(borne prouvée %(bound).2f).") % {"pairs": result.pairs,
-                                                    "objective": result.objective,
-                                                    "bound": result.upper_bound})
+            summary = experts.assign_experts(wave, request.user)
         except ServiceError as refused:
             messages.error(request, refused.message)
-        return redirect("backoffice:experts", code=code)
+        else:
+            for level, text in assignment_report(summary, wave):
+                messages.add_message(request, level, text)
+        return _experts_page(code, wave)
     return render(request, "backoffice/experts.html", {
         "call": call, "form": form, "pool": experts.expert_loads(call),
-        "waves": call.waves.all()})
+        "waves": waves, "wave": wave})
+
+
+def _experts_page(code: str, wave):
+    url = reverse("backoffice:experts", kwargs={"code": code})
+    return redirect(f"{url}?{urlencode({'vague': wave.code})}" if wave else url)
+
+
+def assignment_report(summary, wave) -> list[tuple[int, str]]:
+    """What an assignment run did, and which dossiers got no expert and why, as messages."""
+    done = _("%(wave)s : %(pairs)s.") % {"wave": wave.name, "pairs": ngettext(
+        "%(n)d expertise affectée", "%(n)d expertises affectées", summary.pairs)
+        % {"n": summary.pairs}}
+    parts = [
+        ngettext("%(n)d expertise en cours conservée", "%(n)d expertises en cours conservées",
+                 summary.kept) % {"n": summary.kept} if summary.kept else "",
+        ngettext("%(n)d affectation inchangée", "%(n)d affectations inchangées",
+                 summary.unchanged) % {"n": summary.unchanged} if summary.unchanged else "",
+        ngettext("%(n)d nouvelle affectation", "%(n)d nouvelles affectations",
+                 summary.created) % {"n": summary.created} if summary.created
+        else _("aucune nouvelle affectation"),
+        ngettext("%(n)d affectation non commencée retirée",
+                 "%(n)d affectations non commencées retirées", summary.removed)
+        % {"n": summary.removed} if summary.removed else _("aucune affectation retirée"),
+    ]
+    detail = ", ".join(part for part in parts if part)
+    quality = _("Affinité totale %(objective)s (borne prouvée %(bound)s).") % {
+        "objective": number_format(summary.objective, 2),
+        "bound": number_format(summary.upper_bound, 2)}
+    report = [(messages.SUCCESS, f"{done} {capfirst(detail)}. {quality}")]
+    if summary.unassigned:
+        reasons = " ; ".join(_unassigned_text(item, summary.reviews_per_dossier)
+                            for item in summary.unassigned)
+        report.append((messages.WARNING, ngettext(
+            "%(n)d dossier sans expert : %(reasons)s.",
+            "%(n)d dossiers sans expert : %(reasons)s.", len(summary.unassigned))
+            % {"n": len(summary.unassigned), "reasons": reasons}))
+    return report
+
+
+def _unassigned_text(item, reviews: int) -> str:
+    reason = str(experts.NoExpert(item.reason).label)
+    if item.reason in (experts.NoExpert.CONFLICTS, experts.NoExpert.LOADS_EXHAUSTED):
+        reason += " " + _("(%(free)d sur %(needed)d nécessaires)") % {
+            "free": item.free_experts, "needed": reviews}
+    return f"{item.receipt_number} — {reason}"
 
 
 @login_required
@@ -300,17 +362,10 @@ def _score_form(grid, assignment, data):
 @login_required
 @POST_FORM
 def committee_page(request, code, wave_code):
+    """The wave's ranking, the funding-line simulation and the publication of decisions; once
+    every ranked dossier is decided, the ranking and the last simulation stay, read-only."""
     call = staff_call(request.user, code, "review.select")
     wave = get_object_or_404(call.waves, code=wave_code)
-    form = forms.SimulationForm(request.POST if request.POST.get("action") == "simulate"
-                                else None, initial={"objective": call.rules().selection.objective})
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        if run_service(form, lambda: committee.simulate(
-                wave, request.user, caps=data["caps"], floors=data["floors"],
-                pinned_in=data["pinned_in"], pinned_out=data["pinned_out"],
-                objective=data["objective"], normalised=data["normalised"])):
-            return redirect("backoffice:committee", code=code, wave_code=wave_code)
     if request.POST.get("action") == "publish":
         try:
             published = decisions.publish_decisions(wave, request.user)
@@ -320,11 +375,40 @@ def committee_page(request, code, wave_code):
         except ServiceError as refused:
             messages.error(request, refused.message)
         return redirect("backoffice:committee", code=code, wave_code=wave_code)
-    run = SelectionRun.objects.filter(wave=wave).order_by("-created_at").first()
+    ranking = committee.ranking(wave, decided=True)
+    run = SelectionRun.objects.filter(wave=wave).order_by("-created_at", "-pk").first()
+    undecided = [row for row in ranking if row.dossier.status == DossierStatus.INSTRUCTED]
+    form = _simulation_form(request, call, run, {
+        row.dossier.receipt_number: row.dossier.pk for row in undecided
+        if row.aggregate.mean is not None})
+    if undecided and form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        if run_service(form, lambda: committee.simulate(
+                wave, request.user, caps=data["caps"], floors=data["floors"],
+                pinned_in=data["pinned_in"], pinned_out=data["pinned_out"],
+                objective=data["objective"], normalised=data["normalised"])):
+            return redirect("backoffice:committee", code=code, wave_code=wave_code)
     return render(request, "backoffice/committee.html", {
-        "call": call, "wave": wave, "form": form, "run": run,
-        "ranking": committee.ranking(wave), "budget": committee.available_budget(wave),
-        "objective": call.rules().selection.objective,
+        "call": call, "wave": wave, "form": form if undecided else None,
+        "run": committee.describe(run) if run else None, "ranking": ranking,
+        "read_only": bool(ranking) and not undecided,
+        "budget": committee.available_budget(wave),
+        "objective": labels.label("objective", call.rules().selection.objective),
         "pending": Decision.objects.filter(dossier__wave=wave, status=DecisionStatus.PENDING)
         .select_related("dossier"),
         "can_publish": request.user.has_perm("review.publish_decisions", call)})
+
+
+def _simulation_form(request, call, run, dossiers: dict[str, int]) -> forms.SimulationForm:
+    """The simulation form: as posted, or showing the options of the wave's last run."""
+    options = {"groups": forms.selection_groups(call.rules()), "dossiers": dossiers}
+    if request.POST.get("action") == "simulate":
+        return forms.SimulationForm(
+            request.POST, caps=max(forms.SimulationForm.rows_in(request.POST, "cap"), 1),
+            floors=max(forms.SimulationForm.rows_in(request.POST, "floor"), 1), **options)
+    if run is None:
+        return forms.SimulationForm(initial={"objective": call.rules().selection.objective},
+                                    **options)
+    return forms.SimulationForm(
+        initial=forms.simulation_initial(run, committee.names_of(run.instance)),
+        caps=len(run.instance["caps"]) + 1, floors=len(run.instance["floors"]) + 1, **options)

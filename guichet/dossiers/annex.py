@@ -31,6 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from guichet.rules import vocabulary
 from guichet.rules.money import CENT, MAX_AMOUNT, NARROW_NBSP, NBSP, ZERO, exact_cents
 
 # --- data ------------------------------------------------------------------------------------
@@ -93,13 +94,9 @@ class AnnexInvalid(ValueError):
         return "\n".join(lines)
 
 
-FINANCING_SOURCES = {
-    "aid": "Aide demandée",
-    "own_cash": "Autofinancement",
-    "own_in_kind": "Apport en nature (valorisation)",
-    "private": "Autre financement privé",
-    "other_public": "Autre financement public",
-}
+# The annex is a French document: each source by its French name (`rules.vocabulary`).
+FINANCING_SOURCES = {code: french[:1].upper() + french[1:]
+                     for code, (french, _english) in vocabulary.FINANCING_SOURCES.items()}
 # Contributions of a member must say which member brings them.
 SOURCES_NEEDING_MEMBER = frozenset({"own_cash", "own_in_kind"})
 

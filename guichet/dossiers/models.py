@@ -4,19 +4,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guichet.calls.models import MONEY, Call, Wave
-from guichet.rules import dossier as fmt
-from guichet.rules.regions import REGIONS
-
-
-def _choices(values) -> list[tuple[str, str]]:
-    return [(value, value) for value in values]
+from guichet.core import labels
 
 
 class Organisation(models.Model):
     siret = models.CharField("SIRET", max_length=14, unique=True)
     name = models.CharField(_("raison sociale"), max_length=300)
     region = models.CharField(_("région"), max_length=2, blank=True, db_index=True,
-                              choices=sorted(REGIONS.items(), key=lambda item: item[1]))
+                              choices=labels.REGION_CHOICES)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -57,7 +52,7 @@ class ConsortiumMember(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT,
                                      related_name="memberships")
     name = models.CharField(_("nom déclaré"), max_length=300)
-    kind = models.CharField(_("catégorie"), max_length=32, choices=_choices(fmt.MEMBER_KINDS))
+    kind = models.CharField(_("catégorie"), max_length=32, choices=labels.MEMBER_KIND_CHOICES)
     is_lead = models.BooleanField(_("chef de file"), default=False)
     position = models.PositiveSmallIntegerField(default=0)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -149,7 +144,7 @@ class Dossier(models.Model):
     title = models.CharField(_("titre"), max_length=300, blank=True)
     summary = models.TextField(_("résumé"), blank=True)
     scope = models.CharField(_("portée"), max_length=16, blank=True,
-                             choices=_choices(fmt.SCOPES))
+                             choices=labels.SCOPE_CHOICES)
     pooling_commitment = models.BooleanField(_("engagement de mutualisation"), null=True)
     start_date = models.DateField(_("date de début"), null=True, blank=True)
     duration_months = models.PositiveSmallIntegerField(_("durée (mois)"), null=True, blank=True)
@@ -176,7 +171,7 @@ class Dossier(models.Model):
 class Milestone(models.Model):
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="milestones")
     month = models.PositiveSmallIntegerField(_("mois"))
-    kind = models.CharField(max_length=16, choices=_choices(fmt.MILESTONE_KINDS))
+    kind = models.CharField(_("type"), max_length=16, choices=labels.MILESTONE_KIND_CHOICES)
     label = models.TextField(_("libellé"))
     position = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
@@ -210,7 +205,8 @@ class ExpenseLine(models.Model):
 
 class FinancingLine(models.Model):
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="financing")
-    source = models.CharField(max_length=16, choices=_choices(fmt.FINANCING_SOURCES))
+    source = models.CharField(_("source"), max_length=16,
+                              choices=labels.FINANCING_SOURCE_CHOICES)
     member = models.ForeignKey(ConsortiumMember, on_delete=models.PROTECT, null=True,
                                blank=True, related_name="financing")
     amount = models.DecimalField(_("montant"), **MONEY)

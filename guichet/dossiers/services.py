@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from guichet.audit.services import append_event
 from guichet.calls.models import Call
 from guichet.calls.services import open_wave
+from guichet.core import labels
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.tasks import run_after_commit
@@ -186,7 +187,8 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
     missing = missing_items(dossier, draft)
     if missing:
         raise SubmissionRefused(_("Le dossier est incomplet ; à renseigner : %(missing)s.")
-                                % {"missing": ", ".join(missing)}, details=missing)
+                                % {"missing": labels.missing_items(missing, call.rules())},
+                                details=missing)
     hash_before = fmt.sha256_hex(fmt.canonical_json(draft))
     frozen = msgspec.structs.replace(draft, submitted_at=_paris(counted_at, call))
     verdict = evaluate(frozen, call.rules())

@@ -52,7 +52,7 @@ def money_lines(programme: Programme) -> list[MoneyLine]:
         lines.append(MoneyLine(call.name, None,
                                sum((committed_by_wave.get(w.pk, ZERO) for w in waves), ZERO),
                                sum((paid_by_wave.get(w.pk, ZERO) for w in waves), ZERO), None))
-        lines += [MoneyLine(f"{call.code} — {wave_label(wave, get_language())}", wave.budget,
+        lines += [MoneyLine(f"{call.name} — {wave_label(wave, get_language())}", wave.budget,
                             committed_by_wave.get(wave.pk, ZERO), paid_by_wave.get(wave.pk, ZERO),
                             available[wave.pk])
                   for wave in waves]

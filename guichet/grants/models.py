@@ -57,7 +57,8 @@ class SelectionRun(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")
     created_at = models.DateTimeField()
-    instance = models.JSONField()
+    instance = models.JSONField()  # the contract's format: auditable with `guichet select`
+    normalised = models.BooleanField(default=False)  # scores normalised per expert (z-score)
     result = models.JSONField()
     explanation = models.JSONField()
 

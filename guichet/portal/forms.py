@@ -5,25 +5,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
+from guichet.core import labels
 from guichet.core.fields import AmountField, SingleLineField
-from guichet.rules.regions import REGIONS
-
-KIND_LABELS = {
-    "training_network": _("Réseau d'organismes de formation"), "cfa_network": _("Réseau de CFA"),
-    "school": _("École"), "branch": _("Branche ou filière professionnelle"), "opco": _("OPCO"),
-    "training_operator": _("Opérateur de formation"), "company": _("Entreprise"),
-    "content_publisher": _("Éditeur de contenus"), "edtech": _("EdTech"),
-    "siae": _("Structure d'insertion par l'activité économique"),
-    "research_lab": _("Laboratoire de recherche"), "other": _("Autre"),
-}
-SCOPE_LABELS = {"national": _("Nationale"), "interregional": _("Interrégionale"),
-                "regional": _("Régionale"), "local": _("Locale")}
-MILESTONE_LABELS = {"first_results": _("Premiers résultats"), "intermediate": _("Intermédiaire"),
-                    "final": _("Final"), "other": _("Autre")}
-SOURCE_LABELS = {"aid": _("Aide demandée à l'appel"), "own_cash": _("Autofinancement"),
-                 "own_in_kind": _("Apport en nature (valorisation)"),
-                 "private": _("Autre financement privé"),
-                 "other_public": _("Autre financement public")}
 
 
 class VersionedForm(DsfrBaseForm):
@@ -35,14 +18,13 @@ class OrganisationForm(DsfrBaseForm):
                             help_text=_("14 chiffres, sans espace ou avec espaces."))
     name = SingleLineField(label=_("Raison sociale"), max_length=300)
     region = forms.ChoiceField(label=_("Région du siège"), required=False,
-                               choices=[("", "—"), *sorted(REGIONS.items(),
-                                                            key=lambda item: item[1])])
+                               choices=[("", "—"), *labels.REGION_CHOICES])
 
 
 class StartDossierForm(DsfrBaseForm):
     organisation = forms.ModelChoiceField(label=_("Organisme chef de file"), queryset=None)
     kind = forms.ChoiceField(label=_("Catégorie de l'organisme"),
-                             choices=list(KIND_LABELS.items()))
+                             choices=labels.MEMBER_KIND_CHOICES)
     title = SingleLineField(label=_("Titre du projet"), max_length=300)
 
     def __init__(self, *args, organisations, **kwargs):
@@ -57,7 +39,7 @@ class AcceptInvitationForm(DsfrBaseForm):
     organisation = forms.ModelChoiceField(label=_("Organisme que vous représentez"),
                                           queryset=None)
     kind = forms.ChoiceField(label=_("Catégorie de l'organisme"),
-                             choices=list(KIND_LABELS.items()))
+                             choices=labels.MEMBER_KIND_CHOICES)
 
     def __init__(self, *args, organisations, for_member=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,7 +54,7 @@ class ProjectForm(VersionedForm):
     summary = forms.CharField(label=_("Résumé"), widget=forms.Textarea(attrs={"rows": 5}),
                               max_length=10_000, required=False)
     scope = forms.ChoiceField(label=_("Portée"), required=False,
-                              choices=[("", "—"), *SCOPE_LABELS.items()])
+                              choices=[("", "—"), *labels.SCOPE_CHOICES])
     pooling_commitment = forms.BooleanField(
         label=_("Le consortium s'engage à mutualiser les productions du projet dans son "
                 "réseau, son secteur ou sa filière"), required=False)
@@ -104,7 +86,7 @@ class InviteForm(DsfrBaseForm):
 class MilestoneForm(DsfrBaseForm):
     month = forms.IntegerField(label=_("Mois (1 = premier mois du projet)"), min_value=1,
                                max_value=120)
-    kind = forms.ChoiceField(label=_("Type de jalon"), choices=list(MILESTONE_LABELS.items()))
+    kind = forms.ChoiceField(label=_("Type de jalon"), choices=labels.MILESTONE_KIND_CHOICES)
     label = SingleLineField(label=_("Libellé"), max_length=500)
 
 
@@ -122,7 +104,7 @@ class ExpenseForm(DsfrBaseForm):
 
 
 class FinancingForm(DsfrBaseForm):
-    source = forms.ChoiceField(label=_("Source"), choices=list(SOURCE_LABELS.items()))
+    source = forms.ChoiceField(label=_("Source"), choices=labels.FINANCING_SOURCE_CHOICES)
     member = forms.ModelChoiceField(label=_("Membre (pour un apport propre)"), queryset=None,
                                     required=False)
     amount = AmountField(label=_("Montant (€)"))
@@ -130,7 +112,8 @@ class FinancingForm(DsfrBaseForm):
     def __init__(self, *args, members, sources, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["member"].queryset = members
-        self.fields["source"].choices = [(s, SOURCE_LABELS[s]) for s in sources]
+        self.fields["source"].choices = [choice for choice in labels.FINANCING_SOURCE_CHOICES
+                                         if choice[0] in sources]
 
 
 class HybridProfileForm(VersionedForm):

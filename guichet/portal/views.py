@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from guichet.calls.models import Call
 from guichet.calls.services import open_wave
+from guichet.core import labels
 from guichet.core.clock import now
 from guichet.core.errors import ServiceError
 from guichet.core.http import PDF, download, run_service
@@ -141,7 +142,7 @@ def _render_step(request, dossier, step, context):
 
 def _default_forms(step, space, request) -> dict:
     dossier, profile = space.dossier, space.profile
-    categories = [(c.id, c.label) for c in dossier.call.rules().expense_categories]
+    categories = labels.call_choices(dossier.call.rules(), "expense_categories")
     return {
         "projet": lambda: {"form": forms.ProjectForm(initial={
             **{name: getattr(dossier, name) for name in editing.PROJECT_FIELDS},
@@ -166,11 +167,11 @@ def _default_forms(step, space, request) -> dict:
 
 
 def _indicators(dossier) -> list[tuple[str, str]]:
-    return [(indicator.id, indicator.label) for indicator in dossier.call.rules().indicators]
+    return labels.call_choices(dossier.call.rules(), "indicators")
 
 
 def _sectors(dossier) -> list[tuple[str, str]]:
-    return [(sector.id, sector.label) for sector in dossier.call.rules().sectors]
+    return labels.call_choices(dossier.call.rules(), "sectors")
 
 
 def _member_queryset(space):
@@ -185,7 +186,7 @@ def _sources(space) -> list[str]:
 
 
 def _document_kinds(space) -> list[tuple[str, str]]:
-    return [(d.id, d.label) for d in space.dossier.call.rules().documents]
+    return labels.call_choices(space.dossier.call.rules(), "documents")
 
 
 def _project(request, dossier):
@@ -285,7 +286,7 @@ def _budget(request, dossier):
     if action == "annex":
         return import_annex(request, dossier)
     space = workspace(dossier, request.user, now())
-    categories = [(c.id, c.label) for c in dossier.call.rules().expense_categories]
+    categories = labels.call_choices(dossier.call.rules(), "expense_categories")
     form = forms.ExpenseForm(request.POST, members=_member_queryset(space), categories=categories)
     if form.is_valid() and run_service(form, lambda: editing.add_expense(
             dossier, request.user, editing.ExpenseInput(**form.cleaned_data))):

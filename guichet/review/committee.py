@@ -10,14 +10,16 @@ from django.utils.translation import gettext as _
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.dossiers.format import submitted_dossier
-from guichet.dossiers.models import Dossier
+from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants.models import Decision, DecisionStatus, Outcome, SelectionRun
+from guichet.review import committee_text
 from guichet.review.experts import reviewable_dossiers
 from guichet.review.instruction import require_perm
 from guichet.review.scoring import Aggregate, aggregates
 from guichet.rules.eligibility import compute_figures
 from guichet.rules.money import ZERO
 from guichet.rules.selection import (
+    InstanceError,
     explain,
     read_selection_instance,
     selection_result_to_dict,
@@ -42,9 +44,18 @@ def requested_aid(dossier: Dossier) -> Decimal:
     return compute_figures(submitted_dossier(latest.snapshot), dossier.call.rules()).aid
 
 
-def ranking(wave, *, normalised: bool = False) -> list[RankedDossier]:
-    """Reviewable dossiers of the wave, best score first (unscored ones last)."""
-    dossiers = list(reviewable_dossiers(wave).prefetch_related(
+DECIDED = (DossierStatus.SELECTED, DossierStatus.REJECTED, DossierStatus.REDIRECTED)
+
+
+def ranking(wave, *, normalised: bool = False, decided: bool = False) -> list[RankedDossier]:
+    """Reviewable dossiers of the wave, best score first (unscored ones last); with `decided`,
+    the dossiers whose decision is published too (the ranking the committee decided on)."""
+    dossiers = reviewable_dossiers(wave)
+    if decided:
+        dossiers = Dossier.objects.filter(
+            wave=wave, status__in=(DossierStatus.INSTRUCTED, *DECIDED),
+            instruction__admissible=True, instruction__eligible=True)
+    dossiers = list(dossiers.prefetch_related(
         "submissions", "consortium__members__organisation"))
     scores = aggregates(wave.call, [d.pk for d in dossiers])
     rows = [RankedDossier(d, requested_aid(d), _lead_region(d), scores[d.pk]) for d in dossiers]
@@ -73,22 +84,33 @@ def available_budget(wave) -> Decimal:
     return wave.call.programme.envelope - spent - in_wave
 
 
+def selection_id(dossier_pk: int) -> str:
+    """A dossier's id in a selection instance (the contract's "d1"; never shown to people)."""
+    return f"d{dossier_pk}"
+
+
+def dossier_pk(selection_id_: str) -> int:
+    return int(selection_id_.removeprefix("d"))
+
+
 def selection_instance(wave, *, budget: Decimal, caps=(), floors=(), pinned_in=(),
                        pinned_out=(), objective: str | None = None,
                        normalised: bool = False) -> dict:
-    """The wave's selection problem in the contract's format (auditable with `guichet select`)."""
+    """The wave's selection problem in the contract's format (auditable with `guichet select`);
+    `pinned_in` and `pinned_out` are dossier primary keys."""
     grid = wave.call.rules().selection
     rows = [row for row in ranking(wave, normalised=normalised) if row.aggregate.mean is not None]
     return {
         "budget": str(budget), "min_score": float(grid.min_score),
         "objective": objective or grid.objective,
-        "dossiers": [{"id": f"d{row.dossier.pk}", "aid": str(row.aid),
+        "dossiers": [{"id": selection_id(row.dossier.pk), "aid": str(row.aid),
                       "score": float(row.aggregate.normalised if normalised
                                      else row.aggregate.mean),
                       "groups": _groups(row)}
                      for row in rows],
         "caps": list(caps), "floors": list(floors),
-        "pinned_in": list(pinned_in), "pinned_out": list(pinned_out),
+        "pinned_in": [selection_id(pk) for pk in pinned_in],
+        "pinned_out": [selection_id(pk) for pk in pinned_out],
     }
 
 
@@ -100,16 +122,34 @@ def _groups(row: RankedDossier) -> dict[str, str]:
 
 def simulate(wave, by, **options) -> SelectionRun:
     """Solve the funding line (optimal portfolio and rank order), explain the difference,
-    and keep the run for audit."""
+    and keep the run for audit (with the options, so that the page shows them again)."""
     require_perm(by, "review.select", wave.call)
     instance = selection_instance(wave, budget=available_budget(wave), **options)
-    parsed = read_selection_instance(json.dumps(instance))
+    try:
+        parsed = read_selection_instance(json.dumps(instance))
+    except InstanceError:  # a pin on a dossier without scores (or no longer reviewable)
+        raise SelectionRefused(_("Un dossier retenu ou écarté d'office n'a pas de note dans "
+                                 "cette vague."), field="pinned_in") from None
     result = solve_selection(parsed)
+    if result.selected is None:
+        why = committee_text.why_impossible(result.why, names_of(instance), wave.call.rules())
+        raise SelectionRefused(_("Sélection impossible : %(reason)s.") % {"reason": why},
+                               details=result.why)
     payload = selection_result_to_dict(result)
-    if payload.get("status") == "infeasible":
-        raise SelectionRefused(_("Sélection impossible : %(reason)s")
-                               % {"reason": payload.get("reason", "")})
     explanation = explain(parsed, payload["selected"], payload["rank_order"]["selected"])
     return SelectionRun.objects.create(call=wave.call, wave=wave, created_by=by,
                                        created_at=server_now(), instance=instance,
+                                       normalised=options.get("normalised", False),
                                        result=payload, explanation=explanation)
+
+
+def names_of(instance: dict) -> dict[str, str]:
+    """What people call the dossiers of a selection instance: their receipt numbers."""
+    pks = [dossier_pk(dossier["id"]) for dossier in instance["dossiers"]]
+    numbers = dict(Dossier.objects.filter(pk__in=pks).values_list("pk", "receipt_number"))
+    return {selection_id(pk): numbers[pk] for pk in pks if numbers.get(pk)}
+
+
+def describe(run: SelectionRun) -> committee_text.RunText:
+    """The run as the committee page shows it."""
+    return committee_text.describe_run(run, names_of(run.instance), run.call.rules())

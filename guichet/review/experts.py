@@ -7,7 +7,7 @@ from decimal import Decimal
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
@@ -114,22 +114,24 @@ def reviewable_dossiers(wave: Wave):
                                   instruction__admissible=True, instruction__eligible=True)
 
 
-def assignment_instance(wave: Wave, kept: frozenset[tuple[int, int]] = frozenset()) -> dict:
+def assignment_instance(wave: Wave, kept: frozenset[tuple[int, int]] = frozenset(),
+                        dossiers: list[Dossier] | None = None) -> dict:
     """The wave's assignment problem in the contract's format (auditable with `guichet
     assign`): pairs with a positive affinity are listed, unlisted ones allowed at 0.
 
     `kept` (dossier id, expert id) pairs are reviews already under way: they get a bonus larger
     than all other affinities together, so that every optimal assignment keeps them and
     optimises the rest. Loads are what the experts have left on the call after other waves.
+    `dossiers`: the ones to assign (by default every reviewable dossier of the wave).
     """
     call = wave.call
-    dossiers = list(reviewable_dossiers(wave).order_by("pk"))
+    if dossiers is None:
+        dossiers = list(reviewable_dossiers(wave).order_by("pk"))
     experts = list(ExpertProfile.objects.filter(call=call).order_by("pk"))
     selection = call.rules().selection
     reviews = selection.reviews_per_dossier
     bonus = keep_bonus(len(dossiers), reviews)
-    elsewhere = dict(Assignment.objects.filter(dossier__call=call).exclude(dossier__wave=wave)
-                     .values("expert").annotate(n=Count("pk")).values_list("expert", "n"))
+    loads = remaining_loads(wave, experts)
     conflicts = Conflict.objects.filter(expert__call=call, dossier__in=dossiers)
     affinities = []
     for d in dossiers:
@@ -140,21 +142,56 @@ def assignment_instance(wave: Wave, kept: frozenset[tuple[int, int]] = frozenset
     return {
         "reviews_per_dossier": reviews,
         "max_load": max((e.max_load for e in experts), default=0),
-        "loads": {f"e{e.pk}": max(e.max_load - elsewhere.get(e.pk, 0), 0) for e in experts},
+        "loads": {f"e{e.pk}": loads[e.pk] for e in experts},
         "dossiers": [f"d{d.pk}" for d in dossiers], "experts": [f"e{e.pk}" for e in experts],
         "affinity": affinities, "allow_unlisted": True,
         "conflicts": [[f"d{c.dossier_id}", f"e{c.expert_id}"] for c in conflicts],
     }
 
 
+def remaining_loads(wave: Wave, experts) -> dict[int, int]:
+    """What each expert can still take in this wave: their load on the call less the reviews
+    they have in other waves."""
+    elsewhere = dict(Assignment.objects.filter(dossier__call=wave.call)
+                     .exclude(dossier__wave=wave).values("expert")
+                     .annotate(n=Count("pk")).values_list("expert", "n"))
+    return {e.pk: max(e.max_load - elsewhere.get(e.pk, 0), 0) for e in experts}
+
+
+class NoExpert(models.TextChoices):
+    """Why a dossier of the wave got no expert from an assignment run."""
+
+    AWAITING_INSTRUCTION = "awaiting_instruction", _("instruction pas encore terminée")
+    NOT_ELIGIBLE = "not_eligible", _("déclaré irrecevable ou inéligible à l'instruction")
+    CONFLICTS = "conflicts", _("pas assez d'experts libres de conflit d'intérêts")
+    LOADS_EXHAUSTED = "loads_exhausted", _("les experts libres de conflit ont atteint leur "
+                                           "charge maximale")
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    dossier: int
+    receipt_number: str
+    reason: str  # a NoExpert value
+    free_experts: int  # experts free of conflict (with load left, for LOADS_EXHAUSTED)
+
+
 @dataclass(frozen=True)
 class AssignmentSummary:
+    """What a run did: reviews kept because under way, assignments unchanged, made, removed;
+    and the dossiers of the wave left without the reviews they need, with the reason."""
+
     pairs: int
     kept: int
+    unchanged: int
+    created: int
+    removed: int
     objective: float
     upper_bound: float
     optimal: bool
     weakest_dossier: tuple[str, float] | None
+    reviews_per_dossier: int = 0
+    unassigned: tuple[Unassigned, ...] = ()
 
 
 def keep_bonus(dossiers: int, reviews: int) -> int:
@@ -163,36 +200,96 @@ def keep_bonus(dossiers: int, reviews: int) -> int:
 
 
 @transaction.atomic
-def assign_experts(wave: Wave, by):
-    """Solve the wave's assignment optimally and store it; reviews already under way (with
-    scores) are kept and count toward the dossier's reviews and the expert's load."""
+def assign_experts(wave: Wave, by) -> AssignmentSummary:
+    """Solve the wave's assignment optimally and store it.
+
+    Reviews already under way (with scores, or sent) are kept and count toward the dossier's
+    reviews and the expert's load. Other assignments are re-optimised: those the optimum keeps
+    are left untouched, the others removed. A dossier that cannot get its reviews (not
+    reviewable yet, too few experts free of conflict, loads exhausted) gets none and is
+    reported with the reason, so that the others are still assigned."""
     require_perm(by, "review.assign_experts", wave.call)
     refresh_automatic_conflicts(wave.call)
-    Assignment.objects.filter(dossier__wave=wave, submitted_at__isnull=True,
-                              scores__isnull=True).delete()
-    kept = frozenset(Assignment.objects.filter(dossier__wave=wave)
-                     .values_list("dossier_id", "expert_id"))
-    instance = assignment_instance(wave, kept)
+    reviews = wave.call.rules().selection.reviews_per_dossier
+    existing = list(Assignment.objects.filter(dossier__wave=wave).annotate(
+        scored=Count("scores")).values_list("pk", "dossier_id", "expert_id", "submitted_at",
+                                            "scored"))
+    started = frozenset((d, e) for _pk, d, e, sent, scored in existing if sent or scored)
+    dossiers, unassigned = _assignable(wave, started, reviews)
+    instance = assignment_instance(wave, started, dossiers)
     result = solve_assignment(parse_assignment_instance(json.dumps(instance)))
     if result.status == "infeasible":
-        raise ExpertRefused(_("Affectation impossible : %(reason)s") % {"reason": result.reason})
-    bonus = keep_bonus(len(instance["dossiers"]), instance["reviews_per_dossier"])
+        raise ExpertRefused(_("Affectation impossible : les experts libres de conflit n'ont "
+                              "pas assez de charge disponible pour donner %(n)d expertises à "
+                              "chacun des %(count)d dossiers à expertiser.")
+                            % {"n": reviews, "count": len(dossiers)})
+    bonus = keep_bonus(len(instance["dossiers"]), reviews)
     scores = {(d, e): a for d, e, a in instance["affinity"]}
-    new_pairs = [(int(d[1:]), int(e[1:])) for d, e in result.pairs]
+    chosen = {(int(d[1:]), int(e[1:])) for d, e in result.pairs}
+    unstarted = {(d, e): pk for pk, d, e, sent, scored in existing if not (sent or scored)}
+    removed = [pk for pair, pk in unstarted.items() if pair not in chosen]
+    Assignment.objects.filter(pk__in=removed).delete()
+    created = chosen - started - set(unstarted)
     now = server_now()
     Assignment.objects.bulk_create(
         Assignment(dossier_id=d, expert_id=e, affinity=scores.get((f"d{d}", f"e{e}"), 0),
-                   created_at=now)
-        for d, e in new_pairs if (d, e) not in kept)
-    kept_in_result = sum(1 for pair in new_pairs if pair in kept)
+                   created_at=now) for d, e in sorted(created))
+    kept_in_result = len(chosen & started)
     summary = AssignmentSummary(
-        pairs=len(new_pairs), kept=kept_in_result, optimal=result.optimal,
+        pairs=len(chosen), kept=kept_in_result, unchanged=len(chosen & set(unstarted)),
+        created=len(created), removed=len(removed), optimal=result.optimal,
         objective=result.objective - bonus * kept_in_result,
         upper_bound=result.upper_bound - bonus * kept_in_result,
-        weakest_dossier=result.weakest_dossier)
+        weakest_dossier=result.weakest_dossier, reviews_per_dossier=reviews,
+        unassigned=tuple(unassigned))
     append_event("review.experts_assigned", wave.call, by=by,
                  details={"wave": wave.code, **asdict(summary)})
     return summary
+
+
+def _assignable(wave: Wave, started: frozenset[tuple[int, int]],
+                reviews: int) -> tuple[list[Dossier], list[Unassigned]]:
+    """The wave's dossiers the assignment can serve, and those it cannot, with the reason.
+
+    Loads are shared: dossiers are served in turn (those with reviews under way first, then
+    in order of receipt), each reserving `reviews` experts free of conflict with load left (its
+    started reviews first, then the experts with the most load left). The reservations are an
+    assignment, so the dossiers kept can all be assigned; the optimiser then finds the best."""
+    waiting = Dossier.objects.filter(wave=wave).exclude(
+        status__in=[DossierStatus.DRAFT, DossierStatus.SELECTED, DossierStatus.REJECTED,
+                    DossierStatus.REDIRECTED]).select_related("instruction").order_by("pk")
+    experts = list(ExpertProfile.objects.filter(call=wave.call).order_by("pk"))
+    load_left = remaining_loads(wave, experts)
+    conflicts = set(Conflict.objects.filter(dossier__wave=wave)
+                    .values_list("dossier_id", "expert_id"))
+    under_way = {dossier for dossier, _expert in started}
+    assignable, unassigned = [], []
+
+    def left_out(dossier, reason, free=0):
+        unassigned.append(Unassigned(dossier.pk, dossier.receipt_number or "", reason, free))
+
+    for dossier in sorted(waiting, key=lambda d: (d.pk not in under_way, d.pk)):
+        instruction = getattr(dossier, "instruction", None)
+        if dossier.status != DossierStatus.INSTRUCTED or instruction is None:
+            left_out(dossier, NoExpert.AWAITING_INSTRUCTION)
+            continue
+        if not (instruction.admissible and instruction.eligible):
+            left_out(dossier, NoExpert.NOT_ELIGIBLE)
+            continue
+        free = [e.pk for e in experts if (dossier.pk, e.pk) not in conflicts]
+        if len(free) < reviews:
+            left_out(dossier, NoExpert.CONFLICTS, len(free))
+            continue
+        available = sorted((e for e in free if load_left[e] > 0),
+                           key=lambda e: ((dossier.pk, e) not in started, -load_left[e], e))
+        if len(available) < reviews:
+            left_out(dossier, NoExpert.LOADS_EXHAUSTED, len(available))
+            continue
+        for e in available[:reviews]:
+            load_left[e] -= 1
+        assignable.append(dossier)
+    unassigned.sort(key=lambda item: item.dossier)
+    return sorted(assignable, key=lambda d: d.pk), unassigned
 
 
 @transaction.atomic

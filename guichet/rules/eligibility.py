@@ -106,6 +106,8 @@ def as_text(figure) -> str | None:
     """How a figure is written in a verdict: amounts with two decimals, instants in ISO 8601."""
     if figure is None or isinstance(figure, str):
         return figure
+    if isinstance(figure, tuple):  # codes (missing sections, refused kinds, allowed scopes)
+        return ", ".join(figure)
     if isinstance(figure, bool):
         return "true" if figure else "false"
     if isinstance(figure, dt.datetime):
@@ -157,14 +159,14 @@ def compute_figures(dossier: Dossier, definition: CallDefinition) -> Figures:
 class _Prepared:
     """What evaluations share for one definition: its limits and its sentences."""
 
-    __slots__ = ("book", "kinds", "rules", "scopes", "scopes_text", "zone")
+    __slots__ = ("allowed_scopes", "book", "kinds", "rules", "scopes", "zone")
 
     def __init__(self, definition: CallDefinition):
         self.rules = definition.eligibility
         self.book = MessageBook(definition)
         self.kinds = frozenset(self.rules.member_kinds)
         self.scopes = frozenset(self.rules.allowed_scopes)
-        self.scopes_text = ", ".join(self.rules.allowed_scopes)
+        self.allowed_scopes = tuple(self.rules.allowed_scopes)
         self.zone = definition.zone
 
 
@@ -209,15 +211,15 @@ def _membership_results(dossier: Dossier, prepared: _Prepared) -> list[RuleResul
     distinct = len({member.siret for member in members})
     leads = sum([1 for member in members if member.lead])
     invalid = [member.siret for member in members if not is_valid_siret(member.siret)]
-    refused = sorted({member.kind for member in members if member.kind not in prepared.kinds})
+    refused = tuple(sorted({m.kind for m in members if m.kind not in prepared.kinds}))
     return [
-        RuleResult("complete", not missing, ", ".join(missing) or None, None, book),
+        RuleResult("complete", not missing, tuple(missing) or None, None, book),
         RuleResult("consortium", distinct >= rules.min_members, distinct, rules.min_members,
                    book),
         RuleResult("lead", leads == rules.leads, leads, rules.leads, book),
         RuleResult("siret", not invalid and bool(members), ", ".join(invalid) or None, None,
                    book),
-        RuleResult("member_kind", not refused, ", ".join(refused) or None, None, book),
+        RuleResult("member_kind", not refused, refused or None, None, book),
     ]
 
 
@@ -227,8 +229,8 @@ def _project_results(dossier: Dossier, prepared: _Prepared) -> list[RuleResult]:
     months = dossier.duration_months
     first = min([m.month for m in dossier.milestones if m.kind == "first_results"], default=None)
     return [
-        RuleResult("scope", dossier.scope in prepared.scopes, dossier.scope, prepared.scopes_text,
-                   book),
+        RuleResult("scope", dossier.scope in prepared.scopes, dossier.scope,
+                   prepared.allowed_scopes, book),
         RuleResult("pooling", pooling is True or not rules.pooling_required, pooling, None, book),
         RuleResult("duration", months is not None and months <= rules.max_duration_months,
                    months, rules.max_duration_months, book),

@@ -7,6 +7,7 @@ call's own thresholds filled in from its definition.
 import datetime as dt
 from decimal import Decimal
 
+from guichet.rules import vocabulary
 from guichet.rules.money import format_eur_en, format_eur_fr, format_percent
 
 # rule -> (ok in French, failed in French, ok in English, failed in English)
@@ -115,6 +116,9 @@ _TEXTS = {
 _IN_KIND_BASE = {"cofinancing": ("cofinancement", "co-financing"),
                  "eligible_base": ("assiette éligible", "eligible base")}
 _NOT_GIVEN = ("non renseigné", "not given")
+# The rules whose value and limit are codes: the sentence names them instead.
+_NAMED = {"complete": vocabulary.DOSSIER_FIELDS, "member_kind": vocabulary.MEMBER_KINDS,
+          "scope": vocabulary.SCOPES}
 
 
 class MessageBook:
@@ -141,10 +145,19 @@ class MessageBook:
                     english.format(value_en=format_eur_en(value), limit_en=format_eur_en(limit)))
         if isinstance(value, dt.datetime):
             value, limit = _instant(value), limit and _instant(limit)
+        named = _NAMED.get(rule)
+        if named is not None:
+            return tuple(template.format(value=_named(value, named, language),
+                                         limit=_named(limit, named, language))
+                         for language, template in enumerate((french, english)))
         if value is None:
             return (french.format(value=_NOT_GIVEN[0], limit=limit),
                     english.format(value=_NOT_GIVEN[1], limit=limit))
         return french.format(value=value, limit=limit), english.format(value=value, limit=limit)
+
+
+def _named(codes, names: dict, language: int) -> str:
+    return _NOT_GIVEN[language] if codes is None else vocabulary.names(codes, names, language)
 
 
 def _partial(template: str, constants: dict) -> str:

@@ -18,7 +18,7 @@ the time limit stops HiGHS first, the best selection found is reported with stat
 `optimal` false and the gap it reached.
 
 The rank-order funding line (best score first, ties: smaller aid, then id) is computed for
-comparison; `explain` says, in French, why dossiers enter or leave between the two.
+comparison; `explain` says, as data, why dossiers enter or leave between the two.
 """
 
 import json
@@ -31,7 +31,7 @@ from decimal import Decimal, InvalidOperation
 import highspy
 import numpy as np
 
-from guichet.rules.money import AmountError, exact_cents, format_eur_fr
+from guichet.rules.money import AmountError, exact_cents
 
 OBJECTIVES = ("score_sum", "score_weighted_aid")
 DEFAULT_GAP = 1e-6
@@ -41,7 +41,6 @@ FEASIBILITY_TOLERANCE = 1e-9
 # Differences between HiGHS's bound and the exact objective below this (relative) are float noise.
 NOISE = 1e-12
 TINY = 1e-9
-GROUP_LABELS = {"region": "région", "sector": "secteur"}
 RANK_ORDER_NOTE = ("rank-order line: best score first (ties: smaller aid, then id), pinned-in "
                    "dossiers first; a dossier is skipped when it no longer fits the budget or "
                    "would break a cap; floors are not enforced (see meets_floors)")
@@ -118,9 +117,10 @@ class SelectionResult:
     seconds: float
     gap_limit: float
     time_limit: float
-    reason: str | None = None
+    reason: str | None = None  # in English; `why` says it as data when no selection exists
     notes: tuple[str, ...] = ()
     violations: tuple[str, ...] = ()
+    why: Mapping | None = None  # {"kind": one of INFEASIBILITY_TEXTS, …its figures}
 
     @property
     def solved(self) -> bool:
@@ -539,10 +539,11 @@ def solve_selection(instance: SelectionInstance, *, gap: float = DEFAULT_GAP,
     line = _rank_order(prep)
     common = {"rank_order": line, "gap_limit": gap, "time_limit": time_limit,
               "notes": instance.notes}
-    reason = _obvious_infeasibility(prep)
-    if reason:
+    why = _obvious_infeasibility(prep)
+    if why:
         return SelectionResult(status="infeasible", optimal=False, selected=None, objective=None,
-                               total_aid=None, upper_bound=None, gap=None, reason=reason,
+                               total_aid=None, upper_bound=None, gap=None,
+                               reason=infeasibility_text(why), why=why,
                                seconds=time.perf_counter() - start, **common)
     warm = _warm_start(prep, line)
     # The time limit covers the whole solve: HiGHS gets what the preparation left, less what
@@ -554,16 +555,12 @@ def solve_selection(instance: SelectionInstance, *, gap: float = DEFAULT_GAP,
     elif chosen is not None and warm is not None and prep.objective(warm) > prep.objective(chosen):
         chosen = warm
     if chosen is None:
-        if status == "infeasible":
-            reason = ("no selection meets the budget, the caps, the floors and the pins together "
-                      "(HiGHS: infeasible)")
-        elif status == "time_limit":
-            reason = (f"the time limit ({time_limit:g} s) was reached before any selection "
-                      "meeting every rule was found")
-        else:
-            reason = f"HiGHS stopped ({status}) before finding a selection"
+        why = ({"kind": "no_selection"} if status == "infeasible"
+               else {"kind": "time_limit", "seconds": time_limit} if status == "time_limit"
+               else {"kind": "solver_stopped", "status": status})
         return SelectionResult(status=status, optimal=False, selected=None, objective=None,
-                               total_aid=None, upper_bound=None, gap=None, reason=reason,
+                               total_aid=None, upper_bound=None, gap=None,
+                               reason=infeasibility_text(why), why=why,
                                seconds=time.perf_counter() - start, **common)
     objective = prep.objective(chosen)
     bound = min(highs_bound, _knapsack_bound(prep))
@@ -580,44 +577,69 @@ def solve_selection(instance: SelectionInstance, *, gap: float = DEFAULT_GAP,
         reason="; ".join(violations) or None, seconds=time.perf_counter() - start, **common)
 
 
-def _obvious_infeasibility(prep: _Prepared) -> str | None:
-    """Reasons a person can check by hand, before asking HiGHS."""
+# Why no selection exists: the kinds of `SelectionResult.why`, with their English reason.
+INFEASIBILITY_TEXTS = {
+    "pinned_both": "dossier {dossier} is both pinned in and pinned out",
+    "pinned_below_min_score": "pinned dossier {dossier} has score {score:g}, below min_score "
+                              "{min_score:g}",
+    "pinned_over_budget": "the pinned dossiers need {need}, more than the budget {budget}",
+    "pinned_over_cap": "the pinned dossiers in {group}={value} need {need}, more than its cap "
+                       "{cap}",
+    "floor_unreachable": "floor {group}={value} needs {min_count} dossiers, only {available} "
+                         "can be selected (score ≥ min_score, not pinned out)",
+    "floor_over_budget": "floor {group}={value}: its {min_count} cheapest possible dossiers and "
+                         "the pinned ones need {need}, more than the budget {budget}",
+    "floor_over_cap": "floor {group}={value}: its {min_count} cheapest possible dossiers need "
+                      "{need}, more than its cap {cap}",
+    "no_selection": "no selection meets the budget, the caps, the floors and the pins together "
+                    "(HiGHS: infeasible)",
+    "time_limit": "the time limit ({seconds:g} s) was reached before any selection meeting "
+                  "every rule was found",
+    "solver_stopped": "HiGHS stopped ({status}) before finding a selection",
+}
+
+
+def infeasibility_text(why: Mapping) -> str:
+    """The English reason of a `SelectionResult.why`."""
+    return INFEASIBILITY_TEXTS[why["kind"]].format(**why)
+
+
+def _obvious_infeasibility(prep: _Prepared) -> dict | None:
+    """Reasons a person can check by hand, before asking HiGHS (see INFEASIBILITY_TEXTS)."""
     instance = prep.instance
     both = sorted(set(instance.pinned_in) & set(instance.pinned_out))
     if both:
-        return f"dossier {both[0]} is both pinned in and pinned out"
+        return {"kind": "pinned_both", "dossier": both[0]}
     below = [i for i in np.flatnonzero(prep.pinned_in & ~prep.above_threshold).tolist()]
     if below:
         i = below[0]
-        return (f"pinned dossier {prep.ids[i]} has score {prep.scores[i]:g}, below min_score "
-                f"{instance.min_score:g}")
+        return {"kind": "pinned_below_min_score", "dossier": prep.ids[i],
+                "score": float(prep.scores[i]), "min_score": instance.min_score}
     pinned_cents = int(prep.cents[prep.pinned_in].sum())
     if pinned_cents > prep.budget_cents:
-        return (f"the pinned dossiers need {_eur(pinned_cents)}, more than the budget "
-                f"{instance.budget}")
+        return {"kind": "pinned_over_budget", "need": _eur(pinned_cents),
+                "budget": str(instance.budget)}
     for cap, members, limit in zip(instance.caps, prep.cap_members, prep.cap_cents, strict=True):
         used = int(prep.cents[members[prep.pinned_in[members]]].sum())
         if used > limit:
-            return (f"the pinned dossiers in {cap.group}={cap.value} need {_eur(used)}, more "
-                    f"than its cap {cap.max_aid}")
+            return {**_group_reason("pinned_over_cap", cap), "need": _eur(used),
+                    "cap": str(cap.max_aid)}
     for floor, members in zip(instance.floors, prep.floor_members, strict=True):
+        floor_reason = {**_group_reason("", floor), "min_count": floor.min_count}
         eligible = members[prep.eligible[members]]
         if len(eligible) < floor.min_count:
-            return (f"floor {floor.group}={floor.value} needs {floor.min_count} dossiers, only "
-                    f"{len(eligible)} can be selected (score ≥ min_score, not pinned out)")
+            return {**floor_reason, "kind": "floor_unreachable", "available": len(eligible)}
         pinned = eligible[prep.pinned_in[eligible]]
         free = np.sort(prep.cents[eligible[~prep.pinned_in[eligible]]])
         needed = int(free[:max(0, floor.min_count - len(pinned))].sum())
         if pinned_cents + needed > prep.budget_cents:
-            return (f"floor {floor.group}={floor.value}: its {floor.min_count} cheapest possible "
-                    f"dossiers and the pinned ones need {_eur(pinned_cents + needed)}, more than "
-                    f"the budget {instance.budget}")
+            return {**floor_reason, "kind": "floor_over_budget",
+                    "need": _eur(pinned_cents + needed), "budget": str(instance.budget)}
         in_group = int(prep.cents[pinned].sum()) + needed
         for cap, limit in zip(instance.caps, prep.cap_cents, strict=True):
             if (cap.group, cap.value) == (floor.group, floor.value) and in_group > limit:
-                return (f"floor {floor.group}={floor.value}: its {floor.min_count} cheapest "
-                        f"possible dossiers need {_eur(in_group)}, more than its cap "
-                        f"{cap.max_aid}")
+                return {**floor_reason, "kind": "floor_over_cap", "need": _eur(in_group),
+                        "cap": str(cap.max_aid)}
     return None
 
 
@@ -803,16 +825,27 @@ def selection_result_to_dict(result: SelectionResult,
 # The difference explained -----------------------------------------------------------------------
 
 def explain(instance: SelectionInstance, optimal_selection: Sequence[str],
-            rank_order_selection: Sequence[str], *, max_inversions: int = 100,
-            group_labels: Mapping[str, str] = GROUP_LABELS) -> dict:
-    """Why dossiers enter or leave between the rank-order line and the optimal portfolio.
+            rank_order_selection: Sequence[str], *, max_inversions: int = 100) -> dict:
+    """Why dossiers enter or leave between the rank-order line and the optimal portfolio, as
+    data (the Django layer writes the sentences, in the reader's language).
 
-    Returns {"enters": [...], "leaves": [...], "rank_inversions": [[a, b], ...],
-    "rank_inversions_total": n}, each entering or leaving dossier as {"id", "score", "aid",
-    "reason"} with a short French reason read from the constraints that are tight: a cap reached,
-    a floor to meet, the budget. A rank inversion (a, b): a has a higher score than b, can be
-    selected (score ≥ min_score, not pinned out), yet b is in the optimal portfolio and a is not;
-    at most `max_inversions` pairs are listed (best a first, then lowest b), all are counted.
+    Returns, ready for JSON:
+    - "same": whether both lines select the same dossiers;
+    - "enters" / "leaves": the dossiers only the optimal portfolio / only the rank-order line
+      selects, best ranked first;
+    - "pinned_in" / "pinned_out": the committee's own decisions (taken or set aside whatever
+      their score and aid), never explained by the budget or a score;
+    - "below_min_score": the dossiers under the call's threshold, which neither line may take;
+    - "passed_over": the dossiers left out of the optimal portfolio although a lower-scored one
+      is in it (each first member of a rank inversion), with "in_rank_order" telling whether
+      the rank-order line took it (then it is also in "leaves") or set it aside too; at most
+      `max_inversions` of them, best ranked first, and "passed_over_total" counts them all;
+    - "rank_inversions": pairs [a, b] where a scores higher than b, can be selected (score ≥
+      min_score, not pinned out), yet b is in the optimal portfolio and a is not (at most
+      `max_inversions`, best a first, then lowest b), and "rank_inversions_total", all counted.
+    Every dossier listed is {"id", "score", "aid"}; those of "enters", "leaves" and
+    "passed_over" carry "reasons", a list of {"kind": …} read from the constraints that are
+    tight (see `REASON_KINDS`).
     """
     prep = _Prepared(instance)
     optimal = _mask(prep, optimal_selection)
@@ -820,64 +853,83 @@ def explain(instance: SelectionInstance, optimal_selection: Sequence[str],
     enters = prep.ranking(np.flatnonzero(optimal & ~ranked).tolist())
     leaves = prep.ranking(np.flatnonzero(ranked & ~optimal).tolist())
     state_optimal, state_ranked = _State(prep, optimal), _State(prep, ranked)
-    labels = dict(group_labels)
-
-    def where(item) -> str:
-        return f"{labels.get(item.group, item.group)} {item.value}"
-
     by_floor = {i for i in enters if _floors_needing(prep, i, state_optimal, state_ranked)}
     budget_enters = [i for i in enters if i not in by_floor]
     budget_leaves = [i for i in leaves if not _caps_blocking(prep, i, state_optimal)]
     gain = math.fsum(prep.coef[budget_enters].tolist())
     loss = math.fsum(prep.coef[budget_leaves].tolist())
-    better = ("mieux notés au total" if instance.objective == "score_sum"
-              else "de plus grande valeur au total (score × aide)")
-
-    def leave_reason(i: int) -> str:
-        caps = _caps_blocking(prep, i, state_optimal)
-        if caps:
-            return " ; ".join(f"plafond {where(instance.caps[k])} atteint" for k in caps)
-        aid = format_eur_fr(instance.dossiers[i].aid)
-        if prep.cents[i] > state_optimal.budget_room:
-            count = len(budget_enters)
-            if count == 0:
-                return f"budget : l'aide de {aid} ne tient plus dans le budget restant"
-            plural = "s" if count > 1 else ""
-            quality = better if count > 1 else better.replace("notés", "noté")
-            return (f"budget : l'aide de {aid} laisse place à {_projects(count)} "
-                    + (quality if gain > loss else f"entrant{plural}"))
-        if prep.coef[i] <= 0:
-            return "n'ajoute rien à l'objectif"
-        return "non retenu par l'optimisation"
-
     leaves_by_cap: dict[int, list[int]] = {}
     for j in leaves:
         for k in prep.caps_of(j):
             leaves_by_cap.setdefault(k, []).append(j)
 
-    def enter_reason(i: int) -> str:
+    def left_out_reasons(i: int, *, swapped: bool) -> list[dict]:
+        """Why an eligible dossier is not in the optimal portfolio (`swapped`: the rank-order
+        line took it, so its room went to the dossiers entering)."""
+        caps = _caps_blocking(prep, i, state_optimal)
+        if caps:
+            return [_group_reason("cap_reached", instance.caps[k]) for k in caps]
+        if prep.cents[i] > state_optimal.budget_room:
+            if swapped and budget_enters:
+                return [{"kind": "budget_swap", "entering": len(budget_enters),
+                         "better_in_total": gain > loss}]
+            return [{"kind": "budget_full"}]
+        if prep.coef[i] <= 0:
+            return [{"kind": "adds_nothing"}]
+        return [{"kind": "optimisation"}]
+
+    def enter_reasons(i: int) -> list[dict]:
         floors = _floors_needing(prep, i, state_optimal, state_ranked)
         if floors:
-            return " ; ".join(f"plancher {where(instance.floors[k])} : au moins "
-                              f"{_projects(instance.floors[k].min_count)}" for k in floors)
+            return [{**_group_reason("floor", instance.floors[k]),
+                     "min_count": instance.floors[k].min_count} for k in floors]
         caps = [k for k in prep.caps_of(i) if prep.cents[i] > state_ranked.cap_room[k]]
         if caps:
-            return " ; ".join(
-                f"plafond {where(instance.caps[k])} : place libérée par "
-                f"{_names(prep, leaves_by_cap.get(k, []))}"
-                for k in caps)
+            return [{**_group_reason("cap_room", instance.caps[k]),
+                     "freed_by": [prep.ids[j] for j in leaves_by_cap.get(k, [])]}
+                    for k in caps]
         if prep.cents[i] > state_ranked.budget_room:
-            return ("budget : financé par l'aide libérée par "
-                    f"{_names(prep, budget_leaves or leaves)}")
-        return "retenu par l'optimisation"
+            return [{"kind": "budget_room",
+                     "freed_by": [prep.ids[j] for j in budget_leaves or leaves]}]
+        return [{"kind": "optimisation"}]
 
-    inversions, total = _rank_inversions(prep, optimal, max_inversions)
+    inversions, total, passed_over = _rank_inversions(prep, optimal, max_inversions)
     return {
-        "enters": [_entry(instance, i, enter_reason(i)) for i in enters],
-        "leaves": [_entry(instance, i, leave_reason(i)) for i in leaves],
+        "same": not enters and not leaves,
+        "enters": [_entry(instance, i, enter_reasons(i)) for i in enters],
+        "leaves": [_entry(instance, i, left_out_reasons(i, swapped=True)) for i in leaves],
+        "pinned_in": [_entry(instance, i) for i in prep.ranking(np.flatnonzero(prep.pinned_in))],
+        "pinned_out": [_entry(instance, i)
+                       for i in prep.ranking(np.flatnonzero(prep.pinned_out))],
+        "below_min_score": [_entry(instance, i) for i in prep.ranking(
+            np.flatnonzero(~prep.above_threshold & ~prep.pinned_out))],
+        "passed_over": [{**_entry(instance, i, left_out_reasons(i, swapped=bool(ranked[i]))),
+                         "in_rank_order": bool(ranked[i])}
+                        for i in passed_over[:max(max_inversions, 0)]],
+        "passed_over_total": len(passed_over),
         "rank_inversions": inversions,
         "rank_inversions_total": total,
     }
+
+
+# The kinds of reason `explain` gives, with what each carries besides "kind".
+REASON_KINDS = {
+    "floor": "group, value, min_count: the portfolio needs this many dossiers of the group, "
+             "which the rank-order line misses",
+    "cap_room": "group, value, freed_by: it fits under the group's cap in the room the "
+                "dossiers leaving (ids) free",
+    "budget_room": "freed_by: it is paid by the aid the dossiers leaving (ids) free",
+    "cap_reached": "group, value: adding it would exceed the group's cap",
+    "budget_swap": "entering, better_in_total: its aid goes to that many dossiers entering, "
+                   "of greater value in all (or not: then simply entering)",
+    "budget_full": "its aid no longer fits in the budget left",
+    "adds_nothing": "it adds nothing to the objective",
+    "optimisation": "the optimiser's choice, no single constraint explains it",
+}
+
+
+def _group_reason(kind: str, item: Cap | Floor) -> dict:
+    return {"kind": kind, "group": item.group, "value": item.value}
 
 
 class _State:
@@ -911,37 +963,32 @@ def _mask(prep: _Prepared, ids: Sequence[str]) -> np.ndarray:
     return mask
 
 
-def _names(prep: _Prepared, indices: list[int], most: int = 3) -> str:
-    names = [prep.ids[i] for i in indices[:most]]
-    return ", ".join(names) + (" …" if len(indices) > most else "") if names else "d'autres projets"
-
-
-def _projects(count: int) -> str:
-    return f"{count} projet{'s' if count > 1 else ''}"
-
-
-def _entry(instance: SelectionInstance, i: int, reason: str) -> dict:
+def _entry(instance: SelectionInstance, i: int, reasons: list[dict] | None = None) -> dict:
     dossier = instance.dossiers[i]
-    return {"id": dossier.id, "score": dossier.score, "aid": str(dossier.aid), "reason": reason}
+    entry = {"id": dossier.id, "score": dossier.score, "aid": str(dossier.aid)}
+    return entry if reasons is None else {**entry, "reasons": reasons}
 
 
 def _rank_inversions(prep: _Prepared, selected: np.ndarray,
-                     most: int) -> tuple[list[list[str]], int]:
+                     most: int) -> tuple[list[list[str]], int, list[int]]:
+    """The rank inversions (at most `most` pairs, and their count) and the dossiers passed over:
+    left out while scoring higher than a selected one, best ranked first."""
     inside = np.flatnonzero(selected)
     outside = np.flatnonzero(~selected & prep.eligible)
     inside_scores = np.sort(prep.scores[inside])
     # For each dossier left out, how many selected ones have a strictly lower score.
     lower = np.searchsorted(inside_scores, prep.scores[outside], side="left")
     total = int(lower.sum())
+    passed_over = prep.ranking(outside[lower > 0].tolist())
     pairs: list[list[str]] = []
     if most > 0 and total:
         worst_first = sorted(inside.tolist(), key=lambda j: (prep.scores[j], -prep.cents[j],
                                                              prep.ids[j]))
-        for a in prep.ranking(outside[lower > 0].tolist()):
+        for a in passed_over:
             for b in worst_first:
                 if prep.scores[b] >= prep.scores[a]:
                     break
                 pairs.append([prep.ids[a], prep.ids[b]])
                 if len(pairs) == most:
-                    return pairs, total
-    return pairs, total
+                    return pairs, total, passed_over
+    return pairs, total, passed_over

@@ -2,9 +2,10 @@
 
 The application runs in a thread of the test process (`live_server`) over the transactional
 test database: the tests read and change the database with the ORM, and `mailoutbox` holds the
-mails the server sent. Every page visited is checked with axe-core and photographed under
-test-artifacts/e2e/<test>/, and fails on any console error or uncaught exception. Pages open on
-a desktop (1280 × 900) or, with `mobile_page`, on a 390 px phone (touch, mobile user agent).
+mails the server sent. Every page visited is checked with axe-core and for internal codes shown
+as text, photographed under test-artifacts/e2e/<test>/, and fails on any console error or
+uncaught exception. Pages open on a desktop (1280 × 900) or, with `mobile_page`, on a 390 px
+phone (touch, mobile user agent).
 """
 
 import datetime as dt
@@ -16,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.codes import codes_in
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -203,10 +206,20 @@ def check_accessibility(page, name: str) -> None:
         pytest.fail(f"axe-core on « {name} » ({page.url}):\n{lines}", pytrace=False)
 
 
+def check_no_codes(page, name: str) -> None:
+    """Fail when the page shows an internal code as text (see tests/codes.py)."""
+    shown = codes_in(page.evaluate("() => document.body.innerText"))
+    if shown:
+        pytest.fail(f"internal codes shown on « {name} » ({page.url}): {', '.join(shown)}",
+                    pytrace=False)
+
+
 def visit(page, name: str) -> None:
-    """What every page visited gets: no JavaScript error, the axe-core check, a screenshot."""
+    """What every page visited gets: no JavaScript error, the axe-core check, the internal-code
+    check, then a screenshot."""
     _console.report(page, name)
     check_accessibility(page, name)
+    check_no_codes(page, name)
     screenshot(page, name)
 
 

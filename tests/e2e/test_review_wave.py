@@ -199,8 +199,10 @@ def test_review_wave_from_instruction_to_published_decisions(
     visit(instructor, "instructor-experts")
     instructor.get_by_label("Vague", exact=True).select_option(wave.code)
     click_through(instructor.get_by_role("button", name="Calculer l'affectation optimale"))
-    expect(instructor.get_by_text(re.compile(r"Affectation optimale : 6 expertises"))
-           ).to_be_visible()
+    expect(instructor.get_by_text(re.compile(
+        r"^Vague 2 : 6 expertises affectées\. 6 nouvelles affectations, aucune affectation "
+        r"retirée\. Affinité totale"))).to_be_visible()
+    expect(instructor.get_by_label("Vague", exact=True)).to_have_value(wave.code)  # kept
     for expert in experts:
         expect(instructor.get_by_test_id("pool").get_by_role("row").filter(
             has_text=expert.email)).to_contain_text("2 / 5")
@@ -254,7 +256,16 @@ def test_review_wave_from_instruction_to_published_decisions(
             assert sorted(assignment.scores.values_list("criterion", "value")) == sorted(
                 (criterion.id, value) for criterion in criteria)
 
-    # 6. A budget for one dossier only; the committee simulates the funding line.
+    # 6. Run again once every review is sent: the reviews are kept, nothing else changes.
+    instructor.goto(f"{base}/instruction/appels/deffinum/experts/?vague={wave.code}")
+    click_through(instructor.get_by_role("button", name="Calculer l'affectation optimale"))
+    expect(instructor.get_by_text(re.compile(
+        r"^Vague 2 : 6 expertises affectées\. 6 expertises en cours conservées, aucune "
+        r"nouvelle affectation, aucune affectation retirée\."))).to_be_visible()
+    visit(instructor, "instructor-experts-rerun")
+    assert Assignment.objects.filter(submitted_at__isnull=False).count() == 6
+
+    # 7. A budget for one dossier only; the committee simulates the funding line.
     Wave.objects.filter(pk=wave.pk).update(budget=first.requested_aid + Decimal("1.00"))
     assert first.requested_aid == second.requested_aid  # the budget cannot hold both
     committee = new_page()
@@ -262,22 +273,34 @@ def test_review_wave_from_instruction_to_published_decisions(
     committee.goto(f"{base}/instruction/appels/deffinum/comite/{wave.code}/")
     ranking = committee.get_by_test_id("ranking").locator("tbody tr")
     expect(ranking).to_have_count(2)
-    expect(ranking.nth(0)).to_contain_text(f"d{first.pk} — {FIRST_TITLE}")
+    expect(ranking.nth(0)).to_contain_text(f"{first_receipt} — {FIRST_TITLE}")
     expect(ranking.nth(0)).to_contain_text(f"{BETTER},00")
-    expect(ranking.nth(1)).to_contain_text(f"d{second.pk} — {CORRECTED_TITLE}")
+    expect(ranking.nth(1)).to_contain_text(f"{second_receipt} — {CORRECTED_TITLE}")
     expect(ranking.nth(1)).to_contain_text(f"{WORSE},00")
     expect(committee.get_by_test_id("simulation")).to_have_count(0)
     visit(committee, "committee-ranking")
-    expect(committee.get_by_label("Objectif")).to_have_value("score_weighted_aid")
-    click_through(committee.get_by_role("button", name="Simuler"))
+    simulation_form = committee.get_by_test_id("simulation-form")
+    expect(simulation_form.get_by_label("Objectif")).to_have_value("score_weighted_aid")
+    simulation_form.get_by_label("Plancher 1 : groupe").select_option(
+        label="Bâtiment et travaux publics")
+    simulation_form.get_by_label("Plancher 1 : Nombre minimal de dossiers").fill("1")
+    click_through(simulation_form.get_by_role("button", name="Simuler"))
     simulation = committee.get_by_test_id("simulation")
-    expect(simulation).to_contain_text(f"Portefeuille optimal : d{first.pk} — aide totale")
+    expect(simulation).to_contain_text(f"Portefeuille optimal : {first_receipt} — aide totale")
+    expect(simulation.get_by_test_id("summary")).to_have_text(
+        "Les deux lignes retiennent les mêmes dossiers.")
     run = SelectionRun.objects.get(wave=wave)
     assert run.result["selected"] == [f"d{first.pk}"]
+    assert run.instance["floors"] == [{"group": "sector", "value": "btp", "min_count": 1}]
     assert Decimal(run.result["total_aid"]) == first.requested_aid
+    # The form shows the constraints of the run it produced.
+    simulation_form = committee.get_by_test_id("simulation-form")
+    expect(simulation_form.get_by_label("Plancher 1 : groupe")).to_have_value("sector:btp")
+    expect(simulation_form.get_by_label("Plancher 1 : Nombre minimal de dossiers")
+           ).to_have_value("1")
     visit(committee, "committee-simulation")
 
-    # 7. The committee prepares both decisions on the dossier pages.
+    # 8. The committee prepares both decisions on the dossier pages.
     click_through(ranking.nth(0).get_by_role("link"))
     assert committee.url == f"{base}/instruction/dossiers/{first.pk}/"
     visit(committee, "committee-first-dossier")
@@ -302,7 +325,7 @@ def test_review_wave_from_instruction_to_published_decisions(
         (first.pk, Outcome.SELECTED, first.requested_aid, DecisionStatus.PENDING),
         (second.pk, Outcome.REJECTED, None, DecisionStatus.PENDING)]
 
-    # 8. The administrator publishes every decision of the wave at once.
+    # 9. The administrator publishes every decision of the wave at once.
     administrator = new_page()
     log_in(administrator, base, staff[Role.ADMINISTRATOR].email, PASSWORD)
     administrator.goto(f"{base}/instruction/appels/deffinum/comite/{wave.code}/")
@@ -315,6 +338,14 @@ def test_review_wave_from_instruction_to_published_decisions(
     expect(administrator.get_by_text("2 décisions publiées.")).to_be_visible()
     expect(administrator.get_by_role("button", name="Publier toutes les décisions")
            ).to_have_count(0)
+    # The ranking the committee decided on stays, read-only, with each dossier's outcome.
+    ranking = administrator.get_by_test_id("ranking").locator("tbody tr")
+    expect(ranking).to_have_count(2)
+    expect(ranking.nth(0)).to_contain_text(f"{first_receipt} — {FIRST_TITLE}")
+    expect(ranking.nth(0)).to_contain_text("retenu")
+    expect(ranking.nth(1)).to_contain_text("non retenu")
+    expect(administrator.get_by_test_id("read-only")).to_be_visible()
+    expect(administrator.get_by_test_id("simulation-form")).to_have_count(0)
     visit(administrator, "administrator-published")
     published = Decision.objects.filter(status=DecisionStatus.PUBLISHED)
     assert published.count() == 2
@@ -323,7 +354,7 @@ def test_review_wave_from_instruction_to_published_decisions(
     second.refresh_from_db()
     assert (first.status, second.status) == (DossierStatus.SELECTED, DossierStatus.REJECTED)
 
-    # 9. Each lead sees the decision, downloads the letter, and got it by mail.
+    # 10. Each lead sees the decision, downloads the letter, and got it by mail.
     lead1_page = new_page()
     log_in(lead1_page, base, lead1.email, PASSWORD)
     for page, lead, dossier, outcome in (

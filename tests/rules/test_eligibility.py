@@ -370,6 +370,8 @@ def test_member_kind_not_accepted_by_definition_refused():
     verdict = check(example(), definition=narrower)
     assert verdict.result("member_kind").ok is False
     assert verdict.result("member_kind").value == "edtech"
+    assert verdict.result("member_kind").message == (
+        "Catégorie de membre non admise par l'appel : EdTech.")
     assert check(example()).result("member_kind").ok is True
 
 
@@ -392,6 +394,11 @@ def test_scope_regional_or_local_refused(scope):
     assert result.ok is False
     assert (result.value, result.limit) == (scope, "national, interregional")
     assert failed_rules(verdict) == ["scope"]
+    declared = {"regional": "régionale", "local": "locale"}[scope]
+    assert result.message == (f"La portée du projet doit être : nationale, interrégionale "
+                              f"(déclarée : {declared}).")
+    assert result.message_en == (f"The project's scope must be one of: national, "
+                                 f"interregional (declared: {scope}).")
 
 
 def test_pooling_false_refused():
@@ -420,8 +427,18 @@ def test_complete_missing_title_and_expenses_listed():
     result = verdict.result("complete")
     assert result.ok is False
     assert result.value == "title, expenses"
-    assert "title, expenses" in result.message
-    assert "title, expenses" in result.message_en
+    assert result.message == "Le dossier est incomplet ; à renseigner : titre, dépenses."
+    assert result.message_en == "The dossier is incomplete; still to fill in: title, expenses."
+
+
+def test_complete_message_names_every_missing_section_in_words():
+    verdict = check({"format": "guichet.dossier/1", "call": "deffinum"})
+    assert verdict.result("complete").message == (
+        "Le dossier est incomplet ; à renseigner : titre, résumé, portée, engagement de "
+        "mutualisation, date de début, durée, membres du consortium, jalons, dépenses, aide "
+        "demandée au plan de financement.")
+    assert verdict.result("complete").message_en.endswith(
+        "milestones, expenses, aid requested in the financing plan.")
 
 
 def test_complete_incomplete_dossier_still_evaluated_on_every_rule():

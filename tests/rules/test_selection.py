@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guichet.rules.money import format_eur_fr
 from guichet.rules.selection import (
     InstanceError,
     _knapsack_bound,
@@ -182,10 +181,12 @@ def _wave(count: int, seed: int, objective: str = "score_sum", floor: int = 3) -
         dossier["aid"] = str(Decimal(rng.randint(35_000_000, 100_000_000)).scaleb(-2))
     budget = Decimal(sum(int(Decimal(d["aid"]).scaleb(2)) for d in dossiers) // 4).scaleb(-2)
     cents = Decimal("0.01")
-    caps = ([{"group": "region", "value": r, "max_aid": str((budget * Decimal("0.15")).quantize(
-        cents))} for r in regions]
-            + [{"group": "sector", "value": s, "max_aid": str((budget * Decimal("0.3")).quantize(
-                cents))} for s in sectors])
+    # Every cap holds at least the pinned dossier, so that the pin alone never breaks one.
+    pinned = Decimal(dossiers[0]["aid"])
+    caps = ([{"group": "region", "value": r, "max_aid": str(max(
+        (budget * Decimal("0.15")).quantize(cents), pinned))} for r in regions]
+            + [{"group": "sector", "value": s, "max_aid": str(max(
+                (budget * Decimal("0.3")).quantize(cents), pinned))} for s in sectors])
     return {"budget": str(budget), "min_score": 2.5, "objective": objective, "dossiers": dossiers,
             "caps": caps, "floors": [{"group": "sector", "value": "S6", "min_count": floor}],
             "pinned_in": [dossiers[0]["id"]] if dossiers[0]["score"] >= 2.5 else [],
@@ -298,15 +299,17 @@ def test_explain_cap_reached_swaps_one_dear_project_for_two():
     assert result.rank_order.selected == ("a", "d")
     assert result.selected == ("b", "c", "d")
     difference = explain(instance, result.selected, result.rank_order.selected)
+    cap_room = {"kind": "cap_room", "group": "region", "value": "IDF", "freed_by": ["a"]}
+    cap_reached = {"kind": "cap_reached", "group": "region", "value": "IDF"}
     assert difference == {
-        "enters": [
-            {"id": "b", "score": 4.5, "aid": "500000.00",
-             "reason": "plafond région IDF : place libérée par a"},
-            {"id": "c", "score": 4.4, "aid": "500000.00",
-             "reason": "plafond région IDF : place libérée par a"},
-        ],
-        "leaves": [{"id": "a", "score": 4.8, "aid": "900000.00",
-                    "reason": "plafond région IDF atteint"}],
+        "same": False,
+        "enters": [{"id": "b", "score": 4.5, "aid": "500000.00", "reasons": [cap_room]},
+                   {"id": "c", "score": 4.4, "aid": "500000.00", "reasons": [cap_room]}],
+        "leaves": [{"id": "a", "score": 4.8, "aid": "900000.00", "reasons": [cap_reached]}],
+        "pinned_in": [], "pinned_out": [], "below_min_score": [],
+        "passed_over": [{"id": "a", "score": 4.8, "aid": "900000.00", "reasons": [cap_reached],
+                         "in_rank_order": True}],
+        "passed_over_total": 1,
         "rank_inversions": [["a", "d"], ["a", "c"], ["a", "b"]],
         "rank_inversions_total": 3,
     }
@@ -317,11 +320,10 @@ def test_explain_budget_one_project_leaves_room_for_two_better_in_total():
                           ("s1", "500000.00", 3.0, "IDF", "btp"),
                           ("s2", "500000.00", 3.0, "NOR", "btp")], "1000000.00")
     difference = explain(instance, ["s1", "s2"], ["big"])
-    aid = format_eur_fr(Decimal("1000000.00"))
-    assert [e["reason"] for e in difference["leaves"]] == [
-        f"budget : l'aide de {aid} laisse place à 2 projets mieux notés au total"]
-    assert [e["reason"] for e in difference["enters"]] == [
-        "budget : financé par l'aide libérée par big"] * 2
+    assert [e["reasons"] for e in difference["leaves"]] == [
+        [{"kind": "budget_swap", "entering": 2, "better_in_total": True}]]
+    assert [e["reasons"] for e in difference["enters"]] == [
+        [{"kind": "budget_room", "freed_by": ["big"]}]] * 2
 
 
 def test_explain_floor_brings_in_a_lower_scored_project():
@@ -333,11 +335,51 @@ def test_explain_floor_brings_in_a_lower_scored_project():
     assert (result.selected, result.rank_order.selected) == (("a", "h"), ("a", "b"))
     assert result.rank_order.meets_floors is False
     difference = explain(instance, result.selected, result.rank_order.selected)
-    assert [(e["id"], e["reason"]) for e in difference["enters"]] == [
-        ("h", "plancher secteur sante : au moins 1 projet")]
+    assert [(e["id"], e["reasons"]) for e in difference["enters"]] == [
+        ("h", [{"kind": "floor", "group": "sector", "value": "sante", "min_count": 1}])]
     assert difference["leaves"][0]["id"] == "b"
-    assert difference["leaves"][0]["reason"].startswith("budget : l'aide de ")
+    assert difference["leaves"][0]["reasons"] == [{"kind": "budget_full"}]
     assert difference["rank_inversions"] == [["b", "h"]]
+
+
+def test_explain_same_lines_passing_over_a_dear_project_says_so_in_both():
+    # Both lines skip "dear" (its aid does not fit): the same dossiers, yet rank inversions.
+    instance = _instance([("dear", "1100000.00", 4.9, "IDF", "btp"),
+                          ("a", "500000.00", 4.0, "IDF", "btp"),
+                          ("b", "400000.00", 3.0, "NOR", "btp")], "1000000.00")
+    result = solve_selection(instance)
+    assert result.selected == result.rank_order.selected == ("a", "b")
+    difference = explain(instance, result.selected, result.rank_order.selected)
+    assert (difference["same"], difference["enters"], difference["leaves"]) == (True, [], [])
+    assert difference["rank_inversions_total"] == 2
+    assert difference["passed_over"] == [
+        {"id": "dear", "score": 4.9, "aid": "1100000.00", "reasons": [{"kind": "budget_full"}],
+         "in_rank_order": False}]
+
+
+def test_explain_pinned_out_is_named_as_the_committee_decision_not_as_a_reason():
+    instance = _instance([("top", "500000.00", 4.9, "IDF", "btp"),
+                          ("a", "500000.00", 4.0, "IDF", "btp"),
+                          ("b", "400000.00", 3.0, "NOR", "btp"),
+                          ("low", "100000.00", 1.0, "NOR", "btp")], "1000000.00",
+                         min_score=2.5, pinned_out=["top"], pinned_in=["b"])
+    result = solve_selection(instance)
+    difference = explain(instance, result.selected, result.rank_order.selected)
+    assert difference["pinned_out"] == [{"id": "top", "score": 4.9, "aid": "500000.00"}]
+    assert difference["pinned_in"] == [{"id": "b", "score": 3.0, "aid": "400000.00"}]
+    assert difference["below_min_score"] == [{"id": "low", "score": 1.0, "aid": "100000.00"}]
+    explained = {entry["id"] for part in ("enters", "leaves", "passed_over")
+                 for entry in difference[part]}
+    assert "top" not in explained
+    assert difference["rank_inversions_total"] == 0
+
+
+def test_solve_impossible_selection_says_why_as_data_and_in_english():
+    instance = _instance([("a", "500000.00", 4.0, "IDF", "btp")], "100000.00", pinned_in=["a"])
+    result = solve_selection(instance)
+    assert result.why == {"kind": "pinned_over_budget", "need": "500000.00",
+                          "budget": "100000.00"}
+    assert result.reason == "the pinned dossiers need 500000.00, more than the budget 100000.00"
 
 
 # Gap and time limit -----------------------------------------------------------------------------

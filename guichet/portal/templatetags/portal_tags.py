@@ -4,25 +4,25 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
-from django.utils.translation import gettext_lazy as _
 
 from guichet.calls import selectors as call_selectors
-from guichet.rules.money import format_eur_en, format_eur_fr
+from guichet.core import labels
 
 register = template.Library()
 
 
 @register.simple_tag
 def rule_message(result) -> str:
-    """The verdict sentence in the page's language."""
-    return result.message_en if get_language() == "en" else result.message
+    """The verdict sentence in the page's language (a `RuleResult`, or one stored as a dict in
+    a submission's verdict)."""
+    if isinstance(result, dict):
+        return result.get("message_en") if labels.in_english() else result["message"]
+    return result.message_en if labels.in_english() else result.message
 
 
 @register.filter
 def money(amount) -> str:
-    if amount is None:
-        return "—"
-    return format_eur_en(amount) if get_language() == "en" else format_eur_fr(amount)
+    return labels.money(amount)
 
 
 @register.filter
@@ -63,21 +63,26 @@ def autosave_form():
         'hx-select-oob="#verdict,#id_version,#autosave-status,#dossier-title"')
 
 
-MISSING_LABELS = {
-    "title": _("titre"), "summary": _("résumé"), "scope": _("portée"),
-    "pooling_commitment": _("engagement de mutualisation"), "start_date": _("date de début"),
-    "duration_months": _("durée"), "members": _("membres"), "milestones": _("jalons"),
-    "expenses": _("dépenses"), "financing.aid": _("aide demandée"),
-}
-
-
 @register.filter
 def missing_labels(codes: list[str], definition) -> str:
     """What is missing, in words: fields by name, attachments by their label in the call."""
-    documents = {f"documents.{d.id}": d.label_en if get_language() == "en" else d.label
-                 for d in definition.documents}
-    return ", ".join(str(MISSING_LABELS.get(code) or documents.get(code, code))
-                     for code in codes)
+    return labels.missing_items(codes, definition)
+
+
+@register.filter(name="label")
+def label_filter(code: str | None, kind: str) -> str:
+    """`{{ dossier.scope|label:"scope" }}`: a code of a fixed vocabulary, in words."""
+    return labels.label(kind, code)
+
+
+@register.simple_tag
+def call_label(definition, kind: str, codes) -> str:
+    """`{% call_label call.rules "sectors" expert.sectors %}`: what a call definition calls one
+    code or a list of codes (sectors, criteria, documents, indicators, expense_categories,
+    tranches), joined with commas."""
+    if isinstance(codes, str) or codes is None:
+        return labels.call_label(definition, kind, codes)
+    return ", ".join(labels.call_label(definition, kind, code) for code in codes)
 
 
 @register.filter
@@ -89,12 +94,6 @@ def wave_label(wave) -> str:
 @register.filter
 def get_item(mapping: dict, key: str):
     return mapping.get(key)
-
-
-@register.filter
-def category_label(category_id: str, definition) -> str:
-    return next((c.label_en if get_language() == "en" else c.label
-                 for c in definition.expense_categories if c.id == category_id), category_id)
 
 
 class ScrollingTableNode(template.Node):

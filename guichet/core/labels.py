@@ -1,0 +1,119 @@
+"""Labels: what people read instead of codes, in the page's language (French first).
+
+The one place to look for the label of anything coded that is shown to a person:
+- the dossier format's codes (scopes, member kinds, milestone kinds, financing sources, the
+  sections a dossier may lack): named in `guichet.rules.vocabulary`, French and English side by
+  side, because the rules core speaks them in its verdicts without Django;
+- what a call definition names (sectors, criteria, documents, indicators, expense categories,
+  tranches, waves): its own `label` and `label_en`;
+- regions: their INSEE code's name (`guichet.rules.regions`);
+- the selection's objectives and groups: here, through gettext;
+- statuses and other model enums: their `TextChoices` (`get_FOO_display`).
+Models' choices, forms, templates (the `label` filter and `call_label` tag of `portal_tags`)
+and exports all go through this module.
+"""
+
+from django.utils.functional import lazy
+from django.utils.text import capfirst
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from guichet.rules import vocabulary
+from guichet.rules.money import format_eur_en, format_eur_fr
+from guichet.rules.regions import REGIONS
+from guichet.rules.vocabulary import Name
+
+OBJECTIVES = {
+    "score_weighted_aid": _("note × aide (ligne de financement classique)"),
+    "score_sum": _("somme des notes (favorise les projets moins coûteux)"),
+}
+SELECTION_GROUPS = {"region": _("région"), "sector": _("filière")}
+
+_NAMED = {"scope": vocabulary.SCOPES, "member_kind": vocabulary.MEMBER_KINDS,
+          "milestone_kind": vocabulary.MILESTONE_KINDS,
+          "financing_source": vocabulary.FINANCING_SOURCES,
+          "dossier_field": vocabulary.DOSSIER_FIELDS}
+_TRANSLATED = {"objective": OBJECTIVES, "selection_group": SELECTION_GROUPS, "region": REGIONS}
+
+
+def in_english() -> bool:
+    return (get_language() or "fr").startswith("en")
+
+
+def spoken(name: Name) -> str:
+    """A (French, English) name in the active language."""
+    return name[1] if in_english() else name[0]
+
+
+_spoken_lazily = lazy(spoken, str)
+
+
+def choices(names: dict[str, Name]) -> list[tuple[str, str]]:
+    """Choices for a model field or a form: the codes with their names, capitalised, resolved
+    in the language of whoever reads them."""
+    return [(code, capfirst(_spoken_lazily(name))) for code, name in names.items()]
+
+
+SCOPE_CHOICES = choices(vocabulary.SCOPES)
+MEMBER_KIND_CHOICES = choices(vocabulary.MEMBER_KINDS)
+MILESTONE_KIND_CHOICES = choices(vocabulary.MILESTONE_KINDS)
+FINANCING_SOURCE_CHOICES = choices(vocabulary.FINANCING_SOURCES)
+REGION_CHOICES = sorted(REGIONS.items(), key=lambda item: item[1])
+
+
+def label(kind: str, code: str | None) -> str:
+    """The label of `code` in the vocabulary `kind` (scope, member_kind, milestone_kind,
+    financing_source, dossier_field, objective, selection_group, region), as it stands alone
+    (in a cell, a list): capitalised; "" for no code."""
+    if not code:
+        return ""
+    if kind in _NAMED:
+        return capfirst(vocabulary.names(code, _NAMED[kind], 1 if in_english() else 0))
+    return capfirst(str(_TRANSLATED[kind].get(code, code)))
+
+
+def _definition_items(definition, kind: str):
+    return {"sectors": definition.sectors, "criteria": definition.selection.criteria,
+            "documents": definition.documents, "indicators": definition.indicators,
+            "expense_categories": definition.expense_categories,
+            "tranches": definition.tranches, "waves": definition.waves}[kind]
+
+
+def of(item) -> str:
+    """The label of an item of a call definition (sector, criterion, document…)."""
+    return item.label_en if in_english() else item.label
+
+
+def call_choices(definition, kind: str) -> list[tuple[str, str]]:
+    """(id, label) of every item of a call definition's vocabulary `kind` (sectors, criteria,
+    documents, indicators, expense_categories, tranches)."""
+    return [(item.id, of(item)) for item in _definition_items(definition, kind)]
+
+
+def call_label(definition, kind: str, code: str | None) -> str:
+    """The label a call definition gives to `code` in `kind` (an unknown id stays as it is)."""
+    if not code:
+        return ""
+    return next((of(item) for item in _definition_items(definition, kind) if item.id == code),
+                code)
+
+
+def wave_name(wave) -> str:
+    """A wave's name (a `calls.Wave` row or a definition's wave) in the active language."""
+    return wave.name_en if in_english() and wave.name_en else wave.name
+
+
+def money(amount) -> str:
+    """An amount in euros as people read it in the active language; "—" for none."""
+    if amount is None:
+        return "—"
+    return format_eur_en(amount) if in_english() else format_eur_fr(amount)
+
+
+def missing_items(codes: list[str], definition) -> str:
+    """What a dossier still lacks, in words: sections by name, attachments by their label in
+    the call (`dossiers.services.missing_items` gives the codes)."""
+    documents = {f"documents.{item.id}": of(item) for item in definition.documents}
+    language = 1 if in_english() else 0
+    return ", ".join(documents.get(code) or vocabulary.names(code, vocabulary.DOSSIER_FIELDS,
+                                                              language) for code in codes)
