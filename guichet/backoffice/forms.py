@@ -1,9 +1,15 @@
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
-from guichet.core.fields import AmountField
+from guichet.core.fields import AmountField, DateTimeField, parse_typed_amount
 from guichet.grants.models import Outcome
+
+# Committee simulation inputs: internal dossier ids ("d12") and minimal counts.
+DOSSIER_ID = re.compile(r"d[0-9]{1,19}")
+MIN_COUNT = re.compile(r"[0-9]{1,4}")
 
 
 class InstructionForm(DsfrBaseForm):
@@ -21,8 +27,8 @@ class InstructionForm(DsfrBaseForm):
 class CorrectionForm(DsfrBaseForm):
     points = forms.CharField(label=_("Points à corriger"),
                              widget=forms.Textarea(attrs={"rows": 4}))
-    deadline = forms.DateTimeField(label=_("Date limite (heure de Paris)"),
-                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    deadline = DateTimeField(label=_("Date limite (heure de Paris)"),
+                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
 
 class MessageForm(DsfrBaseForm):
@@ -75,15 +81,16 @@ class SimulationForm(DsfrBaseForm):
     pinned_out = forms.CharField(label=_("Écartés d'office"), required=False)
 
     def clean_caps(self):
-        return [{"group": g, "value": v, "max_aid": a} for g, v, a in
-                self._lines("caps", 3)]
+        # The amount travels in the selection instance as a decimal string (JSON, exact).
+        return [{"group": g, "value": v, "max_aid": str(parse_typed_amount(a))}
+                for g, v, a in self._lines("caps")]
 
     def clean_floors(self):
-        rows = self._lines("floors", 3)
-        try:
-            return [{"group": g, "value": v, "min_count": int(n)} for g, v, n in rows]
-        except ValueError:
-            raise forms.ValidationError(_("Le nombre minimal doit être un entier.")) from None
+        rows = self._lines("floors")
+        if any(not MIN_COUNT.fullmatch(n) for _g, _v, n in rows):
+            raise forms.ValidationError(_("Le nombre minimal doit être un entier positif ou nul "
+                                          "(au plus 9999)."))
+        return [{"group": g, "value": v, "min_count": int(n)} for g, v, n in rows]
 
     def clean_pinned_in(self):
         return self._ids("pinned_in")
@@ -92,15 +99,21 @@ class SimulationForm(DsfrBaseForm):
         return self._ids("pinned_out")
 
     def _ids(self, name):
-        return [part.strip() for part in self.cleaned_data[name].split(",") if part.strip()]
+        ids = [part.strip() for part in self.cleaned_data[name].split(",") if part.strip()]
+        wrong = [value for value in ids if not DOSSIER_ID.fullmatch(value)]
+        if wrong:
+            raise forms.ValidationError(
+                _("Numéro de dossier interne attendu (ex. d12) : %(values)s.")
+                % {"values": ", ".join(wrong[:3])})
+        return ids
 
-    def _lines(self, name, size):
+    def _lines(self, name):
         rows = []
         for number, line in enumerate(self.cleaned_data[name].splitlines(), start=1):
             if not line.strip():
                 continue
             parts = [part.strip() for part in line.split("|")]
-            if len(parts) != size or parts[0] not in ("region", "sector"):
+            if len(parts) != 3 or parts[0] not in ("region", "sector") or not all(parts):
                 raise forms.ValidationError(
                     _("Ligne %(n)d : attendu groupe|valeur|nombre, groupe region ou sector.")
                     % {"n": number})

@@ -14,7 +14,7 @@ from dsfr.forms import DsfrBaseForm
 from guichet.backoffice.selectors import staff_call, staff_calls
 from guichet.calls.models import Programme
 from guichet.core.clock import in_paris, now
-from guichet.core.fields import AmountField
+from guichet.core.fields import AmountField, DateField, id_or_404
 from guichet.core.http import CSV, ODS, PDF, XLSX, download, run_service_and_confirm
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.models import HybridProfile
@@ -29,9 +29,8 @@ POST_FORM = require_http_methods(["GET", "POST"])
 
 
 class PaymentForm(DsfrBaseForm):
-    paid_on = django_forms.DateField(label=gettext_lazy("Date du virement"),
-                                     widget=django_forms.DateInput(attrs={"type": "date"},
-                                                                   format="%Y-%m-%d"))
+    paid_on = DateField(label=gettext_lazy("Date du virement"),
+                        widget=django_forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     reference = django_forms.CharField(label=gettext_lazy("Référence du virement"),
                                        max_length=100)
 
@@ -153,11 +152,11 @@ def _handle_grant_action(request, grant, action, payment_form, review_form,
                          amendment_form) -> bool:
     user = request.user
     if action == "pay" and payment_form.is_valid():
-        tranche = get_object_or_404(Tranche, grant=grant, pk=request.POST.get("tranche"))
+        tranche = get_object_or_404(Tranche, grant=grant, pk=id_or_404(request.POST.get("tranche")))
         return run_service_and_confirm(request, payment_form, lambda: services.record_payment(
             tranche, user, **payment_form.cleaned_data))
     if action == "review" and review_form.is_valid():
-        report = get_object_or_404(Report, grant=grant, pk=request.POST.get("report"))
+        report = get_object_or_404(Report, grant=grant, pk=id_or_404(request.POST.get("report")))
         data = review_form.cleaned_data
         return run_service_and_confirm(request, review_form, lambda: services.review_report(
             report, user, approve=data["decision"] == "approve", comment=data["comment"]))

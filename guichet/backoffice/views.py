@@ -23,6 +23,7 @@ from guichet.backoffice.selectors import (
 )
 from guichet.core.clock import PARIS
 from guichet.core.errors import ServiceError
+from guichet.core.fields import code_or_404, id_or_404
 from guichet.core.http import CSV, XLSX, download, run_service
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.format import submitted_dossier
@@ -126,7 +127,7 @@ def _handle(request, dossier, action, context_forms) -> bool:
             "revert": context_forms["revert_form"]}.get(action)
     if action == "remove_expert":
         assignment = get_object_or_404(Assignment, dossier=dossier,
-                                       pk=request.POST.get("assignment"))
+                                       pk=id_or_404(request.POST.get("assignment")))
         return _message_or_error(request, lambda: experts.remove_assignment(assignment, user))
     if form is None or not form.is_valid():
         return False
@@ -224,7 +225,7 @@ def expert_pool(request, code):
             messages.success(request, _("Expert invité."))
             return redirect("backoffice:experts", code=code)
     if request.POST.get("action") == "assign":
-        wave = get_object_or_404(call.waves, code=request.POST.get("wave"))
+        wave = get_object_or_404(call.waves, code=code_or_404(request.POST.get("wave")))
         try:
             result = experts.assign_experts(wave, request.user)
             messages.success(request, _(

@@ -18,6 +18,7 @@ from guichet.review.scoring import Aggregate, aggregates
 from guichet.rules.eligibility import compute_figures
 from guichet.rules.money import ZERO
 from guichet.rules.selection import (
+    InstanceError,
     explain,
     read_selection_instance,
     selection_result_to_dict,
@@ -98,12 +99,30 @@ def _groups(row: RankedDossier) -> dict[str, str]:
     return {name: value for name, value in groups.items() if value}
 
 
+def _check_pins(instance: dict) -> None:
+    """Pinned dossiers must be candidates of this wave (reviewed, with a score)."""
+    candidates = {dossier["id"] for dossier in instance["dossiers"]}
+    for name in ("pinned_in", "pinned_out"):
+        unknown = [pin for pin in instance[name] if pin not in candidates]
+        if unknown:
+            raise SelectionRefused(
+                _("Dossier absent du classement de cette vague : %(ids)s.")
+                % {"ids": ", ".join(unknown)}, field=name)
+
+
 def simulate(wave, by, **options) -> SelectionRun:
     """Solve the funding line (optimal portfolio and rank order), explain the difference,
     and keep the run for audit."""
     require_perm(by, "review.select", wave.call)
     instance = selection_instance(wave, budget=available_budget(wave), **options)
-    parsed = read_selection_instance(json.dumps(instance))
+    _check_pins(instance)
+    try:
+        parsed = read_selection_instance(json.dumps(instance))
+    except InstanceError as exc:
+        field = exc.field.split("[", 1)[0].split(".", 1)[0]
+        raise SelectionRefused(_("Paramètres de simulation refusés (%(field)s) : %(reason)s")
+                               % {"field": exc.field, "reason": exc.reason},
+                               field=field) from None
     result = solve_selection(parsed)
     payload = selection_result_to_dict(result)
     if payload.get("status") == "infeasible":
