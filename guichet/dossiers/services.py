@@ -34,7 +34,7 @@ from guichet.dossiers.models import (
 )
 from guichet.dossiers.notifications import send_receipt
 from guichet.rules import dossier as fmt
-from guichet.rules.eligibility import evaluate, missing_fields
+from guichet.rules.eligibility import evaluate, missing_documents, missing_fields
 
 
 class ImportRefused(ServiceError):
@@ -204,9 +204,7 @@ def missing_items(dossier: Dossier, draft: fmt.Dossier | None = None,
     if documents is None:
         documents = Document.objects.filter(dossier=dossier)
     present = {document.kind for document in documents}
-    return missing_fields(draft) + [
-        f"documents.{document.id}" for document in dossier.call.rules().required_documents
-        if document.id not in present]
+    return missing_fields(draft) + missing_documents(dossier.call.rules(), present)
 
 
 def receipt_number(call: Call, wave, dossier: Dossier) -> str:

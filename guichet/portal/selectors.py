@@ -67,8 +67,10 @@ def workspace(dossier: Dossier, user, now: dt.datetime) -> Workspace:
     document = to_format(dossier)
     wave = open_wave(dossier.call, now)
     documents = list(Document.objects.filter(dossier=dossier))
+    # Completeness as the applicant sees it includes the call's required attachments.
     return Workspace(
-        dossier=dossier, verdict=evaluate(document, dossier.call.rules()),
+        dossier=dossier, verdict=evaluate(document, dossier.call.rules(),
+                                          documents={d.kind for d in documents}),
         missing=missing_items(dossier, document, documents),
         is_lead=any(m.is_lead for m in own),
         own_members=own, wave=wave, time_left=(wave.closes_at - now) if wave else None,

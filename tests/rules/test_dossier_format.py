@@ -458,3 +458,36 @@ def test_parse_lone_surrogate_refused_as_malformed_json():
         '"EdTech Immersia"', '"EdTech \\ud800"')
     with pytest.raises(DossierFormatError, match="malformed"):
         parse_dossier(document)
+
+
+@pytest.mark.parametrize("blank", [" ", "\u00a0\u2003", "\t\r\n", "\u3000"])
+def test_parse_blank_title_and_summary_read_as_missing(blank):
+    dossier = parse(draft(title=blank, summary=blank))
+    assert (dossier.title, dossier.summary) == (None, None)
+    assert parse(draft(title=" Campus ")).title == " Campus "  # text is kept as written
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("start_date", "0001-01-01"), ("start_date", "9999-12-31"), ("start_date", "1899-12-31"),
+    ("start_date", "3000-01-01"), ("submitted_at", "9999-12-31T23:59:59-14:00"),
+    ("submitted_at", "0001-01-01T00:00:00+14:00")])
+def test_parse_date_outside_platform_range_refused_naming_field(field, value):
+    refused = refusal(draft(**{field: value}))
+    assert refused.field == field
+    assert refused.reason == f"{value} is out of range (1900-01-01 to 2999-12-31)"
+
+
+def test_parse_dates_at_platform_range_ends_accepted():
+    assert parse(draft(start_date="1900-01-01")).start_date == dt.date(1900, 1, 1)
+    assert parse(draft(start_date="2999-12-31")).start_date == dt.date(2999, 12, 31)
+
+
+def test_parse_invalid_utf8_refused_with_its_offset():
+    refused = refusal_of_bytes(b'{"format": "guichet.dossier/1", "title": "Caf\xe9"}')
+    assert refused.reason == "not valid UTF-8 (byte 0xe9 at offset 45)"
+
+
+def refusal_of_bytes(document: bytes) -> DossierFormatError:
+    with pytest.raises(DossierFormatError) as caught:
+        parse_dossier(document)
+    return caught.value
