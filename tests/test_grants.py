@@ -980,3 +980,15 @@ def test_move_budget_through_staff_page(client, signed, team):
         "reason": "Réaffectation"})
     assert response.status_code == 302
     assert signed.grant.amendments.get().reason == "Réaffectation"
+
+
+def test_funnel_labels_follow_the_language(deffinum):
+    from django.utils import translation
+
+    with translation.override("en"):
+        english = [bar.label for bar in dashboard.funnel(deffinum)]
+    with translation.override("fr"):
+        french = [bar.label for bar in dashboard.funnel(deffinum)]
+    assert english == ["Drafts", "Submitted", "Eligible", "Selected", "Signed agreements",
+                       "At least one payment"]
+    assert french[0] == "Brouillons"

@@ -212,7 +212,8 @@ def money_dashboard(request):
                  "regions": dashboard.committed_by_region(call),
                  "sectors": dashboard.committed_by_sector(call),
                  "late": dashboard.late_reports(call, today)} for call in calls]
-    lines = [line for programme in programmes for line in dashboard.money_lines(programme)]
+    lines = [line for programme in programmes
+             for line in dashboard.money_lines(programme, calls)]
     download = request.GET.get("csv")
     if download:
         return _dashboard_csv(download, lines, sections)
