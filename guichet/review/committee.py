@@ -4,19 +4,18 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier
-from guichet.grants.models import Decision, DecisionStatus, Outcome, SelectionRun
+from guichet.grants.models import SelectionRun
+from guichet.grants.services import allowances
 from guichet.review.experts import reviewable_dossiers
 from guichet.review.instruction import require_perm
 from guichet.review.scoring import Aggregate, aggregates
 from guichet.rules.eligibility import compute_figures
-from guichet.rules.money import ZERO
 from guichet.rules.selection import (
     InstanceError,
     explain,
@@ -63,15 +62,10 @@ def _lead_region(dossier: Dossier) -> str:
 
 
 def available_budget(wave) -> Decimal:
-    """The wave's budget (or, for a "what remains" wave, the programme envelope less what
-    earlier waves awarded) less the aid already awarded by published decisions in the wave."""
-    awarded = Decision.objects.filter(status=DecisionStatus.PUBLISHED, outcome=Outcome.SELECTED)
-    in_wave = awarded.filter(dossier__wave=wave).aggregate(s=Sum("awarded_aid"))["s"] or ZERO
-    if wave.budget is not None:
-        return wave.budget - in_wave
-    earlier = awarded.filter(dossier__call=wave.call, dossier__wave__position__lt=wave.position)
-    spent = earlier.aggregate(s=Sum("awarded_aid"))["s"] or ZERO
-    return wave.call.programme.envelope - spent - in_wave
+    """What the wave can still commit: the very computation the commitment rule applies when
+    decisions are published (carry-over, "what remains" waves and the programme's other calls
+    included), so that the committee never draws a funding line that publication refuses."""
+    return allowances(wave.call)[wave.pk]
 
 
 def selection_instance(wave, *, budget: Decimal, caps=(), floors=(), pinned_in=(),
