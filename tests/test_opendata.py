@@ -323,8 +323,9 @@ def test_payments_table_one_row_per_payment(deffinum, example_document):
 
     number, pk = grant.dossier.receipt_number, grant.dossier.pk
     assert header == exports.PAYMENTS_HEADER
-    assert rows == [(number, 1, Decimal("192284.50"), dt.date(2022, 1, 20), f"VIR-{pk}-1"),
-                    (number, 2, Decimal("115370.70"), dt.date(2023, 1, 20), f"VIR-{pk}-2")]
+    assert rows == [
+        (number, 1, Decimal("192284.50"), dt.date(2022, 1, 20), f"VIR-{pk}-1", "versement", ""),
+        (number, 2, Decimal("115370.70"), dt.date(2023, 1, 20), f"VIR-{pk}-2", "versement", "")]
 
 
 def test_grants_csv_contains_amounts_exactly(grant, deffinum):
@@ -348,7 +349,8 @@ def test_payments_csv_contains_amounts_exactly(grant, deffinum):
     content = exports.to_csv(*exports.payments_table(deffinum))
 
     assert content.decode("utf-8").splitlines()[1] == (
-        f"{grant.dossier.receipt_number},1,192284.50,2022-01-20,VIR-{grant.dossier.pk}-1")
+        f"{grant.dossier.receipt_number},1,192284.50,2022-01-20,VIR-{grant.dossier.pk}-1,"
+        "versement,")
 
 
 def test_grants_xlsx_contains_amounts_exactly(grant, deffinum):

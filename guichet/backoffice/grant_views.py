@@ -20,7 +20,7 @@ from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.models import HybridProfile
 from guichet.grants import dashboard, services
 from guichet.grants.documents import agreement_pdf, recovery_order_pdf
-from guichet.grants.models import Grant, RecoveryOrder, Report, Tranche
+from guichet.grants.models import Grant, Payment, RecoveryOrder, Report, Tranche
 from guichet.opendata import exports
 from guichet.opendata.scdl import write_scdl
 from guichet.rules.money import format_eur_fr
@@ -33,6 +33,11 @@ class PaymentForm(DsfrBaseForm):
                         widget=django_forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     reference = django_forms.CharField(label=gettext_lazy("Référence du virement"),
                                        max_length=100)
+
+
+class ReversalForm(DsfrBaseForm):
+    reason = django_forms.CharField(label=gettext_lazy("Motif de l'annulation du versement"),
+                                    widget=django_forms.Textarea(attrs={"rows": 2}))
 
 
 class ReviewForm(DsfrBaseForm):
@@ -110,6 +115,7 @@ def grant_detail(request, pk):
     grant = _staff_grant(request.user, pk)
     action = request.POST.get("action")
     payment_form = PaymentForm(request.POST if action == "pay" else None)
+    reversal_form = ReversalForm(request.POST if action == "reverse" else None)
     review_form = ReviewForm(request.POST if action == "review" else None)
     amendment_form = AmendmentForm(request.POST if action == "amend" else None,
                                    initial={"duration_months": grant.duration_months})
@@ -119,14 +125,21 @@ def grant_detail(request, pk):
             request, move_form, lambda: services.move_budget(
                 grant, request.user, **move_form.cleaned_data)):
         return redirect("backoffice:grant", pk=pk)
+    if action == "reverse" and reversal_form.is_valid():
+        payment = get_object_or_404(Payment, tranche__grant=grant,
+                                    pk=id_or_404(request.POST.get("payment")))
+        if run_service_and_confirm(request, reversal_form, lambda: services.reverse_payment(
+                payment, request.user, **reversal_form.cleaned_data)):
+            return redirect("backoffice:grant", pk=pk)
     if action and _handle_grant_action(request, grant, action, payment_form, review_form,
                                        amendment_form):
         return redirect("backoffice:grant", pk=pk)
     return render(request, "backoffice/grant_detail.html", {
-        "grant": grant, "tranches": grant.tranches.select_related("payment").order_by("number"),
+        "grant": grant, "tranches": grant.tranches.prefetch_related("payments").order_by("number"),
         "reports": grant.reports.prefetch_related("expenses__member").order_by("due_on"),
         "amendments": grant.amendments.order_by("version"),
         "paid": services.paid_total(grant), "payment_form": payment_form,
+        "reversal_form": reversal_form,
         "move_form": move_form,
         "indicators": _indicators_with_targets(grant),
         "review_form": review_form, "amendment_form": amendment_form,

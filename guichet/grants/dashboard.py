@@ -9,7 +9,14 @@ from django.utils.translation import gettext as _
 
 from guichet.calls.models import Call, Programme
 from guichet.dossiers.models import Dossier, DossierStatus
-from guichet.grants.models import Grant, GrantStatus, Payment, Report, ReportStatus
+from guichet.grants.models import (
+    Grant,
+    GrantStatus,
+    Payment,
+    Report,
+    ReportStatus,
+    TrancheStatus,
+)
 from guichet.grants.services import allowances
 from guichet.rules.money import ZERO
 from guichet.rules.regions import REGIONS
@@ -75,7 +82,7 @@ def funnel(call: Call) -> list[Bar]:
         selected=Count("pk", filter=Q(status=DossierStatus.SELECTED), distinct=True),
         signed=Count("grant", filter=Q(grant__status__in=[GrantStatus.SIGNED,
                                                           GrantStatus.CLOSED]), distinct=True),
-        paid=Count("grant", filter=Q(grant__tranches__payment__isnull=False), distinct=True))
+        paid=Count("grant", filter=Q(grant__tranches__status=TrancheStatus.PAID), distinct=True))
     labels = [("drafts", _("Brouillons")), ("submitted", _("Déposés")),
               ("eligible", _("Éligibles")), ("selected", _("Retenus")),
               ("signed", _("Conventions signées")), ("paid", _("Au moins un versement"))]

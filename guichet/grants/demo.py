@@ -1,11 +1,11 @@
 """Demo data for `make run`, continued: the first wave instructed, reviewed, decided, with
 signed agreements and paid tranches, so that every page and export has something to show."""
 
-import datetime as dt
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
+from guichet.core.clock import in_paris, now
 from guichet.dossiers.demo import blank_pdf, demo_user
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants import decisions, services
@@ -47,7 +47,7 @@ def seed_decided_wave(call) -> list[Grant]:
             .first().user
         services.sign_agreement(grant, lead, SimpleUploadedFile("convention.pdf", blank_pdf()))
         tranche = grant.tranches.get(number=1)
-        services.record_payment(tranche, admin, paid_on=dt.date.today(),
+        services.record_payment(tranche, admin, paid_on=in_paris(now()).date(),
                                 reference=f"DEMO-VIR-{number:03d}-1")
     _intermediate_round(grants[0], instructor, admin)
     return grants
@@ -66,6 +66,6 @@ def _intermediate_round(grant: Grant, instructor, admin) -> None:
     services.review_report(report, instructor, approve=True)
     tranche = grant.tranches.get(number=2)
     if tranche.status == TrancheStatus.DUE:
-        services.record_payment(tranche, admin, paid_on=dt.date.today(),
+        services.record_payment(tranche, admin, paid_on=in_paris(now()).date(),
                                 reference="DEMO-VIR-001-2")
 
