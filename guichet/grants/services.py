@@ -37,7 +37,13 @@ from guichet.grants.models import (
 )
 from guichet.rules import dossier as fmt
 from guichet.rules.eligibility import compute_figures, evaluate
-from guichet.rules.grants import balance_due, months_after, tranche_amounts, wave_allowances
+from guichet.rules.grants import (
+    balance_due,
+    final_report_due,
+    months_after,
+    tranche_amounts,
+    wave_allowances,
+)
 from guichet.rules.money import CENT, ZERO, format_eur_fr
 
 TRIGGER_SIGNED = "agreement_signed"
@@ -116,8 +122,8 @@ def _schedule(grant: Grant, call: Call) -> None:
         for number, (tranche, amount) in enumerate(zip(rules.tranches, amounts, strict=True),
                                                    start=1))
     intermediate_due = months_after(grant.start_date, rules.eligibility.first_results_month)
-    final_due = months_after(grant.start_date, grant.duration_months
-                             + rules.reporting.final_report_delay_months)
+    final_due = final_report_due(grant.start_date, grant.duration_months,
+                                 rules.reporting.final_report_delay_months)
     Report.objects.bulk_create([
         Report(grant=grant, kind=ReportKind.INTERMEDIATE, due_on=intermediate_due),
         Report(grant=grant, kind=ReportKind.FINAL, due_on=final_due)])
@@ -439,8 +445,8 @@ def amend_grant(grant: Grant, by, *, reason: str, duration_months: int | None = 
     amendment = Amendment.objects.create(
         grant=locked, version=locked.version, reason=reason.strip(),
         document=fmt.dossier_to_builtins(amended), created_by=by, created_at=now or server_now())
-    Report.objects.filter(grant=locked, kind=ReportKind.FINAL).update(due_on=months_after(
-        locked.start_date, locked.duration_months + rules.reporting.final_report_delay_months))
+    Report.objects.filter(grant=locked, kind=ReportKind.FINAL).update(due_on=final_report_due(
+        locked.start_date, locked.duration_months, rules.reporting.final_report_delay_months))
     append_event("grant.amended", grant.dossier, by=by,
                  details={"version": locked.version, "duration": locked.duration_months})
     return amendment
