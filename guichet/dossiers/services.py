@@ -7,7 +7,6 @@ the audit log; a refused action raises `ServiceError` and changes nothing.
 import datetime as dt
 from dataclasses import dataclass
 
-import msgspec
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -17,7 +16,13 @@ from guichet.calls.services import open_wave
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.tasks import run_after_commit
-from guichet.dossiers.format import content_hash, dossier_queryset, frozen_submission, to_format
+from guichet.dossiers.format import (
+    content_hash,
+    dossier_queryset,
+    frozen_submission,
+    stamped,
+    to_format,
+)
 from guichet.dossiers.models import (
     Consortium,
     ConsortiumMember,
@@ -73,7 +78,8 @@ def import_dossier(document: bytes, *, by=None) -> ImportResult:
     HybridProfile.objects.create(dossier=dossier)
     _import_lines(dossier, data, members)
     append_event("dossier.imported", dossier, by=by, hash_after=content_hash(dossier))
-    return ImportResult(dossier, receipt_ignored=data.submitted_at is not None)
+    return ImportResult(dossier, receipt_ignored=data.submitted_at is not None
+                        or data.first_submitted_at is not None)
 
 
 def _import_consortium(data: fmt.Dossier) -> tuple[Consortium, dict[str, ConsortiumMember]]:
@@ -177,7 +183,7 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
         raise SubmissionRefused(_("Le dossier est incomplet ; à renseigner : %(missing)s.")
                                 % {"missing": ", ".join(missing)}, details=missing)
     hash_before = fmt.sha256_hex(fmt.canonical_json(draft))
-    frozen = msgspec.structs.replace(draft, submitted_at=_paris(counted_at, call))
+    frozen = stamped(draft, received_at, counted_at, call.rules().zone)
     verdict = evaluate(frozen, call.rules())
     snapshot = frozen_submission(dossier, frozen)
     submission = Submission.objects.create(

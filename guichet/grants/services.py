@@ -430,7 +430,8 @@ def amend_grant(grant: Grant, by, *, reason: str, duration_months: int | None = 
         expenses=expenses if expenses is not None else current.expenses)
     amended = fmt.dossier_from_builtins(fmt.dossier_to_builtins(amended))
     rules = grant.dossier.call.rules()
-    verdict = evaluate(msgspec.structs.replace(amended, submitted_at=None), rules)
+    verdict = evaluate(msgspec.structs.replace(amended, submitted_at=None,
+                                               first_submitted_at=None), rules)
     failed = [r for r in verdict.results if not r.ok]
     if failed:
         raise GrantRefused(_("L'avenant ne respecte pas les règles de l'appel : %(rules)s")

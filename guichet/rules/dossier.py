@@ -97,6 +97,9 @@ class Dossier(_Strict):
     expenses: list[Expense] = []
     financing: list[Financing] = []
     submitted_at: Annotated[dt.datetime, msgspec.Meta(tz=True)] | None = None
+    # A dossier re-submitted after a correction round: `submitted_at` is this version's receipt
+    # instant, `first_submitted_at` the first receipt's (the one the deadline is judged on).
+    first_submitted_at: Annotated[dt.datetime, msgspec.Meta(tz=True)] | None = None
 
 
 _decoder = msgspec.json.Decoder(Dossier)
@@ -150,6 +153,8 @@ def normalise(dossier: Dossier, *, may_hold_nul: bool = True) -> Dossier:
         check_date("start_date", dossier.start_date)
     if dossier.submitted_at is not None:
         check_date("submitted_at", dossier.submitted_at)
+    if dossier.first_submitted_at is not None:
+        _check_first_receipt(dossier.first_submitted_at, dossier.submitted_at)
     sirets = {member.siret for member in dossier.members}
     for index, expense in enumerate(dossier.expenses):
         expense.amount = _cents(expense.amount, f"expenses[{index}].amount")
@@ -172,6 +177,14 @@ def check_date(field: str, value: dt.date | dt.datetime) -> None:
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         raise DossierFormatError(field, f"{value.isoformat()} is out of range "
                                  f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})")
+
+
+def _check_first_receipt(first: dt.datetime, latest: dt.datetime | None) -> None:
+    check_date("first_submitted_at", first)
+    if latest is None:
+        raise DossierFormatError("first_submitted_at", "given without submitted_at")
+    if first > latest:
+        raise DossierFormatError("first_submitted_at", "after submitted_at")
 
 
 def _refuse_nul_characters(dossier: Dossier) -> None:

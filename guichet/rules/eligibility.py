@@ -209,7 +209,8 @@ def evaluate(dossier: Dossier, definition: CallDefinition,
     results = _membership_results(dossier, prepared, missing)
     results += _project_results(dossier, prepared)
     results += _financial_results(figures, prepared)
-    instant = dossier.submitted_at or at
+    # A re-submitted dossier is judged on its first receipt: the funder asked for the correction.
+    instant = dossier.first_submitted_at or dossier.submitted_at or at
     wave = None
     if instant is not None:
         wave = wave_at(definition.waves, instant)

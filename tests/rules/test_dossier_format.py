@@ -491,3 +491,25 @@ def refusal_of_bytes(document: bytes) -> DossierFormatError:
     with pytest.raises(DossierFormatError) as caught:
         parse_dossier(document)
     return caught.value
+
+
+def test_parse_first_submitted_at_read_and_judges_the_deadline():
+    from guichet.rules.definition import shipped_definition
+    from guichet.rules.eligibility import evaluate
+
+    document = example()
+    document["first_submitted_at"] = document["submitted_at"]  # 31 August 2021, in wave 1
+    document["submitted_at"] = "2021-09-13T09:00:00+02:00"  # between waves 1 and 2
+    dossier = parse(document)
+    assert dossier.first_submitted_at == dt.datetime.fromisoformat("2021-08-31T11:59:59+02:00")
+    verdict = evaluate(dossier, shipped_definition("deffinum"))
+    assert (verdict.wave, verdict.eligible) == ("w1", True)
+
+
+@pytest.mark.parametrize(("fields", "reason"), [
+    ({"first_submitted_at": "2021-08-31T11:59:59+02:00"}, "given without submitted_at"),
+    ({"first_submitted_at": "2021-09-01T00:00:00+02:00",
+      "submitted_at": "2021-08-31T11:59:59+02:00"}, "after submitted_at")])
+def test_parse_first_submitted_at_inconsistent_refused(fields, reason):
+    refused = refusal(draft(**fields))
+    assert (refused.field, refused.reason) == ("first_submitted_at", reason)
