@@ -107,6 +107,7 @@ ACCOUNT_RATE_LIMITS = {
 LOGIN_REDIRECT_URL = "/espace/"
 LOGIN_URL = "/comptes/login/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Guichet] "
+ACCOUNT_ADAPTER = "guichet.accounts.adapter.AccountAdapter"  # mail links follow SITE_URL
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",

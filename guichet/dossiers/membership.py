@@ -2,7 +2,6 @@
 
 import secrets
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
@@ -13,6 +12,7 @@ from guichet.audit.services import append_event
 from guichet.calls.models import Call
 from guichet.calls.services import open_wave
 from guichet.core.clock import now as server_now
+from guichet.core.clock import site_url
 from guichet.core.errors import ServiceError
 from guichet.dossiers.models import (
     Affiliation,
@@ -114,7 +114,7 @@ def invite_member(dossier: Dossier, email: str, by, now=None) -> Invitation:
     invitation = Invitation.objects.create(
         consortium=dossier.consortium, email=email, token=secrets.token_urlsafe(32),
         invited_by=by, created_at=now or server_now())
-    link = settings.SITE_URL + reverse("portal:invitation", args=[invitation.token])
+    link = site_url(reverse("portal:invitation", args=[invitation.token]))
     send_mail(
         _("Invitation à rejoindre le consortium « %(title)s »") % {"title": dossier.title},
         _("%(inviter)s vous invite à rejoindre le consortium du projet « %(title)s » "

@@ -2,14 +2,13 @@
 
 import datetime as dt
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from guichet.accounts.models import User
-from guichet.core.clock import in_paris
+from guichet.core.clock import format_paris_instant, site_url
 from guichet.dossiers.models import Dossier
 from guichet.dossiers.receipt import receipt_data, render_receipt_pdf
 
@@ -32,11 +31,11 @@ def send_receipt(dossier_pk: int) -> None:
         message = EmailMessage(
             _("Accusé de réception %(number)s — %(title)s")
             % {"number": data.receipt_number, "title": data.title},
-            _("Le dossier « %(title)s » a été déposé le %(at)s (heure de Paris) sous le numéro "
-              "%(number)s.\n\nEmpreinte SHA-256 du dossier gelé : %(hash)s\n\n"
+            _("Le dossier « %(title)s » a été déposé le %(at)s sous le numéro %(number)s.\n\n"
+              "Empreinte SHA-256 du dossier gelé : %(hash)s\n\n"
               "L'accusé de réception est joint à ce message.")
             % {"title": data.title, "number": data.receipt_number, "hash": data.sha256,
-               "at": f"{in_paris(data.received_at):%d/%m/%Y %H:%M:%S}"},
+               "at": format_paris_instant(data.received_at)},
             to=recipients)
         message.attach(f"accuse-reception-{data.receipt_number}.pdf", render_receipt_pdf(data),
                        "application/pdf")
@@ -62,15 +61,15 @@ def remind_drafts(now: dt.datetime, days: int) -> int:
         recipients = participants(dossier)
         if already or not recipients:
             continue
-        link = settings.SITE_URL + reverse("portal:step", args=[dossier.pk, "depot"])
+        link = site_url(reverse("portal:step", args=[dossier.pk, "depot"]))
+        closes_at = format_paris_instant(wave.closes_at)
         with translation.override("fr"):
             EmailMessage(
-                _("Rappel : la vague se clôt le %(at)s") % {
-                    "at": f"{in_paris(wave.closes_at):%d/%m/%Y à %H:%M}"},
+                _("Rappel : la vague se clôt le %(at)s") % {"at": closes_at},
                 _("Le dossier « %(title)s » est encore en brouillon. La vague %(wave)s se clôt "
-                  "le %(at)s (heure de Paris) : l'heure de réception par le serveur fait foi.\n\n"
-                  "%(link)s") % {"title": dossier.title or "—", "wave": wave.name, "link": link,
-                                 "at": f"{in_paris(wave.closes_at):%d/%m/%Y à %H:%M}"},
+                  "le %(at)s : l'heure de réception par le serveur fait foi.\n\n%(link)s")
+                % {"title": dossier.title or "—", "wave": wave.name, "link": link,
+                   "at": closes_at},
                 to=recipients).send()
         append_event("dossier.reminded", dossier, details={"wave": wave.code,
                                                           "recipients": len(recipients)})
