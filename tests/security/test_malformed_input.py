@@ -255,3 +255,11 @@ def test_check_of_invalid_utf8_exits_two_with_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.decode().splitlines() == [
         f"guichet check: {path}: not valid UTF-8 (byte 0xe9 at offset 65)"]
+
+
+@pytest.mark.parametrize("token", ["%00", "a%00b", "%C2%B2", "x" * 5000])
+def test_invitation_link_with_nul_or_odd_token_is_404(client, deffinum, token):
+    from tests.factories import make_user
+
+    client.force_login(make_user("curieux@example.fr"))
+    assert client.get(f"/invitations/{token}/").status_code == 404
