@@ -336,7 +336,8 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
         eur(BALANCE))
     visit(lead, "lead-grant-closed")
 
-    # 6. The open data (SCDL): one row per member of the consortium, adding up to the award.
+    # 6. The open data (SCDL): one row per member of the consortium, each with the whole award
+    # (the SCDL's montant) and the member's share of it.
     instructor.goto(f"{base}/instruction/appels/{call.code}/subventions/")
     expect(instructor.get_by_test_id("grants").locator("tbody tr")).to_have_count(1)
     expect(instructor.get_by_test_id("grants")).to_contain_text(dossier.receipt_number)
@@ -348,7 +349,8 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
         download.value.path().read_bytes().decode("utf-8"))))
     assert len(rows) == 2, rows
     assert {row["idBeneficiaire"] for row in rows} == {m.organisation.siret for m in members}
-    assert sum(Decimal(row["montant"]) for row in rows) == AWARD
+    assert all(Decimal(row["montant"]) == AWARD for row in rows)
+    assert sum(Decimal(row["pourcentageSubvention"]) for row in rows) == 1
     assert all(row["referenceDecision"] == dossier.receipt_number for row in rows)
 
     assert not errors, errors

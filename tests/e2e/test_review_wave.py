@@ -254,7 +254,9 @@ def test_review_wave_from_instruction_to_published_decisions(
             assert sorted(assignment.scores.values_list("criterion", "value")) == sorted(
                 (criterion.id, value) for criterion in criteria)
 
-    # 6. A budget for one dossier only; the committee simulates the funding line.
+    # 6. A budget for one dossier only; the committee simulates the funding line. The earlier
+    # waves get no budget either: the call carries unspent budgets over to the next wave.
+    Wave.objects.filter(call=wave.call, position__lt=wave.position).update(budget=Decimal(0))
     Wave.objects.filter(pk=wave.pk).update(budget=first.requested_aid + Decimal("1.00"))
     assert first.requested_aid == second.requested_aid  # the budget cannot hold both
     committee = new_page()
