@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 AXE_VERSION := 4.14.1
 AXE := node_modules/axe-core/axe.min.js
 CHROMIUM := /usr/bin/chromium
+# `make run PORT=8301`: the server listens there and links in mails point there, unless
+# SITE_URL is set (e.g. the public address behind a proxy).
+PORT ?= 8000
+SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test install messages lint browser benchmark deploy-check
 
@@ -24,8 +28,8 @@ messages: $(STAMP)
 run: install
 	$(BIN)/guichet migrate --noinput
 	$(BIN)/guichet loadcall calls/deffinum.toml --demo
-	$(BIN)/guichet seeddemo
-	$(BIN)/guichet runserver 127.0.0.1:8000
+	SITE_URL=$(SITE_URL) $(BIN)/guichet seeddemo
+	SITE_URL=$(SITE_URL) $(BIN)/guichet runserver 127.0.0.1:$(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

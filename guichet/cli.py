@@ -77,10 +77,13 @@ def _read_input(name: str) -> bytes:
 
 
 def _instant(text: str, zone: ZoneInfo) -> dt.datetime:
+    from guichet.rules.dossier import check_date
+
     try:
         instant = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"--at: not an ISO 8601 instant: {text!r}") from None
+    check_date("--at", instant)
     return instant if instant.tzinfo else instant.replace(tzinfo=zone)
 
 

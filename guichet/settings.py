@@ -128,7 +128,7 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/h/ip,5/h/key",
 }
 LOGIN_REDIRECT_URL = "/espace/"  # staff: the back office (AccountAdapter)
-ACCOUNT_ADAPTER = "guichet.accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "guichet.accounts.adapter.AccountAdapter"  # role landing, SITE_URL links
 LOGIN_URL = "/comptes/login/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Guichet] "
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
@@ -34,7 +35,8 @@ def _verified_user(email="candidate@example.fr", password=STRONG_PASSWORD):
 
 
 def _link(mail, pattern: str) -> str:
-    match = re.search(rf"http://testserver(/comptes/{pattern})", mail.body)
+    """The path of the mail's link, which points to SITE_URL (not the request's host)."""
+    match = re.search(rf"{re.escape(settings.SITE_URL)}(/comptes/{pattern})", mail.body)
     assert match, mail.body
     return match.group(1)
 

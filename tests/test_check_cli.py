@@ -106,3 +106,11 @@ def test_check_does_not_import_django():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
                           timeout=60)
     assert done.stdout.strip() == b"False"
+
+
+def test_check_blank_title_is_incomplete_exits_one(tmp_path, example):
+    example["title"] = "\u00a0 \u2003"
+    done = _check(tmp_path, _write(tmp_path, example))
+    assert done.returncode == 1
+    complete = json.loads(done.stdout)["results"][0]
+    assert (complete["rule"], complete["ok"], complete["value"]) == ("complete", False, "title")

@@ -367,3 +367,55 @@ def test_available_budget_of_remaining_wave_is_envelope_less_earlier_awards(
     publish_decisions(w1, team["admin"])
     assert available_budget(w2) == envelope - Decimal("500000.00")
     assert available_budget(w1) == w1.budget - Decimal("500000.00")
+
+
+def other_call_of_programme(tmp_path, **replacements):
+    """A second call of Deffinum's programme, its definition edited by `replacements`."""
+    from guichet.calls.services import load_call
+    from tests.conftest import DEFFINUM_TOML
+
+    source = DEFFINUM_TOML.read_text(encoding="utf-8").replace(
+        'id = "deffinum"', 'id = "deffinov"', 1).replace(
+        'rules_version = "deffinum-2021.1"', 'rules_version = "deffinov-2022.1"')
+    for old, new in replacements.items():
+        source = source.replace(old, new)
+    path = tmp_path / "deffinov.toml"
+    path.write_text(source, encoding="utf-8")
+    return load_call(path).call
+
+
+def published_award(call, example_document, aid: Decimal) -> Dossier:
+    """A dossier of `call` selected for `aid` and published (hence committed), in wave 1."""
+    team = {"instructor": staff(call, f"i@{call.code}.fr", Role.INSTRUCTOR),
+            "committee": staff(call, f"c@{call.code}.fr", Role.COMMITTEE),
+            "admin": staff(call, f"a@{call.code}.fr", Role.ADMINISTRATOR)}
+    dossier = instructed_dossier({**example_document, "call": call.code}, team["instructor"])
+    prepare_decision(dossier, team["committee"], Outcome.SELECTED, awarded_aid=aid,
+                     motivation="Aide ajustée.")
+    publish_decisions(dossier.wave, team["admin"])
+    return dossier
+
+
+def test_available_budget_counts_other_calls_of_the_programme(
+        tmp_path, deffinum, example_document):
+    from guichet.grants.services import allowances
+
+    other = other_call_of_programme(tmp_path)
+    published_award(other, example_document, Decimal("500000.00"))
+    w2 = Wave.objects.get(call=deffinum, code="w2")  # "what remains" of the programme
+    assert available_budget(w2) == Decimal("299500000.00")
+    assert available_budget(w2) == allowances(deffinum)[w2.pk]
+
+
+def test_available_budget_carries_unspent_budget_over_like_commitment(
+        tmp_path, deffinum, example_document):
+    from guichet.grants.services import allowances
+
+    fixed = other_call_of_programme(tmp_path, **{  # waves 1 and 2 with fixed budgets
+        'budget = "remaining"   # what remains of the programme envelope':
+        'budget = "1000000.00"'})
+    published_award(fixed, example_document, Decimal("400000.00"))
+    w2 = Wave.objects.get(call=fixed, code="w2")
+    # Wave 1 left 99 600 000 € unspent: carried over to wave 2's own 1 000 000 €.
+    assert available_budget(w2) == Decimal("100600000.00")
+    assert available_budget(w2) == allowances(fixed)[w2.pk]

@@ -573,6 +573,117 @@ def test_record_payment_by_non_staff_refused(team, signed):
     assert tranche(signed.grant, 1).status == TrancheStatus.DUE
 
 
+def test_record_payment_dated_after_today_in_paris_refused(team, signed):
+    # 23:30 UTC on 31 January is already 1 February in Paris: 1 February is today, 2 is not.
+    now = dt.datetime(2024, 1, 31, 23, 30, tzinfo=dt.UTC)
+    with pytest.raises(GrantRefused) as refusal:
+        services.record_payment(tranche(signed.grant, 1), team["instructor"],
+                                paid_on=dt.date(2024, 2, 2), reference="VIR-1", now=now)
+    assert refusal.value.field == "paid_on"
+    assert refusal.value.message == ("La date du virement ne peut pas être postérieure à "
+                                     "aujourd'hui (01/02/2024).")
+    assert not Payment.objects.exists()
+    payment = services.record_payment(tranche(signed.grant, 1), team["instructor"],
+                                      paid_on=dt.date(2024, 2, 1), reference="VIR-1", now=now)
+    assert payment.paid_on == dt.date(2024, 2, 1)
+
+
+def test_record_payment_dated_tomorrow_refused_through_staff_page(client, team, signed):
+    client.force_login(team["instructor"])
+    tomorrow = dt.datetime.now(PARIS).date() + dt.timedelta(days=1)
+    response = client.post(f"/instruction/subventions/{signed.grant.pk}/", {
+        "action": "pay", "tranche": tranche(signed.grant, 1).pk,
+        "paid_on": tomorrow.isoformat(), "reference": "VIR-2022-0001"})
+    assert response.status_code == 200
+    assert response.context["payment_form"].errors["paid_on"][0].startswith(
+        "La date du virement ne peut pas être postérieure à aujourd'hui")
+    assert not Payment.objects.exists()
+
+
+def test_reverse_payment_keeps_both_entries_and_makes_tranche_due_again(team, signed):
+    paid = pay(signed, 1, team)
+    reversal = services.reverse_payment(paid, team["instructor"], reason="Mauvais RIB.")
+    assert (reversal.amount, reversal.reverses, reversal.reason) == (-T1, paid, "Mauvais RIB.")
+    assert Payment.objects.filter(pk=paid.pk).exists()
+    assert tranche(signed.grant, 1).status == TrancheStatus.DUE
+    assert tranche(signed.grant, 1).payment is None
+    assert services.paid_total(signed.grant) == Decimal("0.00")
+    assert events("grant.payment_reversed", signed.dossier) == [
+        {"tranche": 1, "amount": "-280000.00", "reference": "VIR-2022-0001",
+         "reason": "Mauvais RIB."}]
+    again = pay(signed, 1, team, "VIR-2022-0101")
+    assert (again.attempt, tranche(signed.grant, 1).payment) == (2, again)
+    assert services.paid_total(signed.grant) == T1
+    assert verify_chain().intact
+
+
+def test_reverse_payment_twice_refused(team, signed):
+    paid = pay(signed, 1, team)
+    reversal = services.reverse_payment(paid, team["instructor"], reason="Doublon.")
+    with pytest.raises(GrantRefused) as refusal:
+        services.reverse_payment(paid, team["instructor"], reason="Encore.")
+    assert refusal.value.message.startswith("Ce versement a déjà été annulé le ")
+    with pytest.raises(GrantRefused, match="Une annulation ne s'annule pas"):
+        services.reverse_payment(reversal, team["instructor"], reason="Annuler l'annulation.")
+    assert Payment.objects.count() == 2
+    assert len(events("grant.payment_reversed", signed.dossier)) == 1
+
+
+def test_reverse_payment_without_reason_or_by_non_instructor_refused(team, signed):
+    paid = pay(signed, 1, team)
+    with pytest.raises(GrantRefused) as refusal:
+        services.reverse_payment(paid, team["instructor"], reason="  ")
+    assert refusal.value.field == "reason"
+    with pytest.raises(InstructionRefused):
+        services.reverse_payment(paid, signed.lead, reason="Je préfère.")
+    assert Payment.objects.count() == 1
+    assert tranche(signed.grant, 1).status == TrancheStatus.PAID
+
+
+def test_reverse_last_payment_reopens_closed_grant_and_totals_follow(deffinum, team,
+                                                                     intermediate_paid):
+    granted = intermediate_paid
+    hand_in(granted, ReportKind.FINAL)
+    services.review_report(report(granted.grant, ReportKind.FINAL), team["instructor"],
+                           approve=True)
+    last = pay(granted, 3, team)
+    assert Grant.objects.get(pk=granted.grant.pk).status == GrantStatus.CLOSED
+    services.reverse_payment(last, team["instructor"], reason="Virement rejeté par la banque.")
+    assert Grant.objects.get(pk=granted.grant.pk).status == GrantStatus.SIGNED
+    assert services.paid_total(granted.grant) == T1 + T2
+    lines = {line.label: line for line in dashboard.money_lines(deffinum.programme)}
+    assert lines[deffinum.name].paid == T1 + T2
+    assert [(bar.label, bar.value) for bar in dashboard.funnel(deffinum)][-1] == (
+        "Au moins un versement", 1)
+
+
+def test_payments_export_shows_payment_and_its_reversal(deffinum, team, signed):
+    from guichet.opendata import exports
+
+    paid = pay(signed, 1, team)
+    services.reverse_payment(paid, team["instructor"], reason="Mauvais RIB.")
+    pay(signed, 1, team, "VIR-2022-0101")
+    _header, rows = exports.payments_table(deffinum)
+    assert [(row[1], row[2], row[4], row[5], row[6]) for row in rows] == [
+        (1, T1, "VIR-2022-0001", "versement", ""),
+        (1, -T1, "VIR-2022-0001", "annulation", "Mauvais RIB."),
+        (1, T1, "VIR-2022-0101", "versement", "")]
+
+
+def test_reverse_payment_through_staff_page(client, team, signed):
+    paid = pay(signed, 1, team)
+    client.force_login(team["instructor"])
+    page = client.get(f"/instruction/subventions/{signed.grant.pk}/").content.decode()
+    assert f'name="payment" value="{paid.pk}"' in page
+    response = client.post(f"/instruction/subventions/{signed.grant.pk}/", {
+        "action": "reverse", "payment": paid.pk, "reason": "Erreur de saisie."})
+    assert response.status_code == 302
+    page = client.get(f"/instruction/subventions/{signed.grant.pk}/").content.decode()
+    assert 'data-reversal="true"' in page
+    assert "Erreur de saisie." in page
+    assert tranche(signed.grant, 1).status == TrancheStatus.DUE
+
+
 # --- reports --------------------------------------------------------------------------------
 
 def test_submit_report_by_lead_stores_narrative_indicators_and_expenses(signed):
@@ -981,3 +1092,15 @@ def test_move_budget_through_staff_page(client, signed, team):
         "reason": "Réaffectation"})
     assert response.status_code == 302
     assert signed.grant.amendments.get().reason == "Réaffectation"
+
+
+def test_funnel_labels_follow_the_language(deffinum):
+    from django.utils import translation
+
+    with translation.override("en"):
+        english = [bar.label for bar in dashboard.funnel(deffinum)]
+    with translation.override("fr"):
+        french = [bar.label for bar in dashboard.funnel(deffinum)]
+    assert english == ["Drafts", "Submitted", "Eligible", "Selected", "Signed agreements",
+                       "At least one payment"]
+    assert french[0] == "Brouillons"

@@ -52,7 +52,7 @@ def test_invitation_mail_sent_only_after_commit(dossier, people, mailoutbox,
     for callback in callbacks:
         callback()
     assert [mail.to for mail in mailoutbox] == [["partenaire@example.fr"]]
-    assert "(heure de Paris)" in mailoutbox[0].body
+    assert "(heure de Paris, UTC+0" in mailoutbox[0].body
     assert re.search(r"/invitations/[-\w]+/", mailoutbox[0].body)
 
 

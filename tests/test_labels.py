@@ -263,7 +263,9 @@ def test_missing_items_are_named_in_french_on_the_verdict_panel(client, rich_cal
     page = client.get(f"/dossiers/{rich_call['draft'].pk}/etape/depot/").content.decode()
     assert re.search(r"Le dossier est incomplet ; à renseigner : résumé, portée, engagement de "
                      r"mutualisation, date de début, durée, dépenses, aide demandée au plan de "
-                     r"financement\.", page)
+                     r"financement, Lettres d&#x27;engagement signées de chaque membre du "
+                     r"consortium, Annexe financière signée par le chef de file, Statuts et "
+                     r"extrait Kbis \(ou équivalent\) du chef de file\.", page)
     assert "Reste à fournir :</strong> résumé, portée" in page
     assert labels.missing_items(["documents.lead_statutes"], rich_call["call"].rules()) == (
         "Statuts et extrait Kbis (ou équivalent) du chef de file")

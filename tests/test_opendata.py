@@ -47,9 +47,7 @@ ELIGIBLE = [Decimal(amount) for amount in (
     "123456.78", "98765.43", "87654.32", "76543.21", "65432.10", "54321.09", "43210.98")]
 BASE = sum(ELIGIBLE)  # 549 383,91 €
 AID = Decimal("384569.00")  # 70 % of the base, rounded to the euro
-# AID split in proportion to the eligible expenses (largest remainder, to the cent).
-EXPECTED_AMOUNTS = [Decimal(amount) for amount in (
-    "86419.80", "69135.85", "61358.07", "53580.28", "45802.50", "38024.79", "30247.71")]
+# Each member's share of AID, in proportion to its eligible expenses (largest remainder).
 EXPECTED_FRACTIONS = ["0.224719", "0.179775", "0.159550", "0.139325", "0.119101", "0.098876",
                       "0.078654"]
 REPOSITORY_SCHEMA = ROOT / "guichet" / "opendata" / "scdl-subventions-2.1.1.schema.json"
@@ -155,20 +153,26 @@ def test_scdl_header_follows_schema_field_order(grant):
     assert len(SCDL_COLUMNS) == 16
 
 
-def test_scdl_shares_sum_exactly_to_one_and_to_the_award(grant):
+def test_scdl_shares_sum_exactly_to_one(grant):
     rows = list(scdl_rows(grant.dossier.call))
 
     assert sum(Decimal(row["pourcentageSubvention"]) for row in rows) == Decimal(1)
-    assert sum(Decimal(row["montant"]) for row in rows) == AID
+
+
+def test_scdl_montant_is_total_grant_repeated_on_each_member_row(grant):
+    """SCDL: "Montant total de la subvention avant répartition entre les bénéficiaires"."""
+    rows = list(scdl_rows(grant.dossier.call))
+
+    assert [row["montant"] for row in rows] == ["384569.00"] * 7
+    assert sum(Decimal(row["montant"]) * Decimal(row["pourcentageSubvention"])
+               for row in rows).quantize(Decimal("1")) == AID
 
 
 def test_scdl_shares_follow_eligible_expenses_only(grant):
     rows = list(scdl_rows(grant.dossier.call))
 
     # The last member's ineligible 99 999,99 € weighs nothing.
-    assert [Decimal(row["montant"]) for row in rows] == EXPECTED_AMOUNTS
     assert [row["pourcentageSubvention"] for row in rows] == EXPECTED_FRACTIONS
-    assert all(len(row["montant"].split(".")[1]) == 2 for row in rows)
 
 
 def test_scdl_shares_equal_when_no_eligible_expense(deffinum, example_document):
@@ -178,11 +182,9 @@ def test_scdl_shares_equal_when_no_eligible_expense(deffinum, example_document):
     rows = list(scdl_rows(grant.dossier.call))
 
     fractions = [Decimal(row["pourcentageSubvention"]) for row in rows]
-    amounts = [Decimal(row["montant"]) for row in rows]
     assert sum(fractions) == 1
-    assert sum(amounts) == AID
     assert set(fractions) == {Decimal("0.142857"), Decimal("0.142858")}
-    assert max(amounts) - min(amounts) == Decimal("0.01")
+    assert {row["montant"] for row in rows} == {"384569.00"}
 
 
 def test_scdl_row_values_describe_the_grant(grant, deffinum):
@@ -195,11 +197,12 @@ def test_scdl_row_values_describe_the_grant(grant, deffinum):
         "referenceDecision": grant.dossier.receipt_number,
         "rnaBeneficiaire": "",
         "objet": "Deffinum — Campus hybride des métiers du bâtiment",
-        "montant": "86419.80",
+        "montant": "384569.00",
         "nature": "aide en numéraire",
         "conditionsVersement": "échelonné",
-        # First payment, then the expected end: 1 January 2022 + 36 months.
-        "datesPeriodeVersement": "2022-01-20_2025-01-01",
+        # First payment, then the last tranche's planned date: the final report's, 1 January
+        # 2022 + 36 months + 3 months.
+        "datesPeriodeVersement": "2022-01-20_2025-04-01",
         "idRAE": "",
         "notificationUE": "false",
         "pourcentageSubvention": "0.224719",
@@ -223,7 +226,40 @@ def test_scdl_period_starts_on_signature_before_any_payment(deffinum, example_do
 
     periods = {row["datesPeriodeVersement"] for row in scdl_rows(deffinum)}
 
-    assert periods == {"2022-01-01_2025-01-01"}
+    assert periods == {"2022-01-01_2025-04-01"}
+
+
+def test_scdl_period_of_instalments_paid_the_same_day_is_still_a_period(
+        deffinum, example_document):
+    grant = signed_grant(deffinum, consortium_document(example_document), paid=3,
+                         status=GrantStatus.CLOSED)
+    Payment.objects.filter(tranche__grant=grant).update(paid_on=dt.date(2024, 3, 1))
+
+    periods = {row["datesPeriodeVersement"] for row in scdl_rows(deffinum)}
+
+    assert periods == {"2024-03-01_2024-03-01"}
+
+
+def test_scdl_period_follows_amended_duration(deffinum, example_document):
+    grant = signed_grant(deffinum, consortium_document(example_document))
+    Grant.objects.filter(pk=grant.pk).update(duration_months=30)
+
+    periods = {row["datesPeriodeVersement"] for row in scdl_rows(deffinum)}
+
+    assert periods == {"2022-01-20_2024-10-01"}  # 1 January 2022 + 30 + 3 months
+
+
+def test_scdl_period_ignores_a_reversed_payment(deffinum, example_document):
+    grant = signed_grant(deffinum, consortium_document(example_document))
+    first = Payment.objects.get(tranche__grant=grant)
+    Payment.objects.create(tranche=first.tranche, amount=-first.amount,
+                           paid_on=dt.date(2022, 2, 1), reference=first.reference,
+                           reverses=first, reason="Mauvais RIB.", recorded_by=first.recorded_by,
+                           recorded_at=SIGNED_AT)
+
+    periods = {row["datesPeriodeVersement"] for row in scdl_rows(deffinum)}
+
+    assert periods == {"2022-01-01_2025-04-01"}  # from the signature again
 
 
 def test_scdl_leaves_out_grants_not_yet_signed(grant, deffinum, example_document):
@@ -323,8 +359,9 @@ def test_payments_table_one_row_per_payment(deffinum, example_document):
 
     number, pk = grant.dossier.receipt_number, grant.dossier.pk
     assert header == exports.PAYMENTS_HEADER
-    assert rows == [(number, 1, Decimal("192284.50"), dt.date(2022, 1, 20), f"VIR-{pk}-1"),
-                    (number, 2, Decimal("115370.70"), dt.date(2023, 1, 20), f"VIR-{pk}-2")]
+    assert rows == [
+        (number, 1, Decimal("192284.50"), dt.date(2022, 1, 20), f"VIR-{pk}-1", "versement", ""),
+        (number, 2, Decimal("115370.70"), dt.date(2023, 1, 20), f"VIR-{pk}-2", "versement", "")]
 
 
 def test_grants_csv_contains_amounts_exactly(grant, deffinum):
@@ -348,7 +385,8 @@ def test_payments_csv_contains_amounts_exactly(grant, deffinum):
     content = exports.to_csv(*exports.payments_table(deffinum))
 
     assert content.decode("utf-8").splitlines()[1] == (
-        f"{grant.dossier.receipt_number},1,192284.50,2022-01-20,VIR-{grant.dossier.pk}-1")
+        f"{grant.dossier.receipt_number},1,192284.50,2022-01-20,VIR-{grant.dossier.pk}-1,"
+        "versement,")
 
 
 def test_grants_xlsx_contains_amounts_exactly(grant, deffinum):

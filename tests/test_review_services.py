@@ -204,11 +204,61 @@ def test_resubmission_after_correction_keeps_receipt_and_first_instant(
     assert second.sha256 != first.sha256
     frozen = submitted_dossier(second.snapshot)
     assert frozen.title == "Campus hybride du bâtiment (v2)"
-    assert frozen.submitted_at == IN_WAVE_1
+    assert (frozen.submitted_at, frozen.first_submitted_at) == (later, IN_WAVE_1)
+    assert second.eligible  # judged on the first receipt: wave 1 had closed by `later`
     request.refresh_from_db()
     assert request.answered_at == later
     assert list(Submission.objects.filter(dossier=dossier).values_list("version", flat=True)) \
         == [1, 2]
+
+
+def resubmitted(deffinum, example_document):
+    """A dossier received in wave 1, sent back for corrections, re-submitted three days after
+    wave 1 closed with a new title."""
+    dossier = submitted_dossier_in(example_document)
+    lead, _member = lead_and_member(dossier)
+    instructor = staff(deffinum, "instructeur@example.fr", Role.INSTRUCTOR)
+    request_correction(dossier, instructor, POINTS, AFTER_WAVE_1 + dt.timedelta(days=14),
+                       now=AFTER_WAVE_1)
+    dossier.refresh_from_db()
+    update_project(dossier, lead, dossier.version, {"title": "Campus hybride du bâtiment (v2)"})
+    submit(dossier, by=lead, now=AFTER_WAVE_1 + dt.timedelta(days=3))
+    return dossier
+
+
+def test_export_dossier_of_resubmitted_dossier_gives_latest_version_and_both_instants(
+        deffinum, example_document):
+    import io
+
+    from django.core.management import call_command
+
+    from guichet.rules.definition import shipped_definition
+    from guichet.rules.dossier import parse_dossier
+    from guichet.rules.eligibility import evaluate
+
+    dossier = resubmitted(deffinum, example_document)
+    stdout = io.StringIO()
+    call_command("export_dossier", str(dossier.pk), stdout=stdout)
+
+    exported = json.loads(stdout.getvalue())
+    assert exported["title"] == "Campus hybride du bâtiment (v2)"
+    assert exported["submitted_at"] == "2021-09-13T09:00:00+02:00"  # the latest receipt
+    assert exported["first_submitted_at"] == "2021-08-31T11:00:00+02:00"  # the first receipt
+    verdict = evaluate(parse_dossier(stdout.getvalue()), shipped_definition("deffinum"))
+    assert (verdict.wave, verdict.result("deadline").ok) == ("w1", True)
+
+
+def test_export_dossier_submitted_once_has_no_first_instant(deffinum, example_document):
+    import io
+
+    from django.core.management import call_command
+
+    dossier = submitted_dossier_in(example_document)
+    stdout = io.StringIO()
+    call_command("export_dossier", str(dossier.pk), stdout=stdout)
+    exported = json.loads(stdout.getvalue())
+    assert exported["submitted_at"] == "2021-08-31T11:00:00+02:00"
+    assert "first_submitted_at" not in exported or exported["first_submitted_at"] is None
 
 
 def test_resubmission_after_correction_deadline_refused(deffinum, example_document):

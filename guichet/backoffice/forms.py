@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
 from guichet.core import labels
-from guichet.core.fields import AmountField
+from guichet.core.fields import AmountField, DateTimeField
 from guichet.grants.models import Outcome
 
 
@@ -25,8 +25,8 @@ class InstructionForm(DsfrBaseForm):
 class CorrectionForm(DsfrBaseForm):
     points = forms.CharField(label=_("Points à corriger"),
                              widget=forms.Textarea(attrs={"rows": 4}))
-    deadline = forms.DateTimeField(label=_("Date limite (heure de Paris)"),
-                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    deadline = DateTimeField(label=_("Date limite (heure de Paris)"),
+                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
 
 class MessageForm(DsfrBaseForm):

@@ -16,13 +16,13 @@ from guichet.backoffice.selectors import refuse_page, staff_call, staff_calls
 from guichet.calls.models import Programme
 from guichet.core import labels
 from guichet.core.clock import in_paris, now
-from guichet.core.fields import AmountField
+from guichet.core.fields import AmountField, DateField, id_or_404
 from guichet.core.http import CSV, ODS, PDF, XLSX, download, run_service_and_confirm
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.models import HybridProfile
 from guichet.grants import dashboard, services
 from guichet.grants.documents import agreement_pdf, recovery_order_pdf
-from guichet.grants.models import Grant, RecoveryOrder, Report, Tranche
+from guichet.grants.models import Grant, Payment, RecoveryOrder, Report, Tranche
 from guichet.opendata import exports
 from guichet.opendata.scdl import write_scdl
 from guichet.rules.money import format_eur_fr
@@ -31,11 +31,15 @@ POST_FORM = require_http_methods(["GET", "POST"])
 
 
 class PaymentForm(DsfrBaseForm):
-    paid_on = django_forms.DateField(label=gettext_lazy("Date du virement"),
-                                     widget=django_forms.DateInput(attrs={"type": "date"},
-                                                                   format="%Y-%m-%d"))
+    paid_on = DateField(label=gettext_lazy("Date du virement"),
+                        widget=django_forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     reference = django_forms.CharField(label=gettext_lazy("Référence du virement"),
                                        max_length=100)
+
+
+class ReversalForm(DsfrBaseForm):
+    reason = django_forms.CharField(label=gettext_lazy("Motif de l'annulation du versement"),
+                                    widget=django_forms.Textarea(attrs={"rows": 2}))
 
 
 class ReviewForm(DsfrBaseForm):
@@ -113,6 +117,7 @@ def grant_detail(request, pk):
     grant = _staff_grant(request.user, pk)
     action = request.POST.get("action")
     payment_form = PaymentForm(request.POST if action == "pay" else None)
+    reversal_form = ReversalForm(request.POST if action == "reverse" else None)
     review_form = ReviewForm(request.POST if action == "review" else None)
     amendment_form = AmendmentForm(request.POST if action == "amend" else None,
                                    initial={"duration_months": grant.duration_months})
@@ -122,14 +127,21 @@ def grant_detail(request, pk):
             request, move_form, lambda: services.move_budget(
                 grant, request.user, **move_form.cleaned_data)):
         return redirect("backoffice:grant", pk=pk)
+    if action == "reverse" and reversal_form.is_valid():
+        payment = get_object_or_404(Payment, tranche__grant=grant,
+                                    pk=id_or_404(request.POST.get("payment")))
+        if run_service_and_confirm(request, reversal_form, lambda: services.reverse_payment(
+                payment, request.user, **reversal_form.cleaned_data)):
+            return redirect("backoffice:grant", pk=pk)
     if action and _handle_grant_action(request, grant, action, payment_form, review_form,
                                        amendment_form):
         return redirect("backoffice:grant", pk=pk)
     return render(request, "backoffice/grant_detail.html", {
-        "grant": grant, "tranches": grant.tranches.select_related("payment").order_by("number"),
+        "grant": grant, "tranches": grant.tranches.prefetch_related("payments").order_by("number"),
         "reports": grant.reports.prefetch_related("expenses__member").order_by("due_on"),
         "amendments": grant.amendments.order_by("version"),
         "paid": services.paid_total(grant), "payment_form": payment_form,
+        "reversal_form": reversal_form,
         "move_form": move_form,
         "indicators": _indicators_with_targets(grant),
         "review_form": review_form, "amendment_form": amendment_form,
@@ -157,11 +169,11 @@ def _handle_grant_action(request, grant, action, payment_form, review_form,
                          amendment_form) -> bool:
     user = request.user
     if action == "pay" and payment_form.is_valid():
-        tranche = get_object_or_404(Tranche, grant=grant, pk=request.POST.get("tranche"))
+        tranche = get_object_or_404(Tranche, grant=grant, pk=id_or_404(request.POST.get("tranche")))
         return run_service_and_confirm(request, payment_form, lambda: services.record_payment(
             tranche, user, **payment_form.cleaned_data))
     if action == "review" and review_form.is_valid():
-        report = get_object_or_404(Report, grant=grant, pk=request.POST.get("report"))
+        report = get_object_or_404(Report, grant=grant, pk=id_or_404(request.POST.get("report")))
         data = review_form.cleaned_data
         return run_service_and_confirm(request, review_form, lambda: services.review_report(
             report, user, approve=data["decision"] == "approve", comment=data["comment"]))
@@ -215,7 +227,8 @@ def money_dashboard(request):
                  "regions": dashboard.committed_by_region(call),
                  "sectors": dashboard.committed_by_sector(call),
                  "late": dashboard.late_reports(call, today)} for call in calls]
-    lines = [line for programme in programmes for line in dashboard.money_lines(programme)]
+    lines = [line for programme in programmes
+             for line in dashboard.money_lines(programme, calls)]
     download = request.GET.get("csv")
     if download:
         return _dashboard_csv(download, lines, sections)

@@ -1,8 +1,9 @@
 """What staff pages show, scoped to the calls a person serves, in bounded queries."""
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404
@@ -10,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
 from guichet.calls.models import Call
+from guichet.core.fields import AmountField
 from guichet.dossiers.format import dossier_queryset
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus
 from guichet.review.models import Assignment, CallRole, Conflict
@@ -54,6 +56,20 @@ def staff_call(user, code: str, permission: str = "review.view_call") -> Call:
     return call
 
 
+class ListFilterForm(forms.Form):
+    """The list's query string: text filters lose no NUL into SQL, amounts are typed euros."""
+
+    vague = forms.CharField(required=False, max_length=64)
+    etat = forms.CharField(required=False, max_length=32)
+    eligible = forms.ChoiceField(required=False, choices=[("yes", "yes"), ("no", "no")])
+    portee = forms.CharField(required=False, max_length=32)
+    region = forms.CharField(required=False, max_length=8)
+    filiere = forms.CharField(required=False, max_length=64)
+    aide_min = AmountField(required=False)
+    aide_max = AmountField(required=False)
+    tri = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS])
+
+
 @dataclass(frozen=True)
 class ListFilters:
     wave: str = ""
@@ -68,18 +84,15 @@ class ListFilters:
 
     @classmethod
     def from_query(cls, query) -> "ListFilters":
-        return cls(wave=query.get("vague", ""), status=query.get("etat", ""),
-                   eligible=query.get("eligible", ""), scope=query.get("portee", ""),
-                   region=query.get("region", ""), sector=query.get("filiere", ""),
-                   min_aid=_amount(query.get("aide_min")), max_aid=_amount(query.get("aide_max")),
-                   sort=query.get("tri", "numero") if query.get("tri") in SORTS else "numero")
-
-
-def _amount(text) -> Decimal | None:
-    try:
-        return Decimal(text.replace(" ", "").replace(",", ".")) if text else None
-    except InvalidOperation:
-        return None
+        """The filters of a query string; a value that is not a valid filter is ignored."""
+        form = ListFilterForm(query)
+        form.is_valid()
+        data = form.cleaned_data  # holds the valid fields only
+        return cls(wave=data.get("vague", ""), status=data.get("etat", ""),
+                   eligible=data.get("eligible", ""), scope=data.get("portee", ""),
+                   region=data.get("region", ""), sector=data.get("filiere", ""),
+                   min_aid=data.get("aide_min"), max_aid=data.get("aide_max"),
+                   sort=data.get("tri") or "numero")
 
 
 def instruction_list(call: Call, filters: ListFilters):

@@ -29,6 +29,7 @@ from guichet.backoffice.selectors import (
 from guichet.core import labels
 from guichet.core.clock import PARIS
 from guichet.core.errors import ServiceError
+from guichet.core.fields import id_or_404
 from guichet.core.http import CSV, XLSX, download, run_service
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.format import submitted_dossier
@@ -139,7 +140,7 @@ def _handle(request, dossier, action, context_forms) -> bool:
             "revert": context_forms["revert_form"]}.get(action)
     if action == "remove_expert":
         assignment = get_object_or_404(Assignment, dossier=dossier,
-                                       pk=request.POST.get("assignment"))
+                                       pk=id_or_404(request.POST.get("assignment")))
         return _message_or_error(request, lambda: experts.remove_assignment(assignment, user))
     if form is None or not form.is_valid():
         return False

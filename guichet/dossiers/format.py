@@ -81,9 +81,21 @@ def submitted_dossier(snapshot: str | bytes) -> fmt.Dossier:
     return fmt.dossier_from_builtins(envelope["dossier"])
 
 
+def stamped(document: fmt.Dossier, received_at: dt.datetime, first_received_at: dt.datetime,
+            zone) -> fmt.Dossier:
+    """The document as received at `received_at` (in the call's time zone); a re-submission
+    also carries the first receipt instant, under its own name."""
+    first = None if first_received_at == received_at else first_received_at.astimezone(zone)
+    return msgspec.structs.replace(document, submitted_at=received_at.astimezone(zone),
+                                   first_submitted_at=first)
+
+
 def export_dossier(dossier: Dossier) -> bytes:
-    """Canonical JSON; a submitted dossier exports the dossier part of its latest snapshot."""
-    latest = dossier.submissions.order_by("-version").first()
-    if latest is not None:
-        return fmt.canonical_json(submitted_dossier(latest.snapshot))
-    return fmt.canonical_json(to_format(dossier))
+    """Canonical JSON; a submitted dossier exports its latest version (the dossier part of its
+    latest snapshot) with its receipt instant, and the first one when it was re-submitted."""
+    submissions = list(dossier.submissions.order_by("version"))
+    if not submissions:
+        return fmt.canonical_json(to_format(dossier))
+    first, latest = submissions[0], submissions[-1]
+    return fmt.canonical_json(stamped(submitted_dossier(latest.snapshot), latest.received_at,
+                                      first.received_at, dossier.call.rules().zone))

@@ -2,14 +2,13 @@
 
 import datetime as dt
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from guichet.accounts.models import User
-from guichet.core.clock import in_paris
+from guichet.core.clock import format_paris_instant, site_url
 from guichet.core.text import mail_subject
 from guichet.dossiers.models import Dossier, Invitation
 from guichet.dossiers.receipt import receipt_data, render_receipt_pdf
@@ -26,10 +25,10 @@ def participants(dossier: Dossier) -> list[str]:
 def send_invitation(invitation_pk: int) -> None:
     invitation = Invitation.objects.select_related("invited_by", "member").get(pk=invitation_pk)
     dossier = invitation.consortium.dossiers.select_related("call").first()
-    link = settings.SITE_URL + reverse("portal:invitation", args=[invitation.token])
+    link = site_url(reverse("portal:invitation", args=[invitation.token]))
     values = {"inviter": invitation.invited_by.email, "title": dossier.title,
               "call": dossier.call.name, "link": link,
-              "until": f"{in_paris(invitation.expires_at):%d/%m/%Y à %H:%M}"}
+              "until": format_paris_instant(invitation.expires_at)}
     with translation.override("fr"):
         role = (_("pour le compte de %(member)s") % {"member": invitation.member.name}
                 if invitation.member else _("comme nouvel organisme partenaire"))
@@ -37,7 +36,7 @@ def send_invitation(invitation_pk: int) -> None:
             mail_subject(_("Invitation à rejoindre le consortium « %(title)s »") % values),
             _("%(inviter)s vous invite à rejoindre le consortium du projet « %(title)s » "
               "(appel %(call)s), %(role)s.\n\nPour confirmer votre participation, connectez-vous "
-              "avec cette adresse et suivez ce lien avant le %(until)s (heure de Paris) :\n"
+              "avec cette adresse et suivez ce lien avant le %(until)s :\n"
               "%(link)s") % {**values, "role": role},
             to=[invitation.email]).send()
 
@@ -52,11 +51,11 @@ def send_receipt(dossier_pk: int) -> None:
         message = EmailMessage(
             mail_subject(_("Accusé de réception %(number)s — %(title)s")
                          % {"number": data.receipt_number, "title": data.title}),
-            _("Le dossier « %(title)s » a été déposé le %(at)s (heure de Paris) sous le numéro "
-              "%(number)s.\n\nEmpreinte SHA-256 du dossier gelé : %(hash)s\n\n"
+            _("Le dossier « %(title)s » a été déposé le %(at)s sous le numéro %(number)s.\n\n"
+              "Empreinte SHA-256 du dossier gelé : %(hash)s\n\n"
               "L'accusé de réception est joint à ce message.")
             % {"title": data.title, "number": data.receipt_number, "hash": data.sha256,
-               "at": f"{in_paris(data.received_at):%d/%m/%Y %H:%M:%S}"},
+               "at": format_paris_instant(data.received_at)},
             to=recipients)
         message.attach(f"accuse-reception-{data.receipt_number}.pdf", render_receipt_pdf(data),
                        "application/pdf")
@@ -82,15 +81,15 @@ def remind_drafts(now: dt.datetime, days: int) -> int:
         recipients = participants(dossier)
         if already or not recipients:
             continue
-        link = settings.SITE_URL + reverse("portal:step", args=[dossier.pk, "depot"])
+        link = site_url(reverse("portal:step", args=[dossier.pk, "depot"]))
+        closes_at = format_paris_instant(wave.closes_at)
         with translation.override("fr"):
             EmailMessage(
-                mail_subject(_("Rappel : la vague se clôt le %(at)s") % {
-                    "at": f"{in_paris(wave.closes_at):%d/%m/%Y à %H:%M}"}),
+                mail_subject(_("Rappel : la vague se clôt le %(at)s") % {"at": closes_at}),
                 _("Le dossier « %(title)s » est encore en brouillon. La vague %(wave)s se clôt "
-                  "le %(at)s (heure de Paris) : l'heure de réception par le serveur fait foi.\n\n"
-                  "%(link)s") % {"title": dossier.title or "—", "wave": wave.name, "link": link,
-                                 "at": f"{in_paris(wave.closes_at):%d/%m/%Y à %H:%M}"},
+                  "le %(at)s : l'heure de réception par le serveur fait foi.\n\n%(link)s")
+                % {"title": dossier.title or "—", "wave": wave.name, "link": link,
+                   "at": closes_at},
                 to=recipients).send()
         append_event("dossier.reminded", dossier, details={"wave": wave.code,
                                                           "recipients": len(recipients)})

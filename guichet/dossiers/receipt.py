@@ -9,14 +9,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pypdf
 
+from guichet.core.clock import format_paris_instant
 from guichet.core.pdf import render_pdf
 from guichet.rules.money import format_eur_fr
 
-PARIS = ZoneInfo("Europe/Paris")
 TEMPLATE = "dossiers/receipt_pdf.html"
 HASH_LABEL = "Empreinte SHA-256 du dossier gelé"
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
@@ -41,17 +40,6 @@ class ReceiptData:
     eligible: bool
     failed_rules: list[str]  # French messages of the rules that failed at receipt
     version: int = 1
-
-
-def format_paris_instant(instant: datetime) -> str:
-    """An aware instant as "31/08/2021 à 11:59:59 (heure de Paris, UTC+02:00)"."""
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError("the instant of receipt must be timezone-aware")
-    local = instant.astimezone(PARIS)
-    offset = local.strftime("%z")  # "+0200"; "%:z" only exists from Python 3.12
-    return local.strftime("%d/%m/%Y à %H:%M:%S") + (
-        f" (heure de Paris, UTC{offset[:3]}:{offset[3:]})"
-    )
 
 
 def render_receipt_pdf(data: ReceiptData) -> bytes:

@@ -7,7 +7,6 @@ the audit log; a refused action raises `ServiceError` and changes nothing.
 import datetime as dt
 from dataclasses import dataclass
 
-import msgspec
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -18,7 +17,13 @@ from guichet.core import labels
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.tasks import run_after_commit
-from guichet.dossiers.format import content_hash, dossier_queryset, frozen_submission, to_format
+from guichet.dossiers.format import (
+    content_hash,
+    dossier_queryset,
+    frozen_submission,
+    stamped,
+    to_format,
+)
 from guichet.dossiers.membership import designate_lead
 from guichet.dossiers.models import (
     Consortium,
@@ -37,7 +42,7 @@ from guichet.dossiers.models import (
 from guichet.dossiers.notifications import send_receipt
 from guichet.dossiers.permissions import is_lead
 from guichet.rules import dossier as fmt
-from guichet.rules.eligibility import evaluate, missing_fields
+from guichet.rules.eligibility import evaluate, missing_documents, missing_fields
 
 
 class ImportRefused(ServiceError):
@@ -82,7 +87,8 @@ def import_dossier(document: bytes, *, by=None, lead_email: str | None = None) -
     append_event("dossier.imported", dossier, by=by, hash_after=content_hash(dossier))
     if lead_email is not None:
         designate_lead(dossier, lead_email, by=by)
-    return ImportResult(dossier, receipt_ignored=data.submitted_at is not None)
+    return ImportResult(dossier, receipt_ignored=data.submitted_at is not None
+                        or data.first_submitted_at is not None)
 
 
 def _import_consortium(data: fmt.Dossier) -> tuple[Consortium, dict[str, ConsortiumMember]]:
@@ -190,7 +196,7 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
                                 % {"missing": labels.missing_items(missing, call.rules())},
                                 details=missing)
     hash_before = fmt.sha256_hex(fmt.canonical_json(draft))
-    frozen = msgspec.structs.replace(draft, submitted_at=_paris(counted_at, call))
+    frozen = stamped(draft, received_at, counted_at, call.rules().zone)
     verdict = evaluate(frozen, call.rules())
     snapshot = frozen_submission(dossier, frozen)
     submission = Submission.objects.create(
@@ -217,9 +223,7 @@ def missing_items(dossier: Dossier, draft: fmt.Dossier | None = None,
     if documents is None:
         documents = Document.objects.filter(dossier=dossier)
     present = {document.kind for document in documents}
-    return missing_fields(draft) + [
-        f"documents.{document.id}" for document in dossier.call.rules().required_documents
-        if document.id not in present]
+    return missing_fields(draft) + missing_documents(dossier.call.rules(), present)
 
 
 def receipt_number(call: Call, wave, dossier: Dossier) -> str:

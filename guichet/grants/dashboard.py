@@ -6,11 +6,19 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from guichet.calls.models import Call, Programme
 from guichet.calls.selectors import wave_label
 from guichet.dossiers.models import Dossier, DossierStatus
-from guichet.grants.models import Grant, GrantStatus, Payment, Report, ReportStatus
+from guichet.grants.models import (
+    Grant,
+    GrantStatus,
+    Payment,
+    Report,
+    ReportStatus,
+    TrancheStatus,
+)
 from guichet.grants.services import allowances
 from guichet.rules.money import ZERO
 from guichet.rules.regions import REGIONS
@@ -36,17 +44,23 @@ def _sum(queryset, field: str) -> Decimal:
     return queryset.aggregate(total=Sum(field))["total"] or ZERO
 
 
-def money_lines(programme: Programme) -> list[MoneyLine]:
-    """The programme, then each of its calls and waves."""
-    grants = Grant.objects.filter(wave__call__programme=programme)
-    payments = Payment.objects.filter(tranche__grant__wave__call__programme=programme)
-    committed = _sum(grants, "award")
-    lines = [MoneyLine(programme.name, programme.envelope, committed, _sum(payments, "amount"),
-                       programme.envelope - committed)]
+def money_lines(programme: Programme, calls=None) -> list[MoneyLine]:
+    """Each of `calls` (by default every call of the programme) and its waves, after the
+    programme's own line when `calls` are all of its calls: staff of one call never read the
+    totals of another, not even summed into the programme's."""
+    all_calls = list(programme.calls.prefetch_related("waves").order_by("code"))
+    shown = all_calls if calls is None else [c for c in all_calls if c in set(calls)]
+    grants = Grant.objects.filter(wave__call__in=shown)
+    payments = Payment.objects.filter(tranche__grant__wave__call__in=shown)
+    lines = []
+    if len(shown) == len(all_calls):
+        committed = _sum(grants, "award")
+        lines.append(MoneyLine(programme.name, programme.envelope, committed,
+                               _sum(payments, "amount"), programme.envelope - committed))
     committed_by_wave = dict(grants.values_list("wave").annotate(total=Sum("award")))
     paid_by_wave = dict(payments.values_list("tranche__grant__wave").annotate(
         total=Sum("amount")))
-    for call in programme.calls.prefetch_related("waves").order_by("code"):
+    for call in shown:
         waves = list(call.waves.order_by("position"))
         available = allowances(call)
         lines.append(MoneyLine(call.name, None,
@@ -70,10 +84,10 @@ def funnel(call: Call) -> list[Bar]:
         selected=Count("pk", filter=Q(status=DossierStatus.SELECTED), distinct=True),
         signed=Count("grant", filter=Q(grant__status__in=[GrantStatus.SIGNED,
                                                           GrantStatus.CLOSED]), distinct=True),
-        paid=Count("grant", filter=Q(grant__tranches__payment__isnull=False), distinct=True))
-    labels = [("drafts", "Brouillons"), ("submitted", "Déposés"), ("eligible", "Éligibles"),
-              ("selected", "Retenus"), ("signed", "Conventions signées"),
-              ("paid", "Au moins un versement")]
+        paid=Count("grant", filter=Q(grant__tranches__status=TrancheStatus.PAID), distinct=True))
+    labels = [("drafts", _("Brouillons")), ("submitted", _("Déposés")),
+              ("eligible", _("Éligibles")), ("selected", _("Retenus")),
+              ("signed", _("Conventions signées")), ("paid", _("Au moins un versement"))]
     return _bars([(label, counts[key]) for key, label in labels])
 
 

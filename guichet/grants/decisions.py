@@ -8,7 +8,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from guichet.audit.services import append_event
-from guichet.core.clock import in_paris
+from guichet.core.clock import format_paris_instant
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.pdf import render_pdf
@@ -117,7 +117,8 @@ def published_decision(dossier: Dossier) -> Decision | None:
 def decision_letter_pdf(decision: Decision) -> bytes:
     return render_pdf("grants/decision_letter.html", {
         "decision": decision, "dossier": decision.dossier,
-        "published_at": in_paris(decision.published_at) if decision.published_at else None})
+        "published_at": format_paris_instant(decision.published_at) if decision.published_at
+        else None})
 
 
 def notify_decisions(decision_ids: list[int]) -> None:

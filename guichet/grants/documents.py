@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from guichet.core.clock import in_paris
+from guichet.core.clock import format_paris_instant
 from guichet.core.pdf import render_pdf
 from guichet.dossiers.format import submitted_dossier
 from guichet.grants.models import Grant
@@ -18,10 +18,10 @@ def agreement_pdf(grant: Grant) -> bytes:
         "rate": (grant.award / grant.eligible_base * 100).quantize(Decimal("0.01")),
         "tranches": grant.tranches.order_by("number"),
         "reports": grant.reports.order_by("due_on"),
-        "signed_at": in_paris(grant.signed_at) if grant.signed_at else None})
+        "signed_at": format_paris_instant(grant.signed_at) if grant.signed_at else None})
 
 
 def recovery_order_pdf(grant: Grant) -> bytes:
     return render_pdf("grants/recovery_order.html", {
         "grant": grant, "dossier": grant.dossier, "order": grant.recovery,
-        "issued_at": in_paris(grant.recovery.issued_at)})
+        "issued_at": format_paris_instant(grant.recovery.issued_at)})

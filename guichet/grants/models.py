@@ -128,20 +128,47 @@ class Tranche(models.Model):
     def __str__(self) -> str:
         return f"tranche {self.number} of {self.grant_id}"
 
+    @property
+    def payment(self) -> "Payment | None":
+        """The payment that settles the tranche now (none once reversed); prefetch
+        `payments` when listing tranches."""
+        if self.status != TrancheStatus.PAID:
+            return None
+        paid = [p for p in self.payments.all() if p.reverses_id is None]
+        return max(paid, key=lambda p: p.attempt, default=None)
+
 
 class Payment(models.Model):
-    """A tranche is paid at most once: the one-to-one link is the database's guarantee."""
+    """A payment of a tranche, or the reversal of a mistaken one (`reverses` set, the opposite
+    amount). Entries are never updated or deleted: a tranche is paid at most once per attempt
+    (a new attempt only after a reversal) and a payment is reversed at most once, both
+    guaranteed by the database."""
 
-    tranche = models.OneToOneField(Tranche, on_delete=models.PROTECT, related_name="payment")
+    tranche = models.ForeignKey(Tranche, on_delete=models.PROTECT, related_name="payments")
+    attempt = models.PositiveSmallIntegerField(default=1)
     amount = models.DecimalField(**MONEY)
     paid_on = models.DateField()
     reference = models.CharField(max_length=100)
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="reversal")
+    reason = models.TextField(blank=True)  # why a payment was reversed
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     related_name="+")
     recorded_at = models.DateTimeField()
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tranche", "attempt"],
+                                    condition=Q(reverses__isnull=True),
+                                    name="one_payment_per_tranche_attempt"),
+            models.CheckConstraint(
+                condition=Q(reverses__isnull=True, amount__gte=0)
+                | Q(reverses__isnull=False, amount__lte=0),
+                name="reversal_amount_opposite"),
+        ]
+
     def __str__(self) -> str:
-        return f"payment {self.reference}"
+        return f"{'reversal' if self.reverses_id else 'payment'} {self.reference}"
 
 
 class RecoveryOrder(models.Model):

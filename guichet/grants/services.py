@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from guichet.accounts.models import User
 from guichet.audit.services import append_event
 from guichet.calls.models import Call, CallStatus, Programme, Wave
+from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.tasks import run_after_commit
@@ -37,7 +38,13 @@ from guichet.grants.models import (
 )
 from guichet.rules import dossier as fmt
 from guichet.rules.eligibility import compute_figures, evaluate
-from guichet.rules.grants import balance_due, months_after, tranche_amounts, wave_allowances
+from guichet.rules.grants import (
+    balance_due,
+    final_report_due,
+    months_after,
+    tranche_amounts,
+    wave_allowances,
+)
 from guichet.rules.money import CENT, ZERO, format_eur_fr
 
 TRIGGER_SIGNED = "agreement_signed"
@@ -116,8 +123,8 @@ def _schedule(grant: Grant, call: Call) -> None:
         for number, (tranche, amount) in enumerate(zip(rules.tranches, amounts, strict=True),
                                                    start=1))
     intermediate_due = months_after(grant.start_date, rules.eligibility.first_results_month)
-    final_due = months_after(grant.start_date, grant.duration_months
-                             + rules.reporting.final_report_delay_months)
+    final_due = final_report_due(grant.start_date, grant.duration_months,
+                                 rules.reporting.final_report_delay_months)
     Report.objects.bulk_create([
         Report(grant=grant, kind=ReportKind.INTERMEDIATE, due_on=intermediate_due),
         Report(grant=grant, kind=ReportKind.FINAL, due_on=final_due)])
@@ -232,14 +239,17 @@ def _make_due(grant: Grant, trigger: str, now, amount: Decimal | None = None) ->
 # --- payments --------------------------------------------------------------------------------
 
 @transaction.atomic
-def record_payment(tranche: Tranche, by, *, paid_on: dt.date, reference: str) -> Payment:
+def record_payment(tranche: Tranche, by, *, paid_on: dt.date, reference: str,
+                   now: dt.datetime | None = None) -> Payment:
     """Record the payment of a due tranche, once: a retry with the same reference returns the
-    recorded payment; any other second payment is refused."""
+    recorded payment; any other second payment is refused, and so is a transfer dated after
+    today (Paris). After a reversal the tranche is due again and is paid anew."""
     from guichet.review.instruction import require_perm
 
     require_perm(by, "review.instruct", tranche.grant.dossier)
+    now = now or server_now()
     locked = Tranche.objects.select_for_update().get(pk=tranche.pk)
-    existing = Payment.objects.filter(tranche=locked).first()
+    existing = _live_payment(locked)
     if existing is not None:
         if existing.reference == reference.strip():
             return existing
@@ -249,18 +259,66 @@ def record_payment(tranche: Tranche, by, *, paid_on: dt.date, reference: str) ->
         raise GrantRefused(_("Cette tranche n'est pas exigible."))
     if not reference.strip():
         raise GrantRefused(_("Indiquez la référence du virement."), field="reference")
-    payment = Payment.objects.create(tranche=locked, amount=locked.amount, paid_on=paid_on,
-                                     reference=reference.strip(), recorded_by=by,
-                                     recorded_at=server_now())
+    today = in_paris(now).date()
+    if paid_on > today:
+        raise GrantRefused(_("La date du virement ne peut pas être postérieure à aujourd'hui "
+                             "(%(today)s).") % {"today": f"{today:%d/%m/%Y}"}, field="paid_on")
+    attempt = Payment.objects.filter(tranche=locked, reverses__isnull=True).count() + 1
+    payment = Payment.objects.create(tranche=locked, attempt=attempt, amount=locked.amount,
+                                     paid_on=paid_on, reference=reference.strip(),
+                                     recorded_by=by, recorded_at=now)
     locked.status = TrancheStatus.PAID
     locked.save(update_fields=["status"])
-    append_event("grant.tranche_paid", tranche.grant.dossier, by=by, details={
+    append_event("grant.tranche_paid", tranche.grant.dossier, by=by, at=now, details={
         "tranche": locked.number, "amount": str(payment.amount), "reference": payment.reference})
     _close_if_settled(locked.grant)
     return payment
 
 
+def _live_payment(tranche: Tranche) -> Payment | None:
+    """The tranche's payment that no reversal cancelled, if any."""
+    return Payment.objects.filter(tranche=tranche, reverses__isnull=True,
+                                  reversal__isnull=True).first()
+
+
+@transaction.atomic
+def reverse_payment(payment: Payment, by, *, reason: str, now: dt.datetime | None = None
+                    ) -> Payment:
+    """Correct a mistaken payment by a reversal entry (the opposite amount, dated today in
+    Paris): both entries are kept and audited, the tranche is due again, totals and the grant's
+    status follow. A payment is reversed once; a reversal is never reversed."""
+    from guichet.review.instruction import require_perm
+
+    grant = payment.tranche.grant
+    require_perm(by, "review.instruct", grant.dossier)
+    if not reason.strip():
+        raise GrantRefused(_("Expliquez pourquoi ce versement est annulé."), field="reason")
+    now = now or server_now()
+    locked = Tranche.objects.select_for_update().get(pk=payment.tranche_id)
+    payment = Payment.objects.get(pk=payment.pk)
+    if payment.reverses_id is not None:
+        raise GrantRefused(_("Une annulation ne s'annule pas : enregistrez un nouveau "
+                             "versement."))
+    earlier = Payment.objects.filter(reverses=payment).first()
+    if earlier is not None:
+        raise GrantRefused(_("Ce versement a déjà été annulé le %(date)s.")
+                           % {"date": f"{earlier.paid_on:%d/%m/%Y}"})
+    reversal = Payment.objects.create(
+        tranche=locked, attempt=payment.attempt, amount=-payment.amount,
+        paid_on=in_paris(now).date(), reference=payment.reference, reverses=payment,
+        reason=reason.strip(), recorded_by=by, recorded_at=now)
+    locked.status = TrancheStatus.DUE
+    locked.save(update_fields=["status"])
+    Grant.objects.filter(pk=grant.pk, status=GrantStatus.CLOSED).update(
+        status=GrantStatus.SIGNED)
+    append_event("grant.payment_reversed", grant.dossier, by=by, at=now, details={
+        "tranche": locked.number, "amount": str(reversal.amount),
+        "reference": payment.reference, "reason": reversal.reason})
+    return reversal
+
+
 def paid_total(grant: Grant) -> Decimal:
+    """What was paid, net of reversals."""
     return Payment.objects.filter(tranche__grant=grant).aggregate(
         total=Sum("amount"))["total"] or ZERO
 
@@ -373,7 +431,8 @@ def amend_grant(grant: Grant, by, *, reason: str, duration_months: int | None = 
         expenses=expenses if expenses is not None else current.expenses)
     amended = fmt.dossier_from_builtins(fmt.dossier_to_builtins(amended))
     rules = grant.dossier.call.rules()
-    verdict = evaluate(msgspec.structs.replace(amended, submitted_at=None), rules)
+    verdict = evaluate(msgspec.structs.replace(amended, submitted_at=None,
+                                               first_submitted_at=None), rules)
     failed = [r for r in verdict.results if not r.ok]
     if failed:
         raise GrantRefused(_("L'avenant ne respecte pas les règles de l'appel : %(rules)s")
@@ -388,8 +447,8 @@ def amend_grant(grant: Grant, by, *, reason: str, duration_months: int | None = 
     amendment = Amendment.objects.create(
         grant=locked, version=locked.version, reason=reason.strip(),
         document=fmt.dossier_to_builtins(amended), created_by=by, created_at=now or server_now())
-    Report.objects.filter(grant=locked, kind=ReportKind.FINAL).update(due_on=months_after(
-        locked.start_date, locked.duration_months + rules.reporting.final_report_delay_months))
+    Report.objects.filter(grant=locked, kind=ReportKind.FINAL).update(due_on=final_report_due(
+        locked.start_date, locked.duration_months, rules.reporting.final_report_delay_months))
     append_event("grant.amended", grant.dossier, by=by,
                  details={"version": locked.version, "duration": locked.duration_months})
     return amendment

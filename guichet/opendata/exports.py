@@ -56,7 +56,10 @@ PAYMENTS_HEADER = (
     "Montant (€)",
     "Date de versement",
     "Référence",
+    "Écriture",
+    "Motif d'annulation",
 )
+PAYMENT, REVERSAL = "versement", "annulation"
 AMOUNT_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 CHUNK = 500
@@ -93,12 +96,14 @@ def grant_rows(call: Call) -> Iterator[tuple]:
 
 
 def payment_rows(call: Call) -> Iterator[tuple]:
-    """One row per payment of the call's grants, by receipt number and tranche: receipt number,
-    tranche number, amount, payment date, transfer reference."""
+    """One row per entry of the call's payments, by receipt number, tranche and time: receipt
+    number, tranche number, amount, date, transfer reference, entry ("versement", or
+    "annulation" for the reversal of a mistaken payment, its amount negative) and the reason
+    of a reversal. A reversed payment keeps its row: both entries show."""
     payments = (Payment.objects.filter(tranche__grant__dossier__call=call)
                 .select_related("tranche__grant__dossier")
                 .order_by("tranche__grant__dossier__receipt_number", "tranche__grant",
-                          "tranche__number"))
+                          "tranche__number", "recorded_at", "pk"))
     for payment in payments.iterator(chunk_size=CHUNK):
         yield (
             payment.tranche.grant.dossier.receipt_number or "",
@@ -106,6 +111,8 @@ def payment_rows(call: Call) -> Iterator[tuple]:
             payment.amount,
             payment.paid_on,
             payment.reference,
+            REVERSAL if payment.reverses_id else PAYMENT,
+            payment.reason,
         )
 
 

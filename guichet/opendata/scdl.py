@@ -1,11 +1,14 @@
 """Open data: the SCDL "subventions" 2.1.1 file of a call (RULES.md, "Transparency: open data").
 
 One row per beneficiary: a consortium grant is published as one row per member of the frozen
-dossier, with the member's share of the award (`montant`, to the cent) and of the grant
-(`pourcentageSubvention`, a fraction with 6 decimals). The shares come from
-`rules.grants.member_shares`, weighted by each member's eligible expenses, so that the rows of a
-grant add up exactly to its award and to 1. Every signed grant of the call is exported (status
-signed or closed); publishing within 3 months of the signature is the funder's duty.
+dossier. As the SCDL defines them, `montant` is the total grant before it is split between the
+beneficiaries ("Montant total de la subvention avant répartition entre les bénéficiaires"),
+repeated on each member's row, and `pourcentageSubvention` is the member's share of it (a
+fraction with 6 decimals, from `rules.grants.member_shares`, weighted by each member's eligible
+expenses, adding up exactly to 1). A grant paid in tranches ("échelonné") gives the period of its
+payments, first tranche to last, in `datesPeriodeVersement`. Every signed grant of the call is
+exported (status signed or closed); publishing within 3 months of the signature is the funder's
+duty.
 
 UTF-8, comma separated, dot decimals, every value written from `Decimal` (never a float); the
 schema (a Table Schema, `scdl-subventions-2.1.1.schema.json` next to this module) validates it.
@@ -26,7 +29,7 @@ from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Submission
 from guichet.grants.models import Grant, GrantStatus, Payment
 from guichet.rules import dossier as fmt
-from guichet.rules.grants import FRACTION_PLACES, member_shares, months_after
+from guichet.rules.grants import FRACTION_PLACES, final_report_due, member_shares
 from guichet.rules.money import CENT
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "scdl-subventions-2.1.1.schema.json"
@@ -63,9 +66,10 @@ def scdl_rows(call: Call) -> Iterator[dict[str, str]]:
     zone = definition.zone
     body = definition.attributing_body
     payment = INSTALMENTS if len(definition.tranches) > 1 else SINGLE_PAYMENT
+    delay = definition.reporting.final_report_delay_months
     programme = call.name
     short_name = call.name.partition(TITLE_SEPARATOR)[0].strip() or call.name
-    for grant in _published_grants(call).iterator(chunk_size=200):
+    for grant in _published_grants(call, len(definition.tranches)).iterator(chunk_size=200):
         frozen = submitted_dossier(grant.snapshot)
         signed_on = grant.signed_at.astimezone(zone).date()
         title = frozen.title or grant.dossier.title
@@ -78,19 +82,21 @@ def scdl_rows(call: Call) -> Iterator[dict[str, str]]:
             "objet": f"{short_name}{TITLE_SEPARATOR}{title}" if title else short_name,
             "nature": NATURE,
             "conditionsVersement": payment,
-            "datesPeriodeVersement": _payment_period(grant, signed_on),
+            "datesPeriodeVersement": _payment_period(grant, signed_on, delay,
+                                                     instalments=payment == INSTALMENTS),
             "idRAE": "",
             "notificationUE": NOT_NOTIFIED_TO_EU,
             "dispositifAide": programme,
         }
         members = frozen.members
-        amounts, fractions = member_shares(grant.award, _weights(frozen))
-        for member, amount, fraction in zip(members, amounts, fractions, strict=True):
+        _amounts, fractions = member_shares(grant.award, _weights(frozen))
+        total = _decimal_text(grant.award, CENT)
+        for member, fraction in zip(members, fractions, strict=True):
             row = {
                 **common,
                 "nomBeneficiaire": member.name,
                 "idBeneficiaire": member.siret,
-                "montant": _decimal_text(amount, CENT),
+                "montant": total,
                 "pourcentageSubvention": _decimal_text(fraction, _FRACTION),
             }
             yield {column: row[column] for column in SCDL_COLUMNS}
@@ -111,17 +117,21 @@ def scdl_csv(call: Call) -> bytes:
     return text.getvalue().encode("utf-8")
 
 
-def _published_grants(call: Call):
-    """One query, no grouping: the latest snapshot and the payment dates as subqueries."""
+def _published_grants(call: Call, tranche_count: int):
+    """One query, no grouping: the latest snapshot and the payment dates of the first and last
+    tranches (a reversed payment, or a reversal, is no payment) as subqueries."""
     latest_snapshot = Submission.objects.filter(dossier=OuterRef("dossier")).order_by(
         "-version").values("snapshot")[:1]
-    payments = Payment.objects.filter(tranche__grant=OuterRef("pk"))
+    paid = Payment.objects.filter(tranche__grant=OuterRef("pk"), reverses__isnull=True,
+                                  reversal__isnull=True)
     return (Grant.objects.filter(dossier__call=call, status__in=PUBLISHED_STATUSES,
                                  signed_at__isnull=False)
             .select_related("dossier")
             .annotate(snapshot=Subquery(latest_snapshot),
-                      first_paid=Subquery(payments.order_by("paid_on").values("paid_on")[:1]),
-                      last_paid=Subquery(payments.order_by("-paid_on").values("paid_on")[:1]))
+                      first_paid=Subquery(paid.filter(tranche__number=1)
+                                          .values("paid_on")[:1]),
+                      last_paid=Subquery(paid.filter(tranche__number=tranche_count)
+                                         .values("paid_on")[:1]))
             .order_by("signed_at", "pk"))
 
 
@@ -136,19 +146,17 @@ def _weights(frozen: fmt.Dossier) -> list[Decimal]:
     return weights if any(weights) else [Decimal(1)] * len(weights)
 
 
-def _payment_period(grant: Grant, signed_on: dt.date) -> str:
-    """First payment _ last payment; while payments remain (status signed), the period runs to
-    the expected end of the project (start + duration). Before any payment it starts on the
-    signature (the first tranche is due then). One date when both ends are the same day."""
+def _payment_period(grant: Grant, signed_on: dt.date, delay_months: int, *,
+                    instalments: bool) -> str:
+    """When the grant is paid: one date for a single payment; for tranches, the planned period
+    from the first tranche to the last ("AAAA-MM-JJ_AAAA-MM-JJ"). Each end is the tranche's
+    transfer date once it is paid, its planned date before: the signature for the first
+    tranche (due then), the final report's due date for the last (the balance is paid on it)."""
     begin = grant.first_paid or signed_on
-    if grant.status == GrantStatus.CLOSED and grant.last_paid is not None:
-        end = grant.last_paid
-    else:
-        expected = months_after(grant.start_date, grant.duration_months)
-        end = max(expected, grant.last_paid or expected)
-    end = max(begin, end)
-    if begin == end:
+    if not instalments:
         return begin.isoformat()
+    planned_end = final_report_due(grant.start_date, grant.duration_months, delay_months)
+    end = max(begin, grant.last_paid or planned_end)
     return f"{begin.isoformat()}_{end.isoformat()}"
 
 

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
 from guichet.core import labels
-from guichet.core.fields import AmountField, SingleLineField
+from guichet.core.fields import AmountField, DateField, SingleLineField
 
 
 class VersionedForm(DsfrBaseForm):
@@ -58,9 +58,8 @@ class ProjectForm(VersionedForm):
     pooling_commitment = forms.BooleanField(
         label=_("Le consortium s'engage à mutualiser les productions du projet dans son "
                 "réseau, son secteur ou sa filière"), required=False)
-    start_date = forms.DateField(label=_("Date de début"), required=False,
-                                 widget=forms.DateInput(attrs={"type": "date"},
-                                                        format="%Y-%m-%d"))
+    start_date = DateField(label=_("Date de début"), required=False,
+                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     duration_months = forms.IntegerField(label=_("Durée (mois)"), required=False, min_value=1,
                                          max_value=120)
     sector = forms.ChoiceField(label=_("Filière principale"), required=False)

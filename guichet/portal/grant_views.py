@@ -95,7 +95,7 @@ def grant_page(request, pk):
         return redirect("portal:grant", pk=pk)
     return render(request, "portal/grant.html", {
         "dossier": grant.dossier, "grant": grant, "signature_form": signature_form,
-        "tranches": grant.tranches.select_related("payment").order_by("number"),
+        "tranches": grant.tranches.prefetch_related("payments").order_by("number"),
         "reports": grant.reports.order_by("due_on"), "open_report": open_report,
         "report_form": form, "paid": services.paid_total(grant)})
 

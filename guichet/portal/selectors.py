@@ -78,8 +78,10 @@ def workspace(dossier: Dossier, user, now: dt.datetime) -> Workspace:
     documents = list(Document.objects.filter(dossier=dossier))
     for attached in documents:
         attached.dossier = dossier  # permission checks per document read it without a query
+    # Completeness as the applicant sees it includes the call's required attachments.
     return Workspace(
-        dossier=dossier, verdict=evaluate(document, dossier.call.rules()),
+        dossier=dossier, verdict=evaluate(document, dossier.call.rules(),
+                                          documents={d.kind for d in documents}),
         missing=missing_items(dossier, document, documents),
         is_lead=any(m.is_lead for m in own),
         own_members=own, wave=wave, time_left=(wave.closes_at - now) if wave else None,

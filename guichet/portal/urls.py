@@ -5,7 +5,7 @@ from guichet.portal import grant_views, views
 app_name = "portal"
 urlpatterns = [
     path("espace/", views.dashboard, name="dashboard"),
-    path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("invitations/<slug:token>/", views.invitation, name="invitation"),  # token_urlsafe
     path("dossiers/<int:pk>/", views.step, {"step": "projet"}, name="dossier"),
     path("dossiers/<int:pk>/etape/<slug:step>/", views.step, name="step"),
     path("dossiers/<int:pk>/verdict/", views.verdict_panel, name="verdict"),

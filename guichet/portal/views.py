@@ -13,6 +13,7 @@ from guichet.calls.services import open_wave
 from guichet.core import labels
 from guichet.core.clock import now
 from guichet.core.errors import ServiceError
+from guichet.core.fields import id_or_404
 from guichet.core.http import PDF, download, run_service
 from guichet.dossiers import editing, membership
 from guichet.dossiers.documents import pdf_file_response, remove_document, upload_document
@@ -311,12 +312,10 @@ def _financing(request, dossier):
 def _delete_line(request, dossier, model):
     """The delete buttons post "line id:version" (one form for the whole table)."""
     line_id, _sep, version = request.POST.get("line", "").partition(":")
-    if not (line_id.isdigit() and version.isdigit()):
-        raise Http404
     line = get_object_or_404(model.objects.select_related("dossier"), dossier=dossier,
-                             pk=int(line_id))
+                             pk=id_or_404(line_id))
     try:
-        editing.delete_line(line, request.user, int(version))
+        editing.delete_line(line, request.user, id_or_404(version))
     except ServiceError as refused:
         messages.error(request, refused.message)
     return True
@@ -348,7 +347,8 @@ def _documents(request, dossier):
     if request.method != "POST":
         return None
     if request.POST.get("action") == "delete":
-        document = get_object_or_404(Document, dossier=dossier, pk=request.POST.get("document"))
+        document = get_object_or_404(Document, dossier=dossier,
+                                     pk=id_or_404(request.POST.get("document")))
         try:
             remove_document(document, request.user)
         except ServiceError as refused:

@@ -4,20 +4,19 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier, DossierStatus
-from guichet.grants.models import Decision, DecisionStatus, Outcome, SelectionRun
+from guichet.grants.models import SelectionRun
+from guichet.grants.services import allowances
 from guichet.review import committee_text
 from guichet.review.experts import reviewable_dossiers
 from guichet.review.instruction import require_perm
 from guichet.review.scoring import Aggregate, aggregates
 from guichet.rules.eligibility import compute_figures
-from guichet.rules.money import ZERO
 from guichet.rules.selection import (
     InstanceError,
     explain,
@@ -73,15 +72,10 @@ def _lead_region(dossier: Dossier) -> str:
 
 
 def available_budget(wave) -> Decimal:
-    """The wave's budget (or, for a "what remains" wave, the programme envelope less what
-    earlier waves awarded) less the aid already awarded by published decisions in the wave."""
-    awarded = Decision.objects.filter(status=DecisionStatus.PUBLISHED, outcome=Outcome.SELECTED)
-    in_wave = awarded.filter(dossier__wave=wave).aggregate(s=Sum("awarded_aid"))["s"] or ZERO
-    if wave.budget is not None:
-        return wave.budget - in_wave
-    earlier = awarded.filter(dossier__call=wave.call, dossier__wave__position__lt=wave.position)
-    spent = earlier.aggregate(s=Sum("awarded_aid"))["s"] or ZERO
-    return wave.call.programme.envelope - spent - in_wave
+    """What the wave can still commit: the very computation the commitment rule applies when
+    decisions are published (carry-over, "what remains" waves and the programme's other calls
+    included), so that the committee never draws a funding line that publication refuses."""
+    return allowances(wave.call)[wave.pk]
 
 
 def selection_id(dossier_pk: int) -> str:
@@ -120,16 +114,31 @@ def _groups(row: RankedDossier) -> dict[str, str]:
     return {name: value for name, value in groups.items() if value}
 
 
+def _check_pins(instance: dict) -> None:
+    """Pinned dossiers must be candidates of this wave (reviewed, with a score)."""
+    candidates = {dossier["id"] for dossier in instance["dossiers"]}
+    for name in ("pinned_in", "pinned_out"):
+        unknown = [dossier_pk(pin) for pin in instance[name] if pin not in candidates]
+        if unknown:
+            numbers = Dossier.objects.filter(pk__in=unknown).values_list("receipt_number",
+                                                                         flat=True)
+            raise SelectionRefused(
+                _("Dossier sans note dans le classement de cette vague : %(numbers)s.")
+                % {"numbers": ", ".join(sorted(n or "?" for n in numbers))}, field=name)
+
+
 def simulate(wave, by, **options) -> SelectionRun:
     """Solve the funding line (optimal portfolio and rank order), explain the difference,
     and keep the run for audit (with the options, so that the page shows them again)."""
     require_perm(by, "review.select", wave.call)
     instance = selection_instance(wave, budget=available_budget(wave), **options)
+    _check_pins(instance)
     try:
         parsed = read_selection_instance(json.dumps(instance))
-    except InstanceError:  # a pin on a dossier without scores (or no longer reviewable)
-        raise SelectionRefused(_("Un dossier retenu ou écarté d'office n'a pas de note dans "
-                                 "cette vague."), field="pinned_in") from None
+    except InstanceError as exc:
+        field = exc.field.split("[", 1)[0].split(".", 1)[0]
+        raise SelectionRefused(_("Paramètres de simulation refusés : une valeur est hors des "
+                                 "limites admises."), field=field) from None
     result = solve_selection(parsed)
     if result.selected is None:
         why = committee_text.why_impossible(result.why, names_of(instance), wave.call.rules())

@@ -2,13 +2,13 @@
 
 import datetime as dt
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from guichet.audit.services import append_event
+from guichet.core.clock import format_paris_instant, site_url
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.tasks import run_after_commit
@@ -84,7 +84,7 @@ def request_correction(dossier: Dossier, by, points: str, deadline: dt.datetime,
                      _("Corrections demandées sur votre dossier %(number)s"),
                      _("L'instruction demande des corrections avant le %(deadline)s :\n\n%(points)s"
                        "\n\nCorrigez puis déposez à nouveau le dossier : %(link)s"),
-                     {"deadline": f"{deadline.astimezone(dt.UTC):%d/%m/%Y %H:%M} UTC",
+                     {"deadline": format_paris_instant(deadline),
                       "points": points.strip()})
     return request
 
@@ -129,7 +129,7 @@ def thread(dossier: Dossier, user):
 def _mail_participants(dossier_pk: int, subject: str, body: str, values: dict,
                        exclude: str = "") -> None:
     dossier = Dossier.objects.get(pk=dossier_pk)
-    link = settings.SITE_URL + reverse("portal:step", args=[dossier.pk, "depot"])
+    link = site_url(reverse("portal:step", args=[dossier.pk, "depot"]))
     recipients = [email for email in participants(dossier) if email != exclude]
     if recipients:
         number = dossier.receipt_number or str(dossier.pk)

@@ -36,6 +36,11 @@ MilestoneKind = Literal["first_results", "intermediate", "final", "other"]
 FinancingSource = Literal["aid", "own_cash", "own_in_kind", "private", "other_public"]
 Text = Annotated[str, msgspec.Meta(max_length=10_000)]
 Month = Annotated[int, msgspec.Meta(ge=1, le=1200)]
+# Dates and instants the platform computes with (report due dates run up to 1 200 months after
+# the start; instants are shown in Europe/Paris): far enough from the calendar's limits (years
+# 1 and 9999) that no arithmetic on them can leave it.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
 
 
 class DossierFormatError(ValueError):
@@ -92,6 +97,9 @@ class Dossier(_Strict):
     expenses: list[Expense] = []
     financing: list[Financing] = []
     submitted_at: Annotated[dt.datetime, msgspec.Meta(tz=True)] | None = None
+    # A dossier re-submitted after a correction round: `submitted_at` is this version's receipt
+    # instant, `first_submitted_at` the first receipt's (the one the deadline is judged on).
+    first_submitted_at: Annotated[dt.datetime, msgspec.Meta(tz=True)] | None = None
 
 
 _decoder = msgspec.json.Decoder(Dossier)
@@ -106,9 +114,21 @@ def parse_dossier(document: bytes | str) -> Dossier:
         raise DossierFormatError(*split_validation_message(exc)) from None
     except msgspec.DecodeError as exc:
         raise DossierFormatError("", f"not valid JSON ({exc})") from None
+    except UnicodeDecodeError:
+        raise DossierFormatError("", _utf8_error(document)) from None
     raw = document.encode() if isinstance(document, str) else document
     # JSON carries a NUL only as the escape \u0000: look for the fields only when it is there.
     return normalise(dossier, may_hold_nul=b"\\u0000" in raw)
+
+
+def _utf8_error(document: bytes | str) -> str:
+    """Where the document stops being UTF-8 (msgspec counts from the string, not the file)."""
+    raw = document.encode("utf-8", "surrogatepass") if isinstance(document, str) else document
+    try:
+        bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+    return "not valid UTF-8"
 
 
 def dossier_from_builtins(data: dict) -> Dossier:
@@ -124,6 +144,17 @@ def normalise(dossier: Dossier, *, may_hold_nul: bool = True) -> Dossier:
     """Check what types alone cannot say; amounts become exact two-decimal values."""
     if may_hold_nul:
         _refuse_nul_characters(dossier)
+    # Blank text is missing text: a title of spaces (any Unicode whitespace) is no title.
+    if dossier.title is not None and not dossier.title.strip():
+        dossier.title = None
+    if dossier.summary is not None and not dossier.summary.strip():
+        dossier.summary = None
+    if dossier.start_date is not None:
+        check_date("start_date", dossier.start_date)
+    if dossier.submitted_at is not None:
+        check_date("submitted_at", dossier.submitted_at)
+    if dossier.first_submitted_at is not None:
+        _check_first_receipt(dossier.first_submitted_at, dossier.submitted_at)
     sirets = {member.siret for member in dossier.members}
     for index, expense in enumerate(dossier.expenses):
         expense.amount = _cents(expense.amount, f"expenses[{index}].amount")
@@ -138,6 +169,22 @@ def normalise(dossier: Dossier, *, may_hold_nul: bool = True) -> Dossier:
                 f"financing[{index}].member", f"{line.member!r} is not a member's SIRET"
             )
     return dossier
+
+
+def check_date(field: str, value: dt.date | dt.datetime) -> None:
+    """Refuse a date (or an instant, by its own calendar date) outside the platform's range."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise DossierFormatError(field, f"{value.isoformat()} is out of range "
+                                 f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})")
+
+
+def _check_first_receipt(first: dt.datetime, latest: dt.datetime | None) -> None:
+    check_date("first_submitted_at", first)
+    if latest is None:
+        raise DossierFormatError("first_submitted_at", "given without submitted_at")
+    if first > latest:
+        raise DossierFormatError("first_submitted_at", "after submitted_at")
 
 
 def _refuse_nul_characters(dossier: Dossier) -> None:

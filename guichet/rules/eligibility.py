@@ -7,6 +7,7 @@ a hundred thousand dossiers does not format sentences nobody reads.
 """
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -127,12 +128,23 @@ def missing_fields(dossier: Dossier) -> list[str]:
     """What an applicant still has to fill in before the dossier can be examined."""
     missing = [name for name in ("title", "summary", "scope", "pooling_commitment",
                                  "start_date", "duration_months")
-               if getattr(dossier, name) in (None, "")]
+               if _blank(getattr(dossier, name))]
     missing += [name for name in ("members", "milestones", "expenses")
                 if not getattr(dossier, name)]
     if not any(line.source == AID for line in dossier.financing):
         missing.append("financing.aid")
     return missing
+
+
+def missing_documents(definition: CallDefinition, present: Collection[str]) -> list[str]:
+    """The call's required attachments not among the `present` kinds, as "documents.<id>"."""
+    return [f"documents.{document.id}" for document in definition.required_documents
+            if document.id not in present]
+
+
+def _blank(value) -> bool:
+    """Missing, or text of nothing but whitespace (any Unicode space counts as none)."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def compute_figures(dossier: Dossier, definition: CallDefinition) -> Figures:
@@ -184,14 +196,23 @@ def _prepare(definition: CallDefinition) -> _Prepared:
 
 
 def evaluate(dossier: Dossier, definition: CallDefinition,
-             at: dt.datetime | None = None) -> Verdict:
-    """Evaluate every rule of `definition` on `dossier`; `at` is the receipt instant, if known."""
+             at: dt.datetime | None = None, *,
+             documents: Collection[str] | None = None) -> Verdict:
+    """Evaluate every rule of `definition` on `dossier`; `at` is the receipt instant, if known.
+
+    `documents` are the kinds of the attachments the platform holds for the dossier (the
+    interchange format carries none): when given, `complete` also requires the call's required
+    attachments, so that a dossier is never shown complete while one is missing."""
     prepared = _prepare(definition)
     figures = compute_figures(dossier, definition)
-    results = _membership_results(dossier, prepared)
+    missing = missing_fields(dossier)
+    if documents is not None:
+        missing += missing_documents(definition, documents)
+    results = _membership_results(dossier, prepared, missing)
     results += _project_results(dossier, prepared)
     results += _financial_results(figures, prepared)
-    instant = dossier.submitted_at or at
+    # A re-submitted dossier is judged on its first receipt: the funder asked for the correction.
+    instant = dossier.first_submitted_at or dossier.submitted_at or at
     wave = None
     if instant is not None:
         wave = wave_at(definition.waves, instant)
@@ -205,9 +226,9 @@ def evaluate(dossier: Dossier, definition: CallDefinition,
     )
 
 
-def _membership_results(dossier: Dossier, prepared: _Prepared) -> list[RuleResult]:
+def _membership_results(dossier: Dossier, prepared: _Prepared,
+                        missing: list[str]) -> list[RuleResult]:
     rules, book, members = prepared.rules, prepared.book, dossier.members
-    missing = missing_fields(dossier)
     distinct = len({member.siret for member in members})
     leads = sum([1 for member in members if member.lead])
     invalid = [member.siret for member in members if not is_valid_siret(member.siret)]

@@ -250,6 +250,12 @@ def months_after(start: dt.date, months: int) -> dt.date:
     return start.replace(year=year, month=month, day=day)
 
 
+def final_report_due(start: dt.date, duration_months: int, delay_months: int) -> dt.date:
+    """When the final report is due: the end of the project plus the call's delay. The balance
+    (the last tranche) is paid on it, so this is also the planned date of the last payment."""
+    return months_after(start, duration_months + delay_months)
+
+
 # --- cents -------------------------------------------------------------------------------
 
 

@@ -136,6 +136,10 @@ class MessageBook:
                    _partial(ok_en, constants_en), _partial(ko_en, constants_en))
             for rule, (ok_fr, ko_fr, ok_en, ko_en) in _TEXTS.items()
         }
+        # A missing attachment is named by the call's own label for it.
+        attachments = {f"documents.{document.id}": (document.label, document.label_en)
+                       for document in definition.documents}
+        self._named = {**_NAMED, "complete": {**_NAMED["complete"], **attachments}}
 
     def say(self, rule: str, ok: bool, value, limit) -> tuple[str, str]:
         ok_fr, ko_fr, ok_en, ko_en = self._texts[rule]
@@ -145,7 +149,7 @@ class MessageBook:
                     english.format(value_en=format_eur_en(value), limit_en=format_eur_en(limit)))
         if isinstance(value, dt.datetime):
             value, limit = _instant(value), limit and _instant(limit)
-        named = _NAMED.get(rule)
+        named = self._named.get(rule)
         if named is not None:
             return tuple(template.format(value=_named(value, named, language),
                                          limit=_named(limit, named, language))

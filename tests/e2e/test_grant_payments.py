@@ -117,8 +117,10 @@ def pay_tranche(page, base: str, grant: Grant, number: int, reference: str, name
     expect(row).to_have_attribute("data-status", "paid")
     expect(row).to_contain_text(reference)
     expect(row).to_contain_text(paris_today().strftime("%d/%m/%Y"))
-    # No second payment is offered for a paid tranche: the row shows the transfer instead.
-    expect(row.locator("form")).to_have_count(0)
+    # No second payment is offered for a paid tranche: the row shows the transfer instead (and
+    # the form that reverses a mistaken one).
+    expect(row.locator('form input[name=action][value="pay"]')).to_have_count(0)
+    expect(row.locator('form input[name=action][value="reverse"]')).to_have_count(1)
     expect(page.get_by_role("button", name=f"Enregistrer le versement de la tranche {number}")
            ).to_have_count(0)
     visit(page, name)
@@ -278,7 +280,7 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     stale_row.get_by_label("Référence du virement").fill("VIR-DEFFINUM-0001")
     click_through(stale_row.get_by_role("button", name="Enregistrer le versement de la tranche 1"))
     expect(stale_row).to_have_attribute("data-status", "paid")
-    expect(stale_row.locator("form")).to_have_count(0)
+    expect(stale_row.locator('form input[name=action][value="pay"]')).to_have_count(0)
     expect(stale.get_by_test_id("paid")).to_have_text(eur(T1))
     visit(stale, "instructor-tranche-1-sent-twice")
     stale.close()
@@ -334,7 +336,8 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
         eur(BALANCE))
     visit(lead, "lead-grant-closed")
 
-    # 6. The open data (SCDL): one row per member of the consortium, adding up to the award.
+    # 6. The open data (SCDL): one row per member of the consortium, each with the whole award
+    # (the SCDL's montant) and the member's share of it.
     instructor.goto(f"{base}/instruction/appels/{call.code}/subventions/")
     expect(instructor.get_by_test_id("grants").locator("tbody tr")).to_have_count(1)
     expect(instructor.get_by_test_id("grants")).to_contain_text(dossier.receipt_number)
@@ -346,7 +349,8 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
         download.value.path().read_bytes().decode("utf-8"))))
     assert len(rows) == 2, rows
     assert {row["idBeneficiaire"] for row in rows} == {m.organisation.siret for m in members}
-    assert sum(Decimal(row["montant"]) for row in rows) == AWARD
+    assert all(Decimal(row["montant"]) == AWARD for row in rows)
+    assert sum(Decimal(row["pourcentageSubvention"]) for row in rows) == 1
     assert all(row["referenceDecision"] == dossier.receipt_number for row in rows)
 
     assert not errors, errors

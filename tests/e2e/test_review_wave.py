@@ -265,7 +265,9 @@ def test_review_wave_from_instruction_to_published_decisions(
     visit(instructor, "instructor-experts-rerun")
     assert Assignment.objects.filter(submitted_at__isnull=False).count() == 6
 
-    # 7. A budget for one dossier only; the committee simulates the funding line.
+    # 7. A budget for one dossier only; the committee simulates the funding line. The earlier
+    # waves get no budget either: the call carries unspent budgets over to the next wave.
+    Wave.objects.filter(call=wave.call, position__lt=wave.position).update(budget=Decimal(0))
     Wave.objects.filter(pk=wave.pk).update(budget=first.requested_aid + Decimal("1.00"))
     assert first.requested_aid == second.requested_aid  # the budget cannot hold both
     committee = new_page()

@@ -458,3 +458,58 @@ def test_parse_lone_surrogate_refused_as_malformed_json():
         '"EdTech Immersia"', '"EdTech \\ud800"')
     with pytest.raises(DossierFormatError, match="malformed"):
         parse_dossier(document)
+
+
+@pytest.mark.parametrize("blank", [" ", "\u00a0\u2003", "\t\r\n", "\u3000"])
+def test_parse_blank_title_and_summary_read_as_missing(blank):
+    dossier = parse(draft(title=blank, summary=blank))
+    assert (dossier.title, dossier.summary) == (None, None)
+    assert parse(draft(title=" Campus ")).title == " Campus "  # text is kept as written
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("start_date", "0001-01-01"), ("start_date", "9999-12-31"), ("start_date", "1899-12-31"),
+    ("start_date", "3000-01-01"), ("submitted_at", "9999-12-31T23:59:59-14:00"),
+    ("submitted_at", "0001-01-01T00:00:00+14:00")])
+def test_parse_date_outside_platform_range_refused_naming_field(field, value):
+    refused = refusal(draft(**{field: value}))
+    assert refused.field == field
+    assert refused.reason == f"{value} is out of range (1900-01-01 to 2999-12-31)"
+
+
+def test_parse_dates_at_platform_range_ends_accepted():
+    assert parse(draft(start_date="1900-01-01")).start_date == dt.date(1900, 1, 1)
+    assert parse(draft(start_date="2999-12-31")).start_date == dt.date(2999, 12, 31)
+
+
+def test_parse_invalid_utf8_refused_with_its_offset():
+    refused = refusal_of_bytes(b'{"format": "guichet.dossier/1", "title": "Caf\xe9"}')
+    assert refused.reason == "not valid UTF-8 (byte 0xe9 at offset 45)"
+
+
+def refusal_of_bytes(document: bytes) -> DossierFormatError:
+    with pytest.raises(DossierFormatError) as caught:
+        parse_dossier(document)
+    return caught.value
+
+
+def test_parse_first_submitted_at_read_and_judges_the_deadline():
+    from guichet.rules.definition import shipped_definition
+    from guichet.rules.eligibility import evaluate
+
+    document = example()
+    document["first_submitted_at"] = document["submitted_at"]  # 31 August 2021, in wave 1
+    document["submitted_at"] = "2021-09-13T09:00:00+02:00"  # between waves 1 and 2
+    dossier = parse(document)
+    assert dossier.first_submitted_at == dt.datetime.fromisoformat("2021-08-31T11:59:59+02:00")
+    verdict = evaluate(dossier, shipped_definition("deffinum"))
+    assert (verdict.wave, verdict.eligible) == ("w1", True)
+
+
+@pytest.mark.parametrize(("fields", "reason"), [
+    ({"first_submitted_at": "2021-08-31T11:59:59+02:00"}, "given without submitted_at"),
+    ({"first_submitted_at": "2021-09-01T00:00:00+02:00",
+      "submitted_at": "2021-08-31T11:59:59+02:00"}, "after submitted_at")])
+def test_parse_first_submitted_at_inconsistent_refused(fields, reason):
+    refused = refusal(draft(**fields))
+    assert (refused.field, refused.reason) == ("first_submitted_at", reason)

@@ -618,3 +618,32 @@ def test_evaluate_to_dict_results_match_result_objects():
                    "(560\u202f000,00\u00a0€).",
         "message_en": "The aid requested is within 70% of the eligible base (€560,000.00).",
     }
+
+
+@pytest.mark.parametrize("blank", [" ", "\t\n", "\u00a0", "\u2003\u3000", "\u202f\u2029"])
+def test_complete_blank_title_and_summary_count_as_missing(blank):
+    document = example()
+    document["title"] = document["summary"] = blank
+    verdict = check(document)
+    assert verdict.result("complete").value == "title, summary"
+    assert verdict.eligible is False
+
+
+def test_missing_fields_blank_text_of_unparsed_dossier_counts_as_missing():
+    from guichet.rules.dossier import Dossier
+    from guichet.rules.eligibility import missing_fields
+
+    dossier = Dossier(format="guichet.dossier/1", call="deffinum", title="\u2003 ",
+                      summary="\u00a0")
+    assert missing_fields(dossier)[:2] == ["title", "summary"]
+
+
+def test_complete_with_documents_lists_missing_required_attachments():
+    dossier = parse_dossier(json.dumps(example()))
+    verdict = evaluate(dossier, DEFFINUM, documents={"lead_statutes", "other_kind"})
+    assert verdict.result("complete").value == (
+        "documents.commitment_letters, documents.financial_annex")
+    assert verdict.eligible is False
+    every = {document.id for document in DEFFINUM.required_documents}
+    assert evaluate(dossier, DEFFINUM, documents=every).result("complete").ok is True
+    assert evaluate(dossier, DEFFINUM).result("complete").ok is True  # guichet check: no files

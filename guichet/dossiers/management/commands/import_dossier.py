@@ -26,8 +26,9 @@ class Command(BaseCommand):
         except ServiceError as exc:
             raise CommandError(f"{path}: {exc.message}") from None
         if result.receipt_ignored:
-            self.stderr.write("note: submitted_at was not imported; only a submission on this "
-                              "platform issues a receipt")
+            self.stderr.write("note: the receipt instants (submitted_at, first_submitted_at) "
+                              "were not imported; only a submission on this platform issues a "
+                              "receipt")
         if lead_email is None:
             self.stderr.write("note: nobody can open this dossier yet; name its lead with "
                               "--lead-email, or later with `guichet designate-lead`")
