@@ -9,6 +9,7 @@ import pypdf
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from guichet.core.uploads import format_size_fr
 from guichet.dossiers.demo import blank_pdf as minimal_pdf
 from guichet.dossiers.pdf_check import (
     CHUNK_BYTES,
@@ -16,7 +17,6 @@ from guichet.dossiers.pdf_check import (
     CheckedPdf,
     DocumentRefused,
     check_pdf,
-    format_size_fr,
 )
 
 

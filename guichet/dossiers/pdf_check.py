@@ -8,19 +8,17 @@ reading it all; its SHA-256 is computed while reading.
 import hashlib
 import io
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
 
 import pypdf
 from django.utils.translation import gettext
 
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-CHUNK_BYTES = 1024 * 1024
+from guichet.core.uploads import MEBIBYTE, too_large_message
+
+MAX_DOCUMENT_BYTES = 20 * MEBIBYTE
+CHUNK_BYTES = MEBIBYTE
 PDF_MAGIC = b"%PDF-"
 # Readers accept the header anywhere in the first kilobyte (some generators prepend junk).
 MAGIC_WINDOW = 1024
-
-MEBIBYTE = 1024 * 1024
-KIBIBYTE = 1024
 
 
 class DocumentRefused(ValueError):
@@ -50,9 +48,7 @@ def check_pdf(stream, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> CheckedPdf:
     if not data:
         raise DocumentRefused(gettext("Le fichier est vide."))
     if len(data) > max_bytes:
-        raise DocumentRefused(
-            gettext("Le fichier dépasse %(limit)s.") % {"limit": format_size_fr(max_bytes)}
-        )
+        raise DocumentRefused(too_large_message(max_bytes))
     if PDF_MAGIC not in data[:MAGIC_WINDOW]:
         raise DocumentRefused(
             gettext("Le fichier n'est pas un PDF (contenu vérifié, pas seulement le nom).")
@@ -88,15 +84,3 @@ def _count_pages(data: bytes) -> int:
     if pages < 1:
         raise DocumentRefused(unreadable)
     return pages
-
-
-def format_size_fr(size: int) -> str:
-    """20971520 -> "20 Mo", 1536 -> "1,5 ko", 1000 -> "1000 octets".
-
-    Binary multiples, rounded down so the figure never overstates the limit.
-    """
-    for unit_bytes, unit in ((MEBIBYTE, "Mo"), (KIBIBYTE, "ko")):
-        if size >= unit_bytes:
-            figure = (Decimal(size) / unit_bytes).quantize(Decimal("0.1"), ROUND_DOWN).normalize()
-            return f"{figure:f}".replace(".", ",") + f" {unit}"
-    return f"{size} octets"
