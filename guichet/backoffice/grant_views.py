@@ -1,7 +1,5 @@
 """Back office for grants: list, detail (payments, reports, amendments), closure, dashboard."""
 
-import csv
-import io
 
 from django import forms as django_forms
 from django.contrib.auth.decorators import login_required
@@ -22,7 +20,7 @@ from guichet.grants import dashboard, services
 from guichet.grants.documents import agreement_pdf, recovery_order_pdf
 from guichet.grants.models import Grant, RecoveryOrder, Report, Tranche
 from guichet.opendata import exports
-from guichet.opendata.scdl import write_scdl
+from guichet.opendata.scdl import scdl_csv
 from guichet.rules.money import format_eur_fr
 
 POST_FORM = require_http_methods(["GET", "POST"])
@@ -83,10 +81,7 @@ def grant_list(request, code):
     call = staff_call(request.user, code)
     export = request.GET.get("export")
     if export == "scdl":
-        buffer = io.StringIO()
-        write_scdl(call, buffer)
-        return download(buffer.getvalue().encode(), CSV,
-                         f"subventions-{call.code}-scdl.csv")
+        return download(scdl_csv(call), CSV, f"subventions-{call.code}-scdl.csv")
     if export:
         return _table_export(call, export, request.GET.get("table", "grants"))
     grants = Grant.objects.filter(wave__call=call).select_related("dossier", "wave")\
@@ -221,27 +216,19 @@ def money_dashboard(request):
 
 
 def _dashboard_csv(table: str, lines, sections) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     if table == "money":
-        writer.writerow(["perimetre", "enveloppe", "engage", "verse", "reste"])
-        for line in lines:
-            writer.writerow([line.label, line.envelope if line.envelope is not None else "",
-                             line.committed, line.paid,
-                             line.remaining if line.remaining is not None else ""])
+        header = ["perimetre", "enveloppe", "engage", "verse", "reste"]
+        rows = [[line.label, line.envelope, line.committed, line.paid, line.remaining]
+                for line in lines]
     elif table in ("funnel", "regions", "sectors"):
-        writer.writerow(["appel", "libelle", "valeur"])
-        for section in sections:
-            for bar in section[table]:
-                writer.writerow([section["call"].code, bar.label, bar.value])
+        header = ["appel", "libelle", "valeur"]
+        rows = [[section["call"].code, bar.label, bar.value]
+                for section in sections for bar in section[table]]
     elif table == "late":
-        writer.writerow(["appel", "dossier", "rapport", "echeance"])
-        for section in sections:
-            for report in section["late"]:
-                writer.writerow([section["call"].code, report.grant.dossier.receipt_number,
-                                 report.kind, report.due_on.isoformat()])
+        header = ["appel", "dossier", "rapport", "echeance"]
+        rows = [[section["call"].code, report.grant.dossier.receipt_number, report.kind,
+                 report.due_on] for section in sections for report in section["late"]]
     else:
         raise Http404
-    return download(buffer.getvalue().encode(), CSV,
-                     f"tableau-de-bord-{table}.csv")
+    return download(exports.to_csv(header, rows), CSV, f"tableau-de-bord-{table}.csv")
 
