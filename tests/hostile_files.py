@@ -115,6 +115,21 @@ def blank_rows(count: int) -> dict[str, Part]:
     return {EXPENSES_PART: sheet_part(rows)}
 
 
+def wide_rows(count: int, cells: int) -> dict[str, Part]:
+    """`count` rows of `cells` invalid values each (every one a refused cell)."""
+    from openpyxl.utils import get_column_letter
+
+    columns = [get_column_letter(index) for index in range(1, cells + 1)]
+
+    def rows() -> Iterator[bytes]:
+        for number in range(2, count + 2):
+            yield (f'<row r="{number}">' + "".join(
+                f'<c r="{column}{number}"><v>-1</v></c>' for column in columns)
+                   + "</row>").encode()
+
+    return {EXPENSES_PART: sheet_part(rows)}
+
+
 def deep_nesting(depth: int) -> dict[str, Part]:
     """`depth` nested unknown elements inside the expenses sheet's data."""
     def rows() -> Iterator[bytes]:

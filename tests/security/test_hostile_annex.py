@@ -70,7 +70,7 @@ def test_whitespace_bomb_refused_from_declared_size_without_inflating(lead_clien
     try:
         assert_refused(lead_client, dossier, bomb,
                        "Le classeur est trop volumineux une fois décompressé : la partie "
-                       "« xl/worksheets/sheet1.xml » fait 64 Mo (au plus 8 Mo).")
+                       "« xl/worksheets/sheet1.xml » fait 64 Mo (au plus 12 Mo).")
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -111,7 +111,7 @@ def test_blank_rows_flood_refused_by_element_count(lead_client, dossier):
     flood = hostile.rebuild(hostile.blank_rows(100_000))
 
     assert_refused(lead_client, dossier, flood,
-                   "Le classeur contient trop d&#x27;éléments (au plus 400\u202f000).")
+                   "Le classeur contient trop d&#x27;éléments (au plus 200\u202f000).")
 
 
 def test_deeply_nested_elements_refused(lead_client, dossier):
@@ -217,3 +217,14 @@ def test_full_annex_of_5000_lines_within_every_limit():
     content = annex.parse_annex(data, members, categories)
 
     assert (len(content.expenses), len(content.financing)) == (5000, 5000)
+
+
+def test_thousands_of_refused_cells_listed_hundred_at_most(lead_client, dossier):
+    invalid = hostile.rebuild(hostile.wide_rows(300, 6))
+
+    page = post_annex(lead_client, dossier, invalid)
+
+    alert = page[page.index('data-testid="annex-errors"'):].split("</div>")[0]
+    assert "1200 erreurs dans l'annexe" in alert  # B is a reading aid, D any text
+    assert alert.count("<li>") == 100
+    assert "… et 1100 autres erreurs." in alert
