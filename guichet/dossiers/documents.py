@@ -36,7 +36,7 @@ def upload_document(dossier: Dossier, user, kind: str, upload) -> Document:
         document.save()
         append_event("dossier.document_added", dossier, by=user,
                      details={"kind": kind, "sha256": checked.sha256,
-                              "active_content": list(checked.active_content)})
+                              **checked.audit_details()})
     return document
 
 

@@ -81,6 +81,10 @@ class CheckedPdf:
     pages: int
     active_content: tuple[str, ...] = ()  # ActiveContent values, sorted
 
+    def audit_details(self) -> dict:
+        """What the audit log records of the check, beyond the hash: findings, if any."""
+        return {"active_content": list(self.active_content)} if self.active_content else {}
+
 
 def check_pdf(stream, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> CheckedPdf:
     """Read `stream` (binary, from its current position) and return what was checked.

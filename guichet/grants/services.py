@@ -211,8 +211,7 @@ def sign_agreement(grant: Grant, by, upload, now=None) -> Grant:
     locked.save()
     _make_due(locked, TRIGGER_SIGNED, now)
     append_event("grant.signed", grant.dossier, by=by, at=now,
-                 details={"sha256": checked.sha256,
-                          "active_content": list(checked.active_content)})
+                 details={"sha256": checked.sha256, **checked.audit_details()})
     return locked
 
 
