@@ -60,3 +60,4 @@ benchmark: install
 	$(BIN)/python benchmarks/instruction_list.py
 	$(BIN)/python benchmarks/assignment.py
 	$(BIN)/python benchmarks/selection.py
+	$(BIN)/python benchmarks/hostile_annex.py

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def setup_django(data_dir: str) -> None:
+def setup_django(data_dir: str, *, migrate: bool = True) -> None:
     os.environ["GUICHET_DATA_DIR"] = data_dir
     os.environ["GUICHET_ENV"] = "test"  # fast password hasher, DEBUG off
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guichet.settings")
@@ -17,9 +17,10 @@ def setup_django(data_dir: str) -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
+    if migrate:
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+        call_command("migrate", verbosity=0)
 
 
 def timed_requests(client, url: str, runs: int) -> dict:

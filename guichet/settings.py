@@ -207,6 +207,14 @@ STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = Path(os.environ.get("GUICHET_MEDIA_DIR", DATA_DIR / "media"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# No uploaded file is kept beyond the largest any form accepts (a PDF document, 20 MiB): the
+# rest is dropped as it arrives and the form says the file is too large (guichet/core/uploads.py).
+UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "guichet.core.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DEADLINE_REMINDER_DAYS = int(os.environ.get("DEADLINE_REMINDER_DAYS", "7"))
 INVITATION_VALIDITY_DAYS = int(os.environ.get("INVITATION_VALIDITY_DAYS", "14"))
 

@@ -149,7 +149,7 @@ def test_scdl_header_follows_schema_field_order(grant):
     header = scdl_csv(grant.dossier.call).decode("utf-8").splitlines()[0]
 
     schema = json.loads(REPOSITORY_SCHEMA.read_text(encoding="utf-8"))
-    assert header.split(",") == [field["name"] for field in schema["fields"]]
+    assert next(csv.reader([header])) == [field["name"] for field in schema["fields"]]
     assert len(SCDL_COLUMNS) == 16
 
 
@@ -324,7 +324,7 @@ def test_write_scdl_writes_header_only_without_signed_grant(deffinum):
 
     write_scdl(deffinum, stream)
 
-    assert stream.getvalue() == ",".join(SCDL_COLUMNS) + "\n"
+    assert stream.getvalue() == ",".join(f'"{column}"' for column in SCDL_COLUMNS) + "\n"
 
 
 def test_export_scdl_command_writes_csv_to_stdout(grant):
@@ -384,9 +384,9 @@ def test_stream_csv_yields_same_bytes_as_to_csv(grant, deffinum):
 def test_payments_csv_contains_amounts_exactly(grant, deffinum):
     content = exports.to_csv(*exports.payments_table(deffinum))
 
-    assert content.decode("utf-8").splitlines()[1] == (
-        f"{grant.dossier.receipt_number},1,192284.50,2022-01-20,VIR-{grant.dossier.pk}-1,"
-        "versement,")
+    assert content.decode("utf-8").splitlines()[1] == (  # texts quoted, numbers bare
+        f'"{grant.dossier.receipt_number}",1,192284.50,"2022-01-20","VIR-{grant.dossier.pk}-1",'
+        '"versement",""')
 
 
 def test_grants_xlsx_contains_amounts_exactly(grant, deffinum):

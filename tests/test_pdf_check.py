@@ -9,6 +9,7 @@ import pypdf
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from guichet.core.uploads import format_size_fr
 from guichet.dossiers.demo import blank_pdf as minimal_pdf
 from guichet.dossiers.pdf_check import (
     CHUNK_BYTES,
@@ -16,8 +17,8 @@ from guichet.dossiers.pdf_check import (
     CheckedPdf,
     DocumentRefused,
     check_pdf,
-    format_size_fr,
 )
+from tests import hostile_pdfs
 
 
 def tiny_png() -> bytes:
@@ -180,3 +181,72 @@ def test_check_pdf_zero_pages_refused():
 )
 def test_format_size_fr_binary_multiples(size, expected):
     assert format_size_fr(size) == expected
+
+
+# --- active content and decompression bombs (issue 8, item 10) -------------------------------
+
+BOMB = "Le PDF contient des données qui dépassent 64 Mo une fois décompressées : il n'est pas " \
+       "conservé."
+
+
+def test_check_pdf_plain_pdf_reports_no_active_content():
+    assert check_pdf(io.BytesIO(minimal_pdf())).active_content == ()
+
+
+@pytest.mark.parametrize("build", [
+    hostile_pdfs.document_javascript, hostile_pdfs.open_action_javascript,
+    hostile_pdfs.page_action_javascript, hostile_pdfs.escaped_open_action_javascript,
+])
+def test_check_pdf_javascript_reported_wherever_it_hangs(build):
+    assert check_pdf(io.BytesIO(build())).active_content == ("javascript",)
+
+
+def test_check_pdf_embedded_file_reported():
+    assert check_pdf(io.BytesIO(hostile_pdfs.embedded_file())).active_content == (
+        "embedded_file",)
+
+
+def test_check_pdf_launch_action_reported():
+    assert check_pdf(io.BytesIO(hostile_pdfs.launch_action())).active_content == ("launch",)
+
+
+def test_check_pdf_web_link_not_reported():
+    assert check_pdf(io.BytesIO(hostile_pdfs.web_link())).active_content == ()
+
+
+def test_check_pdf_flate_bomb_refused():
+    assert refusal(hostile_pdfs.flate_bomb()) == BOMB
+
+
+def test_check_pdf_declared_decoded_length_refused_before_decoding():
+    # The stream holds 16 bytes: only its declaration (/DL) is too large.
+    assert refusal(hostile_pdfs.declared_decoded_length(65 * 1024 * 1024)) == BOMB
+
+
+def test_check_pdf_declared_image_size_refused_without_decoding_it():
+    # 5 000 × 5 000 RGB pixels = 71 MiB; the JPEG itself is 4 bytes and never decoded.
+    assert refusal(hostile_pdfs.declared_image(5000, 5000)) == BOMB
+
+
+def test_check_pdf_declared_image_within_limit_accepted():
+    assert check_pdf(io.BytesIO(hostile_pdfs.declared_image(4000, 4000))).pages == 1
+
+
+def test_check_pdf_streams_beyond_total_refused():
+    data = hostile_pdfs.many_streams(5, 60 * 1024 * 1024)
+
+    assert refusal(data) == ("Le PDF contient des données qui dépassent 256 Mo une fois "
+                             "décompressées : il n'est pas conservé.")
+
+
+def test_check_pdf_declared_stream_length_beyond_file_refused():
+    data = hostile_pdfs.declared_stream_length(99_999_999)
+
+    assert refusal(data) == ("Le PDF est trop complexe pour être vérifié (structure "
+                             "démesurée) : il n'est pas conservé.")
+
+
+def test_check_pdf_too_many_objects_refused():
+    assert refusal(hostile_pdfs.many_objects(100_001)) == (
+        "Le PDF est trop complexe pour être vérifié (structure démesurée) : il n'est pas "
+        "conservé.")

@@ -1,7 +1,5 @@
 """Back office for grants: list, detail (payments, reports, amendments), closure, dashboard."""
 
-import csv
-import io
 
 from django import forms as django_forms
 from django.contrib.auth.decorators import login_required
@@ -24,7 +22,7 @@ from guichet.grants import dashboard, services
 from guichet.grants.documents import agreement_pdf, recovery_order_pdf
 from guichet.grants.models import Grant, Payment, RecoveryOrder, Report, Tranche
 from guichet.opendata import exports
-from guichet.opendata.scdl import write_scdl
+from guichet.opendata.scdl import scdl_csv
 from guichet.rules.money import format_eur_fr
 
 POST_FORM = require_http_methods(["GET", "POST"])
@@ -89,10 +87,7 @@ def grant_list(request, code):
     call = staff_call(request.user, code)
     export = request.GET.get("export")
     if export == "scdl":
-        buffer = io.StringIO()
-        write_scdl(call, buffer)
-        return download(buffer.getvalue().encode(), CSV,
-                         f"subventions-{call.code}-scdl.csv")
+        return download(scdl_csv(call), CSV, f"subventions-{call.code}-scdl.csv")
     if export:
         return _table_export(call, export, request.GET.get("table", "grants"))
     grants = Grant.objects.filter(wave__call=call).select_related("dossier", "wave")\
@@ -236,27 +231,19 @@ def money_dashboard(request):
 
 
 def _dashboard_csv(table: str, lines, sections) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     if table == "money":
-        writer.writerow([_("Périmètre"), _("Enveloppe"), _("Engagé"), _("Versé"),
-                         _("Reste à engager")])
-        for line in lines:
-            writer.writerow([line.label, line.envelope if line.envelope is not None else "",
-                             line.committed, line.paid,
-                             line.remaining if line.remaining is not None else ""])
+        header = [_("Périmètre"), _("Enveloppe"), _("Engagé"), _("Versé"), _("Reste à engager")]
+        rows = [[line.label, line.envelope, line.committed, line.paid, line.remaining]
+                for line in lines]
     elif table in ("funnel", "regions", "sectors"):
-        writer.writerow([_("Appel"), _("Libellé"), _("Valeur")])
-        for section in sections:
-            for bar in section[table]:
-                writer.writerow([section["call"].name, bar.label, bar.value])
+        header = [_("Appel"), _("Libellé"), _("Valeur")]
+        rows = [[section["call"].name, bar.label, bar.value]
+                for section in sections for bar in section[table]]
     elif table == "late":
-        writer.writerow([_("Appel"), _("Dossier"), _("Rapport"), _("Échéance")])
-        for section in sections:
-            for report in section["late"]:
-                writer.writerow([section["call"].name, report.grant.dossier.receipt_number,
-                                 report.get_kind_display(), report.due_on.isoformat()])
+        header = [_("Appel"), _("Dossier"), _("Rapport"), _("Échéance")]
+        rows = [[section["call"].name, report.grant.dossier.receipt_number,
+                 report.get_kind_display(), report.due_on]
+                for section in sections for report in section["late"]]
     else:
         raise Http404
-    return download(buffer.getvalue().encode(), CSV,
-                     f"tableau-de-bord-{table}.csv")
+    return download(exports.to_csv(header, rows), CSV, f"tableau-de-bord-{table}.csv")

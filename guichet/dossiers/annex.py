@@ -5,32 +5,36 @@ categories, and receives or gives an `AnnexContent`. Money is `Decimal` to the c
 
 The import validates the whole workbook and reports every refused cell at once (`AnnexInvalid`),
 with French reasons, so that an applicant can fix the file in one go; nothing is returned unless
-every row is valid.
+every row is valid. A hostile file costs little: at most `MAX_ANNEX_BYTES` are read, the archive
+and its parts are checked before openpyxl parses them (`workbook_guard`), the sheets are
+streamed, and reading stops at the row limit, blank rows included.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
 from typing import Any
 
+from django.utils.translation import gettext
 from odf.number import Number, NumberStyle
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.style import Style, TableColumnProperties, TextProperties
 from odf.table import Table, TableCell, TableColumn, TableRow
 from odf.text import P
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from guichet.core.uploads import MEBIBYTE, too_large_message
+from guichet.dossiers import workbook_guard
 from guichet.rules import vocabulary
 from guichet.rules.money import CENT, MAX_AMOUNT, NARROW_NBSP, NBSP, ZERO, exact_cents
 
@@ -118,6 +122,9 @@ AMOUNT_FORMAT = "#,##0.00"
 TEXT_FORMAT = "@"
 # Rows of the template covered by the drop-down lists and column formats.
 TEMPLATE_ROWS = 5000
+# Rows read under the header of each sheet, blank ones included.
+MAX_ROWS = TEMPLATE_ROWS
+MAX_ANNEX_BYTES = 5 * MEBIBYTE
 
 UNREADABLE = "Le fichier n'est pas un classeur XLSX lisible."
 FORMULA_REFUSED = "formule non acceptée : saisissez une valeur"
@@ -324,13 +331,17 @@ def parse_annex(
     data: bytes,
     members: list[AnnexMember],
     categories: list[AnnexCategory],
-    max_rows: int = 5000,
+    max_rows: int = MAX_ROWS,
 ) -> AnnexContent:
     """Read a filled-in annex; raise `AnnexInvalid` listing every refused cell."""
+    if len(data) > MAX_ANNEX_BYTES:
+        raise AnnexInvalid([CellError("", 0, "", too_large_message(MAX_ANNEX_BYTES))])
     try:
         sheets, missing = _read_workbook(data, max_rows)
-    except Exception as exc:  # whatever openpyxl trips on, the file is unreadable
-        raise AnnexInvalid([CellError("", 0, "", UNREADABLE)]) from exc
+    except workbook_guard.WorkbookRefused as refused:
+        raise AnnexInvalid([CellError("", 0, "", refused.reason)]) from None
+    except Exception as exc:  # whatever zipfile or openpyxl trip on, the file is unreadable
+        raise AnnexInvalid([CellError("", 0, "", gettext(UNREADABLE))]) from exc
     errors = [CellError(name, 0, "", f"feuille « {name} » absente du classeur") for name in missing]
     checker = _Checker(members, categories, errors)
     expenses: list[AnnexExpense] = []
@@ -356,15 +367,14 @@ class _Sheet:
     header: list[_Cell]
     rows: list[tuple[int, list[_Cell]]]  # (row number, cells), empty rows left out
     max_rows: int
-    too_many_at: int | None = None  # the first row beyond `max_rows`, when there is one
+    too_many_at: int | None = None  # the row after the last one read, when the sheet goes on
 
 
 def _read_workbook(data: bytes, max_rows: int) -> tuple[dict[str, _Sheet], list[str]]:
-    """Extract the two data sheets as plain values; every failure here means "unreadable"."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about extensions it drops
-        # data_only=False: formulas come back as formulas (data_type "f"), so they can be refused.
-        workbook = load_workbook(BytesIO(data), read_only=True, data_only=False)
+    """Extract the two data sheets as plain values. `WorkbookRefused` past a limit; any other
+    failure here means "unreadable"."""
+    # Formulas come back as formulas (data_type "f"), so that they can be refused.
+    workbook = workbook_guard.load_workbook(data)
     try:
         titles = {_normal(title): title for title in workbook.sheetnames}
         sheets: dict[str, _Sheet] = {}
@@ -383,18 +393,18 @@ def _read_workbook(data: bytes, max_rows: int) -> tuple[dict[str, _Sheet], list[
 
 
 def _extract(name: str, rows: Iterator[tuple], max_rows: int) -> _Sheet:
+    """The header and the next `max_rows` rows, blank ones counted: reading stops there, so
+    that a million blank rows cost no more than the limit."""
     sheet = _Sheet(name=name, header=[], rows=[], max_rows=max_rows)
     for number, row in enumerate(rows, start=1):
+        if number > max_rows + 1:
+            sheet.too_many_at = number
+            break
         cells = [_Cell(cell.value, cell.data_type) for cell in row]
         if number == 1:
             sheet.header = cells
-            continue
-        if all(_blank(cell) for cell in cells):
-            continue
-        if len(sheet.rows) >= max_rows:
-            sheet.too_many_at = number
-            break
-        sheet.rows.append((number, cells))
+        elif not all(_blank(cell) for cell in cells):
+            sheet.rows.append((number, cells))
     return sheet
 
 
@@ -481,7 +491,11 @@ class _Checker:
                     sheet.name,
                     sheet.too_many_at,
                     "",
-                    f"trop de lignes : au plus {sheet.max_rows} lignes remplies par feuille",
+                    gettext(
+                        "trop de lignes : au plus %(limit)s lignes sous l'en-tête, lignes vides "
+                        "comprises (supprimez les lignes à partir de celle-ci)"
+                    )
+                    % {"limit": sheet.max_rows},
                 )
             )
         if headers_ok:  # with shifted or unknown columns, the data would be misread

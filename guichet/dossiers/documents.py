@@ -1,4 +1,8 @@
-"""Attachments: PDFs checked by content, stored under their SHA-256, never served unchecked."""
+"""Attachments: PDFs checked by content, stored under their SHA-256, never served unchecked.
+
+What a PDF can do when opened (JavaScript, embedded files, launch actions) is recorded on the
+document for staff; every stored PDF is served as a download only, sandboxed, never sniffed.
+"""
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -26,11 +30,13 @@ def upload_document(dossier: Dossier, user, kind: str, upload) -> Document:
     with transaction.atomic():
         document = Document(dossier=dossier, kind=kind, sha256=checked.sha256,
                             size=checked.size, uploaded_by=user, uploaded_at=server_now(),
-                            original_name=(getattr(upload, "name", "") or "document.pdf")[-255:])
+                            original_name=(getattr(upload, "name", "") or "document.pdf")[-255:],
+                            active_content=list(checked.active_content))
         document.file.save("document.pdf", ContentFile(upload.read()), save=False)
         document.save()
         append_event("dossier.document_added", dossier, by=user,
-                     details={"kind": kind, "sha256": checked.sha256})
+                     details={"kind": kind, "sha256": checked.sha256,
+                              **checked.audit_details()})
     return document
 
 
@@ -47,6 +53,11 @@ def remove_document(document: Document, user) -> None:
 
 
 def pdf_file_response(stored_file, filename: str) -> FileResponse:
-    """A stored PDF as a download (the response closes the file when sent)."""
-    return FileResponse(stored_file.open("rb"), as_attachment=True, filename=filename,
-                        content_type="application/pdf")
+    """A stored PDF as a download (the response closes the file when sent). Should a browser
+    render it anyway, the sandbox keeps its scripts away from our origin, and nosniff keeps
+    the declared type."""
+    response = FileResponse(stored_file.open("rb"), as_attachment=True, filename=filename,
+                            content_type="application/pdf")
+    response["Content-Security-Policy"] = "sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

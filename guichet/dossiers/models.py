@@ -264,6 +264,18 @@ class HybridProfile(models.Model):
         return f"hybrid profile of {self.dossier_id}"
 
 
+class ActiveContent(models.TextChoices):
+    """What a PDF can do when it is opened (guichet.dossiers.pdf_check), shown to staff."""
+
+    JAVASCRIPT = "javascript", _("Contient du JavaScript")
+    EMBEDDED_FILE = "embedded_file", _("Contient des fichiers intégrés")
+    LAUNCH = "launch", _("Peut lancer un programme")
+
+
+def active_content_labels(codes: list[str]) -> list[str]:
+    return [str(ActiveContent(code).label) for code in codes if code in ActiveContent.values]
+
+
 def document_path(document, filename: str) -> str:
     return f"documents/{document.sha256[:2]}/{document.sha256}.pdf"
 
@@ -280,12 +292,18 @@ class Document(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     null=True, related_name="+")
     uploaded_at = models.DateTimeField()
+    # ActiveContent values found in the file when it was checked (empty: nothing found).
+    active_content = models.JSONField(_("contenu actif"), default=list, blank=True)
 
     class Meta:
         ordering = ["dossier", "kind", "uploaded_at"]
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def active_content_labels(self) -> list[str]:
+        return active_content_labels(self.active_content)
 
 
 class Submission(models.Model):

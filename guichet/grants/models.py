@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guichet.calls.models import MONEY, Call, Wave
-from guichet.dossiers.models import Dossier
+from guichet.dossiers.models import Dossier, active_content_labels
 
 
 class Outcome(models.TextChoices):
@@ -92,6 +92,8 @@ class Grant(models.Model):
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_file = models.FileField(upload_to=signed_agreement_path, blank=True, max_length=200)
     signed_sha256 = models.CharField(max_length=64, blank=True)
+    # ActiveContent values found in the signed agreement's PDF (guichet.dossiers.pdf_check).
+    signed_active_content = models.JSONField(default=list, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -101,6 +103,10 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"grant {self.dossier.receipt_number}"
+
+    @property
+    def signed_active_content_labels(self) -> list[str]:
+        return active_content_labels(self.signed_active_content)
 
 
 class TrancheStatus(models.TextChoices):

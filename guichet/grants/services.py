@@ -214,11 +214,12 @@ def sign_agreement(grant: Grant, by, upload, now=None) -> Grant:
     upload.seek(0)
     now = now or server_now()
     locked.signed_sha256, locked.signed_at, locked.status = checked.sha256, now, GrantStatus.SIGNED
+    locked.signed_active_content = list(checked.active_content)
     locked.signed_file.save("signed.pdf", ContentFile(upload.read()), save=False)
     locked.save()
     _make_due(locked, TRIGGER_SIGNED, now)
     append_event("grant.signed", grant.dossier, by=by, at=now,
-                 details={"sha256": checked.sha256})
+                 details={"sha256": checked.sha256, **checked.audit_details()})
     return locked
 
 

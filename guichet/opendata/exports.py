@@ -2,9 +2,11 @@
 
 A table is a header (column titles) and rows of typed values: `str`, `int`, `Decimal` (euros, to
 the cent), `datetime.date` or None. Each format writes the values exactly: CSV as "1234.50"
-(dot decimals, ISO dates), XLSX as numbers (openpyxl keeps 16 significant digits, more than any
-amount of 14 digits) with a "#,##0.00" format, ODS with the decimal text itself as the cell value
-(`office:value="1234.50"`, never through a float) and French display text.
+(dot decimals, ISO dates; texts quoted and never read as a formula, see `csv_cell`), XLSX as
+numbers (openpyxl keeps 16 significant digits, more than any amount of 14 digits) with a
+"#,##0.00" format, ODS with the decimal text itself as the cell value (`office:value="1234.50"`,
+never through a float) and French display text. In XLSX and ODS a text cell is a string cell,
+never a formula.
 
 `grant_rows` and `payment_rows` read the database in chunks and, with `stream_csv`, serve large
 volumes without holding them in memory (e.g. in a `StreamingHttpResponse`); the `*_table`
@@ -126,6 +128,30 @@ def payments_table(call: Call) -> tuple[Header, list[tuple]]:
 
 # --- CSV -------------------------------------------------------------------------------------
 
+# A cell starting with one of these is run as a formula by spreadsheets ("CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str | int | Decimal:
+    """A value as a cell of any CSV we write, the way OWASP's "CSV Injection" page says: text
+    that starts with = + - @ a tab or a carriage return gets a leading single quote, so that
+    spreadsheets show it as text; numbers (`int`, `Decimal`) stay numbers, never prefixed;
+    dates are ISO text; None is empty. Write the cells with `csv_writer`."""
+    if value is None:
+        return ""
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return value
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def csv_writer(stream, *, lineterminator: str = "\r\n"):
+    """The csv writer of every export: numbers bare, every text quoted (inner quotes doubled),
+    so that a separator inside a text, "," or ";" (the one French Excel splits on), never
+    starts a new cell; whatever a reader splitting on ";" cuts out of a quoted text ends with
+    the closing quote, which no formula survives."""
+    return csv.writer(stream, quoting=csv.QUOTE_NONNUMERIC, lineterminator=lineterminator)
+
 
 class _Line:
     """A write-only "file" that hands back what the csv module writes into it."""
@@ -137,26 +163,20 @@ class _Line:
 def stream_csv(header: Header, rows: Iterable[Row], *, excel: bool = False) -> Iterator[bytes]:
     """The CSV line by line, as UTF-8 bytes (comma separated, dot decimals, ISO dates). With
     `excel`, a byte order mark first, so that Excel reads the accents right."""
-    writer = csv.writer(_Line(), lineterminator="\r\n")
+    writer = csv_writer(_Line())
     if excel:
         yield "\ufeff".encode()
-    yield writer.writerow(header).encode("utf-8")
+    yield writer.writerow([csv_cell(title) for title in header]).encode("utf-8")
     for row in rows:
-        yield writer.writerow([_csv_value(value) for value in row]).encode("utf-8")
+        yield writer.writerow([csv_cell(_cents(value)) for value in row]).encode("utf-8")
 
 
 def to_csv(header: Header, rows: Iterable[Row], *, excel: bool = False) -> bytes:
     return b"".join(stream_csv(header, rows, excel=excel))
 
 
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return _decimal_text(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+def _cents(value: Any) -> Any:
+    return value.quantize(CENT) if isinstance(value, Decimal) else value
 
 
 def _decimal_text(amount: Decimal) -> str:

@@ -12,9 +12,10 @@ duty.
 
 UTF-8, comma separated, dot decimals, every value written from `Decimal` (never a float); the
 schema (a Table Schema, `scdl-subventions-2.1.1.schema.json` next to this module) validates it.
+Cells are written like every other CSV export (`exports.csv_cell`): texts quoted, never read
+as a formula (a beneficiary's name is typed by applicants), numbers bare.
 """
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from guichet.calls.models import Call
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Submission
 from guichet.grants.models import Grant, GrantStatus, Payment
+from guichet.opendata.exports import csv_cell, csv_writer
 from guichet.rules import dossier as fmt
 from guichet.rules.grants import FRACTION_PLACES, final_report_due, member_shares
 from guichet.rules.money import CENT
@@ -51,6 +53,8 @@ SCDL_COLUMNS = (
     "pourcentageSubvention",
     "dispositifAide",
 )
+# Written as numbers (the schema's type "number"); the other columns are text.
+NUMBER_COLUMNS = frozenset({"montant", "pourcentageSubvention"})
 PUBLISHED_STATUSES = (GrantStatus.SIGNED, GrantStatus.CLOSED)
 NATURE = "aide en numéraire"
 SINGLE_PAYMENT, INSTALMENTS = "unique", "échelonné"
@@ -104,10 +108,14 @@ def scdl_rows(call: Call) -> Iterator[dict[str, str]]:
 
 def write_scdl(call: Call, stream: TextIO) -> None:
     """Write the call's SCDL CSV (header and rows) to a text stream, row by row."""
-    writer = csv.DictWriter(stream, fieldnames=SCDL_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = csv_writer(stream, lineterminator="\n")
+    writer.writerow([csv_cell(column) for column in SCDL_COLUMNS])
     for row in scdl_rows(call):
-        writer.writerow(row)
+        writer.writerow([_cell(column, row[column]) for column in SCDL_COLUMNS])
+
+
+def _cell(column: str, text: str) -> str | Decimal:
+    return csv_cell(Decimal(text) if column in NUMBER_COLUMNS and text else text)
 
 
 def scdl_csv(call: Call) -> bytes:

@@ -11,6 +11,9 @@ from guichet.dossiers import budget
 from guichet.dossiers.models import Dossier
 from guichet.portal import forms
 
+# The errors listed on the page; a file can have tens of thousands (the count says how many).
+SHOWN_ERRORS = 100
+
 
 def template_response(dossier: Dossier) -> HttpResponse:
     data = annexes.build_template(budget.annex_members(dossier),
@@ -33,7 +36,9 @@ def import_annex(request, dossier: Dossier):
     try:
         budget.import_annex(dossier, request.user, form.cleaned_data["file"].read())
     except annexes.AnnexInvalid as invalid:
-        return {"annex_form": form, "annex_errors": invalid.errors}
+        return {"annex_form": form, "annex_errors": invalid.errors[:SHOWN_ERRORS],
+                "annex_error_count": len(invalid.errors),
+                "annex_errors_not_shown": max(0, len(invalid.errors) - SHOWN_ERRORS)}
     except ServiceError as refused:
         form.add_error(None, refused.message)
         return {"annex_form": form}

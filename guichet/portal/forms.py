@@ -7,6 +7,9 @@ from dsfr.forms import DsfrBaseForm
 
 from guichet.core import labels
 from guichet.core.fields import AmountField, DateField, SingleLineField
+from guichet.core.uploads import max_size
+from guichet.dossiers.annex import MAX_ANNEX_BYTES
+from guichet.dossiers.pdf_check import MAX_DOCUMENT_BYTES
 
 
 class VersionedForm(DsfrBaseForm):
@@ -163,6 +166,7 @@ class HybridProfileForm(VersionedForm):
 class DocumentForm(DsfrBaseForm):
     kind = forms.ChoiceField(label=_("Pièce"))
     file = forms.FileField(label=_("Fichier PDF (20 Mo au plus)"),
+                           validators=[max_size(MAX_DOCUMENT_BYTES)],
                            widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}))
 
     def __init__(self, *args, kinds, **kwargs):
@@ -171,7 +175,8 @@ class DocumentForm(DsfrBaseForm):
 
 
 class AnnexForm(DsfrBaseForm):
-    file = forms.FileField(label=_("Annexe financière remplie (XLSX)"))
+    file = forms.FileField(label=_("Annexe financière remplie (XLSX)"),
+                           help_text=_("5 Mo au plus."), validators=[max_size(MAX_ANNEX_BYTES)])
 
 
 class SubmitForm(DsfrBaseForm):

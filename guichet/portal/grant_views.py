@@ -15,7 +15,9 @@ from dsfr.forms import DsfrBaseForm
 from guichet.backoffice.grant_views import grant_pdf_response
 from guichet.core.fields import AmountField
 from guichet.core.http import run_service_and_confirm
+from guichet.core.uploads import max_size
 from guichet.dossiers.models import HybridProfile
+from guichet.dossiers.pdf_check import MAX_DOCUMENT_BYTES
 from guichet.grants import services
 from guichet.grants.models import Grant, Report, ReportStatus
 from guichet.portal.selectors import dossier_for
@@ -25,7 +27,8 @@ POST_FORM = require_http_methods(["GET", "POST"])
 
 
 class SignatureForm(DsfrBaseForm):
-    file = django_forms.FileField(label=gettext_lazy("Convention signée (PDF, 20 Mo au plus)"))
+    file = django_forms.FileField(label=gettext_lazy("Convention signée (PDF, 20 Mo au plus)"),
+                                  validators=[max_size(MAX_DOCUMENT_BYTES)])
 
 
 def _grant_of(user, pk) -> Grant:
