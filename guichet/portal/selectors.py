@@ -118,6 +118,7 @@ APPLICANT_EVENTS = {
     "dossier.message_posted": _("Message échangé avec l'équipe d'instruction"),
     "decision.published": _("Décision publiée"), "decision.reverted": _("Décision annulée"),
     "grant.signed": _("Convention signée"), "grant.tranche_paid": _("Tranche versée"),
+    "grant.payment_reversed": _("Versement annulé"),
     "grant.report_submitted": _("Rapport remis"), "grant.report_reviewed": _("Rapport examiné"),
     "grant.report_reminded": _("Rappel de rapport envoyé"),
     "grant.balance_computed": _("Solde calculé"), "grant.amended": _("Avenant à la convention"),
