@@ -7,7 +7,7 @@ AXE_VERSION := 4.14.1
 AXE := node_modules/axe-core/axe.min.js
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install messages lint browser benchmark
+.PHONY: run test install messages lint browser benchmark mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,3 +49,9 @@ benchmark: install
 	$(BIN)/python benchmarks/instruction_list.py
 	$(BIN)/python benchmarks/assignment.py
 	$(BIN)/python benchmarks/selection.py
+
+# Mutation score of the rules core (not part of `make test`): mutmut over guichet/rules/ with
+# tests/rules, one module after another, one worker under `nice -n 19`; about two hours on a
+# shared 2-core machine. Report: benchmarks/results/mutation.md and .json.
+mutation: install
+	$(BIN)/python benchmarks/mutation.py

@@ -5,26 +5,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from guichet.calls.services import load_call
 from guichet.dossiers.services import submit
 from guichet.review.instruction import record_instruction
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
 from guichet.review.permissions import roles_on
-from tests.conftest import DEFFINUM_TOML
 from tests.factories import lead_and_member, make_dossier, make_user
 
 pytestmark = pytest.mark.django_db
 IN_WAVE_ONE = dt.datetime(2021, 8, 31, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
-
-
-@pytest.fixture
-def other_call(tmp_path):
-    """A second call (a regional offshoot) whose staff is not ours."""
-    text = DEFFINUM_TOML.read_text().replace('id = "deffinum"', 'id = "deffinov"').replace(
-        'rules_version = "deffinum-2021.1"', 'rules_version = "deffinov-2021.1"')
-    path = tmp_path / "deffinov.toml"
-    path.write_text(text)
-    return load_call(path).call
 
 
 def _submitted(example_document, call_code="deffinum"):
@@ -37,7 +25,8 @@ def _submitted(example_document, call_code="deffinum"):
 
 @pytest.fixture
 def world(deffinum, other_call, example_document):
-    """A dossier of Deffinum and one of the other call, and one person per role."""
+    """A dossier of Deffinum and one of the other call (instructed and assigned by the other
+    call's staff), and one person per role of Deffinum."""
     own = _submitted(example_document)
     other = _submitted(example_document, "deffinov")
     lead, _member = lead_and_member(own)
@@ -57,7 +46,20 @@ def world(deffinum, other_call, example_document):
         if name == "conflicted":
             Conflict.objects.create(expert=profile, dossier=own, source="declared",
                                     reason="ancien salarié")
+    _staff_of_other_call(other_call, other)
     return {"own": own, "other": other, "people": people}
+
+
+def _staff_of_other_call(other_call, other):
+    """The other call's own instructor (who instructs its dossier, so that it stands in its
+    committee's ranking) and its own assigned expert: none of it may show on our pages."""
+    instructor = make_user("instructeur-deffinov@example.fr")
+    CallRole.objects.create(user=instructor, call=other_call, role=Role.INSTRUCTOR)
+    record_instruction(other, instructor, admissible=True, eligible=True)
+    expert = make_user("expert-deffinov@example.fr")
+    CallRole.objects.create(user=expert, call=other_call, role=Role.EXPERT)
+    profile = ExpertProfile.objects.create(user=expert, call=other_call, sectors=["btp"])
+    Assignment.objects.create(dossier=other, expert=profile, created_at=IN_WAVE_ONE)
 
 
 STAFF_PAGES = {
@@ -95,12 +97,35 @@ def _url(page, world, person) -> str:
     return f"/instruction/expertises/{assignment.pk}/"
 
 
+def _link(dossier) -> str:
+    return f'href="/instruction/dossiers/{dossier.pk}/"'
+
+
+def _content_of(page, world) -> tuple[list[str], list[str]]:
+    """What a call-wide page of Deffinum must show, and what of the other call it must not."""
+    own, other = world["own"], world["other"]
+    if page == "list":
+        return [own.receipt_number, _link(own)], [other.receipt_number, _link(other)]
+    if page == "experts":
+        return (["expert@example.fr", "conflicted@example.fr", "unassigned@example.fr"],
+                ["expert-deffinov@example.fr"])
+    if page == "committee":
+        return [_link(own)], [_link(other)]
+    return [], []
+
+
 @pytest.mark.parametrize("page", list(STAFF_PAGES))
 def test_backoffice_matrix_each_role_sees_only_what_it_may(client, world, page):
     outcomes = {}
+    shown, hidden = _content_of(page, world)
     for person in PEOPLE:
         client.force_login(world["people"][person])
-        outcomes[person] = client.get(_url(page, world, person)).status_code
+        response = client.get(_url(page, world, person))
+        outcomes[person] = response.status_code
+        if shown and response.status_code == 200:
+            content = response.content.decode()
+            assert [text for text in shown if text not in content] == [], person
+            assert [text for text in hidden if text in content] == [], person
         client.logout()
     expected = {person: 200 if person in STAFF_PAGES[page] else 404 for person in PEOPLE}
     assert outcomes == expected
