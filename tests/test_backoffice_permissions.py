@@ -194,3 +194,72 @@ def test_roles_are_per_call(world, other_call):
     assert roles_on(instructor, world["own"]) == {"instructor"}
     assert roles_on(instructor, world["other"]) == set()
     assert not instructor.has_perm("review.instruct", world["other"])
+
+
+EXPERTS = ["expert", "conflicted", "unassigned"]
+NOTE = "Budget à vérifier de près"
+PUBLIC = "Merci de préciser le calendrier"
+
+
+@pytest.fixture
+def noted(world):
+    """The own dossier with an instructor's private note and a public message."""
+    from guichet.review.instruction import post_message
+
+    instructor = world["people"]["instructor"]
+    post_message(world["own"], instructor, NOTE, private=True)
+    post_message(world["own"], instructor, PUBLIC)
+    return world
+
+
+@pytest.mark.parametrize("person", EXPERTS)
+def test_experts_never_hold_the_note_permission(noted, person):
+    assert not noted["people"][person].has_perm("review.write_note", noted["own"])
+
+
+@pytest.mark.parametrize("person", ["instructor", "committee", "administrator"])
+def test_staff_hold_the_note_permission(noted, person):
+    assert noted["people"][person].has_perm("review.write_note", noted["own"])
+
+
+@pytest.mark.parametrize("person", EXPERTS)
+def test_experts_never_read_private_notes_in_the_thread(noted, person):
+    from guichet.review.instruction import thread
+
+    bodies = [message.body for message in thread(noted["own"], noted["people"][person])]
+    assert bodies == [PUBLIC]
+    staff_bodies = [m.body for m in thread(noted["own"], noted["people"]["instructor"])]
+    assert staff_bodies == [NOTE, PUBLIC]
+
+
+def test_assigned_expert_never_reads_private_notes_on_the_dossier_page(client, noted):
+    client.force_login(noted["people"]["expert"])
+    page = client.get(f"/instruction/dossiers/{noted['own'].pk}/").content.decode()
+    assert PUBLIC in page
+    assert NOTE not in page
+    assert "note privée</span>" not in page
+    client.force_login(noted["people"]["instructor"])
+    assert NOTE in client.get(f"/instruction/dossiers/{noted['own'].pk}/").content.decode()
+
+
+@pytest.mark.parametrize("person", EXPERTS)
+def test_experts_never_write_private_notes(noted, person):
+    from guichet.review.instruction import InstructionRefused, post_message
+    from guichet.review.models import Message
+
+    with pytest.raises(InstructionRefused,
+                       match="Seule l'équipe d'instruction écrit des notes privées"):
+        post_message(noted["own"], noted["people"][person], "Avis d'expert", private=True)
+    assert not Message.objects.filter(body="Avis d'expert").exists()
+
+
+def test_assigned_expert_never_writes_private_notes_through_the_dossier_page(client, noted):
+    from guichet.review.models import Message
+
+    client.force_login(noted["people"]["expert"])
+    response = client.post(f"/instruction/dossiers/{noted['own'].pk}/", {
+        "action": "message", "body": "Avis d'expert", "private": "on"})
+    assert response.status_code == 200
+    assert "Seule l&#x27;équipe d&#x27;instruction écrit des notes privées" in \
+        response.content.decode()
+    assert not Message.objects.filter(body="Avis d'expert").exists()
