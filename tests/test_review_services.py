@@ -1,6 +1,5 @@
 """Review services: instruction, corrections, messages, experts, assignment and scoring."""
 
-import contextlib
 import datetime as dt
 import json
 from decimal import Decimal
@@ -509,8 +508,11 @@ def test_assign_experts_counts_load_already_taken_in_earlier_wave(deffinum, exam
     assign_experts(first.wave, instructor)
     second = instructed(submitted_dossier_in(example_document, now=IN_WAVE_2), instructor)
     assert second.wave.code == "w2"
-    with contextlib.suppress(ExpertRefused):  # refusing is fine: one expert has room left
+    # Three reviews a dossier, and only one expert has room left on the call.
+    with pytest.raises(ExpertRefused, match="Affectation impossible") as refused:
         assign_experts(second.wave, instructor)
+    assert f"d{second.pk}" in refused.value.message
+    assert not Assignment.objects.filter(dossier=second).exists()
     for profile in pool:
         assert Assignment.objects.filter(expert=profile).count() <= profile.max_load
 
