@@ -318,10 +318,21 @@ def test_portal_dossier_page_queries_bounded_with_big_consortium(
         assert client.get(f"/dossiers/{big.pk}/verdict/").status_code == 200
 
 
-def test_attach_required_documents_helper_makes_dossier_complete(dossier):
-    Document.objects.filter(dossier=dossier).delete()
+def test_submit_accepts_dossier_once_its_required_documents_are_attached(
+        open_call, example_document):
+    """Submission's completeness check reads the documents the call requires: none refused,
+    all of them accepted."""
+    from guichet.dossiers.services import SubmissionRefused, submit
+
+    dossier = make_dossier(example_document, with_documents=False)
+    with pytest.raises(SubmissionRefused) as refused:
+        submit(dossier)
+    assert refused.value.details == ["documents.commitment_letters", "documents.financial_annex",
+                                     "documents.lead_statutes"]
     attach_required_documents(dossier)
-    assert Document.objects.filter(dossier=dossier).count() == 3
+    submission = submit(Dossier.objects.get(pk=dossier.pk))
+    assert submission.dossier_id == dossier.pk
+    assert Dossier.objects.get(pk=dossier.pk).receipt_number
 
 
 def test_start_dossier_and_invite_through_dashboard(client, open_call, mailoutbox):

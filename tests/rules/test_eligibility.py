@@ -8,10 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guichet.rules.definition import parse_definition, shipped_definition
 from guichet.rules.dossier import parse_dossier
-from guichet.rules.eligibility import Verdict, evaluate
+from guichet.rules.eligibility import Verdict, compute_figures, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE_DOCUMENT = json.loads(
@@ -174,6 +176,19 @@ def test_cofinancing_private_funding_counted():
     verdict = check(plan("800000.00", "560000.00", "100000.00", "70000.00", private="70000.00"))
     assert verdict.figures.cofinancing == Decimal("240000.00")
     assert verdict.eligible is True
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=350_000_00, max_value=10**9))
+def test_figures_aid_cap_and_cofinancing_floor_add_up_to_the_base(base_cents):
+    """The floor of co-financing is what the capped aid leaves of the base, to the cent."""
+    base = Decimal(base_cents).scaleb(-2)
+    figures = compute_figures(parse_dossier(json.dumps(plan(str(base), "1.00", "1.00"))),
+                              DEFFINUM)
+    assert figures.eligible_base == base
+    assert figures.aid_cap == (base * Decimal("0.70")).quantize(Decimal(1), "ROUND_HALF_UP")
+    assert figures.aid_cap + figures.cofinancing_floor == base
+    assert figures.cofinancing_floor.as_tuple().exponent == -2
 
 
 def test_cofinancing_floor_is_complement_of_rounded_cap():
