@@ -454,9 +454,17 @@ def test_cli_assign_solved_exits_zero_with_result(tmp_path):
 
 
 def test_cli_assign_stdin_accepted(tmp_path):
-    done = _assign(tmp_path, "-", stdin=json.dumps({**CONTRACT_INSTANCE, "allow_unlisted": True})
-                   .encode())
+    document = {**CONTRACT_INSTANCE, "allow_unlisted": True}
+    done = _assign(tmp_path, "-", stdin=json.dumps(document).encode())
     assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    result = json.loads(done.stdout)
+    assert (result["objective"], result["upper_bound"], result["optimal"]) == (0.93, 0.93, True)
+    assert len(result["assignment"]) == 6
+    assert result["weakest_dossier"] == {"dossier": "d2", "affinity": 0.0}
+    from_file = json.loads(_assign(tmp_path, _write(tmp_path, document)).stdout)
+    assert {k: v for k, v in result.items() if k != "seconds"} == {
+        k: v for k, v in from_file.items() if k != "seconds"}
 
 
 def test_cli_assign_infeasible_exits_one_with_reason(tmp_path):
