@@ -248,3 +248,9 @@ def test_format_eur_en_english_typography(amount, expected):
 )
 def test_format_percent_no_trailing_zeros(rate, expected):
     assert format_percent(Decimal(rate)) == expected
+
+
+def test_ratio_exact_half_rounded_up_not_to_even():
+    assert ratio(Decimal("1"), Decimal("800")) == Decimal("0.0013")  # 0.00125
+    assert ratio(Decimal("1"), Decimal("8"), places=2) == Decimal("0.13")  # 0.125
+    assert ratio(Decimal("-1"), Decimal("8"), places=2) == Decimal("-0.13")
