@@ -20,7 +20,9 @@ from guichet.rules.dossier import (
     canonical_json,
     dossier_from_builtins,
     dossier_to_builtins,
+    json_schema,
     parse_dossier,
+    sha256_hex,
 )
 from guichet.rules.money import MAX_AMOUNT
 
@@ -289,6 +291,7 @@ def test_parse_dossier_invalid_json_refused(text):
     error = refusal(text)
     assert error.field == ""
     assert error.reason.startswith("not valid JSON")
+    assert str(error) == error.reason  # no field to name: no "field: " prefix
 
 
 @pytest.mark.parametrize("text", ["null", "[]", '"dossier"', "42"])
@@ -521,3 +524,17 @@ def test_dossier_from_builtins_checks_amounts_and_members_like_parse():
     with pytest.raises(DossierFormatError) as refused:
         dossier_from_builtins(data)
     assert refused.value.field == "title"
+
+
+def test_json_schema_describes_the_dossier_and_its_parts():
+    schema = json_schema()
+    assert schema["$ref"] == "#/$defs/Dossier"
+    assert set(schema["$defs"]) == {"Dossier", "Member", "Milestone", "Expense", "Financing"}
+    dossier = schema["$defs"]["Dossier"]
+    assert set(dossier["required"]) == {"format", "call"}
+    assert dossier["additionalProperties"] is False
+
+
+def test_sha256_hex_of_the_canonical_bytes():
+    assert sha256_hex(b"abc") == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
