@@ -51,7 +51,7 @@ benchmark: install
 	$(BIN)/python benchmarks/selection.py
 
 # Mutation score of the rules core (not part of `make test`): mutmut over guichet/rules/ with
-# tests/rules, one module after another, one worker under `nice -n 19`; about two hours on a
+# tests/rules, one module after another, one worker under `nice -n 19`; a few hours on a
 # shared 2-core machine. Report: benchmarks/results/mutation.md and .json.
 mutation: install
 	$(BIN)/python benchmarks/mutation.py
