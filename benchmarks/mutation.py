@@ -175,17 +175,22 @@ def markdown(report: dict) -> str:
         "",
         f"{report['tool']} over `guichet/rules/`, tests: {report['tests']}; one worker, "
         f"`nice -n 19`. Made by `make mutation` (benchmarks/mutation.py). Score = (killed + "
-        f"timed out) / (generated − equivalent); target {TARGET_SCORE:g} % on money, eligibility, "
-        "SIRET, dossier parsing and tranche arithmetic.",
+        f"timed out) / (generated − equivalent − not run); target {TARGET_SCORE:g} % on money, "
+        "eligibility, SIRET, dossier parsing and tranche arithmetic.",
         "",
-        "| module | generated | killed | timed out | equivalent | surviving | score | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| module | generated | killed | timed out | equivalent | surviving | not run | score "
+        "| target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in report["modules"]:
         score = "—" if m["score"] is None else f"{m['score']:.1f} %"
         target = f"{m['target']:g} %" if m["target"] else ""
         lines.append(f"| `{m['module']}` | {m['generated']} | {m['killed']} | {m['timeout']} | "
-                     f"{m['equivalent']} | {m['surviving']} | {score} | {target} |")
+                     f"{m['equivalent']} | {m['surviving']} | {m['not_run']} | {score} | "
+                     f"{target} |")
+    if any(m["not_run"] for m in report["modules"]):
+        lines += ["", "A mutant *not run* was not tested (the run was stopped before it): the "
+                  "score of its module counts only the mutants that were."]
     for m in report["modules"]:
         if m["equivalents"]:
             lines += ["", f"## Equivalent mutants of `{m['module']}`", ""]
