@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 PORT ?= 8000
 SITE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run test install messages lint browser benchmark deploy-check
+.PHONY: run test install messages lint browser benchmark deploy-check mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,3 +61,9 @@ benchmark: install
 	$(BIN)/python benchmarks/assignment.py
 	$(BIN)/python benchmarks/selection.py
 	$(BIN)/python benchmarks/hostile_annex.py
+
+# Mutation score of the rules core (not part of `make test`): mutmut over guichet/rules/ with
+# tests/rules, one module after another, one worker under `nice -n 19`; a few hours on a
+# shared 2-core machine. Report: benchmarks/results/mutation.md and .json.
+mutation: install
+	$(BIN)/python benchmarks/mutation.py

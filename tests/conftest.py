@@ -89,3 +89,21 @@ def _audit_row_triggers(vendor: str) -> tuple[list[str], list[str]]:
         return migration.REVERSE["sqlite"], migration.SQLITE
     statement = "ALTER TABLE audit_auditevent {} TRIGGER audit_event_append_only"
     return [statement.format("DISABLE")], [statement.format("ENABLE")]
+
+
+@pytest.fixture
+def other_call(db, tmp_path):
+    """A second call (a regional offshoot of Deffinum) with its own id, name and rules version,
+    whose staff is not ours: what one call's pages show must never include it."""
+    from guichet.calls.services import load_call
+
+    text = DEFFINUM_TOML.read_text(encoding="utf-8")
+    for old, new in [('id = "deffinum"', 'id = "deffinov"'),
+                     ('rules_version = "deffinum-2021.1"', 'rules_version = "deffinov-2021.1"'),
+                     ('name = "Deffinum — ', 'name = "Deffinov Provence — '),
+                     ('name_en = "Deffinum — ', 'name_en = "Deffinov Provence — ')]:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "deffinov.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_call(path).call

@@ -14,6 +14,8 @@ from guichet.dossiers.services import import_dossier
 from guichet.rules.siret import make_siret
 
 _serial = itertools.count(1)
+# The refusal of guichet.review.instruction.require_perm, for pytest.raises(match=...).
+NOT_ALLOWED = "Vous n'avez pas le droit de faire cette action"
 
 
 def fresh_siret() -> str:

@@ -1,5 +1,6 @@
 """Applicant accounts (django-allauth): flows, French DSFR pages, accessibility of the forms."""
 
+import json
 import os
 import re
 import subprocess
@@ -327,18 +328,32 @@ def test_password_change_updates_password_and_confirms(client):
                      r"Mot de passe modifié", html)
 
 
-def test_signup_stores_argon2_hash_when_argon2_is_first_hasher(client, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+def _real_settings_value(name: str, **environment: str):
+    """A value of guichet.settings as a fresh process reads it (not the test settings, which
+    hash with MD5 for speed): the environment is ours less GUICHET_ENV and the Django settings
+    module, plus `environment`."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("GUICHET_ENV", "DJANGO_SETTINGS_MODULE", "SECRET_KEY",
+                          "ALLOWED_HOSTS")}
+    env.update(environment)
+    result = subprocess.run(
+        [sys.executable, "-c",
+         f"import json, guichet.settings as s; print(json.dumps(s.{name}))"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def test_signup_with_production_hashers_stores_argon2_hash(client, settings):
+    production = _real_settings_value("PASSWORD_HASHERS", GUICHET_ENV="production",
+                                      SECRET_KEY="s" * 50, ALLOWED_HOSTS="guichet.example.fr")
+    assert _real_settings_value("PASSWORD_HASHERS") == production  # GUICHET_ENV unset
+    settings.PASSWORD_HASHERS = production
     _signup(client)
-    assert get_user_model().objects.get().password.startswith("argon2")
+    user = get_user_model().objects.get()
+    assert user.password.startswith("argon2$argon2id$")
+    assert user.check_password(STRONG_PASSWORD)
 
 
 def test_development_settings_hash_passwords_with_argon2():
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("GUICHET_ENV", "DJANGO_SETTINGS_MODULE")}
-    env["GUICHET_ENV"] = "development"
-    result = subprocess.run(
-        [sys.executable, "-c",
-         "import guichet.settings as s; print(s.PASSWORD_HASHERS[0])"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    hashers = _real_settings_value("PASSWORD_HASHERS", GUICHET_ENV="development")
+    assert hashers[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"

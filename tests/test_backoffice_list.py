@@ -22,6 +22,20 @@ def instructor(deffinum, client):
     return user
 
 
+@pytest.fixture(autouse=True)
+def other_call_dossiers(other_call):
+    """Forty submitted dossiers of another call in every test: the list must never show them."""
+    bulk_submitted_dossiers(other_call, 40, start=10_000)
+
+
+OTHER_CALL_RECEIPT = "DEFFINOV-"
+
+
+def _receipt(n: int) -> str:
+    """The receipt number of the n-th dossier made by bulk_submitted_dossiers for Deffinum."""
+    return f"DEFFINUM-W1-B{n:07d}"
+
+
 def _queries(client, url) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
@@ -36,15 +50,21 @@ def test_list_query_count_does_not_grow_with_rows(client, deffinum, instructor):
     filtered = _queries(client, LIST + "?region=11&eligible=yes&tri=-aide")
     assert few == many == filtered
     assert many <= 15
+    page = client.get(LIST).content.decode()
+    assert _receipt(0) in page
+    assert OTHER_CALL_RECEIPT not in page
 
 
 def test_list_filters_and_sort(client, deffinum, instructor):
     bulk_submitted_dossiers(deffinum, 30)
     page = client.get(LIST + "?region=84&tri=-aide").content.decode()
     assert "5 dossiers" in page
+    assert _receipt(1) in page  # region 84 is the second of each six
+    assert OTHER_CALL_RECEIPT not in page
     response = client.get(LIST + "?aide_min=400000&aide_max=500000,50&export=csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][0] == "Numéro"
+    assert all(row[0].startswith("DEFFINUM-W1-B") for row in rows[1:])
     amounts = [Decimal(row[8]) for row in rows[1:]]
     assert len(amounts) == 12
     assert all(Decimal("400000") <= amount <= Decimal("500000.50") for amount in amounts)
@@ -81,15 +101,30 @@ def test_list_pagination_and_xlsx_export(client, deffinum, instructor):
     bulk_submitted_dossiers(deffinum, 60)
     first = client.get(LIST).content.decode()
     assert "1 / 2" in first
+    assert _receipt(0) in first
+    assert OTHER_CALL_RECEIPT not in first
     second = client.get(LIST + "?page=2").content.decode()
     assert second.count('href="/instruction/dossiers/') == 10
+    assert _receipt(59) in second
+    assert OTHER_CALL_RECEIPT not in second
     workbook = openpyxl.load_workbook(io.BytesIO(client.get(LIST + "?export=xlsx").content))
-    assert workbook["Dossiers"].max_row == 61
+    sheet = workbook["Dossiers"]
+    assert sheet.max_row == 61
+    assert sorted(row[0] for row in sheet.iter_rows(min_row=2, values_only=True)) == [
+        _receipt(n) for n in range(60)]
 
 
 def test_list_ignores_drafts_and_other_calls(client, deffinum, instructor, example_document):
     from tests.factories import make_dossier
 
-    make_dossier(example_document)  # a draft
+    draft = make_dossier(example_document)
     bulk_submitted_dossiers(deffinum, 2)
-    assert "2 dossiers" in client.get(LIST).content.decode()
+    page = client.get(LIST).content.decode()
+    assert "2 dossiers" in page
+    assert _receipt(0) in page
+    assert _receipt(1) in page
+    assert f'href="/instruction/dossiers/{draft.pk}/"' not in page
+    assert OTHER_CALL_RECEIPT not in page
+    response = client.get(LIST + "?export=csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row[0] for row in rows[1:]] == [_receipt(0), _receipt(1)]

@@ -5,26 +5,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from guichet.calls.services import load_call
 from guichet.dossiers.services import submit
 from guichet.review.instruction import record_instruction
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
 from guichet.review.permissions import roles_on
-from tests.conftest import DEFFINUM_TOML
 from tests.factories import lead_and_member, make_dossier, make_user
 
 pytestmark = pytest.mark.django_db
 IN_WAVE_ONE = dt.datetime(2021, 8, 31, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
-
-
-@pytest.fixture
-def other_call(tmp_path):
-    """A second call (a regional offshoot) whose staff is not ours."""
-    text = DEFFINUM_TOML.read_text().replace('id = "deffinum"', 'id = "deffinov"').replace(
-        'rules_version = "deffinum-2021.1"', 'rules_version = "deffinov-2021.1"')
-    path = tmp_path / "deffinov.toml"
-    path.write_text(text)
-    return load_call(path).call
 
 
 def _submitted(example_document, call_code="deffinum"):
@@ -37,7 +25,8 @@ def _submitted(example_document, call_code="deffinum"):
 
 @pytest.fixture
 def world(deffinum, other_call, example_document):
-    """A dossier of Deffinum and one of the other call, and one person per role."""
+    """A dossier of Deffinum and one of the other call (instructed and assigned by the other
+    call's staff), and one person per role of Deffinum."""
     own = _submitted(example_document)
     other = _submitted(example_document, "deffinov")
     lead, _member = lead_and_member(own)
@@ -57,7 +46,20 @@ def world(deffinum, other_call, example_document):
         if name == "conflicted":
             Conflict.objects.create(expert=profile, dossier=own, source="declared",
                                     reason="ancien salarié")
+    _staff_of_other_call(other_call, other)
     return {"own": own, "other": other, "people": people}
+
+
+def _staff_of_other_call(other_call, other):
+    """The other call's own instructor (who instructs its dossier, so that it stands in its
+    committee's ranking) and its own assigned expert: none of it may show on our pages."""
+    instructor = make_user("instructeur-deffinov@example.fr")
+    CallRole.objects.create(user=instructor, call=other_call, role=Role.INSTRUCTOR)
+    record_instruction(other, instructor, admissible=True, eligible=True)
+    expert = make_user("expert-deffinov@example.fr")
+    CallRole.objects.create(user=expert, call=other_call, role=Role.EXPERT)
+    profile = ExpertProfile.objects.create(user=expert, call=other_call, sectors=["btp"])
+    Assignment.objects.create(dossier=other, expert=profile, created_at=IN_WAVE_ONE)
 
 
 STAFF_PAGES = {
@@ -100,12 +102,35 @@ def _url(page, world, person) -> str:
     return f"/instruction/expertises/{assignment.pk}/"
 
 
+def _link(dossier) -> str:
+    return f'href="/instruction/dossiers/{dossier.pk}/"'
+
+
+def _content_of(page, world) -> tuple[list[str], list[str]]:
+    """What a call-wide page of Deffinum must show, and what of the other call it must not."""
+    own, other = world["own"], world["other"]
+    if page == "list":
+        return [own.receipt_number, _link(own)], [other.receipt_number, _link(other)]
+    if page == "experts":
+        return (["expert@example.fr", "conflicted@example.fr", "unassigned@example.fr"],
+                ["expert-deffinov@example.fr"])
+    if page == "committee":
+        return [_link(own)], [_link(other)]
+    return [], []
+
+
 @pytest.mark.parametrize("page", list(STAFF_PAGES))
 def test_backoffice_matrix_each_role_sees_only_what_it_may(client, world, page):
     outcomes = {}
+    shown, hidden = _content_of(page, world)
     for person in PEOPLE:
         client.force_login(world["people"][person])
-        outcomes[person] = client.get(_url(page, world, person)).status_code
+        response = client.get(_url(page, world, person))
+        outcomes[person] = response.status_code
+        if shown and response.status_code == 200:
+            content = response.content.decode()
+            assert [text for text in shown if text not in content] == [], person
+            assert [text for text in hidden if text in content] == [], person
         client.logout()
     expected = {person: 200 if person in STAFF_PAGES[page]
                 else 403 if page in CALL_PAGES and person in SERVING_THE_CALL else 404
@@ -176,3 +201,72 @@ def test_roles_are_per_call(world, other_call):
     assert roles_on(instructor, world["own"]) == {"instructor"}
     assert roles_on(instructor, world["other"]) == set()
     assert not instructor.has_perm("review.instruct", world["other"])
+
+
+EXPERTS = ["expert", "conflicted", "unassigned"]
+NOTE = "Budget à vérifier de près"
+PUBLIC = "Merci de préciser le calendrier"
+
+
+@pytest.fixture
+def noted(world):
+    """The own dossier with an instructor's private note and a public message."""
+    from guichet.review.instruction import post_message
+
+    instructor = world["people"]["instructor"]
+    post_message(world["own"], instructor, NOTE, private=True)
+    post_message(world["own"], instructor, PUBLIC)
+    return world
+
+
+@pytest.mark.parametrize("person", EXPERTS)
+def test_experts_never_hold_the_note_permission(noted, person):
+    assert not noted["people"][person].has_perm("review.write_note", noted["own"])
+
+
+@pytest.mark.parametrize("person", ["instructor", "committee", "administrator"])
+def test_staff_hold_the_note_permission(noted, person):
+    assert noted["people"][person].has_perm("review.write_note", noted["own"])
+
+
+@pytest.mark.parametrize("person", EXPERTS)
+def test_experts_never_read_private_notes_in_the_thread(noted, person):
+    from guichet.review.instruction import thread
+
+    bodies = [message.body for message in thread(noted["own"], noted["people"][person])]
+    assert bodies == [PUBLIC]
+    staff_bodies = [m.body for m in thread(noted["own"], noted["people"]["instructor"])]
+    assert staff_bodies == [NOTE, PUBLIC]
+
+
+def test_assigned_expert_never_reads_private_notes_on_the_dossier_page(client, noted):
+    client.force_login(noted["people"]["expert"])
+    page = client.get(f"/instruction/dossiers/{noted['own'].pk}/").content.decode()
+    assert PUBLIC in page
+    assert NOTE not in page
+    assert "note privée</span>" not in page
+    client.force_login(noted["people"]["instructor"])
+    assert NOTE in client.get(f"/instruction/dossiers/{noted['own'].pk}/").content.decode()
+
+
+@pytest.mark.parametrize("person", EXPERTS)
+def test_experts_never_write_private_notes(noted, person):
+    from guichet.review.instruction import InstructionRefused, post_message
+    from guichet.review.models import Message
+
+    with pytest.raises(InstructionRefused,
+                       match="Seule l'équipe d'instruction écrit des notes privées"):
+        post_message(noted["own"], noted["people"][person], "Avis d'expert", private=True)
+    assert not Message.objects.filter(body="Avis d'expert").exists()
+
+
+def test_assigned_expert_never_writes_private_notes_through_the_dossier_page(client, noted):
+    from guichet.review.models import Message
+
+    client.force_login(noted["people"]["expert"])
+    response = client.post(f"/instruction/dossiers/{noted['own'].pk}/", {
+        "action": "message", "body": "Avis d'expert", "private": "on"})
+    assert response.status_code == 200
+    assert "Seule l&#x27;équipe d&#x27;instruction écrit des notes privées" in \
+        response.content.decode()
+    assert not Message.objects.filter(body="Avis d'expert").exists()

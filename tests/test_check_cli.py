@@ -92,9 +92,16 @@ def test_check_missing_file_exits_two(tmp_path):
     assert "cannot read the file" in done.stderr.decode()
 
 
-def test_check_reads_standard_input(tmp_path):
-    done = _check(tmp_path, "-", stdin=CONTRACT_EXAMPLE.read_bytes())
-    assert done.returncode == 0
+def test_check_reads_standard_input(tmp_path, example):
+    example["duration_months"] = 37  # not the file on disk: the verdict is of what was piped
+    done = _check(tmp_path, "-", stdin=json.dumps(example).encode())
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == b""
+    verdict = json.loads(done.stdout)
+    assert verdict["eligible"] is False
+    assert [r["rule"] for r in verdict["results"] if not r["ok"]] == ["duration"]
+    from_file = _check(tmp_path, _write(tmp_path, example))
+    assert json.loads(from_file.stdout) == verdict
 
 
 def test_check_does_not_import_django():

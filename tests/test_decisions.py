@@ -25,7 +25,7 @@ from guichet.review.experts import add_assignment
 from guichet.review.instruction import InstructionRefused, record_instruction
 from guichet.review.models import ExpertProfile, Role
 from guichet.review.scoring import save_scores
-from tests.factories import lead_and_member, make_dossier, staff
+from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, staff
 
 PARIS = ZoneInfo("Europe/Paris")
 IN_WAVE_1 = dt.datetime(2021, 8, 31, 11, 0, tzinfo=PARIS)
@@ -154,7 +154,7 @@ def test_prepare_decision_only_for_instructed_dossier(team, example_document):
     submit(dossier, now=IN_WAVE_1)
     dossier.refresh_from_db()
     assert dossier.status == DossierStatus.SUBMITTED
-    with pytest.raises(DecisionRefused):
+    with pytest.raises(DecisionRefused, match="Seul un dossier instruit reçoit une décision"):
         prepare_decision(dossier, team["committee"], Outcome.REJECTED, motivation="Hors sujet")
     assert not Decision.objects.exists()
 
@@ -163,7 +163,7 @@ def test_prepare_decision_by_instructor_or_expert_refused(deffinum, team, exampl
     dossier = instructed_dossier(example_document, team["instructor"])
     an_expert = staff(deffinum, "expert@example.fr", Role.EXPERT)
     for user in (team["instructor"], an_expert):
-        with pytest.raises(InstructionRefused):
+        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
             prepare_decision(dossier, user, Outcome.REJECTED, motivation="Hors sujet")
     assert not Decision.objects.exists()
 
@@ -230,7 +230,7 @@ def test_publish_decisions_only_by_administrator(team, example_document):
     dossier = instructed_dossier(example_document, team["instructor"])
     prepare_decision(dossier, team["committee"], Outcome.REJECTED, motivation="Hors sujet")
     for user in (team["committee"], team["instructor"]):
-        with pytest.raises(InstructionRefused):
+        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
             publish_decisions(dossier.wave, user)
     decision = Decision.objects.get()
     assert (decision.status, decision.published_at) == (DecisionStatus.PENDING, None)
@@ -241,10 +241,10 @@ def test_publish_decisions_only_by_administrator(team, example_document):
 def test_publish_decisions_with_nothing_pending_refused(deffinum, team, example_document):
     dossier = instructed_dossier(example_document, team["instructor"])
     prepare_decision(dossier, team["committee"], Outcome.REJECTED, motivation="Hors sujet")
-    with pytest.raises(DecisionRefused):
+    with pytest.raises(DecisionRefused, match="Aucune décision en attente de publication"):
         publish_decisions(Wave.objects.get(call=deffinum, code="w2"), team["admin"])
     publish_decisions(dossier.wave, team["admin"])
-    with pytest.raises(DecisionRefused):
+    with pytest.raises(DecisionRefused, match="Aucune décision en attente de publication"):
         publish_decisions(dossier.wave, team["admin"])
     assert Decision.objects.get().status == DecisionStatus.PUBLISHED
 
@@ -261,7 +261,7 @@ def published(team, example_document) -> Decision:
 
 def test_revert_decision_only_by_administrator(team, published):
     for user in (team["committee"], team["instructor"]):
-        with pytest.raises(InstructionRefused):
+        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
             revert_decision(published, user, "Erreur matérielle")
     published.refresh_from_db()
     assert published.status == DecisionStatus.PUBLISHED
@@ -297,7 +297,7 @@ def test_revert_decision_not_published_refused(team, example_document):
     dossier = instructed_dossier(example_document, team["instructor"])
     pending = prepare_decision(dossier, team["committee"], Outcome.REJECTED,
                                motivation="Hors sujet")
-    with pytest.raises(DecisionRefused):
+    with pytest.raises(DecisionRefused, match="Seule une décision publiée peut être annulée"):
         revert_decision(pending, team["admin"], "Erreur")
     pending.refresh_from_db()
     assert pending.status == DecisionStatus.PENDING
@@ -346,7 +346,7 @@ def test_simulate_with_lead_organisation_without_region(deffinum, team, example_
 
 def test_simulate_by_expert_refused(deffinum, team):
     an_expert = staff(deffinum, "expert@example.fr", Role.EXPERT)
-    with pytest.raises(InstructionRefused):
+    with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
         simulate(Wave.objects.get(call=deffinum, code="w1"), an_expert)
     assert not SelectionRun.objects.exists()
 

@@ -1,7 +1,6 @@
 """Grants: commitment against the envelopes, early closure, agreement, payments, reports,
 amendments and the money dashboard."""
 
-import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -45,7 +44,7 @@ from guichet.review.instruction import InstructionRefused, record_instruction
 from guichet.rules import dossier as fmt
 from guichet.rules.grants import balance_due, months_after, tranche_amounts, wave_allowances
 from guichet.rules.money import format_eur_fr
-from tests.factories import lead_and_member, make_applicant, make_dossier
+from tests.factories import NOT_ALLOWED, lead_and_member, make_applicant, make_dossier
 
 PARIS = ZoneInfo("Europe/Paris")
 IN_WAVE_1 = dt.datetime(2021, 8, 31, 11, 0, tzinfo=PARIS)
@@ -417,7 +416,7 @@ def test_close_call_by_non_administrator_refused(deffinum, team, example_documen
     dossier = make_dossier(example_document)
     lead, _member = lead_and_member(dossier)
     for user in (team["instructor"], team["committee"], lead):
-        with pytest.raises(InstructionRefused):
+        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
             services.close_call(deffinum, user, "Clôture anticipée.", now=IN_WAVE_1)
     call = Call.objects.get(pk=deffinum.pk)
     assert (call.status, call.closed_message) == (CallStatus.OPEN, "")
@@ -491,7 +490,7 @@ def test_sign_agreement_with_non_pdf_refused(granted):
 
 def test_sign_agreement_by_member_not_lead_refused(team, granted):
     for user in (granted.member, team["admin"]):
-        with pytest.raises(GrantRefused):
+        with pytest.raises(GrantRefused, match="Seul le chef de file signe la convention"):
             services.sign_agreement(granted.grant, user, pdf_upload(), now=SIGNED_AT)
     grant = Grant.objects.get(pk=granted.grant.pk)
     assert (grant.status, grant.signed_sha256) == (GrantStatus.COMMITTED, "")
@@ -501,7 +500,7 @@ def test_sign_agreement_by_member_not_lead_refused(team, granted):
 def test_sign_agreement_twice_refused(signed):
     first_hash = signed.grant.signed_sha256
     other = blank_pdf(pages=2)
-    with pytest.raises(GrantRefused):
+    with pytest.raises(GrantRefused, match="La convention est déjà signée"):
         services.sign_agreement(signed.grant, signed.lead, pdf_upload(other),
                                 now=SIGNED_AT + dt.timedelta(days=1))
     grant = Grant.objects.get(pk=signed.grant.pk)
@@ -545,14 +544,14 @@ def test_record_payment_second_with_other_reference_refused(team, signed):
 
 
 def test_record_payment_of_scheduled_tranche_refused(team, signed):
-    with pytest.raises(GrantRefused):
+    with pytest.raises(GrantRefused, match="Cette tranche n'est pas exigible"):
         pay(signed, 2, team)
     assert tranche(signed.grant, 2).status == TrancheStatus.SCHEDULED
     assert not Payment.objects.exists()
 
 
 def test_record_payment_before_signature_refused(team, granted):
-    with pytest.raises(GrantRefused):
+    with pytest.raises(GrantRefused, match="Cette tranche n'est pas exigible"):
         pay(granted, 1, team)
     assert not Payment.objects.exists()
 
@@ -566,7 +565,7 @@ def test_record_payment_without_reference_refused(team, signed):
 
 def test_record_payment_by_non_staff_refused(team, signed):
     for user in (signed.lead, team["committee"]):
-        with pytest.raises(InstructionRefused):
+        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
             services.record_payment(tranche(signed.grant, 1), user, paid_on=dt.date(2022, 2, 1),
                                     reference="VIR-2022-0001")
     assert not Payment.objects.exists()
@@ -703,14 +702,14 @@ def test_submit_report_by_lead_stores_narrative_indicators_and_expenses(signed):
 
 
 def test_submit_report_before_signature_refused(granted):
-    with pytest.raises(GrantRefused):
+    with pytest.raises(GrantRefused, match="La convention n'est pas encore signée"):
         hand_in(granted, ReportKind.INTERMEDIATE)
     assert report(granted.grant, ReportKind.INTERMEDIATE).status == ReportStatus.DRAFT
 
 
 def test_submit_report_by_member_not_lead_refused(team, signed):
     for user in (signed.member, team["instructor"]):
-        with pytest.raises(GrantRefused):
+        with pytest.raises(GrantRefused, match="Seul le chef de file remet les rapports"):
             services.submit_report(report(signed.grant, ReportKind.INTERMEDIATE), user,
                                    narrative="Résultats", indicators={},
                                    expenses=statement(signed.dossier, "1.00", "1.00"))
@@ -728,7 +727,8 @@ def test_submit_report_with_unknown_indicator_refused(signed):
 def test_submit_report_with_member_of_another_consortium_refused(
         team, signed, example_document):
     stranger = make_dossier(example_document).consortium.members.get(is_lead=True)
-    with pytest.raises(GrantRefused):
+    with pytest.raises(
+            GrantRefused, match="Un membre de l'état des dépenses n'appartient pas au consortium"):
         services.submit_report(report(signed.grant, ReportKind.INTERMEDIATE), signed.lead,
                                narrative="Résultats", indicators={},
                                expenses=[(stranger.pk, "staff", Decimal("1000.00"))])
@@ -812,16 +812,21 @@ def test_final_report_approved_before_intermediate_never_pays_more_than_earned(
     pay(signed, 1, team)
     hand_in(signed, ReportKind.INTERMEDIATE, "150000.00", "100000.00")
     hand_in(signed, ReportKind.FINAL, "450000.00", "350000.00")  # the whole base
-    with contextlib.suppress(GrantRefused):
+    with pytest.raises(GrantRefused, match="Le rapport intermédiaire doit être approuvé avant "
+                                           "le rapport final"):
         services.review_report(report(signed.grant, ReportKind.FINAL), team["instructor"],
                                approve=True)
+    assert report(signed.grant, ReportKind.FINAL).status == ReportStatus.SUBMITTED
+    assert tranche(signed.grant, 3).status == TrancheStatus.SCHEDULED
     services.review_report(report(signed.grant, ReportKind.INTERMEDIATE), team["instructor"],
                            approve=True)
-    with contextlib.suppress(GrantRefused):
-        services.review_report(report(signed.grant, ReportKind.FINAL), team["instructor"],
-                               approve=True)
+    services.review_report(report(signed.grant, ReportKind.FINAL), team["instructor"],
+                           approve=True)
+    assert report(signed.grant, ReportKind.FINAL).status == ReportStatus.APPROVED
+    assert tranche(signed.grant, 3).status == TrancheStatus.DUE
     owed = sum(t.amount for t in signed.grant.tranches.exclude(status=TrancheStatus.SCHEDULED))
     assert owed == REQUESTED  # earned: min(560 000, 70 % of 800 000)
+    assert not RecoveryOrder.objects.exists()
 
 
 def test_review_report_changes_requested_needs_comment(team, signed):
@@ -837,7 +842,7 @@ def test_review_report_changes_requested_needs_comment(team, signed):
 def test_review_report_by_non_instructor_refused(team, signed):
     hand_in(signed, ReportKind.INTERMEDIATE)
     for user in (team["committee"], signed.lead):
-        with pytest.raises(InstructionRefused):
+        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
             services.review_report(report(signed.grant, ReportKind.INTERMEDIATE), user,
                                    approve=True)
     assert report(signed.grant, ReportKind.INTERMEDIATE).status == ReportStatus.SUBMITTED
@@ -853,7 +858,7 @@ def test_submit_report_again_after_changes_requested(team, signed):
     assert tranche(signed.grant, 2).status == TrancheStatus.SCHEDULED
     # Submitted but not yet reviewed: handing in again is refused.
     hand_in(signed, ReportKind.INTERMEDIATE, "160000.00", "100000.00")
-    with pytest.raises(GrantRefused):
+    with pytest.raises(GrantRefused, match="Ce rapport est déjà remis"):
         hand_in(signed, ReportKind.INTERMEDIATE)
     again = report(signed.grant, ReportKind.INTERMEDIATE)
     assert again.status == ReportStatus.SUBMITTED
@@ -948,7 +953,7 @@ def test_amend_grant_moving_budget_between_members_keeps_base(team, granted):
 
 def test_amend_grant_changing_eligible_base_refused(team, granted):
     grant = granted.grant
-    with pytest.raises(GrantRefused):
+    with pytest.raises(GrantRefused, match="L'avenant ne respecte pas les règles de l'appel"):
         services.amend_grant(grant, team["instructor"], reason="Dépenses supplémentaires.",
                              expenses=expenses_of(grant, ("550000.00", "350000.00")))
     grant.refresh_from_db()
@@ -959,7 +964,7 @@ def test_amend_grant_changing_eligible_base_refused(team, granted):
 
 def test_amend_grant_by_non_instructor_refused(team, granted):
     for user in (team["committee"], granted.lead):
-        with pytest.raises(InstructionRefused):
+        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
             services.amend_grant(granted.grant, user, reason="Prolongation.",
                                  duration_months=30)
     assert Grant.objects.get(pk=granted.grant.pk).version == 1

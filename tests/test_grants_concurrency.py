@@ -1,5 +1,13 @@
 """Fifty commitments at once against an envelope that fits only some: never over-committed,
-on PostgreSQL."""
+on PostgreSQL.
+
+This is the only test of the commitment lock (commit_grant's select_for_update on the
+programme). SQLite serialises every write, so on SQLite these tests are skipped and `make test`
+stays green even without the lock: the PostgreSQL run of .ci/run (DATABASE_URL set) is the one
+that fails when the lock is removed. Run it after touching commitments:
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/DB .venv/bin/pytest \
+        tests/test_grants_concurrency.py
+"""
 
 import datetime as dt
 import json
@@ -32,8 +40,9 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="row locks under real parallel transactions need PostgreSQL; "
-                              ".ci/run runs this file on PostgreSQL"),
+                       reason="SQLite serialises writes, so it cannot catch a missing "
+                              "commitment lock (select_for_update on the programme): "
+                              ".ci/run runs this file on PostgreSQL, set DATABASE_URL to run it"),
 ]
 
 

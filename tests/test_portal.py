@@ -12,6 +12,7 @@ from django.core.management import call_command
 
 from guichet.dossiers.demo import blank_pdf
 from guichet.dossiers.models import Document, Dossier, ExpenseLine, Submission
+from guichet.rules.money import format_eur_fr
 from tests.factories import (
     attach_required_documents,
     fresh_siret,
@@ -42,11 +43,71 @@ def _urls(dossier) -> list[str]:
             f"{base}/annexe.xlsx", f"{base}/budget.xlsx", f"{base}/budget.ods"]
 
 
-def test_portal_pages_answer_lead_and_member(client, dossier, people):
-    for user in people:
+def _eur(amount: int) -> str:
+    return format_eur_fr(Decimal(amount))
+
+
+# What each step must show of the example dossier (tests/data/contract-example.json).
+STEP_CONTENT = {
+    "projet": ["Campus hybride des métiers du bâtiment",
+               "Hybridation des parcours CAP/BP avec simulateurs immersifs"],
+    "consortium": ["Réseau Formation BTP", "EdTech Immersia", "Chef de file"],
+    "calendrier": ["Premiers résultats : 3 parcours hybridés", "Bilan final"],
+    "budget": ["Ingénierie pédagogique", _eur(450_000), "Simulateurs", _eur(350_000),
+               f"assiette éligible {_eur(800_000)}"],
+    "financement": [_eur(560_000), _eur(170_000), _eur(70_000)],
+    "hybridation": ["Profil d'hybridation des formations"],
+    "documents": ["commitment_letters.pdf", "financial_annex.pdf", "lead_statutes.pdf"],
+    "depot": ["Le dossier est complet et éligible."],
+}
+# What only the lead gets (editing and submitting), and what a member is told instead.
+LEAD_ONLY = {"projet": 'data-testid="project-form"', "depot": 'data-testid="submit-form"'}
+MEMBER_ONLY = {"depot": "Seul le chef de file dépose le dossier."}
+
+
+def _spreadsheet_texts(url: str, content: bytes) -> set[str]:
+    """Every cell of an exported workbook (XLSX or ODS), as text."""
+    if url.endswith(".ods"):
+        from odf.opendocument import load as load_ods
+        from odf.table import TableCell
+        from odf.text import P
+
+        document = load_ods(io.BytesIO(content))
+        return {"".join(str(p) for p in cell.getElementsByType(P))
+                for cell in document.spreadsheet.getElementsByType(TableCell)}
+    workbook = openpyxl.load_workbook(io.BytesIO(content))
+    return {str(value) for sheet in workbook for row in sheet.iter_rows(values_only=True)
+            for value in row if value is not None}
+
+
+def test_portal_pages_show_the_dossier_to_lead_and_member(client, dossier, people):
+    base = f"/dossiers/{dossier.pk}"
+    for user, role in zip(people, ["vous êtes chef de file", "vous êtes membre du consortium"],
+                          strict=True):
         client.force_login(user)
-        for url in _urls(dossier):
-            assert client.get(url).status_code == 200, url
+        for number, step in enumerate(STEPS, start=1):
+            response = client.get(f"{base}/etape/{step}/")
+            assert response.status_code == 200, step
+            page = response.content.decode().replace("&#x27;", "'")
+            expected = [*STEP_CONTENT[step], role, f"Étape {number} sur 8",
+                        'data-verdict="eligible"']
+            assert [text for text in expected if text not in page] == [], step
+            lead_only, member_only = LEAD_ONLY.get(step), MEMBER_ONLY.get(step)
+            is_lead = user == people[0]
+            if lead_only:
+                assert (lead_only in page) is is_lead, step
+            if member_only:
+                assert (member_only in page) is not is_lead, step
+        verdict = client.get(f"{base}/verdict/").content.decode().replace("&#x27;", "'")
+        assert 'data-verdict="eligible"' in verdict
+        assert f"L'assiette de dépenses éligibles ({_eur(800_000)}) atteint le minimum" in verdict
+        for name in ("annexe.xlsx", "budget.xlsx", "budget.ods"):
+            response = client.get(f"{base}/{name}")
+            assert response.status_code == 200, name
+            assert f"-{dossier.pk}." in response["Content-Disposition"], name
+            texts = _spreadsheet_texts(name, response.content)
+            expected = {"Ingénierie pédagogique", "Simulateurs", "Réseau Formation BTP"}
+            assert expected <= texts, (name, expected - texts)
 
 
 def test_portal_other_consortium_gets_404_everywhere(client, dossier, example_document):
@@ -249,10 +310,21 @@ def test_portal_dossier_page_queries_bounded_with_big_consortium(
         assert client.get(f"/dossiers/{big.pk}/verdict/").status_code == 200
 
 
-def test_attach_required_documents_helper_makes_dossier_complete(dossier):
-    Document.objects.filter(dossier=dossier).delete()
+def test_submit_accepts_dossier_once_its_required_documents_are_attached(
+        open_call, example_document):
+    """Submission's completeness check reads the documents the call requires: none refused,
+    all of them accepted."""
+    from guichet.dossiers.services import SubmissionRefused, submit
+
+    dossier = make_dossier(example_document, with_documents=False)
+    with pytest.raises(SubmissionRefused) as refused:
+        submit(dossier)
+    assert refused.value.details == ["documents.commitment_letters", "documents.financial_annex",
+                                     "documents.lead_statutes"]
     attach_required_documents(dossier)
-    assert Document.objects.filter(dossier=dossier).count() == 3
+    submission = submit(Dossier.objects.get(pk=dossier.pk))
+    assert submission.dossier_id == dossier.pk
+    assert Dossier.objects.get(pk=dossier.pk).receipt_number
 
 
 def test_start_dossier_and_invite_through_dashboard(client, open_call, mailoutbox,

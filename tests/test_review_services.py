@@ -1,6 +1,5 @@
 """Review services: instruction, corrections, messages, experts, assignment and scoring."""
 
-import contextlib
 import datetime as dt
 import json
 from decimal import Decimal
@@ -40,7 +39,7 @@ from guichet.review.models import (
 )
 from guichet.review.scoring import ScoringRefused, aggregates, save_scores
 from guichet.rules.siret import make_siret
-from tests.factories import lead_and_member, make_dossier, make_user, staff
+from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, make_user, staff
 
 PARIS = ZoneInfo("Europe/Paris")
 IN_WAVE_1 = dt.datetime(2021, 8, 31, 11, 0, tzinfo=PARIS)
@@ -151,7 +150,7 @@ def test_record_instruction_by_non_instructor_refused(deffinum, example_document
     lead, _member = lead_and_member(dossier)
     an_expert = staff(deffinum, "expert@example.fr", Role.EXPERT)
     for user in (lead, an_expert):
-        with pytest.raises(InstructionRefused):
+        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
             record_instruction(dossier, user, admissible=True, eligible=True)
     dossier.refresh_from_db()
     assert dossier.status == DossierStatus.SUBMITTED
@@ -306,7 +305,8 @@ def test_post_message_private_note_never_in_applicant_thread(deffinum, example_d
 def test_post_message_private_note_by_applicant_refused(deffinum, example_document):
     dossier = submitted_dossier_in(example_document)
     lead, _member = lead_and_member(dossier)
-    with pytest.raises(InstructionRefused):
+    with pytest.raises(
+            InstructionRefused, match="Seule l'équipe d'instruction écrit des notes privées"):
         post_message(dossier, lead, "Note interne", private=True)
     assert not dossier.messages.exists()
 
@@ -314,7 +314,7 @@ def test_post_message_private_note_by_applicant_refused(deffinum, example_docume
 def test_post_message_by_outsider_refused(deffinum, example_document):
     dossier = submitted_dossier_in(example_document)
     outsider = make_user("curieux@example.fr")
-    with pytest.raises(InstructionRefused):
+    with pytest.raises(InstructionRefused, match="Vous n'avez pas accès à ce dossier"):
         post_message(dossier, outsider, "Bonjour")
     assert not dossier.messages.exists()
 
@@ -364,7 +364,7 @@ def test_invite_expert_unknown_sector_refused(deffinum):
 
 def test_invite_expert_by_non_instructor_refused(deffinum):
     committee = staff(deffinum, "comite@example.fr", Role.COMMITTEE)
-    with pytest.raises(InstructionRefused):
+    with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
         invite_expert(deffinum, "x@example.fr", committee, sectors=["btp"])
     assert not ExpertProfile.objects.exists()
 
@@ -558,15 +558,18 @@ def test_assign_experts_counts_load_already_taken_in_earlier_wave(deffinum, exam
     assign_experts(first.wave, instructor)
     second = instructed(submitted_dossier_in(example_document, now=IN_WAVE_2), instructor)
     assert second.wave.code == "w2"
-    with contextlib.suppress(ExpertRefused):  # refusing is fine: one expert has room left
+    # Three reviews a dossier, and only one expert has room left on the call.
+    with pytest.raises(ExpertRefused, match="Affectation impossible") as refused:
         assign_experts(second.wave, instructor)
+    assert f"d{second.pk}" in refused.value.message
+    assert not Assignment.objects.filter(dossier=second).exists()
     for profile in pool:
         assert Assignment.objects.filter(expert=profile).count() <= profile.max_load
 
 
 def test_assign_experts_by_non_instructor_refused(deffinum):
     committee = staff(deffinum, "comite@example.fr", Role.COMMITTEE)
-    with pytest.raises(InstructionRefused):
+    with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
         assign_experts(Wave.objects.get(call=deffinum, code="w1"), committee)
 
 
@@ -652,7 +655,7 @@ def test_save_scores_by_someone_else_refused(deffinum, assignment):
     colleague = expert(deffinum, "collegue@example.fr")
     add_assignment(assignment.dossier, colleague, instructor)  # on the same dossier
     for user in (colleague.user, instructor):
-        with pytest.raises(ScoringRefused):
+        with pytest.raises(ScoringRefused, match="Cette expertise ne vous est pas confiée"):
             save_scores(assignment, user, grid(4, 4, 4, 4, 4))
     assert not Score.objects.exists()
 

@@ -20,6 +20,7 @@ ONE_SECOND = dt.timedelta(seconds=1)
 
 pytestmark = pytest.mark.django_db
 
+NO_OPEN_WAVE = "Aucune vague de l'appel n'est ouverte à la date de réception"
 
 def test_submit_eligible_dossier_issues_receipt_with_snapshot_hash(deffinum, example_document):
     dossier = make_dossier(example_document)
@@ -57,14 +58,14 @@ def test_submit_one_second_before_winter_close_lands_in_wave_two(deffinum, examp
 
 def test_submit_at_winter_close_refused(deffinum, example_document):
     dossier = make_dossier(example_document)
-    with pytest.raises(SubmissionRefused):
+    with pytest.raises(SubmissionRefused, match=rf"{NO_OPEN_WAVE} \(30/12/2021 à 12:00:00"):
         submit(dossier, now=W2_CLOSE)
     assert W2_CLOSE.astimezone(dt.UTC).hour == 11
 
 
 def test_submit_between_waves_refused(deffinum, example_document):
     dossier = make_dossier(example_document)
-    with pytest.raises(SubmissionRefused):
+    with pytest.raises(SubmissionRefused, match=rf"{NO_OPEN_WAVE} \(15/09/2021 à 12:00:00"):
         submit(dossier, now=dt.datetime(2021, 9, 15, 12, 0, tzinfo=PARIS))
 
 

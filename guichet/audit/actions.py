@@ -23,7 +23,7 @@ REVIEW = ("review.expert_added", "review.expert_removed", "review.experts_assign
           "review.conflict_declared", "review.scores_submitted")
 DECISION = ("decision.prepared", "decision.published", "decision.reverted")
 GRANT = ("grant.committed", "grant.released", "grant.signed", "grant.tranche_paid",
-         "grant.payment_reversed", "grant.report_submitted", "grant.report_reviewed", "grant.report_reminded",
-         "grant.balance_computed", "grant.amended")
+         "grant.payment_reversed", "grant.report_submitted", "grant.report_reviewed",
+         "grant.report_reminded", "grant.balance_computed", "grant.amended")
 
 ACTIONS = frozenset(CALL + ORGANISATION + CONSORTIUM + DOSSIER + REVIEW + DECISION + GRANT)

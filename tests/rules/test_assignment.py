@@ -454,9 +454,17 @@ def test_cli_assign_solved_exits_zero_with_result(tmp_path):
 
 
 def test_cli_assign_stdin_accepted(tmp_path):
-    done = _assign(tmp_path, "-", stdin=json.dumps({**CONTRACT_INSTANCE, "allow_unlisted": True})
-                   .encode())
+    document = {**CONTRACT_INSTANCE, "allow_unlisted": True}
+    done = _assign(tmp_path, "-", stdin=json.dumps(document).encode())
     assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    result = json.loads(done.stdout)
+    assert (result["objective"], result["upper_bound"], result["optimal"]) == (0.93, 0.93, True)
+    assert len(result["assignment"]) == 6
+    assert result["weakest_dossier"] == {"dossier": "d2", "affinity": 0.0}
+    from_file = json.loads(_assign(tmp_path, _write(tmp_path, document)).stdout)
+    assert {k: v for k, v in result.items() if k != "seconds"} == {
+        k: v for k, v in from_file.items() if k != "seconds"}
 
 
 def test_cli_assign_infeasible_exits_one_with_reason(tmp_path):
@@ -492,3 +500,59 @@ def test_cli_assign_missing_file_exits_two(tmp_path):
     assert done.returncode == 2
     assert done.stderr.decode().splitlines() == [
         "guichet assign: absent.json: cannot read the file (No such file or directory)"]
+
+
+# --- an instance built in code is checked like one read from JSON -----------------------------
+
+
+def _direct(**changes) -> AssignmentInstance:
+    fields = {"reviews_per_dossier": 1, "max_load": 2, "dossiers": ["d1", "d2"],
+              "experts": ["e1", "e2"], "pair_dossier": [0, 1], "pair_expert": [0, 1],
+              "pair_affinity": [0.5, 0.25], **changes}
+    return AssignmentInstance(**fields)
+
+
+@pytest.mark.parametrize(("changes", "field", "reason"), [
+    ({"reviews_per_dossier": True}, "reviews_per_dossier", "expected an integer"),
+    ({"max_load": 1.0}, "max_load", "expected an integer"),
+    ({"reviews_per_dossier": 0}, "reviews_per_dossier", "must be at least 1"),
+    ({"reviews_per_dossier": 2**31}, "reviews_per_dossier", "must be below 2**31"),
+    ({"max_load": -1}, "max_load", "must not be negative"),
+    ({"dossiers": ["d1", ""]}, "dossiers", "expected a list of non-empty strings"),
+    ({"experts": ("e1", "e2")}, "experts", "expected a list of non-empty strings"),
+    ({"experts": ["e1", "e1"]}, "experts[1]", "duplicate id 'e1'"),
+    ({"pair_expert": [0]}, "affinity", "dossier and expert arrays differ in length"),
+    ({"pair_dossier": [0, 2]}, "affinity[1]", "dossier index 2 out of range"),
+    ({"pair_expert": [-1, 1]}, "affinity[0]", "expert index -1 out of range"),
+    ({"conflict_dossier": [1], "conflict_expert": [2]}, "conflicts[0]",
+     "expert index 2 out of range"),
+    ({"conflict_dossier": [0, 1], "conflict_expert": [1]}, "conflicts",
+     "dossier and expert arrays differ in length"),
+    ({"pair_affinity": [0.5]}, "affinity", "affinity and pair arrays differ in length"),
+    ({"pair_dossier": [[0, 1]]}, "pair_dossier", "expected a one-dimensional array"),
+    ({"loads": {"e3": 1}}, "loads.e3", "unknown expert"),
+    ({"loads": {"e1": 1.5}}, "loads.e1", "expected an integer >= 0"),
+    ({"loads": {"e1": -1}}, "loads.e1", "expected an integer >= 0"),
+])
+def test_instance_built_in_code_refused_naming_field(changes, field, reason):
+    with pytest.raises(InstanceError) as refused:
+        _direct(**changes)
+    assert (refused.value.field, refused.value.reason) == (field, reason)
+    assert str(refused.value) == f"{field}: {reason}"
+
+
+@pytest.mark.parametrize("changes", [
+    {"max_load": 0}, {"pair_dossier": [1, 1]}, {"loads": {"e1": 0}},
+    {"reviews_per_dossier": 2**31 - 1},
+])
+def test_instance_built_in_code_at_its_limits_accepted(changes):
+    instance = _direct(**changes)
+    assert instance.pair_dossier.dtype == np.int32
+    assert instance.pair_affinity.dtype == np.float64
+
+
+def test_instance_total_load_counts_personal_loads():
+    instance = _direct(max_load=3, experts=["e1", "e2", "e3"], loads={"e2": 1})
+    assert instance.total_load() == 3 + 1 + 3
+    assert instance.expert_capacities().tolist() == [2, 1, 2]  # no more than the 2 dossiers
+    assert instance.expert_capacities().dtype == np.int64

@@ -11,6 +11,7 @@ from guichet.rules.definition import (
     definition_from_builtins,
     definition_to_builtins,
     load_definition,
+    parse_definition,
     shipped_definition,
 )
 
@@ -310,3 +311,65 @@ def test_load_definition_affinity_weights_not_adding_to_one_refused(tmp_path):
                                   'affinity_keyword_weight = "0.5"'))
     assert_names(error, "selection.affinity_keyword_weight")
     assert "add up to 1" in error.reason
+
+
+@pytest.mark.parametrize(("old", "new", "key", "reason"), [
+    ("leads = 1", "leads = 3", "eligibility.leads", "must not exceed min_members"),
+    ("scale_max = 5", "scale_max = 0", "selection.scale_max", "must be greater than scale_min"),
+    ("comment_required_below = 2", "comment_required_below = 6",
+     "selection.comment_required_below", "must lie within the scale"),
+    ('min_score = "2.5"', 'min_score = "5.5"', "selection.min_score",
+     "must lie within the scale"),
+    ('disagreement_spread = "2.0"', 'disagreement_spread = "0"',
+     "selection.disagreement_spread", "must be positive"),
+    ('affinity_sector_weight = "0.6"', 'affinity_sector_weight = "0.7"',
+     "selection.affinity_keyword_weight", "the two affinity weights add up to 1"),
+    ('early_closure_threshold = "350000.00"', 'early_closure_threshold = "350000.001"',
+     "funding.early_closure_threshold",
+     "at most 2 decimals (whole cents) (got 350000.001)"),
+    ('weight = "1"', 'weight = "0"', "selection.criteria[0].weight", "must be positive (got 0)"),
+    ('id = "financial_annex"', 'id = "commitment_letters"', "documents",
+     "duplicate id 'commitment_letters'"),
+    ('id = "intermediate"', 'id = "advance"', "tranches", "duplicate id 'advance'"),
+    ('id = "equipment"', 'id = "staff"', "expense_categories", "duplicate id 'staff'"),
+    ('id = "industrie"', 'id = "btp"', "sectors", "duplicate id 'btp'"),
+    ('id = "courses_hybridised"', 'id = "learners_reached"', "indicators",
+     "duplicate id 'learners_reached'"),
+    ('id = "spread"', 'id = "coverage"', "selection.criteria", "duplicate id 'coverage'"),
+    ('share = "0.50"', 'share = "remainder"', "tranches",
+     'exactly one tranche, the last, takes the remainder (share = "remainder")'),
+    ('timezone = "Europe/Paris"', "timezone = 1", "timezone", "missing or not a string"),
+])
+def test_load_definition_inconsistent_values_refused_with_key_and_reason(
+        tmp_path, old, new, key, reason):
+    error = refusal(write_variant(tmp_path, old, new))
+    assert (error.key, error.reason) == (key, reason)
+    assert str(error) == f"{error.source}: {key}: {reason}"
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("leads = 1", "leads = 2"),  # as many leads as members: allowed
+    ("comment_required_below = 2", "comment_required_below = 5"),
+    ('min_score = "2.5"', 'min_score = "0"'),
+    ('disagreement_spread = "2.0"', 'disagreement_spread = "0.5"'),
+    ('affinity_sector_weight = "0.6"\naffinity_keyword_weight = "0.4"',
+     'affinity_sector_weight = "1"\naffinity_keyword_weight = "0"'),
+    ('share = "0.50"', 'share = "0.69"'),
+])
+def test_load_definition_values_at_their_limits_accepted(tmp_path, old, new):
+    assert load_definition(write_variant(tmp_path, old, new)).id == "deffinum"
+
+
+def test_parse_definition_error_names_its_default_source():
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(DEFFINUM_TEXT.replace("leads = 1", "leads = 3", 1))
+    assert caught.value.source == "<definition>"
+    assert str(caught.value) == "<definition>: eligibility.leads: must not exceed min_members"
+
+
+def test_shipped_definition_unknown_call_lists_the_known_ones():
+    with pytest.raises(DefinitionError) as caught:
+        shipped_definition("inconnu")
+    assert caught.value.key == ""
+    assert "deffinum" in caught.value.reason
+    assert caught.value.source.endswith("inconnu.toml")

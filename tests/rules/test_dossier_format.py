@@ -18,7 +18,11 @@ from guichet.rules.dossier import (
     Dossier,
     DossierFormatError,
     canonical_json,
+    dossier_from_builtins,
+    dossier_to_builtins,
+    json_schema,
     parse_dossier,
+    sha256_hex,
 )
 from guichet.rules.money import MAX_AMOUNT
 
@@ -287,6 +291,7 @@ def test_parse_dossier_invalid_json_refused(text):
     error = refusal(text)
     assert error.field == ""
     assert error.reason.startswith("not valid JSON")
+    assert str(error) == error.reason  # no field to name: no "field: " prefix
 
 
 @pytest.mark.parametrize("text", ["null", "[]", '"dossier"', "42"])
@@ -513,3 +518,78 @@ def test_parse_first_submitted_at_read_and_judges_the_deadline():
 def test_parse_first_submitted_at_inconsistent_refused(fields, reason):
     refused = refusal(draft(**fields))
     assert (refused.field, refused.reason) == ("first_submitted_at", reason)
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    (("title",), "title"),
+    (("summary",), "summary"),
+    (("members", 0, "name"), "members[0].name"),
+    (("members", 1, "name"), "members[1].name"),
+    (("milestones", 0, "label"), "milestones[0].label"),
+    (("milestones", 1, "label"), "milestones[1].label"),
+    (("expenses", 0, "label"), "expenses[0].label"),
+    (("expenses", 0, "category"), "expenses[0].category"),
+])
+def test_parse_nul_character_refused_in_every_text_field(path, field):
+    document = example()
+    *parents, key = path
+    target = document
+    for step in parents:
+        target = target[step]
+    target[key] = "avant\u0000après"
+    error = refusal(document)
+    assert (error.field, error.reason) == (field, "contains a NUL character")
+    assert str(error) == f"{field}: contains a NUL character"
+
+
+def test_dossier_to_builtins_sorted_keys_and_amounts_as_text():
+    data = dossier_to_builtins(parse(example()))
+    assert list(data) == sorted(data)
+    assert all(list(line) == sorted(line) for line in data["expenses"] + data["financing"])
+    assert data["expenses"][1]["amount"] == "350000.00"
+    assert data["start_date"] == "2022-01-01"
+
+
+def test_dossier_from_builtins_reads_back_what_to_builtins_wrote():
+    dossier = parse(example())
+    again = dossier_from_builtins(dossier_to_builtins(dossier))
+    assert again == dossier
+    assert again.expenses[1].amount == Decimal("350000.00")
+    assert str(again.expenses[1].amount) == "350000.00"
+
+
+def test_dossier_from_builtins_is_strict_about_types():
+    data = dossier_to_builtins(parse(example()))
+    data["duration_months"] = "36"  # a string where a number is expected: not converted
+    with pytest.raises(DossierFormatError) as refused:
+        dossier_from_builtins(data)
+    assert refused.value.field == "duration_months"
+    assert refused.value.reason == "Expected `int | null`, got `str`"
+
+
+def test_dossier_from_builtins_checks_amounts_and_members_like_parse():
+    data = dossier_to_builtins(parse(example()))
+    data["expenses"][0]["amount"] = "1.005"
+    with pytest.raises(DossierFormatError) as refused:
+        dossier_from_builtins(data)
+    assert (refused.value.field, refused.value.reason) == (
+        "expenses[0].amount", "at most 2 decimals (whole cents)")
+    data = dossier_to_builtins(parse(example()))
+    data["title"] = "avant\x00après"
+    with pytest.raises(DossierFormatError) as refused:
+        dossier_from_builtins(data)
+    assert refused.value.field == "title"
+
+
+def test_json_schema_describes_the_dossier_and_its_parts():
+    schema = json_schema()
+    assert schema["$ref"] == "#/$defs/Dossier"
+    assert set(schema["$defs"]) == {"Dossier", "Member", "Milestone", "Expense", "Financing"}
+    dossier = schema["$defs"]["Dossier"]
+    assert set(dossier["required"]) == {"format", "call"}
+    assert dossier["additionalProperties"] is False
+
+
+def test_sha256_hex_of_the_canonical_bytes():
+    assert sha256_hex(b"abc") == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

@@ -8,10 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guichet.rules.definition import parse_definition, shipped_definition
 from guichet.rules.dossier import parse_dossier
-from guichet.rules.eligibility import Verdict, evaluate
+from guichet.rules.eligibility import Verdict, compute_figures, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE_DOCUMENT = json.loads(
@@ -174,6 +176,19 @@ def test_cofinancing_private_funding_counted():
     verdict = check(plan("800000.00", "560000.00", "100000.00", "70000.00", private="70000.00"))
     assert verdict.figures.cofinancing == Decimal("240000.00")
     assert verdict.eligible is True
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=350_000_00, max_value=10**9))
+def test_figures_aid_cap_and_cofinancing_floor_add_up_to_the_base(base_cents):
+    """The floor of co-financing is what the capped aid leaves of the base, to the cent."""
+    base = Decimal(base_cents).scaleb(-2)
+    figures = compute_figures(parse_dossier(json.dumps(plan(str(base), "1.00", "1.00"))),
+                              DEFFINUM)
+    assert figures.eligible_base == base
+    assert figures.aid_cap == (base * Decimal("0.70")).quantize(Decimal(1), "ROUND_HALF_UP")
+    assert figures.aid_cap + figures.cofinancing_floor == base
+    assert figures.cofinancing_floor.as_tuple().exponent == -2
 
 
 def test_cofinancing_floor_is_complement_of_rounded_cap():
@@ -647,3 +662,98 @@ def test_complete_with_documents_lists_missing_required_attachments():
     every = {document.id for document in DEFFINUM.required_documents}
     assert evaluate(dossier, DEFFINUM, documents=every).result("complete").ok is True
     assert evaluate(dossier, DEFFINUM).result("complete").ok is True  # guichet check: no files
+
+
+# --- a definition read afresh, and the cache of prepared definitions --------------------------
+
+
+DEFFINUM_TEXT = (ROOT / "calls" / "deffinum.toml").read_text(encoding="utf-8")
+
+
+def test_evaluate_with_definition_read_afresh_explains_scope_deadline_and_pooling():
+    """A definition object never evaluated before is prepared anew: its sentences, scopes and
+    time zone are its own."""
+    fresh = parse_definition(DEFFINUM_TEXT)
+    document = at_instant("2021-08-31T09:00:00Z")
+    document["scope"] = "regional"
+    verdict = check(document, definition=fresh)
+    scope = verdict.result("scope")
+    assert (scope.ok, scope.value, scope.limit) == (False, "regional", "national, interregional")
+    assert "nationale, interrégionale (déclarée : régionale)" in scope.message
+    deadline = verdict.result("deadline")
+    assert (deadline.value, deadline.limit) == ("2021-08-31T11:00:00+02:00",
+                                                "2021-08-31T12:00:00+02:00")
+    assert verdict.to_dict() == check(document).to_dict()
+
+
+def test_evaluate_prepares_each_definition_once():
+    from guichet.rules.eligibility import _prepare
+
+    fresh = parse_definition(DEFFINUM_TEXT)
+    assert _prepare(fresh) is _prepare(fresh)
+    assert _prepare(fresh) is not _prepare(DEFFINUM)
+
+
+def test_evaluate_keeps_at_most_64_prepared_definitions():
+    from guichet.rules.eligibility import _prepare, _prepared
+
+    definitions = [parse_definition(DEFFINUM_TEXT) for _ in range(65)]
+    for definition in definitions:
+        _prepare(definition)
+        assert len(_prepared) <= 64
+    assert _prepared[id(definitions[-1])][0] is definitions[-1]
+
+
+# --- what a verdict writes ------------------------------------------------------------------
+
+
+def test_verdict_to_dict_has_the_contract_keys():
+    data = check(example()).to_dict()
+    assert list(data) == ["eligible", "call", "rules_version", "wave", "figures", "results"]
+    assert (data["eligible"], data["call"], data["rules_version"], data["wave"]) == (
+        True, "deffinum", "deffinum-2021.1", "w1")
+
+
+def test_verdict_without_instant_has_no_wave():
+    document = example()
+    del document["submitted_at"]
+    verdict = check(document)
+    assert verdict.wave is None
+    assert verdict.to_dict()["wave"] is None
+
+
+@pytest.mark.parametrize(("pooling", "text"), [(True, "true"), (False, "false")])
+def test_pooling_value_written_true_or_false(pooling, text):
+    document = example()
+    document["pooling_commitment"] = pooling
+    assert check(document).result("pooling").value == text
+
+
+def test_siret_and_member_kind_list_every_offender():
+    document = example()
+    document["members"][0]["siret"] = "73282932000075"
+    document["members"][1]["siret"] = "55208131766521"
+    document["expenses"] = []
+    document["financing"] = [{"source": "aid", "amount": "1.00"}]
+    assert check(document).result("siret").value == "73282932000075, 55208131766521"
+    narrower = parse_definition(DEFFINUM_TEXT.replace(
+        '"training_network", ', '', 1).replace('"edtech", ', '', 1))
+    kinds = check(example(), definition=narrower).result("member_kind")
+    assert (kinds.ok, kinds.value) == (False, "edtech, training_network")
+
+
+def test_figures_add_up_several_lines_of_one_source():
+    document = plan("800000.00", "560000.00", "100000.00", "70000.00")
+    document["financing"].append({"source": "own_cash", "member": LEAD_SIRET,
+                                  "amount": "70000.00"})
+    figures = check(document).figures
+    assert figures.cofinancing == Decimal("240000.00")
+    assert figures.total_financing == Decimal("800000.00")
+
+
+def test_in_kind_cap_on_the_eligible_base_when_the_definition_says_so():
+    on_base = parse_definition(DEFFINUM_TEXT.replace(
+        'in_kind_cap_base = "cofinancing"', 'in_kind_cap_base = "eligible_base"', 1))
+    figures = check(example(), definition=on_base).figures
+    assert figures.in_kind_cap == Decimal("240000.00")  # 30 % of 800 000, not of 240 000
+    assert check(example()).figures.in_kind_cap == Decimal("72000.00")

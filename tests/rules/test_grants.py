@@ -451,3 +451,43 @@ def test_grants_docstring_examples_hold():
     results = doctest.testmod(grants)
     assert results.failed == 0
     assert results.attempted >= 5
+
+
+# --- refusals name what is wrong ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("split", [
+    lambda award: tranche_amounts(award, [D("0.50"), None]),
+    lambda award: member_shares(award, [D("1")]),
+])
+def test_award_as_float_refused_naming_it(split):
+    with pytest.raises(TypeError, match=r"^award must be a Decimal, not float$"):
+        split(0.5)
+    with pytest.raises(AmountError, match=r"^award: must not be negative \(got -1.00\)$"):
+        split(D("-1.00"))
+
+
+def test_tranche_amounts_remainder_not_last_refused_with_reason():
+    with pytest.raises(ValueError, match=(
+            r"^exactly one tranche, the last, must take the remainder \(share None\); "
+            r"got remainder\(s\) at \[0\] of 2 tranche\(s\)$")):
+        tranche_amounts(D("100.00"), [None, D("0.5")])
+
+
+def test_tranche_amounts_share_as_float_refused_naming_it():
+    with pytest.raises(TypeError, match=r"^share 0 must be a Decimal, not float$"):
+        tranche_amounts(D("100.00"), [0.5, None])
+
+
+def test_tranche_amounts_single_share_of_one_leaves_nothing_for_the_balance():
+    with pytest.raises(ValueError, match=r"^fixed shares add up to 1, leaving nothing for the "
+                                         r"balance$"):
+        tranche_amounts(D("100.00"), [D("1"), None])
+
+
+def test_member_shares_weight_as_float_or_all_zero_refused_with_reason():
+    with pytest.raises(TypeError, match=r"^weight 1 must be a Decimal, not float$"):
+        member_shares(D("100.00"), [D("1"), 2.0])
+    with pytest.raises(ValueError, match=r"^at least one member must have a positive weight to "
+                                         r"share the award$"):
+        member_shares(D("100.00"), [D("0"), D("0")])

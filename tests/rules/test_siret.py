@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from stdnum import luhn as stdnum_luhn
 from stdnum.fr import siret as stdnum_siret
 
-from guichet.rules.siret import is_valid_siret, luhn_ok, make_siret
+from guichet.rules.siret import is_valid_siret, luhn_ok, make_siret, siren_of
 
 LA_POSTE_SIREN = "356000000"
 LA_POSTE_HEAD_OFFICE = "35600000000048"
@@ -137,3 +137,24 @@ def test_make_siret_output_valid(siren_stem, establishment):
 
 def test_make_siret_known_example_rebuilt():
     assert make_siret("73282932", "0007") == "73282932000074"
+
+
+@pytest.mark.parametrize("siret", [
+    "732829320000075",  # 15 digits whose SIREN and whole Luhn checksums hold
+    "7328293200000",  # 13 digits, likewise
+])
+def test_is_valid_siret_luhn_valid_number_of_wrong_length_refused(siret):
+    assert luhn_ok(siret)
+    assert luhn_ok(siret[:9])
+    assert is_valid_siret(siret) is False
+
+
+def test_is_valid_siret_ascii_non_digit_that_luhn_sums_accept_refused():
+    """'>' is '4' + 10 in ASCII: the byte sums of luhn_ok take it for a digit."""
+    assert luhn_ok("7328293200007>")
+    assert is_valid_siret("7328293200007>") is False
+
+
+def test_siren_of_is_the_first_nine_digits():
+    assert siren_of("73282932000074") == "732829320"
+    assert siren_of(LA_POSTE_HEAD_OFFICE) == LA_POSTE_SIREN
