@@ -345,7 +345,8 @@ def _real_settings_value(name: str, **environment: str):
 
 def test_signup_with_production_hashers_stores_argon2_hash(client, settings):
     production = _real_settings_value("PASSWORD_HASHERS", GUICHET_ENV="production",
-                                      SECRET_KEY="s" * 50, ALLOWED_HOSTS="guichet.example.fr")
+                                      SECRET_KEY="production-hasher-test-" + "0123456789abcdef" * 3,
+                                      ALLOWED_HOSTS="guichet.example.fr")
     assert _real_settings_value("PASSWORD_HASHERS") == production  # GUICHET_ENV unset
     settings.PASSWORD_HASHERS = production
     _signup(client)

@@ -15,6 +15,7 @@ from guichet.dossiers.models import Dossier, DossierStatus, Organisation, Submis
 from guichet.dossiers.services import SubmissionRefused, submit
 from guichet.review.experts import (
     ExpertRefused,
+    NoExpert,
     add_assignment,
     assign_experts,
     declare_conflict,
@@ -558,10 +559,13 @@ def test_assign_experts_counts_load_already_taken_in_earlier_wave(deffinum, exam
     assign_experts(first.wave, instructor)
     second = instructed(submitted_dossier_in(example_document, now=IN_WAVE_2), instructor)
     assert second.wave.code == "w2"
-    # Three reviews a dossier, and only one expert has room left on the call.
-    with pytest.raises(ExpertRefused, match="Affectation impossible") as refused:
-        assign_experts(second.wave, instructor)
-    assert f"d{second.pk}" in refused.value.message
+    # Three reviews a dossier, and only one expert has room left on the call: the run says
+    # so for that dossier instead of assigning it fewer experts than it needs.
+    summary = assign_experts(second.wave, instructor)
+    assert [(u.dossier, u.receipt_number, u.reason, u.free_experts)
+            for u in summary.unassigned] == [
+        (second.pk, second.receipt_number, NoExpert.LOADS_EXHAUSTED, 1)]
+    assert summary.pairs == 0
     assert not Assignment.objects.filter(dossier=second).exists()
     for profile in pool:
         assert Assignment.objects.filter(expert=profile).count() <= profile.max_load
