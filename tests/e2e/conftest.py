@@ -130,7 +130,11 @@ class ConsoleErrors:
             if message.type != "error" or (message.text.startswith("Failed to load resource")
                                            and message.location.get("url") in refused_documents):
                 return
-            errors.append(f"console.error « {message.text} » on {page.url}")
+            # Events reach Python in batches, by when page.url may have moved on: the message's
+            # own location says which document (and script line) raised it.
+            origin = message.location or {}
+            errors.append(f"console.error « {message.text} » from "
+                          f"{origin.get('url') or page.url}:{origin.get('lineNumber', 0)}")
 
         page.on("response", on_response)
         page.on("console", on_console)
