@@ -205,6 +205,28 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = Path(os.environ.get("GUICHET_MEDIA_DIR", DATA_DIR / "media"))
+# Uploaded files (documents, signed agreements): the folder MEDIA_ROOT, or a bucket of an
+# S3-compatible store when S3_BUCKET is set (README, "Storage"). Both private: no URL, no
+# public ACL; our views serve each file after the permission check (guichet/core/storage.py).
+S3_BUCKET = os.environ.get("S3_BUCKET", "")
+STORAGES = {
+    "default": {
+        "BACKEND": "guichet.core.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("S3_REGION") or None,
+            # Unset keys: boto3's own chain (instance role, AWS_* variables, ~/.aws).
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            # Same as the folder: a name already taken gets a suffix, never overwritten.
+            "file_overwrite": False,
+        },
+    } if S3_BUCKET else {"BACKEND": "guichet.core.storage.PrivateFileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # No uploaded file is kept beyond the largest any form accepts (a PDF document, 20 MiB): the
