@@ -12,6 +12,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from guichet.core.backups import stored_names
 from guichet.core.storage import NoPublicAddress
 from guichet.dossiers.demo import blank_pdf
 from guichet.dossiers.models import Document
@@ -121,6 +122,13 @@ def test_s3_public_read_object_would_be_served_anonymously(bucket, s3_endpoint):
     s3, name = bucket
     s3.put_object(Bucket=name, Key="public/probe.txt", Body=b"public", ACL="public-read")
     assert _anonymous_get(f"{s3_endpoint}/{name}/public/probe.txt") == 200
+
+
+def test_s3_stored_names_list_the_bucket_for_backups(client, bucket, dossier):
+    lead, _member = lead_and_member(dossier)
+    document = _upload(client, dossier, lead, blank_pdf(1))
+    assert stored_names() == [document.file.name]
+    assert document.file.name.startswith(f"documents/{document.sha256[:2]}/")
 
 
 def test_s3_storage_hands_out_no_address(bucket):
