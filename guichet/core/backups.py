@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
@@ -109,9 +110,8 @@ def _copy_out(name: str, directory: Path) -> dict:
 def _dump_database(vendor: str, dump: Path) -> None:
     if vendor == "sqlite":
         connection.ensure_connection()
-        with sqlite3.connect(dump) as copy:
+        with closing(sqlite3.connect(dump)) as copy:
             connection.connection.backup(copy)  # a consistent copy while the base is in use
-        copy.close()
         return
     # pg_dump reads one snapshot of the whole database (a single repeatable-read transaction).
     _run(["pg_dump", "--format=custom", "--file", str(dump), *_pg_connection_args()],
@@ -154,14 +154,15 @@ def read_manifest(directory: Path) -> dict:
         raise BackupRefused(f"{path} is not a {FORMAT} manifest")
     try:
         _check_entry(manifest["database"])
-        if manifest["database"]["vendor"] not in DUMP_NAMES:
-            raise ValueError(f"unknown database {manifest['database']['vendor']!r}")
+        database = manifest["database"]
+        if DUMP_NAMES.get(database["vendor"]) != database["path"]:
+            raise ValueError(f"unknown database {database['vendor']!r} in {database['path']!r}")
         for entry in manifest["files"]:
             _check_entry(entry)
             _safe_relative(entry["name"])
         if not isinstance(manifest["migrations"], dict):
             raise ValueError("migrations is not an object")
-    except (KeyError, TypeError, ValueError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise BackupRefused(f"{path} is malformed: {error}") from None
     return manifest
 
@@ -225,9 +226,8 @@ def _pending_migrations() -> list[tuple[str, str]]:
 def _restore_database(vendor: str, dump: Path) -> None:
     if vendor == "sqlite":
         connection.ensure_connection()
-        with sqlite3.connect(dump) as source:
+        with closing(sqlite3.connect(dump)) as source:
             source.backup(connection.connection)
-        source.close()
         return
     connection.close()  # pg_restore works on its own connection
     # One transaction: a failure leaves the database as empty as it was. Owners and grants
