@@ -13,8 +13,9 @@ from odf.opendocument import load as load_ods
 from odf.table import Table, TableCell, TableRow
 from odf.text import P
 
-from guichet.dossiers.annex import (
-    FINANCING_SOURCES,
+from guichet.dossiers.annex.export import export_budget_ods, export_budget_xlsx
+from guichet.dossiers.annex.reader import parse_annex
+from guichet.dossiers.annex.schema import (
     AnnexCategory,
     AnnexContent,
     AnnexExpense,
@@ -22,11 +23,9 @@ from guichet.dossiers.annex import (
     AnnexInvalid,
     AnnexMember,
     CellError,
-    build_template,
-    export_budget_ods,
-    export_budget_xlsx,
-    parse_annex,
+    financing_sources,
 )
+from guichet.dossiers.annex.template import build_template
 from guichet.rules.money import MAX_AMOUNT
 from guichet.rules.siret import make_siret
 
@@ -196,7 +195,7 @@ def test_template_dropdowns_list_members_categories_and_answers():
     sources = [v for v in financing.data_validations.dataValidation if v.type == "list"]
     assert {str(v.sqref) for v in sources} == {"A2:A5001", "B2:B5001"}
     source_list = next(v.formula1 for v in sources if str(v.sqref) == "A2:A5001")
-    assert source_list == '"' + ",".join(FINANCING_SOURCES.values()) + '"'
+    assert source_list == '"' + ",".join(financing_sources().values()) + '"'
 
 
 def test_template_reference_sheets_list_members_and_categories_read_only():
