@@ -150,9 +150,9 @@ class AnnexInvalid(ValueError):
         self.errors: list[CellError] = sorted(errors, key=lambda error: (
             order.get(error.sheet, len(order)), error.sheet, error.row, len(error.column),
             error.column))
-        super().__init__(str(self))
+        super().__init__(self._message())  # in the language of whoever sent the annex
 
-    def __str__(self) -> str:
+    def _message(self) -> str:
         count = len(self.errors)
         lines = [ngettext("L'annexe financière comporte %(count)s erreur :",
                           "L'annexe financière comporte %(count)s erreurs :", count)
