@@ -10,21 +10,8 @@ from decimal import Decimal
 from django.utils.translation import gettext
 
 from guichet.core.spreadsheets import Emphasis, Sheet, write_ods, write_xlsx
-from guichet.dossiers.annex.schema import (
-    EXPENSE_HEADERS,
-    EXPENSE_WIDTHS,
-    EXPENSES,
-    FINANCING,
-    FINANCING_HEADERS,
-    FINANCING_WIDTHS,
-    AnnexCategory,
-    AnnexContent,
-    AnnexMember,
-    financing_sources,
-    headers,
-    sheet_name,
-    yes_no,
-)
+from guichet.dossiers.annex import schema
+from guichet.dossiers.annex.schema import AnnexCategory, AnnexContent, AnnexMember
 from guichet.rules.money import ZERO, exact_cents
 
 SIRET_COLUMN = 0  # of the expenses: text, so that leading zeros stay
@@ -55,19 +42,19 @@ def budget_sheets(
         (gettext("Total des dépenses"), totals.expenses),
     )
     expenses = Sheet(
-        title=sheet_name(EXPENSES),
-        header=headers(EXPENSE_HEADERS),
+        title=schema.sheet_name(schema.EXPENSES),
+        header=schema.headers(schema.EXPENSE_HEADERS),
         rows=[*_expense_rows(members, categories, content), (),
               *(Emphasis((None, None, None, label, amount)) for label, amount in expense_totals)],
-        widths=EXPENSE_WIDTHS,
+        widths=schema.EXPENSE_WIDTHS,
         text_columns=frozenset({SIRET_COLUMN}),
     )
     financing = Sheet(
-        title=sheet_name(FINANCING),
-        header=headers(FINANCING_HEADERS),
+        title=schema.sheet_name(schema.FINANCING),
+        header=schema.headers(schema.FINANCING_HEADERS),
         rows=[*_financing_rows(content), (),
               Emphasis((gettext("Total des financements"), None, totals.financing))],
-        widths=FINANCING_WIDTHS,
+        widths=schema.FINANCING_WIDTHS,
         text_columns=frozenset({CONTRIBUTOR_COLUMN}),
     )
     return [expenses, financing]
@@ -103,14 +90,14 @@ def _expense_rows(
             labels.get(expense.category, expense.category),
             expense.label,
             exact_cents(expense.amount),
-            yes_no(expense.eligible),
+            schema.yes_no(expense.eligible),
         )
         for expense in content.expenses
     ]
 
 
 def _financing_rows(content: AnnexContent) -> list[tuple[str, str | None, Decimal]]:
-    sources = financing_sources()
+    sources = schema.financing_sources()
     return [
         (sources.get(item.source, item.source), item.member or None, exact_cents(item.amount))
         for item in content.financing

@@ -19,6 +19,7 @@ from django.utils.translation import gettext, gettext_noop, ngettext
 
 from guichet.core import labels
 from guichet.core.uploads import MEBIBYTE
+from guichet.rules import dossier as fmt
 from guichet.rules import vocabulary
 
 # --- data ------------------------------------------------------------------------------------
@@ -84,7 +85,7 @@ FINANCING_HEADERS = (
 EXPENSE_WIDTHS = (20, 32, 24, 48, 16, 18)
 FINANCING_WIDTHS = (34, 26, 16)
 # Contributions of a member must say which member brings them.
-SOURCES_NEEDING_MEMBER = frozenset({"own_cash", "own_in_kind"})
+SOURCES_NEEDING_MEMBER = frozenset(fmt.MEMBER_CONTRIBUTIONS)
 
 LABEL_MAX_LENGTH = 500
 # Rows of the template covered by the drop-down lists and column formats.

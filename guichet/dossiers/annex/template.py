@@ -16,39 +16,22 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from guichet.core.spreadsheets import AMOUNT_FORMAT, TEXT_FORMAT, style_header, xml_text
-from guichet.dossiers.annex.schema import (
-    CATEGORIES,
-    EXPENSE_HEADERS,
-    EXPENSE_WIDTHS,
-    EXPENSES,
-    FINANCING,
-    FINANCING_HEADERS,
-    FINANCING_WIDTHS,
-    MEMBERS,
-    TEMPLATE_ROWS,
-    AnnexCategory,
-    AnnexContent,
-    AnnexMember,
-    financing_sources,
-    headers,
-    sheet_name,
-    yes_no,
-)
+from guichet.dossiers.annex import schema
 from guichet.rules.money import exact_cents
 
 
 def build_template(
-    members: list[AnnexMember],
-    categories: list[AnnexCategory],
-    content: AnnexContent | None = None,
+    members: list[schema.AnnexMember],
+    categories: list[schema.AnnexCategory],
+    content: schema.AnnexContent | None = None,
 ) -> bytes:
     """The XLSX annex to fill in, pre-filled with `content` when given (empty table otherwise)."""
     names = {member.siret: member.name for member in members}
-    sources = financing_sources()
+    sources = schema.financing_sources()
     workbook = Workbook()
     expenses = workbook.active
-    expenses.title = sheet_name(EXPENSES)
-    _header(expenses, headers(EXPENSE_HEADERS), EXPENSE_WIDTHS)
+    expenses.title = schema.sheet_name(schema.EXPENSES)
+    _header(expenses, schema.headers(schema.EXPENSE_HEADERS), schema.EXPENSE_WIDTHS)
     _column_format(expenses, "A", TEXT_FORMAT)
     _column_format(expenses, "E", AMOUNT_FORMAT)
     # Amounts are written as numbers: openpyxl stores 16 significant digits, and MAX_AMOUNT has
@@ -61,13 +44,13 @@ def build_template(
                 xml_text(expense.category),
                 xml_text(expense.label),
                 exact_cents(expense.amount),
-                yes_no(expense.eligible),
+                schema.yes_no(expense.eligible),
             ]
         )
         _format_row(expenses, {"A": TEXT_FORMAT, "E": AMOUNT_FORMAT})
 
-    financing = workbook.create_sheet(sheet_name(FINANCING))
-    _header(financing, headers(FINANCING_HEADERS), FINANCING_WIDTHS)
+    financing = workbook.create_sheet(schema.sheet_name(schema.FINANCING))
+    _header(financing, schema.headers(schema.FINANCING_HEADERS), schema.FINANCING_WIDTHS)
     _column_format(financing, "B", TEXT_FORMAT)
     _column_format(financing, "C", AMOUNT_FORMAT)
     for item in content.financing if content else ():
@@ -80,14 +63,14 @@ def build_template(
         )
         _format_row(financing, {"B": TEXT_FORMAT, "C": AMOUNT_FORMAT})
 
-    reference = workbook.create_sheet(sheet_name(MEMBERS))
+    reference = workbook.create_sheet(schema.sheet_name(schema.MEMBERS))
     _header(reference, [gettext("SIRET"), gettext("Nom")], (20, 48))
     for member in members:
         reference.append([xml_text(member.siret), xml_text(member.name)])
         _format_row(reference, {"A": TEXT_FORMAT})
     reference.protection.sheet = True  # a reference: changing it would change nothing
 
-    kinds = workbook.create_sheet(sheet_name(CATEGORIES))
+    kinds = workbook.create_sheet(schema.sheet_name(schema.CATEGORIES))
     _header(kinds, [gettext("Identifiant"), gettext("Libellé")], (24, 60))
     for category in categories:
         kinds.append([xml_text(category.id), xml_text(category.label)])
@@ -109,8 +92,8 @@ def _add_validations(
     category_count: int,
     sources: dict[str, str],
 ) -> None:
-    last = TEMPLATE_ROWS + 1
-    members, categories = sheet_name(MEMBERS), sheet_name(CATEGORIES)
+    last = schema.TEMPLATE_ROWS + 1
+    members, categories = schema.sheet_name(schema.MEMBERS), schema.sheet_name(schema.CATEGORIES)
     if member_count:
         sirets = f"'{members}'!$A$2:$A${member_count + 1}"
         for sheet, column in ((expenses, "A"), (financing, "B")):
@@ -133,7 +116,7 @@ def _add_validations(
             # A warning only: the label of a category is accepted as well as its identifier.
             style="warning",
         )
-    _validation(expenses, f"F2:F{last}", f'"{yes_no(True)},{yes_no(False)}"',
+    _validation(expenses, f"F2:F{last}", f'"{schema.yes_no(True)},{schema.yes_no(False)}"',
                 gettext("Éligibilité"), gettext("Répondez oui ou non."))
     _validation(financing, f"A2:A{last}", '"' + ",".join(sources.values()) + '"',
                 gettext("Source inconnue"), gettext("Choisissez une source."))
