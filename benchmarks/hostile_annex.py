@@ -215,21 +215,22 @@ def valid_annex(target: Path, data_dir: str) -> None:
     setup_django(data_dir, migrate=False)
     from decimal import Decimal
 
-    from guichet.dossiers import annex, budget
+    from guichet.dossiers import budget
+    from guichet.dossiers.annex import schema, template
     from guichet.dossiers.models import Dossier
 
     context = json.loads((Path(data_dir) / "context.json").read_text())
     dossier = Dossier.objects.get(pk=context["dossier"])
     members = budget.annex_members(dossier)
     categories = budget.annex_categories(dossier)
-    content = annex.AnnexContent(
-        expenses=[annex.AnnexExpense(member=members[n % len(members)].siret,
-                                     category=categories[n % len(categories)].id,
-                                     label=f"Dépense {n} — formation des formateurs",
-                                     amount=Decimal("120.50"), eligible=True)
+    content = schema.AnnexContent(
+        expenses=[schema.AnnexExpense(member=members[n % len(members)].siret,
+                                      category=categories[n % len(categories)].id,
+                                      label=f"Dépense {n} — formation des formateurs",
+                                      amount=Decimal("120.50"), eligible=True)
                   for n in range(5000)],
-        financing=[annex.AnnexFinancing(source="aid", member=None, amount=Decimal(602500))])
-    target.write_bytes(annex.build_template(members, categories, content))
+        financing=[schema.AnnexFinancing(source="aid", member=None, amount=Decimal(602500))])
+    target.write_bytes(template.build_template(members, categories, content))
 
 
 # --- parent ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from guichet.dossiers import annex
+from guichet.dossiers.annex import schema, template
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 EXPENSES_PART = "xl/worksheets/sheet1.xml"
@@ -26,8 +26,8 @@ Part = bytes | Callable[[], Iterable[bytes]]
 
 def base_annex() -> bytes:
     """A valid, empty annex (one member, one category): the skeleton every bomb starts from."""
-    return annex.build_template([annex.AnnexMember("12345678900011", "Organisme")],
-                                [annex.AnnexCategory("staff", "Personnel")])
+    return template.build_template([schema.AnnexMember("12345678900011", "Organisme")],
+                                   [schema.AnnexCategory("staff", "Personnel")])
 
 
 def rebuild(replaced: dict[str, Part], *, base: bytes | None = None,
@@ -56,7 +56,7 @@ def rebuild(replaced: dict[str, Part], *, base: bytes | None = None,
 def sheet_part(rows: Callable[[], Iterable[bytes]]) -> Callable[[], Iterator[bytes]]:
     """A worksheet part: the header row of the expenses sheet, then `rows`."""
     header = "".join(f'<c r="{column}1" t="inlineStr"><is><t>{title}</t></is></c>'
-                     for column, title in zip("ABCDEF", annex.EXPENSE_HEADERS, strict=True))
+                     for column, title in zip("ABCDEF", schema.EXPENSE_HEADERS, strict=True))
 
     def chunks() -> Iterator[bytes]:
         yield (f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN_NS}">'

@@ -7,14 +7,16 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from odf.opendocument import load as load_ods
 from odf.table import Table, TableCell, TableRow
 from odf.text import P
 
-from guichet.dossiers.annex import (
-    FINANCING_SOURCES,
+from guichet.dossiers.annex.export import export_budget_ods, export_budget_xlsx
+from guichet.dossiers.annex.reader import parse_annex
+from guichet.dossiers.annex.schema import (
     AnnexCategory,
     AnnexContent,
     AnnexExpense,
@@ -22,13 +24,12 @@ from guichet.dossiers.annex import (
     AnnexInvalid,
     AnnexMember,
     CellError,
-    build_template,
-    export_budget_ods,
-    export_budget_xlsx,
-    parse_annex,
+    financing_sources,
 )
+from guichet.dossiers.annex.template import build_template
 from guichet.rules.money import MAX_AMOUNT
 from guichet.rules.siret import make_siret
+from tests.test_i18n import compiled_catalogue  # noqa: F401 (English tests need the catalogue)
 
 ALPHA = make_siret("00012345", "0001")  # leading zeros: must survive as text
 BETA = make_siret("41234567", "0002")
@@ -196,7 +197,7 @@ def test_template_dropdowns_list_members_categories_and_answers():
     sources = [v for v in financing.data_validations.dataValidation if v.type == "list"]
     assert {str(v.sqref) for v in sources} == {"A2:A5001", "B2:B5001"}
     source_list = next(v.formula1 for v in sources if str(v.sqref) == "A2:A5001")
-    assert source_list == '"' + ",".join(FINANCING_SOURCES.values()) + '"'
+    assert source_list == '"' + ",".join(financing_sources().values()) + '"'
 
 
 def test_template_reference_sheets_list_members_and_categories_read_only():
@@ -666,3 +667,50 @@ def test_export_ods_has_totals_and_financing():
     last = tables[FINANCING][-1]
     assert cell_text(last[0]) == "Total des financements"
     assert last[2].getAttribute("value") == "1534.55"
+
+
+# --- languages -------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_template_in_english_reads_back_from_a_french_page():
+    with translation.override("en"):
+        data = build_template(MEMBERS, CATEGORIES, CONTENT)
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+
+    assert workbook.sheetnames == ["Expenses", "Financing", "Members", "Categories"]
+    assert next(workbook["Expenses"].values) == (
+        "Member's SIRET", "Member", "Category", "Description", "Amount (€)", "Eligible (yes/no)")
+    assert workbook["Financing"]["A3"].value == "Own funding"
+    assert workbook["Expenses"]["F4"].value == "no"
+    assert parse_annex(data, MEMBERS, CATEGORIES) == CONTENT
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_parse_errors_in_english_name_sheet_cell_and_reason():
+    data = workbook_bytes(expenses=[[STRANGER, None, "staff", "A", "-1", "oui"]])
+
+    with translation.override("en"), pytest.raises(AnnexInvalid) as caught:
+        parse_annex(data, MEMBERS, CATEGORIES)
+
+    assert str(caught.value).splitlines() == [
+        "The financial annex has 2 errors:",
+        f"- sheet “Expenses”, row 2, column A: SIRET not in the consortium: {STRANGER}",
+        "- sheet “Expenses”, row 2, column E: negative amount",
+    ]
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_export_xlsx_in_english_headers_sources_and_totals():
+    with translation.override("en"):
+        data = export_budget_xlsx(MEMBERS, CATEGORIES, CONTENT)
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    financing = list(workbook["Financing"].values)
+
+    assert workbook.sheetnames == ["Expenses", "Financing"]
+    assert financing[0] == ("Source", "Member's SIRET (contributions)", "Amount (€)")
+    assert [row[0] for row in financing[1:4]] == [
+        "Aid requested", "Own funding", "In-kind contribution (valued)"]
+    assert financing[-1] == ("Total financing", None, 1534.55)
+    assert [row[3] for row in workbook["Expenses"].values][-3:] == [
+        "Eligible total", "Ineligible total", "Total expenses"]

@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from frictionless import Resource, Schema
 from openpyxl import load_workbook
 
+from guichet.core import spreadsheets
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier
 from guichet.dossiers.services import submit
@@ -365,7 +366,7 @@ def test_payments_table_one_row_per_payment(deffinum, example_document):
 
 
 def test_grants_csv_contains_amounts_exactly(grant, deffinum):
-    content = exports.to_csv(*exports.grants_table(deffinum))
+    content = spreadsheets.to_csv(*exports.grants_table(deffinum))
 
     rows = list(csv.reader(io.StringIO(content.decode("utf-8"))))
     assert rows[0] == list(exports.GRANTS_HEADER)
@@ -375,14 +376,15 @@ def test_grants_csv_contains_amounts_exactly(grant, deffinum):
 def test_stream_csv_yields_same_bytes_as_to_csv(grant, deffinum):
     header, rows = exports.grants_table(deffinum)
 
-    streamed = b"".join(exports.stream_csv(exports.GRANTS_HEADER, exports.grant_rows(deffinum)))
+    rows_streamed = exports.grant_rows(deffinum)
+    streamed = b"".join(spreadsheets.stream_csv(exports.GRANTS_HEADER, rows_streamed))
 
-    assert streamed == exports.to_csv(header, rows)
-    assert exports.to_csv(header, rows, excel=True) == b"\xef\xbb\xbf" + streamed
+    assert streamed == spreadsheets.to_csv(header, rows)
+    assert spreadsheets.to_csv(header, rows, excel=True) == b"\xef\xbb\xbf" + streamed
 
 
 def test_payments_csv_contains_amounts_exactly(grant, deffinum):
-    content = exports.to_csv(*exports.payments_table(deffinum))
+    content = spreadsheets.to_csv(*exports.payments_table(deffinum))
 
     assert content.decode("utf-8").splitlines()[1] == (  # texts quoted, numbers bare
         f'"{grant.dossier.receipt_number}",1,192284.50,"2022-01-20","VIR-{grant.dossier.pk}-1",'
@@ -390,7 +392,7 @@ def test_payments_csv_contains_amounts_exactly(grant, deffinum):
 
 
 def test_grants_xlsx_contains_amounts_exactly(grant, deffinum):
-    content = exports.to_xlsx(*exports.grants_table(deffinum), title="Subventions")
+    content = spreadsheets.to_xlsx(*exports.grants_table(deffinum), title="Subventions")
 
     sheet = load_workbook(io.BytesIO(content))["Subventions"]
     row = [cell for cell in next(sheet.iter_rows(min_row=2, max_row=2))]
@@ -401,7 +403,7 @@ def test_grants_xlsx_contains_amounts_exactly(grant, deffinum):
 
 
 def test_payments_xlsx_contains_amounts_exactly(grant, deffinum):
-    content = exports.to_xlsx(*exports.payments_table(deffinum))
+    content = spreadsheets.to_xlsx(*exports.payments_table(deffinum))
 
     sheet = load_workbook(io.BytesIO(content)).active
     values = [cell.value for cell in next(sheet.iter_rows(min_row=2, max_row=2))]
@@ -412,14 +414,14 @@ def test_payments_xlsx_contains_amounts_exactly(grant, deffinum):
 def test_grants_xlsx_keeps_formula_like_title_as_text(grant, deffinum):
     Dossier.objects.filter(pk=grant.dossier_id).update(title="=HYPERLINK(\"x\")")
 
-    content = exports.to_xlsx(*exports.grants_table(deffinum))
+    content = spreadsheets.to_xlsx(*exports.grants_table(deffinum))
 
     cell = load_workbook(io.BytesIO(content)).active["B2"]
     assert (cell.value, cell.data_type) == ("=HYPERLINK(\"x\")", "s")
 
 
 def test_grants_ods_contains_amounts_exactly(grant, deffinum):
-    content = ods_content(exports.to_ods(*exports.grants_table(deffinum)))
+    content = ods_content(spreadsheets.to_ods(*exports.grants_table(deffinum)))
 
     assert 'office:value="384569.00"' in content
     assert 'office:value="192284.50"' in content
@@ -428,7 +430,7 @@ def test_grants_ods_contains_amounts_exactly(grant, deffinum):
 
 
 def test_payments_ods_contains_amounts_exactly(grant, deffinum):
-    content = ods_content(exports.to_ods(*exports.payments_table(deffinum)))
+    content = ods_content(spreadsheets.to_ods(*exports.payments_table(deffinum)))
 
     assert 'office:value="192284.50"' in content
     assert f"VIR-{grant.dossier.pk}-1" in content

@@ -12,7 +12,7 @@ from dsfr.forms import DsfrBaseForm
 
 from guichet.backoffice.selectors import refuse_page, staff_call, staff_calls
 from guichet.calls.models import Programme
-from guichet.core import labels
+from guichet.core import labels, spreadsheets
 from guichet.core.clock import in_paris, now
 from guichet.core.fields import AmountField, DateField, id_or_404
 from guichet.core.http import CSV, ODS, PDF, XLSX, download, run_service_and_confirm
@@ -96,10 +96,10 @@ def grant_list(request, code):
 
 
 def _table_export(call, kind: str, table: str):
-    header, rows = (exports.payments_table(call) if table == "payments"
-                    else exports.grants_table(call))
-    writers = {"csv": (exports.to_csv, CSV), "xlsx": (exports.to_xlsx, XLSX),
-               "ods": (exports.to_ods, ODS)}
+    header, rows = ((exports.PAYMENTS_HEADER, exports.payment_rows(call)) if table == "payments"
+                    else (exports.GRANTS_HEADER, exports.grant_rows(call)))
+    writers = {"csv": (spreadsheets.to_csv, CSV), "xlsx": (spreadsheets.to_xlsx, XLSX),
+               "ods": (spreadsheets.to_ods, ODS)}
     if kind not in writers:
         raise Http404
     write, content_type = writers[kind]
@@ -246,4 +246,4 @@ def _dashboard_csv(table: str, lines, sections) -> HttpResponse:
                 for section in sections for report in section["late"]]
     else:
         raise Http404
-    return download(exports.to_csv(header, rows), CSV, f"tableau-de-bord-{table}.csv")
+    return download(spreadsheets.to_csv(header, rows), CSV, f"tableau-de-bord-{table}.csv")

@@ -26,7 +26,7 @@ from guichet.backoffice.selectors import (
     staff_calls,
     staff_dossier,
 )
-from guichet.core import labels
+from guichet.core import labels, spreadsheets
 from guichet.core.clock import PARIS
 from guichet.core.errors import ServiceError
 from guichet.core.fields import id_or_404
@@ -37,7 +37,6 @@ from guichet.dossiers.models import DossierStatus, Organisation
 from guichet.dossiers.receipt import receipt_data
 from guichet.grants import decisions
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
-from guichet.opendata import exports
 from guichet.review import committee, experts, instruction, scoring
 from guichet.review.models import Assignment, ExpertProfile, Instruction
 from guichet.rules.eligibility import compute_figures
@@ -98,9 +97,9 @@ def _export(queryset, kind: str, call):
     filename = f"dossiers-{call.code}.{kind}"
     rows = _export_rows(queryset, call.rules(), translation.get_language())
     if kind == "xlsx":
-        return download(exports.to_xlsx(_export_header(), rows, title=_("Dossiers")), XLSX,
+        return download(spreadsheets.to_xlsx(_export_header(), rows, title=_("Dossiers")), XLSX,
                         filename)
-    response = StreamingHttpResponse(exports.stream_csv(_export_header(), rows),
+    response = StreamingHttpResponse(spreadsheets.stream_csv(_export_header(), rows),
                                      content_type=CSV)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

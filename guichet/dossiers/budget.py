@@ -3,7 +3,9 @@
 from django.db import transaction
 
 from guichet.audit.services import append_event
-from guichet.dossiers import annex as annexes
+from guichet.core import labels
+from guichet.dossiers.annex import reader
+from guichet.dossiers.annex import schema as annexes
 from guichet.dossiers.editing import require
 from guichet.dossiers.format import content_hash, dossier_queryset
 from guichet.dossiers.models import Dossier, ExpenseLine, FinancingLine
@@ -15,7 +17,7 @@ def annex_members(dossier: Dossier) -> list[annexes.AnnexMember]:
 
 
 def annex_categories(dossier: Dossier) -> list[annexes.AnnexCategory]:
-    return [annexes.AnnexCategory(id=c.id, label=c.label)
+    return [annexes.AnnexCategory(id=c.id, label=labels.of(c))
             for c in dossier.call.rules().expense_categories]
 
 
@@ -34,7 +36,7 @@ def import_annex(dossier: Dossier, user, data: bytes) -> annexes.AnnexContent:
     """Replace the budget and financing lines with the annex, only if every cell is valid
     (`AnnexInvalid` lists every error, and nothing changes)."""
     require(user, "dossiers.import_annex", dossier)
-    content = annexes.parse_annex(data, annex_members(dossier), annex_categories(dossier))
+    content = reader.parse_annex(data, annex_members(dossier), annex_categories(dossier))
     before = content_hash(dossier_queryset().get(pk=dossier.pk))
     members = {m.organisation.siret: m for m in dossier.consortium.members.all()}
     dossier.expenses.all().delete()

@@ -184,7 +184,7 @@ def update_financing(line: FinancingLine, user, version: int, new: FinancingInpu
 
 def _check_financing(dossier: Dossier, user, line: FinancingInput) -> None:
     """Members declare their own contributions; the lead declares every line."""
-    if line.source in (fmt.OWN_CASH, fmt.OWN_IN_KIND) and line.member is None:
+    if line.source in fmt.MEMBER_CONTRIBUTIONS and line.member is None:
         raise EditRefused(_("Un apport propre doit être rattaché à un membre."), field="member")
     if line.member is not None:
         _check_line_owner(dossier, user, line.member)

@@ -12,8 +12,8 @@ duty.
 
 UTF-8, comma separated, dot decimals, every value written from `Decimal` (never a float); the
 schema (a Table Schema, `scdl-subventions-2.1.1.schema.json` next to this module) validates it.
-Cells are written like every other CSV export (`exports.csv_cell`): texts quoted, never read
-as a formula (a beneficiary's name is typed by applicants), numbers bare.
+Cells are written like every other CSV export (`core.spreadsheets.csv_cell`): texts quoted,
+never read as a formula (a beneficiary's name is typed by applicants), numbers bare.
 """
 
 import datetime as dt
@@ -26,10 +26,10 @@ from typing import TextIO
 from django.db.models import OuterRef, Subquery
 
 from guichet.calls.models import Call
+from guichet.core.spreadsheets import csv_cell, csv_writer
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Submission
 from guichet.grants.models import Grant, GrantStatus, Payment
-from guichet.opendata.exports import csv_cell, csv_writer
 from guichet.rules import dossier as fmt
 from guichet.rules.grants import FRACTION_PLACES, final_report_due, member_shares
 from guichet.rules.money import CENT

@@ -6,8 +6,9 @@ from django.utils.translation import gettext as _
 
 from guichet.core.errors import ServiceError
 from guichet.core.http import ODS, XLSX, download
-from guichet.dossiers import annex as annexes
 from guichet.dossiers import budget
+from guichet.dossiers.annex import export, template
+from guichet.dossiers.annex.schema import AnnexInvalid
 from guichet.dossiers.models import Dossier
 from guichet.portal import forms
 
@@ -16,14 +17,14 @@ SHOWN_ERRORS = 100
 
 
 def template_response(dossier: Dossier) -> HttpResponse:
-    data = annexes.build_template(budget.annex_members(dossier),
+    data = template.build_template(budget.annex_members(dossier),
                                   budget.annex_categories(dossier), budget.annex_content(dossier))
     return download(data, XLSX, f"annexe-financiere-{dossier.pk}.xlsx")
 
 
 def budget_export_response(dossier: Dossier, extension: str) -> HttpResponse:
-    export = annexes.export_budget_xlsx if extension == "xlsx" else annexes.export_budget_ods
-    data = export(budget.annex_members(dossier), budget.annex_categories(dossier),
+    write = export.export_budget_xlsx if extension == "xlsx" else export.export_budget_ods
+    data = write(budget.annex_members(dossier), budget.annex_categories(dossier),
                   budget.annex_content(dossier))
     return download(data, XLSX if extension == "xlsx" else ODS,
                      f"budget-{dossier.pk}.{extension}")
@@ -35,7 +36,7 @@ def import_annex(request, dossier: Dossier):
         return {"annex_form": form}
     try:
         budget.import_annex(dossier, request.user, form.cleaned_data["file"].read())
-    except annexes.AnnexInvalid as invalid:
+    except AnnexInvalid as invalid:
         return {"annex_form": form, "annex_errors": invalid.errors[:SHOWN_ERRORS],
                 "annex_error_count": len(invalid.errors),
                 "annex_errors_not_shown": max(0, len(invalid.errors) - SHOWN_ERRORS)}

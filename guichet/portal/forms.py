@@ -8,7 +8,7 @@ from dsfr.forms import DsfrBaseForm
 from guichet.core import labels
 from guichet.core.fields import AmountField, DateField, SingleLineField
 from guichet.core.uploads import max_size
-from guichet.dossiers.annex import MAX_ANNEX_BYTES
+from guichet.dossiers.annex.schema import MAX_ANNEX_BYTES
 from guichet.dossiers.pdf_check import MAX_DOCUMENT_BYTES
 
 

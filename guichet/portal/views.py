@@ -34,6 +34,7 @@ from guichet.portal.forms import MessageForm
 from guichet.portal.receipts import receipt_pdf_response
 from guichet.portal.selectors import STEP_IDS, STEPS, dossier_for, timeline, workspace
 from guichet.review.instruction import open_correction, post_message, thread
+from guichet.rules import dossier as fmt
 
 POST_FORM = require_http_methods(["GET", "POST"])
 
@@ -182,8 +183,8 @@ def _member_queryset(space):
 
 def _sources(space) -> list[str]:
     if space.is_lead:
-        return ["aid", "own_cash", "own_in_kind", "private", "other_public"]
-    return ["own_cash", "own_in_kind"]
+        return list(fmt.FINANCING_SOURCES)
+    return list(fmt.MEMBER_CONTRIBUTIONS)
 
 
 def _document_kinds(space) -> list[tuple[str, str]]:

@@ -26,6 +26,8 @@ MEMBER_KINDS = (
 MILESTONE_KINDS = ("first_results", "intermediate", "final", "other")
 FINANCING_SOURCES = ("aid", "own_cash", "own_in_kind", "private", "other_public")
 AID, OWN_CASH, OWN_IN_KIND, PRIVATE, OTHER_PUBLIC = FINANCING_SOURCES
+# A member's own contributions: each line names the member who brings it.
+MEMBER_CONTRIBUTIONS = (OWN_CASH, OWN_IN_KIND)
 
 Scope = Literal["national", "interregional", "regional", "local"]
 MemberKind = Literal[

@@ -1,7 +1,7 @@
 """CSV injection (issue 8, item 5): applicant-typed text never reaches a CSV as a live formula.
 
 Every CSV path (dossier list, grants, payments, SCDL on the web and through
-`guichet export-scdl`, dashboard) writes its cells through `exports.csv_cell`: a text starting
+`guichet export-scdl`, dashboard) writes its cells through `spreadsheets.csv_cell`: a text starting
 with = + - @ a tab or a carriage return gets a leading single quote, every text is quoted, and
 numbers stay bare numbers. XLSX and ODS store such text as a string cell, never a formula.
 """
@@ -15,8 +15,8 @@ import openpyxl
 import pytest
 from django.core.management import call_command
 
+from guichet.core import spreadsheets
 from guichet.grants.models import Payment
-from guichet.opendata import exports
 from guichet.review.models import CallRole, Role
 from tests.factories import make_user
 from tests.test_opendata import consortium_document, signed_grant, validate
@@ -57,18 +57,18 @@ def cells(content: bytes) -> list[list[str]]:
     ("", ""), (None, ""),
 ])
 def test_formula_trigger_prefixed_with_single_quote(typed, written):
-    assert exports.csv_cell(typed) == written
+    assert spreadsheets.csv_cell(typed) == written
 
 
 def test_negative_amount_written_as_bare_number_never_prefixed():
-    content = exports.to_csv(["texte", "montant", "nombre"],
+    content = spreadsheets.to_csv(["texte", "montant", "nombre"],
                              [["-5", Decimal("-1234.5"), -3]]).decode()
 
     assert content.splitlines()[1] == '"\'-5",-1234.50,-3'
 
 
 def test_separators_and_quotes_in_text_stay_in_one_quoted_cell():
-    content = exports.to_csv(["a", "b"], [['x"; =1+1, y', "=2"]]).decode()
+    content = spreadsheets.to_csv(["a", "b"], [['x"; =1+1, y', "=2"]]).decode()
 
     assert content.splitlines()[1] == '"x""; =1+1, y","\'=2"'
     assert cells(content.encode())[1] == ['x"; =1+1, y', "'=2"]

@@ -182,7 +182,7 @@ def test_upload_beyond_server_limit_dropped_as_it_arrives(settings):
 
 
 def test_annex_service_refuses_over_5_mb(dossier):
-    from guichet.dossiers.annex import AnnexInvalid
+    from guichet.dossiers.annex.schema import AnnexInvalid
     from guichet.dossiers.budget import import_annex
 
     lead, _member = lead_and_member(dossier)
@@ -204,17 +204,17 @@ def test_ods_file_is_not_read_as_an_annex(lead_client, dossier):
 def test_full_annex_of_5000_lines_within_every_limit():
     from decimal import Decimal
 
-    from guichet.dossiers import annex
+    from guichet.dossiers.annex import reader, schema, template
 
-    members = [annex.AnnexMember("12345678900011", "Alpha"),
-               annex.AnnexMember("98765432100012", "Beta")]
-    categories = [annex.AnnexCategory("staff", "Personnel")]
-    expenses = [annex.AnnexExpense(members[n % 2].siret, "staff", f"Ligne {n} " + "é" * 400,
-                                   Decimal("1234.56"), n % 3 == 0) for n in range(5000)]
-    financing = [annex.AnnexFinancing("aid", None, Decimal("1000.00"))] * 5000
-    data = annex.build_template(members, categories, annex.AnnexContent(expenses, financing))
+    members = [schema.AnnexMember("12345678900011", "Alpha"),
+               schema.AnnexMember("98765432100012", "Beta")]
+    categories = [schema.AnnexCategory("staff", "Personnel")]
+    expenses = [schema.AnnexExpense(members[n % 2].siret, "staff", f"Ligne {n} " + "é" * 400,
+                                    Decimal("1234.56"), n % 3 == 0) for n in range(5000)]
+    financing = [schema.AnnexFinancing("aid", None, Decimal("1000.00"))] * 5000
+    data = template.build_template(members, categories, schema.AnnexContent(expenses, financing))
 
-    content = annex.parse_annex(data, members, categories)
+    content = reader.parse_annex(data, members, categories)
 
     assert (len(content.expenses), len(content.financing)) == (5000, 5000)
 
