@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 
 from guichet.rules.selection.instance import SelectionInstance
-from guichet.rules.selection.prepared import Prepared, meets_floors, violations
+from guichet.rules.selection.prepared import Prepared, Room, meets_floors, violations
 
 RANK_ORDER_NOTE = ("rank-order line: best score first (ties: smaller aid, then id), pinned-in "
                    "dossiers first; a dossier is skipped when it no longer fits the budget or "
@@ -52,47 +52,31 @@ def greedy(prep: Prepared, *, floors_first: bool) -> tuple[list[int], dict[str, 
     """Pinned-in dossiers, then (`floors_first`: the best-ranked dossiers of each floor until it
     is met, then) every eligible dossier in rank order, skipping what would break the budget or a
     cap. Return the indices taken, in order, and why each skipped dossier was skipped."""
-    instance, caps_of = prep.instance, prep.caps_of
-    cap_room = list(prep.cap_cents)
-    budget_room = prep.budget_cents
-    cents = prep.cents.tolist()
+    room = Room(prep)
     taken: list[int] = []
-    is_taken = np.zeros(len(prep.ids), dtype=bool)
     skipped: dict[str, str] = {}
 
-    def take(i: int) -> None:
-        nonlocal budget_room
-        taken.append(i)
-        is_taken[i] = True
-        budget_room -= cents[i]
-        for k in caps_of(i):
-            cap_room[k] -= cents[i]
-
-    def fits(i: int) -> bool:
-        if cents[i] > budget_room:
-            skipped[prep.ids[i]] = "budget"
+    def offer(i: int) -> bool:
+        reason = room.blocking(i)
+        if reason:
+            skipped[prep.ids[i]] = reason
             return False
-        for k in caps_of(i):
-            if cents[i] > cap_room[k]:
-                cap = instance.caps[k]
-                skipped[prep.ids[i]] = f"cap {cap.group}={cap.value}"
-                return False
+        room.change(i, +1)
+        taken.append(i)
         return True
 
     for i in prep.ranking(np.flatnonzero(prep.pinned_in)):
-        take(i)  # decisions of the committee: taken whatever they cost
+        room.change(i, +1)  # decisions of the committee: taken whatever they cost
+        taken.append(i)
     if floors_first:
-        for floor, members in zip(instance.floors, prep.floor_members, strict=True):
-            missing = floor.min_count - int(is_taken[members].sum())
-            for i in prep.ranking(members[prep.eligible[members] & ~is_taken[members]]):
-                if missing <= 0:
+        for k, (floor, members) in enumerate(zip(prep.instance.floors, prep.floor_members,
+                                                 strict=True)):
+            for i in prep.ranking(members[prep.eligible[members] & ~room.selected[members]]):
+                if room.floors[k] >= floor.min_count:
                     break
-                if fits(i):
-                    take(i)
-                    missing -= 1
-    for i in prep.ranking(np.flatnonzero(prep.eligible & ~is_taken)):
-        if fits(i):
-            take(i)
+                offer(i)
+    for i in prep.ranking(np.flatnonzero(prep.eligible & ~room.selected)):
+        offer(i)
     return taken, skipped
 
 
@@ -101,57 +85,64 @@ def repaired_line(prep: Prepared, line: RankOrderLine) -> np.ndarray | None:
     best-ranked dossiers a floor lacks and, to pay for each, drop the worst-ranked selected
     dossiers that no pin or met floor holds (inside the cap that overflows, if one does); then
     fill what room is left in rank order. None when this does not reach a feasible selection."""
-    instance, caps_of, floors_of = prep.instance, prep.caps_of, prep.floors_of
-    cents = prep.cents.tolist()
-    selected = np.zeros(len(prep.ids), dtype=bool)
-    selected[[prep.position[i] for i in line.selected]] = True
-    budget_room = prep.budget_cents - int(prep.cents[selected].sum())
-    cap_room = [limit - int(prep.cents[members[selected[members]]].sum())
-                for members, limit in zip(prep.cap_members, prep.cap_cents, strict=True)]
-    count = [int(selected[members].sum()) for members in prep.floor_members]
-    held = prep.pinned_in.copy()  # never dropped: pins and the dossiers brought in
-    worst_first = prep.ranking(np.flatnonzero(selected))[::-1]
-    cap_worst_first = [prep.ranking(members[selected[members]])[::-1]
-                       for members in prep.cap_members]
-    cursor, cap_cursor = [0], [0] * len(prep.cap_members)
+    return _FloorRepair(prep, prep.mask(line.selected)).run()
 
-    def change(i: int, sign: int) -> None:
-        nonlocal budget_room
-        selected[i] = sign > 0
-        budget_room -= sign * cents[i]
-        for k in caps_of(i):
-            cap_room[k] -= sign * cents[i]
-        for k in floors_of(i):
-            count[k] += sign
 
-    def droppable(i: int) -> bool:
-        return (selected[i] and not held[i]
-                and all(count[k] > instance.floors[k].min_count for k in floors_of(i)))
+class _FloorRepair:
+    def __init__(self, prep: Prepared, selected: np.ndarray):
+        self.prep = prep
+        self.room = Room(prep, selected)
+        self.held = prep.pinned_in.copy()  # never dropped: pins and the dossiers brought in
+        # Who to drop first, overall and inside each cap; each list is walked once.
+        self.worst_first = [prep.ranking(np.flatnonzero(selected))[::-1]]
+        self.worst_first += [prep.ranking(members[selected[members]])[::-1]
+                             for members in prep.cap_members]
+        self.cursor = [0] * len(self.worst_first)
 
-    def drop_from(order: list[int], position: list[int], at: int) -> bool:
-        while position[at] < len(order):
-            i = order[position[at]]
-            position[at] += 1
-            if droppable(i):
-                change(i, -1)
+    def run(self) -> np.ndarray | None:
+        prep, room = self.prep, self.room
+        for k, members in enumerate(prep.floor_members):
+            if not self._meet(k, members):
+                return None
+        for i in prep.ranking(np.flatnonzero(prep.eligible & ~room.selected)):
+            if room.blocking(i) is None:
+                room.change(i, +1)
+        chosen = np.flatnonzero(room.selected)
+        return None if violations(prep, chosen) else chosen
+
+    def _meet(self, k: int, members: np.ndarray) -> bool:
+        """Bring in floor `k`'s best-ranked missing dossiers, paying for each."""
+        prep, room = self.prep, self.room
+        min_count = prep.instance.floors[k].min_count
+        for i in prep.ranking(members[prep.eligible[members] & ~room.selected[members]]):
+            if room.floors[k] >= min_count:
+                break
+            room.change(i, +1)
+            self.held[i] = True
+            if not self._pay_for(i):
+                return False
+        return True
+
+    def _pay_for(self, i: int) -> bool:
+        """Drop dossiers until the caps of `i`, then the budget, have room again."""
+        for c in self.prep.caps_of(i):
+            while self.room.caps[c] < 0:
+                if not self._drop(1 + c):
+                    return False
+        while self.room.budget < 0:
+            if not self._drop(0):
+                return False
+        return True
+
+    def _drop(self, at: int) -> bool:
+        """Drop the next droppable dossier of list `at` (0: all, 1 + c: cap c)."""
+        order, room, floors = self.worst_first[at], self.room, self.prep.instance.floors
+        while self.cursor[at] < len(order):
+            i = order[self.cursor[at]]
+            self.cursor[at] += 1
+            if (room.selected[i] and not self.held[i]
+                    and all(room.floors[k] > floors[k].min_count
+                            for k in self.prep.floors_of(i))):
+                room.change(i, -1)
                 return True
         return False
-
-    for k, (floor, members) in enumerate(zip(instance.floors, prep.floor_members, strict=True)):
-        for i in prep.ranking(members[prep.eligible[members] & ~selected[members]]):
-            if count[k] >= floor.min_count:
-                break
-            change(i, +1)
-            held[i] = True
-            for c in caps_of(i):
-                while cap_room[c] < 0:
-                    if not drop_from(cap_worst_first[c], cap_cursor, c):
-                        return None
-            while budget_room < 0:
-                if not drop_from(worst_first, cursor, 0):
-                    return None
-    for i in prep.ranking(np.flatnonzero(prep.eligible & ~selected)):
-        if cents[i] <= budget_room and all(cents[i] <= cap_room[k] for k in caps_of(i)):
-            change(i, +1)
-    chosen = np.flatnonzero(selected)
-    return None if violations(prep, chosen) else chosen

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from guichet.rules.selection.instance import SelectionInstance
-from guichet.rules.selection.prepared import Prepared, group_reason
+from guichet.rules.selection.prepared import Prepared, Room, group_reason
 
 
 def explain(instance: SelectionInstance, optimal_selection: Sequence[str],
@@ -82,10 +82,10 @@ class _Difference:
         self.prep = prep
         self.enters = prep.ranking(np.flatnonzero(optimal & ~ranked).tolist())
         self.leaves = prep.ranking(np.flatnonzero(ranked & ~optimal).tolist())
-        self.optimal, self.ranked = _State(prep, optimal), _State(prep, ranked)
+        self.optimal, self.ranked = Room(prep, optimal), Room(prep, ranked)
         by_floor = {i for i in self.enters if self._floors_needing(i)}
         self.budget_enters = [i for i in self.enters if i not in by_floor]
-        self.budget_leaves = [i for i in self.leaves if not _caps_blocking(prep, i, self.optimal)]
+        self.budget_leaves = [i for i in self.leaves if not self.optimal.caps_blocking(i)]
         self.better_in_total = (math.fsum(prep.coef[self.budget_enters].tolist())
                                 > math.fsum(prep.coef[self.budget_leaves].tolist()))
         self.leaves_by_cap: dict[int, list[int]] = {}
@@ -97,10 +97,10 @@ class _Difference:
         """Why an eligible dossier is not in the optimal portfolio (`swapped`: the rank-order
         line took it, so its room went to the dossiers entering)."""
         prep = self.prep
-        caps = _caps_blocking(prep, i, self.optimal)
+        caps = self.optimal.caps_blocking(i)
         if caps:
             return [group_reason("cap_reached", prep.instance.caps[k]) for k in caps]
-        if prep.cents[i] > self.optimal.budget_room:
+        if prep.cents[i] > self.optimal.budget:
             if swapped and self.budget_enters:
                 return [{"kind": "budget_swap", "entering": len(self.budget_enters),
                          "better_in_total": self.better_in_total}]
@@ -116,12 +116,12 @@ class _Difference:
         if floors:
             return [{**group_reason("floor", instance.floors[k]),
                      "min_count": instance.floors[k].min_count} for k in floors]
-        caps = [k for k in prep.caps_of(i) if prep.cents[i] > self.ranked.cap_room[k]]
+        caps = self.ranked.caps_blocking(i)
         if caps:
             return [{**group_reason("cap_room", instance.caps[k]),
                      "freed_by": [prep.ids[j] for j in self.leaves_by_cap.get(k, [])]}
                     for k in caps]
-        if prep.cents[i] > self.ranked.budget_room:
+        if prep.cents[i] > self.ranked.budget:
             return [{"kind": "budget_room",
                      "freed_by": [prep.ids[j] for j in self.budget_leaves or self.leaves]}]
         return [{"kind": "optimisation"}]
@@ -130,23 +130,8 @@ class _Difference:
         """The floors this selected dossier is needed for, which the rank-order line misses."""
         floors, optimal, ranked = self.prep.instance.floors, self.optimal, self.ranked
         return [k for k in self.prep.floors_of(i)
-                if optimal.floor_count[k] <= floors[k].min_count
-                and ranked.floor_count[k] < floors[k].min_count]
-
-
-class _State:
-    """Room left in the budget and in every cap by one selection, and floor counts."""
-
-    def __init__(self, prep: Prepared, mask: np.ndarray):
-        self.budget_room = prep.budget_cents - int(prep.cents[mask].sum())
-        self.cap_room = [limit - int(prep.cents[members[mask[members]]].sum())
-                         for members, limit in zip(prep.cap_members, prep.cap_cents, strict=True)]
-        self.floor_count = [int(mask[members].sum()) for members in prep.floor_members]
-
-
-def _caps_blocking(prep: Prepared, i: int, state: _State) -> list[int]:
-    """The caps a dossier left out would break if it were added back."""
-    return [k for k in prep.caps_of(i) if prep.cents[i] > state.cap_room[k]]
+                if optimal.floors[k] <= floors[k].min_count
+                and ranked.floors[k] < floors[k].min_count]
 
 
 def _entry(instance: SelectionInstance, i: int, reasons: list[dict] | None = None) -> dict:

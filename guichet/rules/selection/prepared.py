@@ -79,6 +79,45 @@ class Prepared:
         return mask
 
 
+class Room:
+    """What a selection leaves: room in the budget and in every cap (cents), and the dossiers
+    it counts in every floor; kept up to date as dossiers are added or removed."""
+
+    def __init__(self, prep: Prepared, selected: np.ndarray | None = None):
+        self.prep = prep
+        mask = np.zeros(len(prep.ids), dtype=bool) if selected is None else selected.copy()
+        self.selected = mask
+        self.budget = prep.budget_cents - int(prep.cents[mask].sum())
+        self.caps = [limit - int(prep.cents[members[mask[members]]].sum())
+                     for members, limit in zip(prep.cap_members, prep.cap_cents, strict=True)]
+        self.floors = [int(mask[members].sum()) for members in prep.floor_members]
+        self._cents = prep.cents.tolist()
+
+    def change(self, i: int, sign: int) -> None:
+        """Add dossier `i` (`sign` +1) or remove it (-1)."""
+        cents = sign * self._cents[i]
+        self.selected[i] = sign > 0
+        self.budget -= cents
+        for k in self.prep.caps_of(i):
+            self.caps[k] -= cents
+        for k in self.prep.floors_of(i):
+            self.floors[k] += sign
+
+    def caps_blocking(self, i: int) -> list[int]:
+        """The caps dossier `i` would break if it were added."""
+        return [k for k in self.prep.caps_of(i) if self._cents[i] > self.caps[k]]
+
+    def blocking(self, i: int) -> str | None:
+        """Why dossier `i` cannot be added: "budget", "cap group=value", or None if it fits."""
+        if self._cents[i] > self.budget:
+            return "budget"
+        caps = self.caps_blocking(i)
+        if caps:
+            cap = self.prep.instance.caps[caps[0]]
+            return f"cap {cap.group}={cap.value}"
+        return None
+
+
 def _membership_columns(count: int, groups: list[np.ndarray]) -> list[list[int]]:
     """Column j holds, for every dossier, the index of its j-th group (cap or floor), or -1."""
     width = np.zeros(count, dtype=np.int64)
