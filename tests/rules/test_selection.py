@@ -527,6 +527,11 @@ def test_cli_select_infeasible_exits_one_with_reason(tmp_path):
     ("{not json", "not valid JSON"),
     (json.dumps({**CONTRACT_INSTANCE, "budget": "1,5"}), "budget: not a decimal amount"),
     (json.dumps({**CONTRACT_INSTANCE, "objective": "max"}), "objective: unknown objective"),
+    (json.dumps({**CONTRACT_INSTANCE, "budget": "NaN"}), "budget: not a finite number"),
+    (json.dumps(CONTRACT_INSTANCE).replace("4.2", "1e400"),
+     "dossiers[0].score: not a finite number"),
+    (json.dumps(CONTRACT_INSTANCE).replace('"350000.00"', "[1]"),
+     "dossiers[0].aid: expected a decimal amount, got a list"),
 ])
 def test_cli_select_unreadable_exits_two_with_one_line(tmp_path, document, expected):
     done = _select(tmp_path, document)
