@@ -1,4 +1,4 @@
-"""Benchmark of portfolio selection (guichet/rules/selection.py, HiGHS through highspy).
+"""Benchmark of portfolio selection (guichet/rules/selection/, HiGHS through highspy).
 
 Run from the project root:  .venv/bin/python benchmarks/selection.py [--quick]
 

@@ -27,7 +27,7 @@ import msgspec
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from guichet.rules.errors import split_validation_message
+from guichet.rules.errors import decode_json
 
 # With "allow_unlisted" every non-conflicting dossier × expert pair becomes an arc, and each arc
 # costs about 85 bytes at the peak (mostly the solver's own storage): 20 million pairs take about
@@ -180,12 +180,7 @@ def _check_range(name: str, indices: np.ndarray, size: int, kind: str) -> None:
 
 def parse_assignment_instance(data: bytes | str) -> AssignmentInstance:
     """Read an instance (contracts/optimisation.md) or raise `InstanceError` naming the field."""
-    try:
-        document = _decoder.decode(data)
-    except msgspec.ValidationError as exc:
-        raise InstanceError(*split_validation_message(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise InstanceError("", f"not valid JSON ({exc})") from None
+    document = decode_json(_decoder, data, InstanceError)
     _check_ids("dossiers", document.dossiers)
     _check_ids("experts", document.experts)
     dossier_index = {d: i for i, d in enumerate(document.dossiers)}

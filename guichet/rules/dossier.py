@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from guichet.rules.errors import split_validation_message
+from guichet.rules.errors import convert_builtins, decode_json
 from guichet.rules.money import AmountError, exact_cents
 
 FORMAT_ID = "guichet.dossier/1"
@@ -110,36 +110,15 @@ _encoder = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
 def parse_dossier(document: bytes | str) -> Dossier:
     """Read a JSON document as a dossier, or raise `DossierFormatError` naming the field."""
-    try:
-        dossier = _decoder.decode(document)
-    except msgspec.ValidationError as exc:
-        raise DossierFormatError(*split_validation_message(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise DossierFormatError("", f"not valid JSON ({exc})") from None
-    except UnicodeDecodeError:
-        raise DossierFormatError("", _utf8_error(document)) from None
+    dossier = decode_json(_decoder, document, DossierFormatError)
     raw = document.encode() if isinstance(document, str) else document
     # JSON carries a NUL only as the escape \u0000: look for the fields only when it is there.
     return normalise(dossier, may_hold_nul=b"\\u0000" in raw)
 
 
-def _utf8_error(document: bytes | str) -> str:
-    """Where the document stops being UTF-8 (msgspec counts from the string, not the file)."""
-    raw = document.encode("utf-8", "surrogatepass") if isinstance(document, str) else document
-    try:
-        bytes(raw).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
-    return "not valid UTF-8"
-
-
 def dossier_from_builtins(data: dict) -> Dossier:
     """Same as `parse_dossier` for an already decoded mapping (amounts as strings or Decimal)."""
-    try:
-        dossier = msgspec.convert(data, Dossier, strict=True)
-    except msgspec.ValidationError as exc:
-        raise DossierFormatError(*split_validation_message(exc)) from None
-    return normalise(dossier)
+    return normalise(convert_builtins(data, Dossier, DossierFormatError, strict=True))
 
 
 def normalise(dossier: Dossier, *, may_hold_nul: bool = True) -> Dossier:

@@ -408,6 +408,13 @@ def test_parse_unreadable_instance_names_field(document, message):
         parse_assignment_instance(text)
 
 
+def test_parse_invalid_utf8_refused_with_offset():
+    text = json.dumps(CONTRACT_INSTANCE).replace('"d1"', '"d\\u00e9"', 1).encode()
+    bad = text.replace(b"\\u00e9", b"\xff", 1)
+    with pytest.raises(InstanceError, match=r"^not valid UTF-8 \(byte 0xff at offset \d+\)$"):
+        parse_assignment_instance(bad)
+
+
 def test_parse_huge_number_refused():
     text = json.dumps(CONTRACT_INSTANCE).replace("0.83", "1e400")
     with pytest.raises(InstanceError, match=r"affinity\[0\]\[2\]"):

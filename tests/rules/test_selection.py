@@ -16,8 +16,6 @@ from hypothesis import strategies as st
 
 from guichet.rules.selection import (
     InstanceError,
-    _knapsack_bound,
-    _Prepared,
     explain,
     parse_selection_instance,
     rank_order,
@@ -25,6 +23,8 @@ from guichet.rules.selection import (
     selection_result_to_dict,
     solve_selection,
 )
+from guichet.rules.selection.prepared import Prepared
+from guichet.rules.selection.solver import knapsack_bound
 
 GUICHET = Path(sys.executable).with_name("guichet")
 
@@ -162,7 +162,7 @@ def test_solve_small_random_instance_matches_brute_force(data):
     assert result.upper_bound >= result.objective
     assert result.gap == pytest.approx(0.0, abs=1e-9)
     # The bound used when HiGHS has none (fractional knapsack on the budget) is a bound.
-    assert _knapsack_bound(_Prepared(parse_selection_instance(data))) >= best * (1 - 1e-12)
+    assert knapsack_bound(Prepared(parse_selection_instance(data))) >= best * (1 - 1e-12)
 
 
 def _wave(count: int, seed: int, objective: str = "score_sum", floor: int = 3) -> dict:
@@ -527,6 +527,11 @@ def test_cli_select_infeasible_exits_one_with_reason(tmp_path):
     ("{not json", "not valid JSON"),
     (json.dumps({**CONTRACT_INSTANCE, "budget": "1,5"}), "budget: not a decimal amount"),
     (json.dumps({**CONTRACT_INSTANCE, "objective": "max"}), "objective: unknown objective"),
+    (json.dumps({**CONTRACT_INSTANCE, "budget": "NaN"}), "budget: not a finite number"),
+    (json.dumps(CONTRACT_INSTANCE).replace("4.2", "1e400"),
+     "dossiers[0].score: not a finite number"),
+    (json.dumps(CONTRACT_INSTANCE).replace('"350000.00"', "[1]"),
+     "dossiers[0].aid: expected a decimal amount, got a list"),
 ])
 def test_cli_select_unreadable_exits_two_with_one_line(tmp_path, document, expected):
     done = _select(tmp_path, document)
