@@ -398,7 +398,7 @@ def published_award(call, example_document, aid: Decimal) -> Dossier:
 
 def test_available_budget_counts_other_calls_of_the_programme(
         tmp_path, deffinum, example_document):
-    from guichet.grants.services import allowances
+    from guichet.grants.selectors import allowances
 
     other = other_call_of_programme(tmp_path)
     published_award(other, example_document, Decimal("500000.00"))
@@ -409,7 +409,7 @@ def test_available_budget_counts_other_calls_of_the_programme(
 
 def test_available_budget_carries_unspent_budget_over_like_commitment(
         tmp_path, deffinum, example_document):
-    from guichet.grants.services import allowances
+    from guichet.grants.selectors import allowances
 
     fixed = other_call_of_programme(tmp_path, **{  # waves 1 and 2 with fixed budgets
         'budget = "remaining"   # what remains of the programme envelope':
