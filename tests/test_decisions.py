@@ -19,10 +19,14 @@ from guichet.grants.decisions import (
     publish_decisions,
     revert_decision,
 )
-from guichet.grants.models import Decision, DecisionStatus, Outcome, SelectionRun
+from guichet.grants.models import Decision, DecisionStatus, Grant, Outcome, SelectionRun
 from guichet.review.committee import available_budget, simulate
 from guichet.review.experts import add_assignment
-from guichet.review.instruction import InstructionRefused, record_instruction
+from guichet.review.instruction import (
+    InstructionRefused,
+    record_instruction,
+    request_correction,
+)
 from guichet.review.models import ExpertProfile, Role
 from guichet.review.scoring import save_scores
 from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, staff
@@ -247,6 +251,26 @@ def test_publish_decisions_with_nothing_pending_refused(deffinum, team, example_
     with pytest.raises(DecisionRefused, match="Aucune décision en attente de publication"):
         publish_decisions(dossier.wave, team["admin"])
     assert Decision.objects.get().status == DecisionStatus.PUBLISHED
+
+
+def test_publish_decisions_refused_naming_a_dossier_sent_back_for_corrections(
+        team, example_document):
+    kept = instructed_dossier(example_document, team["instructor"])
+    corrected = instructed_dossier(example_document, team["instructor"])
+    prepare_decision(kept, team["committee"], Outcome.SELECTED, awarded_aid=REQUESTED)
+    prepare_decision(corrected, team["committee"], Outcome.REJECTED, motivation="Hors sujet")
+    request_correction(corrected, team["instructor"], "Joignez le budget signé.",
+                       IN_WAVE_1 + dt.timedelta(days=7), now=IN_WAVE_1 + dt.timedelta(hours=1))
+    with pytest.raises(DecisionRefused) as refusal:
+        publish_decisions(kept.wave, team["admin"])
+    assert refusal.value.message == (
+        f"Le dossier {corrected.receipt_number} n'est plus instruit (corrections demandées) : "
+        "instruisez-le et préparez de nouveau sa décision avant de publier.")
+    assert set(Decision.objects.values_list("status", flat=True)) == {DecisionStatus.PENDING}
+    assert [Dossier.objects.get(pk=d.pk).status for d in (kept, corrected)] == [
+        DossierStatus.INSTRUCTED, DossierStatus.CORRECTION_REQUESTED]
+    assert not Grant.objects.exists()
+    assert not AuditEvent.objects.filter(action="decision.published").exists()
 
 
 # --- revert_decision ------------------------------------------------------------------------

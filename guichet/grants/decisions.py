@@ -15,7 +15,7 @@ from guichet.core.errors import ServiceError
 from guichet.core.pdf import render_pdf
 from guichet.core.tasks import run_after_commit
 from guichet.core.text import mail_subject
-from guichet.dossiers.lifecycle import DossierAction, apply_dossier_transition
+from guichet.dossiers.lifecycle import DOSSIER, DossierAction, apply_dossier_transition
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.dossiers.notifications import participants
 from guichet.grants.commitment import commit_grant, release_grant
@@ -83,6 +83,7 @@ def publish_decisions(wave, by) -> list[Decision]:
         dossier__wave=wave, status=DecisionStatus.PENDING).select_related("dossier"))
     if not pending:
         raise DecisionRefused(_("Aucune décision en attente de publication."))
+    _check_still_instructed(pending)
     instant = server_now()
     for decision in pending:
         apply_decision_transition(decision, DecisionAction.PUBLISH, published_at=instant)
@@ -94,6 +95,18 @@ def publish_decisions(wave, by) -> list[Decision]:
                               "awarded_aid": str(decision.awarded_aid or "")})
     run_after_commit(notify_decisions, [decision.pk for decision in pending])
     return pending
+
+
+def _check_still_instructed(pending: list[Decision]) -> None:
+    """Refuse the publication, naming the dossier, when a dossier was sent back for corrections
+    after its decision was prepared: its decision must be prepared again once re-instructed."""
+    for decision in pending:
+        if not DOSSIER.allows(decision.dossier.status, OUTCOME_ACTION[decision.outcome]):
+            raise DecisionRefused(_(
+                "Le dossier %(number)s n'est plus instruit (%(status)s) : instruisez-le et "
+                "préparez de nouveau sa décision avant de publier.") % {
+                    "number": decision.dossier.receipt_number,
+                    "status": decision.dossier.get_status_display()})
 
 
 @transaction.atomic
