@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import append_event, verify_chain
 from tests.factories import make_user
@@ -15,7 +16,7 @@ APPEND_ONLY = import_module("guichet.audit.migrations.0002_append_only")
 
 
 def _append_three(call, by=None):
-    return [append_event(f"test.event{n}", call, by=by, details={"n": n},
+    return [append_event(AuditAction.CALL_LOADED, call, by=by, details={"n": n},
                          hash_before=f"{n:064x}", hash_after=f"{n + 1:064x}")
             for n in range(3)]
 

@@ -12,6 +12,7 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.models import AuditEvent, AuditHead
 from guichet.audit.services import append_event, verify_chain
 from guichet.dossiers.models import Dossier
@@ -37,7 +38,7 @@ def _race(dossier_pks: list[int]) -> list:
             dossier = Dossier.objects.get(pk=dossier_pk)
             barrier.wait()
             with transaction.atomic():
-                outcomes.append(append_event("test.parallel", dossier,
+                outcomes.append(append_event(AuditAction.DOSSIER_NOTE_WRITTEN, dossier,
                                              details={"dossier": dossier_pk}))
         except Exception as unexpected:  # reported by the assertions
             outcomes.append(unexpected)
@@ -62,7 +63,8 @@ def test_parallel_audit_appends_on_different_dossiers_keep_one_linear_chain(deff
     outcomes = _race(dossier_pks)
 
     assert [o for o in outcomes if not isinstance(o, AuditEvent)] == []
-    events = list(AuditEvent.objects.filter(action="test.parallel").order_by("sequence"))
+    events = list(AuditEvent.objects.filter(action=AuditAction.DOSSIER_NOTE_WRITTEN)
+                  .order_by("sequence"))
     assert sorted(int(event.object_id) for event in events) == sorted(dossier_pks)
     assert [event.sequence for event in events] == list(
         range(before + 1, before + CONTENDERS + 1))

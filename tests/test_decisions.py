@@ -19,10 +19,14 @@ from guichet.grants.decisions import (
     publish_decisions,
     revert_decision,
 )
-from guichet.grants.models import Decision, DecisionStatus, Outcome, SelectionRun
+from guichet.grants.models import Decision, DecisionStatus, Grant, Outcome, SelectionRun
 from guichet.review.committee import available_budget, simulate
 from guichet.review.experts import add_assignment
-from guichet.review.instruction import InstructionRefused, record_instruction
+from guichet.review.instruction import (
+    InstructionRefused,
+    record_instruction,
+    request_correction,
+)
 from guichet.review.models import ExpertProfile, Role
 from guichet.review.scoring import save_scores
 from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, staff
@@ -249,6 +253,26 @@ def test_publish_decisions_with_nothing_pending_refused(deffinum, team, example_
     assert Decision.objects.get().status == DecisionStatus.PUBLISHED
 
 
+def test_publish_decisions_refused_naming_a_dossier_sent_back_for_corrections(
+        team, example_document):
+    kept = instructed_dossier(example_document, team["instructor"])
+    corrected = instructed_dossier(example_document, team["instructor"])
+    prepare_decision(kept, team["committee"], Outcome.SELECTED, awarded_aid=REQUESTED)
+    prepare_decision(corrected, team["committee"], Outcome.REJECTED, motivation="Hors sujet")
+    request_correction(corrected, team["instructor"], "Joignez le budget signé.",
+                       IN_WAVE_1 + dt.timedelta(days=7), now=IN_WAVE_1 + dt.timedelta(hours=1))
+    with pytest.raises(DecisionRefused) as refusal:
+        publish_decisions(kept.wave, team["admin"])
+    assert refusal.value.message == (
+        f"Le dossier {corrected.receipt_number} n'est plus instruit (corrections demandées) : "
+        "instruisez-le et préparez de nouveau sa décision avant de publier.")
+    assert set(Decision.objects.values_list("status", flat=True)) == {DecisionStatus.PENDING}
+    assert [Dossier.objects.get(pk=d.pk).status for d in (kept, corrected)] == [
+        DossierStatus.INSTRUCTED, DossierStatus.CORRECTION_REQUESTED]
+    assert not Grant.objects.exists()
+    assert not AuditEvent.objects.filter(action="decision.published").exists()
+
+
 # --- revert_decision ------------------------------------------------------------------------
 
 @pytest.fixture
@@ -398,7 +422,7 @@ def published_award(call, example_document, aid: Decimal) -> Dossier:
 
 def test_available_budget_counts_other_calls_of_the_programme(
         tmp_path, deffinum, example_document):
-    from guichet.grants.services import allowances
+    from guichet.grants.selectors import allowances
 
     other = other_call_of_programme(tmp_path)
     published_award(other, example_document, Decimal("500000.00"))
@@ -409,7 +433,7 @@ def test_available_budget_counts_other_calls_of_the_programme(
 
 def test_available_budget_carries_unspent_budget_over_like_commitment(
         tmp_path, deffinum, example_document):
-    from guichet.grants.services import allowances
+    from guichet.grants.selectors import allowances
 
     fixed = other_call_of_programme(tmp_path, **{  # waves 1 and 2 with fixed budgets
         'budget = "remaining"   # what remains of the programme envelope':

@@ -17,12 +17,16 @@ from guichet.accounts.models import User
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import verify_chain
 from guichet.calls.models import Call, CallStatus, Programme, Wave
+from guichet.calls.services import CallRefused, close_call
 from guichet.dossiers.demo import blank_pdf
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.dossiers.services import SubmissionRefused, submit
-from guichet.grants import dashboard, services
+from guichet.grants import dashboard
+from guichet.grants.agreement import sign_agreement
+from guichet.grants.amendments import amend_grant
 from guichet.grants.decisions import prepare_decision, publish_decisions, revert_decision
 from guichet.grants.documents import agreement_pdf, recovery_order_pdf
+from guichet.grants.errors import GrantRefused
 from guichet.grants.models import (
     Amendment,
     Decision,
@@ -39,7 +43,9 @@ from guichet.grants.models import (
     Tranche,
     TrancheStatus,
 )
-from guichet.grants.services import GrantRefused
+from guichet.grants.payments import record_payment, reverse_payment
+from guichet.grants.reports import review_report, submit_report
+from guichet.grants.selectors import accepted_expenses, allowances, paid_total, programme_remaining
 from guichet.review.instruction import InstructionRefused, record_instruction
 from guichet.rules import dossier as fmt
 from guichet.rules.grants import balance_due, months_after, tranche_amounts, wave_allowances
@@ -139,7 +145,7 @@ def granted(team, example_document) -> Granted:
 
 @pytest.fixture
 def signed(granted) -> Granted:
-    services.sign_agreement(granted.grant, granted.lead, pdf_upload(), now=SIGNED_AT)
+    sign_agreement(granted.grant, granted.lead, pdf_upload(), now=SIGNED_AT)
     granted.grant.refresh_from_db()
     return granted
 
@@ -154,7 +160,7 @@ def statement(dossier: Dossier, lead_amount: str, member_amount: str) -> list:
 
 def hand_in(granted: Granted, kind: str, lead_amount: str = "450000.00",
             member_amount: str = "350000.00") -> Report:
-    return services.submit_report(
+    return submit_report(
         report(granted.grant, kind), granted.lead,
         narrative="Trois parcours hybridés, 1 200 apprenants touchés.",
         indicators={"learners_reached": 1200, "courses_hybridised": 3},
@@ -162,7 +168,7 @@ def hand_in(granted: Granted, kind: str, lead_amount: str = "450000.00",
 
 
 def pay(granted: Granted, number: int, team, reference: str | None = None) -> Payment:
-    return services.record_payment(tranche(granted.grant, number), team["instructor"],
+    return record_payment(tranche(granted.grant, number), team["instructor"],
                                    paid_on=dt.date(2022, 2, number),
                                    reference=reference or f"VIR-2022-{number:04d}")
 
@@ -172,7 +178,7 @@ def intermediate_paid(signed, team) -> Granted:
     """Tranches 1 and 2 paid, after the intermediate report was approved."""
     pay(signed, 1, team)
     hand_in(signed, ReportKind.INTERMEDIATE, "150000.00", "100000.00")
-    services.review_report(report(signed.grant, ReportKind.INTERMEDIATE), team["instructor"],
+    review_report(report(signed.grant, ReportKind.INTERMEDIATE), team["instructor"],
                            approve=True)
     pay(signed, 2, team)
     return signed
@@ -277,7 +283,7 @@ def test_publish_decisions_exactly_filling_wave_budget_commits(
     select(team, dossier)
     publish_decisions(dossier.wave, team["admin"])
     assert Grant.objects.get().award == REQUESTED
-    assert services.allowances(deffinum)[dossier.wave_id] == Decimal("0.00")
+    assert allowances(deffinum)[dossier.wave_id] == Decimal("0.00")
 
 
 def test_publish_after_revert_commits_corrected_award_only(deffinum, team, granted):
@@ -285,13 +291,13 @@ def test_publish_after_revert_commits_corrected_award_only(deffinum, team, grant
     award, and the envelope counts it once."""
     revert_decision(granted.grant.decision, team["admin"], "Erreur matérielle sur le montant.")
     envelope = deffinum.programme.envelope
-    assert services.programme_remaining(deffinum.programme) == envelope
+    assert programme_remaining(deffinum.programme) == envelope
     dossier = Dossier.objects.get(pk=granted.dossier.pk)
     corrected = select(team, dossier, Decimal("500000.00"))
     publish_decisions(dossier.wave, team["admin"])
     grant = Grant.objects.get(decision=corrected)
     assert grant.award == Decimal("500000.00")
-    assert services.programme_remaining(deffinum.programme) == envelope - grant.award
+    assert programme_remaining(deffinum.programme) == envelope - grant.award
     assert verify_chain().intact
 
 
@@ -303,13 +309,13 @@ def test_allowances_carry_unspent_wave_1_budget_over_to_wave_2(
     Wave.objects.filter(pk=w1.pk).update(budget=Decimal("1000000.00"))
     Wave.objects.filter(pk=w2.pk).update(budget=Decimal("500000.00"))
     envelope = deffinum.programme.envelope
-    assert services.allowances(deffinum) == {
+    assert allowances(deffinum) == {
         w1.pk: Decimal("1000000.00"), w2.pk: Decimal("1500000.00"), w3.pk: envelope}
 
     early = instructed_dossier(example_document, team["instructor"])
     select(team, early)
     publish_decisions(w1, team["admin"])
-    after_w1 = services.allowances(deffinum)
+    after_w1 = allowances(deffinum)
     assert after_w1 == {w1.pk: Decimal("440000.00"), w2.pk: Decimal("940000.00"),
                         w3.pk: envelope - REQUESTED}
     assert list(after_w1.values()) == wave_allowances(
@@ -325,7 +331,7 @@ def test_allowances_carry_unspent_wave_1_budget_over_to_wave_2(
     select(team, late)
     publish_decisions(w2, team["admin"])
     assert Grant.objects.get(dossier=late).award == REQUESTED
-    assert services.allowances(deffinum) == {
+    assert allowances(deffinum) == {
         w1.pk: Decimal("380000.00"), w2.pk: Decimal("380000.00"),
         w3.pk: envelope - 2 * REQUESTED}
     assert verify_chain().intact
@@ -379,7 +385,7 @@ def test_commitment_leaving_exactly_threshold_keeps_call_open(
     select(team, dossier)
     with django_capture_on_commit_callbacks(execute=True):
         publish_decisions(dossier.wave, team["admin"])
-    assert services.programme_remaining(
+    assert programme_remaining(
         Programme.objects.get(pk=deffinum.programme_id)) == THRESHOLD
     call = Call.objects.get(pk=deffinum.pk)
     assert (call.status, call.closed_message, call.closed_at) == (CallStatus.OPEN, "", None)
@@ -393,7 +399,7 @@ def test_close_call_by_administrator_closes_waves_and_mails_everyone(
     message = "L'appel est clos par anticipation : le programme est réorienté."
     planned = {w.code: w.closes_at for w in deffinum.waves.all()}
     with django_capture_on_commit_callbacks(execute=True):
-        services.close_call(deffinum, team["admin"], message, now=IN_WAVE_1)
+        close_call(deffinum, team["admin"], message, now=IN_WAVE_1)
     call = Call.objects.get(pk=deffinum.pk)
     assert (call.status, call.closed_message, call.closed_at) == (
         CallStatus.CLOSED, message, IN_WAVE_1)
@@ -417,7 +423,7 @@ def test_close_call_by_non_administrator_refused(deffinum, team, example_documen
     lead, _member = lead_and_member(dossier)
     for user in (team["instructor"], team["committee"], lead):
         with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
-            services.close_call(deffinum, user, "Clôture anticipée.", now=IN_WAVE_1)
+            close_call(deffinum, user, "Clôture anticipée.", now=IN_WAVE_1)
     call = Call.objects.get(pk=deffinum.pk)
     assert (call.status, call.closed_message) == (CallStatus.OPEN, "")
     assert wave(deffinum, "w1").closes_at > IN_WAVE_1
@@ -425,8 +431,8 @@ def test_close_call_by_non_administrator_refused(deffinum, team, example_documen
 
 
 def test_close_call_with_empty_message_refused(deffinum, team):
-    with pytest.raises(GrantRefused) as refusal:
-        services.close_call(deffinum, team["admin"], "  \n ", now=IN_WAVE_1)
+    with pytest.raises(CallRefused) as refusal:
+        close_call(deffinum, team["admin"], "  \n ", now=IN_WAVE_1)
     assert refusal.value.field == "message"
     call = Call.objects.get(pk=deffinum.pk)
     assert call.status == CallStatus.OPEN
@@ -457,7 +463,7 @@ def test_agreement_pdf_shows_award_rate_and_tranche_schedule(granted):
 
 def test_sign_agreement_by_lead_records_hash_and_makes_tranche_1_due(granted):
     content = blank_pdf()
-    returned = services.sign_agreement(granted.grant, granted.lead, pdf_upload(content),
+    returned = sign_agreement(granted.grant, granted.lead, pdf_upload(content),
                                        now=SIGNED_AT)
     grant = Grant.objects.get(pk=granted.grant.pk)
     assert returned.pk == grant.pk
@@ -478,7 +484,7 @@ def test_sign_agreement_by_lead_records_hash_and_makes_tranche_1_due(granted):
 def test_sign_agreement_with_non_pdf_refused(granted):
     upload = pdf_upload(b"\x89PNG\r\n\x1a\n not a pdf at all", name="convention.pdf")
     with pytest.raises(GrantRefused) as refusal:
-        services.sign_agreement(granted.grant, granted.lead, upload, now=SIGNED_AT)
+        sign_agreement(granted.grant, granted.lead, upload, now=SIGNED_AT)
     assert refusal.value.field == "file"
     assert "PDF" in refusal.value.message
     grant = Grant.objects.get(pk=granted.grant.pk)
@@ -491,7 +497,7 @@ def test_sign_agreement_with_non_pdf_refused(granted):
 def test_sign_agreement_by_member_not_lead_refused(team, granted):
     for user in (granted.member, team["admin"]):
         with pytest.raises(GrantRefused, match="Seul le chef de file signe la convention"):
-            services.sign_agreement(granted.grant, user, pdf_upload(), now=SIGNED_AT)
+            sign_agreement(granted.grant, user, pdf_upload(), now=SIGNED_AT)
     grant = Grant.objects.get(pk=granted.grant.pk)
     assert (grant.status, grant.signed_sha256) == (GrantStatus.COMMITTED, "")
     assert tranche(grant, 1).status == TrancheStatus.SCHEDULED
@@ -501,7 +507,7 @@ def test_sign_agreement_twice_refused(signed):
     first_hash = signed.grant.signed_sha256
     other = blank_pdf(pages=2)
     with pytest.raises(GrantRefused, match="La convention est déjà signée"):
-        services.sign_agreement(signed.grant, signed.lead, pdf_upload(other),
+        sign_agreement(signed.grant, signed.lead, pdf_upload(other),
                                 now=SIGNED_AT + dt.timedelta(days=1))
     grant = Grant.objects.get(pk=signed.grant.pk)
     assert (grant.signed_sha256, grant.signed_at) == (first_hash, SIGNED_AT)
@@ -566,7 +572,7 @@ def test_record_payment_without_reference_refused(team, signed):
 def test_record_payment_by_non_staff_refused(team, signed):
     for user in (signed.lead, team["committee"]):
         with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
-            services.record_payment(tranche(signed.grant, 1), user, paid_on=dt.date(2022, 2, 1),
+            record_payment(tranche(signed.grant, 1), user, paid_on=dt.date(2022, 2, 1),
                                     reference="VIR-2022-0001")
     assert not Payment.objects.exists()
     assert tranche(signed.grant, 1).status == TrancheStatus.DUE
@@ -576,13 +582,13 @@ def test_record_payment_dated_after_today_in_paris_refused(team, signed):
     # 23:30 UTC on 31 January is already 1 February in Paris: 1 February is today, 2 is not.
     now = dt.datetime(2024, 1, 31, 23, 30, tzinfo=dt.UTC)
     with pytest.raises(GrantRefused) as refusal:
-        services.record_payment(tranche(signed.grant, 1), team["instructor"],
+        record_payment(tranche(signed.grant, 1), team["instructor"],
                                 paid_on=dt.date(2024, 2, 2), reference="VIR-1", now=now)
     assert refusal.value.field == "paid_on"
     assert refusal.value.message == ("La date du virement ne peut pas être postérieure à "
                                      "aujourd'hui (01/02/2024).")
     assert not Payment.objects.exists()
-    payment = services.record_payment(tranche(signed.grant, 1), team["instructor"],
+    payment = record_payment(tranche(signed.grant, 1), team["instructor"],
                                       paid_on=dt.date(2024, 2, 1), reference="VIR-1", now=now)
     assert payment.paid_on == dt.date(2024, 2, 1)
 
@@ -601,29 +607,29 @@ def test_record_payment_dated_tomorrow_refused_through_staff_page(client, team, 
 
 def test_reverse_payment_keeps_both_entries_and_makes_tranche_due_again(team, signed):
     paid = pay(signed, 1, team)
-    reversal = services.reverse_payment(paid, team["instructor"], reason="Mauvais RIB.")
+    reversal = reverse_payment(paid, team["instructor"], reason="Mauvais RIB.")
     assert (reversal.amount, reversal.reverses, reversal.reason) == (-T1, paid, "Mauvais RIB.")
     assert Payment.objects.filter(pk=paid.pk).exists()
     assert tranche(signed.grant, 1).status == TrancheStatus.DUE
     assert tranche(signed.grant, 1).payment is None
-    assert services.paid_total(signed.grant) == Decimal("0.00")
+    assert paid_total(signed.grant) == Decimal("0.00")
     assert events("grant.payment_reversed", signed.dossier) == [
         {"tranche": 1, "amount": "-280000.00", "reference": "VIR-2022-0001",
          "reason": "Mauvais RIB."}]
     again = pay(signed, 1, team, "VIR-2022-0101")
     assert (again.attempt, tranche(signed.grant, 1).payment) == (2, again)
-    assert services.paid_total(signed.grant) == T1
+    assert paid_total(signed.grant) == T1
     assert verify_chain().intact
 
 
 def test_reverse_payment_twice_refused(team, signed):
     paid = pay(signed, 1, team)
-    reversal = services.reverse_payment(paid, team["instructor"], reason="Doublon.")
+    reversal = reverse_payment(paid, team["instructor"], reason="Doublon.")
     with pytest.raises(GrantRefused) as refusal:
-        services.reverse_payment(paid, team["instructor"], reason="Encore.")
+        reverse_payment(paid, team["instructor"], reason="Encore.")
     assert refusal.value.message.startswith("Ce versement a déjà été annulé le ")
     with pytest.raises(GrantRefused, match="Une annulation ne s'annule pas"):
-        services.reverse_payment(reversal, team["instructor"], reason="Annuler l'annulation.")
+        reverse_payment(reversal, team["instructor"], reason="Annuler l'annulation.")
     assert Payment.objects.count() == 2
     assert len(events("grant.payment_reversed", signed.dossier)) == 1
 
@@ -631,10 +637,10 @@ def test_reverse_payment_twice_refused(team, signed):
 def test_reverse_payment_without_reason_or_by_non_instructor_refused(team, signed):
     paid = pay(signed, 1, team)
     with pytest.raises(GrantRefused) as refusal:
-        services.reverse_payment(paid, team["instructor"], reason="  ")
+        reverse_payment(paid, team["instructor"], reason="  ")
     assert refusal.value.field == "reason"
     with pytest.raises(InstructionRefused):
-        services.reverse_payment(paid, signed.lead, reason="Je préfère.")
+        reverse_payment(paid, signed.lead, reason="Je préfère.")
     assert Payment.objects.count() == 1
     assert tranche(signed.grant, 1).status == TrancheStatus.PAID
 
@@ -643,13 +649,13 @@ def test_reverse_last_payment_reopens_closed_grant_and_totals_follow(deffinum, t
                                                                      intermediate_paid):
     granted = intermediate_paid
     hand_in(granted, ReportKind.FINAL)
-    services.review_report(report(granted.grant, ReportKind.FINAL), team["instructor"],
+    review_report(report(granted.grant, ReportKind.FINAL), team["instructor"],
                            approve=True)
     last = pay(granted, 3, team)
     assert Grant.objects.get(pk=granted.grant.pk).status == GrantStatus.CLOSED
-    services.reverse_payment(last, team["instructor"], reason="Virement rejeté par la banque.")
+    reverse_payment(last, team["instructor"], reason="Virement rejeté par la banque.")
     assert Grant.objects.get(pk=granted.grant.pk).status == GrantStatus.SIGNED
-    assert services.paid_total(granted.grant) == T1 + T2
+    assert paid_total(granted.grant) == T1 + T2
     lines = {line.label: line for line in dashboard.money_lines(deffinum.programme)}
     assert lines[deffinum.name].paid == T1 + T2
     assert [(bar.label, bar.value) for bar in dashboard.funnel(deffinum)][-1] == (
@@ -660,7 +666,7 @@ def test_payments_export_shows_payment_and_its_reversal(deffinum, team, signed):
     from guichet.opendata import exports
 
     paid = pay(signed, 1, team)
-    services.reverse_payment(paid, team["instructor"], reason="Mauvais RIB.")
+    reverse_payment(paid, team["instructor"], reason="Mauvais RIB.")
     pay(signed, 1, team, "VIR-2022-0101")
     _header, rows = exports.payments_table(deffinum)
     assert [(row[1], row[2], row[4], row[5], row[6]) for row in rows] == [
@@ -697,7 +703,7 @@ def test_submit_report_by_lead_stores_narrative_indicators_and_expenses(signed):
     assert sorted(stored.expenses.values_list("member", "category", "amount")) == sorted([
         (lead.pk, "staff", Decimal("150000.00")),
         (other.pk, "subcontracting", Decimal("100000.00"))])
-    assert services.accepted_expenses(stored) == Decimal("250000.00")
+    assert accepted_expenses(stored) == Decimal("250000.00")
     assert events("grant.report_submitted", signed.dossier) == [{"kind": "intermediate"}]
 
 
@@ -710,7 +716,7 @@ def test_submit_report_before_signature_refused(granted):
 def test_submit_report_by_member_not_lead_refused(team, signed):
     for user in (signed.member, team["instructor"]):
         with pytest.raises(GrantRefused, match="Seul le chef de file remet les rapports"):
-            services.submit_report(report(signed.grant, ReportKind.INTERMEDIATE), user,
+            submit_report(report(signed.grant, ReportKind.INTERMEDIATE), user,
                                    narrative="Résultats", indicators={},
                                    expenses=statement(signed.dossier, "1.00", "1.00"))
     assert report(signed.grant, ReportKind.INTERMEDIATE).status == ReportStatus.DRAFT
@@ -718,7 +724,7 @@ def test_submit_report_by_member_not_lead_refused(team, signed):
 
 def test_submit_report_with_unknown_indicator_refused(signed):
     with pytest.raises(GrantRefused) as refusal:
-        services.submit_report(report(signed.grant, ReportKind.INTERMEDIATE), signed.lead,
+        submit_report(report(signed.grant, ReportKind.INTERMEDIATE), signed.lead,
                                narrative="Résultats", indicators={"satisfaction": 9},
                                expenses=[])
     assert "satisfaction" in refusal.value.message
@@ -729,7 +735,7 @@ def test_submit_report_with_member_of_another_consortium_refused(
     stranger = make_dossier(example_document).consortium.members.get(is_lead=True)
     with pytest.raises(
             GrantRefused, match="Un membre de l'état des dépenses n'appartient pas au consortium"):
-        services.submit_report(report(signed.grant, ReportKind.INTERMEDIATE), signed.lead,
+        submit_report(report(signed.grant, ReportKind.INTERMEDIATE), signed.lead,
                                narrative="Résultats", indicators={},
                                expenses=[(stranger.pk, "staff", Decimal("1000.00"))])
     assert not ReportExpense.objects.exists()
@@ -738,7 +744,7 @@ def test_submit_report_with_member_of_another_consortium_refused(
 def test_approve_intermediate_report_makes_tranche_2_due_and_payable(team, signed):
     pay(signed, 1, team)
     hand_in(signed, ReportKind.INTERMEDIATE, "150000.00", "100000.00")
-    reviewed = services.review_report(report(signed.grant, ReportKind.INTERMEDIATE),
+    reviewed = review_report(report(signed.grant, ReportKind.INTERMEDIATE),
                                       team["instructor"], approve=True)
     assert reviewed.status == ReportStatus.APPROVED
     second = tranche(signed.grant, 2)
@@ -747,7 +753,7 @@ def test_approve_intermediate_report_makes_tranche_2_due_and_payable(team, signe
     payment = pay(signed, 2, team)
     assert payment.amount == T2
     assert tranche(signed.grant, 2).status == TrancheStatus.PAID
-    assert services.paid_total(signed.grant) == T1 + T2
+    assert paid_total(signed.grant) == T1 + T2
     assert events("grant.report_reviewed", signed.dossier) == [
         {"kind": "intermediate", "approved": True}]
 
@@ -755,7 +761,7 @@ def test_approve_intermediate_report_makes_tranche_2_due_and_payable(team, signe
 def test_final_report_with_lower_expenses_reduces_balance(team, intermediate_paid):
     granted = intermediate_paid
     hand_in(granted, ReportKind.FINAL, "400000.00", "300000.00")  # 700 000 € of 800 000 €
-    services.review_report(report(granted.grant, ReportKind.FINAL), team["instructor"],
+    review_report(report(granted.grant, ReportKind.FINAL), team["instructor"],
                            approve=True)
     accepted = Decimal("700000.00")
     expected = min(REQUESTED, REQUESTED * accepted / BASE) - (T1 + T2)
@@ -769,14 +775,14 @@ def test_final_report_with_lower_expenses_reduces_balance(team, intermediate_pai
         Decimal("42000.00"), accepted)
     pay(granted, 3, team)
     grant = Grant.objects.get(pk=granted.grant.pk)
-    assert services.paid_total(grant) == Decimal("490000.00")
+    assert paid_total(grant) == Decimal("490000.00")
     assert grant.status == GrantStatus.CLOSED
     assert verify_chain().intact
 
 
 def test_final_report_with_full_expenses_pays_scheduled_balance(team, intermediate_paid):
     hand_in(intermediate_paid, ReportKind.FINAL, "500000.00", "400000.00")  # above the base
-    services.review_report(report(intermediate_paid.grant, ReportKind.FINAL),
+    review_report(report(intermediate_paid.grant, ReportKind.FINAL),
                            team["instructor"], approve=True)
     assert tranche(intermediate_paid.grant, 3).amount == T3
 
@@ -784,7 +790,7 @@ def test_final_report_with_full_expenses_pays_scheduled_balance(team, intermedia
 def test_final_report_with_very_low_expenses_issues_recovery_order(team, intermediate_paid):
     granted = intermediate_paid
     hand_in(granted, ReportKind.FINAL, "300000.00", "200000.00")  # 500 000 € accepted
-    services.review_report(report(granted.grant, ReportKind.FINAL), team["instructor"],
+    review_report(report(granted.grant, ReportKind.FINAL), team["instructor"],
                            approve=True)
     balance = balance_due(REQUESTED, BASE, Decimal("500000.00"), T1 + T2)
     assert balance == Decimal("-98000.00")
@@ -814,13 +820,13 @@ def test_final_report_approved_before_intermediate_never_pays_more_than_earned(
     hand_in(signed, ReportKind.FINAL, "450000.00", "350000.00")  # the whole base
     with pytest.raises(GrantRefused, match="Le rapport intermédiaire doit être approuvé avant "
                                            "le rapport final"):
-        services.review_report(report(signed.grant, ReportKind.FINAL), team["instructor"],
+        review_report(report(signed.grant, ReportKind.FINAL), team["instructor"],
                                approve=True)
     assert report(signed.grant, ReportKind.FINAL).status == ReportStatus.SUBMITTED
     assert tranche(signed.grant, 3).status == TrancheStatus.SCHEDULED
-    services.review_report(report(signed.grant, ReportKind.INTERMEDIATE), team["instructor"],
+    review_report(report(signed.grant, ReportKind.INTERMEDIATE), team["instructor"],
                            approve=True)
-    services.review_report(report(signed.grant, ReportKind.FINAL), team["instructor"],
+    review_report(report(signed.grant, ReportKind.FINAL), team["instructor"],
                            approve=True)
     assert report(signed.grant, ReportKind.FINAL).status == ReportStatus.APPROVED
     assert tranche(signed.grant, 3).status == TrancheStatus.DUE
@@ -832,7 +838,7 @@ def test_final_report_approved_before_intermediate_never_pays_more_than_earned(
 def test_review_report_changes_requested_needs_comment(team, signed):
     hand_in(signed, ReportKind.INTERMEDIATE)
     with pytest.raises(GrantRefused) as refusal:
-        services.review_report(report(signed.grant, ReportKind.INTERMEDIATE),
+        review_report(report(signed.grant, ReportKind.INTERMEDIATE),
                                team["instructor"], approve=False, comment="  ")
     assert refusal.value.field == "comment"
     assert report(signed.grant, ReportKind.INTERMEDIATE).status == ReportStatus.SUBMITTED
@@ -843,14 +849,14 @@ def test_review_report_by_non_instructor_refused(team, signed):
     hand_in(signed, ReportKind.INTERMEDIATE)
     for user in (team["committee"], signed.lead):
         with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
-            services.review_report(report(signed.grant, ReportKind.INTERMEDIATE), user,
+            review_report(report(signed.grant, ReportKind.INTERMEDIATE), user,
                                    approve=True)
     assert report(signed.grant, ReportKind.INTERMEDIATE).status == ReportStatus.SUBMITTED
 
 
 def test_submit_report_again_after_changes_requested(team, signed):
     hand_in(signed, ReportKind.INTERMEDIATE, "150000.00", "100000.00")
-    services.review_report(report(signed.grant, ReportKind.INTERMEDIATE), team["instructor"],
+    review_report(report(signed.grant, ReportKind.INTERMEDIATE), team["instructor"],
                            approve=False, comment=" Joindre les feuilles de temps. ")
     asked = report(signed.grant, ReportKind.INTERMEDIATE)
     assert (asked.status, asked.review_comment) == (
@@ -862,9 +868,9 @@ def test_submit_report_again_after_changes_requested(team, signed):
         hand_in(signed, ReportKind.INTERMEDIATE)
     again = report(signed.grant, ReportKind.INTERMEDIATE)
     assert again.status == ReportStatus.SUBMITTED
-    assert services.accepted_expenses(again) == Decimal("260000.00")
+    assert accepted_expenses(again) == Decimal("260000.00")
     assert again.expenses.count() == 2
-    services.review_report(again, team["instructor"], approve=True)
+    review_report(again, team["instructor"], approve=True)
     assert tranche(signed.grant, 2).status == TrancheStatus.DUE
     assert [e["approved"] for e in events("grant.report_reviewed", signed.dossier)] == [
         False, True]
@@ -896,7 +902,7 @@ def test_amend_grant_extending_duration_bumps_version_and_moves_final_report(
         team, short_grant):
     grant = short_grant.grant
     assert report(grant, ReportKind.FINAL).due_on == dt.date(2024, 4, 1)  # 24 + 3 months
-    amendment = services.amend_grant(grant, team["instructor"],
+    amendment = amend_grant(grant, team["instructor"],
                                      reason="Retard de livraison des simulateurs.",
                                      duration_months=30)
     grant.refresh_from_db()
@@ -908,7 +914,7 @@ def test_amend_grant_extending_duration_bumps_version_and_moves_final_report(
     assert (grant.award, grant.eligible_base) == (REQUESTED, BASE)
     assert events("grant.amended", short_grant.dossier) == [{"version": 2, "duration": 30}]
 
-    services.amend_grant(grant, team["instructor"], reason="Prolongation jusqu'à 36 mois.",
+    amend_grant(grant, team["instructor"], reason="Prolongation jusqu'à 36 mois.",
                          duration_months=36)
     grant.refresh_from_db()
     assert grant.version == 3
@@ -921,7 +927,7 @@ def test_amend_grant_extending_duration_bumps_version_and_moves_final_report(
 
 def test_amend_grant_beyond_max_duration_refused_with_rule_message(team, short_grant):
     with pytest.raises(GrantRefused) as refusal:
-        services.amend_grant(short_grant.grant, team["instructor"],
+        amend_grant(short_grant.grant, team["instructor"],
                              reason="Prolongation demandée.", duration_months=40)
     assert "La durée du projet (40 mois) doit être d'au plus 36 mois." in refusal.value.message
     grant = Grant.objects.get(pk=short_grant.grant.pk)
@@ -933,7 +939,7 @@ def test_amend_grant_beyond_max_duration_refused_with_rule_message(team, short_g
 def test_amend_grant_moving_budget_between_members_keeps_base(team, granted):
     grant = granted.grant
     moved = expenses_of(grant, ("350000.00", "450000.00"))
-    amendment = services.amend_grant(grant, team["instructor"],
+    amendment = amend_grant(grant, team["instructor"],
                                      reason="Sous-traitance accrue des simulateurs.",
                                      expenses=moved)
     grant.refresh_from_db()
@@ -943,7 +949,7 @@ def test_amend_grant_moving_budget_between_members_keeps_base(team, granted):
         (e.member, e.category, e.amount) for e in moved]
     assert amendment.document["duration_months"] == 36
     # A second amendment starts from the first one, which is kept.
-    services.amend_grant(grant, team["instructor"], reason="Retour à l'équilibre initial.",
+    amend_grant(grant, team["instructor"], reason="Retour à l'équilibre initial.",
                          expenses=expenses_of(grant, ("450000.00", "350000.00")))
     kept = list(Amendment.objects.filter(grant=grant).order_by("version"))
     assert [a.version for a in kept] == [2, 3]
@@ -954,7 +960,7 @@ def test_amend_grant_moving_budget_between_members_keeps_base(team, granted):
 def test_amend_grant_changing_eligible_base_refused(team, granted):
     grant = granted.grant
     with pytest.raises(GrantRefused, match="L'avenant ne respecte pas les règles de l'appel"):
-        services.amend_grant(grant, team["instructor"], reason="Dépenses supplémentaires.",
+        amend_grant(grant, team["instructor"], reason="Dépenses supplémentaires.",
                              expenses=expenses_of(grant, ("550000.00", "350000.00")))
     grant.refresh_from_db()
     assert (grant.version, grant.eligible_base) == (1, BASE)
@@ -965,7 +971,7 @@ def test_amend_grant_changing_eligible_base_refused(team, granted):
 def test_amend_grant_by_non_instructor_refused(team, granted):
     for user in (team["committee"], granted.lead):
         with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
-            services.amend_grant(granted.grant, user, reason="Prolongation.",
+            amend_grant(granted.grant, user, reason="Prolongation.",
                                  duration_months=30)
     assert Grant.objects.get(pk=granted.grant.pk).version == 1
     assert not Amendment.objects.exists()
@@ -973,7 +979,7 @@ def test_amend_grant_by_non_instructor_refused(team, granted):
 
 def test_amend_grant_without_reason_refused(team, granted):
     with pytest.raises(GrantRefused) as refusal:
-        services.amend_grant(granted.grant, team["instructor"], reason=" ",
+        amend_grant(granted.grant, team["instructor"], reason=" ",
                              duration_months=30)
     assert refusal.value.field == "reason"
     assert not Amendment.objects.exists()
@@ -1028,19 +1034,19 @@ def test_late_reports_lists_report_past_due_date(deffinum, signed):
 
 def test_grant_lifecycle_appends_audit_events_and_keeps_chain(team, short_grant):
     granted = short_grant
-    services.sign_agreement(granted.grant, granted.lead, pdf_upload(), now=SIGNED_AT)
+    sign_agreement(granted.grant, granted.lead, pdf_upload(), now=SIGNED_AT)
     pay(granted, 1, team)
     hand_in(granted, ReportKind.INTERMEDIATE, "150000.00", "100000.00")
-    services.review_report(report(granted.grant, ReportKind.INTERMEDIATE), team["instructor"],
+    review_report(report(granted.grant, ReportKind.INTERMEDIATE), team["instructor"],
                            approve=False, comment="Préciser les indicateurs.")
     hand_in(granted, ReportKind.INTERMEDIATE, "150000.00", "100000.00")
-    services.review_report(report(granted.grant, ReportKind.INTERMEDIATE), team["instructor"],
+    review_report(report(granted.grant, ReportKind.INTERMEDIATE), team["instructor"],
                            approve=True)
     pay(granted, 2, team)
-    services.amend_grant(granted.grant, team["instructor"], reason="Prolongation.",
+    amend_grant(granted.grant, team["instructor"], reason="Prolongation.",
                          duration_months=30)
     hand_in(granted, ReportKind.FINAL, "300000.00", "200000.00")
-    services.review_report(report(granted.grant, ReportKind.FINAL), team["instructor"],
+    review_report(report(granted.grant, ReportKind.FINAL), team["instructor"],
                            approve=True)
     assert grant_actions(granted.dossier) == [
         "grant.committed", "grant.signed", "grant.tranche_paid", "grant.report_submitted",
@@ -1061,7 +1067,7 @@ def test_grant_lifecycle_appends_audit_events_and_keeps_chain(team, short_grant)
 
 
 def test_remind_reports_once_within_the_delay(signed, mailoutbox):
-    from guichet.grants.services import remind_reports
+    from guichet.grants.reports import remind_reports
 
     intermediate = report(signed.grant, ReportKind.INTERMEDIATE)
     mailoutbox.clear()
@@ -1075,7 +1081,8 @@ def test_remind_reports_once_within_the_delay(signed, mailoutbox):
 
 
 def test_move_budget_between_members_keeps_base_and_versions(signed, team):
-    from guichet.grants.services import current_budget, move_budget
+    from guichet.grants.amendments import move_budget
+    from guichet.grants.selectors import current_budget
 
     before = current_budget(signed.grant)
     amendment = move_budget(signed.grant, team["instructor"], from_line=0, to_line=1,

@@ -23,9 +23,10 @@ from guichet.audit.services import verify_chain
 from guichet.calls.models import Call, CallStatus, Programme
 from guichet.dossiers.format import frozen_submission
 from guichet.dossiers.models import Dossier, DossierStatus, Submission
-from guichet.grants import services
+from guichet.grants.commitment import commit_grant
+from guichet.grants.errors import GrantRefused
 from guichet.grants.models import Decision, DecisionStatus, Grant, Outcome, Tranche
-from guichet.grants.services import GrantRefused
+from guichet.grants.selectors import programme_remaining
 from guichet.review.models import CallRole, Role
 from guichet.rules import dossier as fmt
 from guichet.rules.money import format_eur_fr
@@ -80,7 +81,7 @@ def _race(decision_pks: list[int], by) -> list:
             decision = Decision.objects.select_related("dossier").get(pk=decision_pk)
             barrier.wait()
             with transaction.atomic():
-                outcomes.append(services.commit_grant(decision, by))
+                outcomes.append(commit_grant(decision, by))
         except GrantRefused as refused:
             outcomes.append(refused)
         except Exception as unexpected:  # reported by the assertions
@@ -122,7 +123,7 @@ def test_parallel_commitments_never_exceed_envelope(deffinum, example_document, 
     assert committed <= envelope
     assert committed == fitting * AWARD
     assert Grant.objects.count() == fitting
-    assert services.programme_remaining(
+    assert programme_remaining(
         Programme.objects.get(pk=deffinum.programme_id)) == LEFT_OVER
     assert Tranche.objects.count() == 3 * fitting
     assert AuditEvent.objects.filter(action="grant.committed").count() == fitting

@@ -8,7 +8,7 @@ from guichet.calls.services import load_call
 from guichet.dossiers.format import dossier_queryset, export_dossier, submitted_dossier
 from guichet.dossiers.models import Dossier
 from guichet.grants.models import Grant
-from guichet.grants.services import paid_total
+from guichet.grants.selectors import paid_total
 from guichet.rules import dossier as fmt
 from tests.conftest import DEFFINUM_TOML
 

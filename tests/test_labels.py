@@ -24,8 +24,12 @@ from guichet.core.clock import now
 from guichet.dossiers.demo import blank_pdf, seed_demo
 from guichet.dossiers.models import Dossier, Organisation
 from guichet.dossiers.services import submit
-from guichet.grants import decisions, services
+from guichet.grants import decisions
+from guichet.grants.agreement import sign_agreement
+from guichet.grants.amendments import move_budget
 from guichet.grants.models import Grant, Outcome, Report, ReportKind
+from guichet.grants.payments import record_payment
+from guichet.grants.reports import review_report, submit_report
 from guichet.portal.selectors import STEP_IDS
 from guichet.review import committee, experts, instruction, scoring
 from guichet.review.models import Assignment, CallRole, ExpertProfile, Role
@@ -145,17 +149,17 @@ def _review(wave, staff, pool, values: dict[int, int]) -> None:
 
 def _grant_round(grant: Grant, staff) -> None:
     lead = _lead(grant.dossier)
-    services.sign_agreement(grant, lead, SimpleUploadedFile("convention.pdf", blank_pdf()))
-    services.record_payment(grant.tranches.get(number=1), staff, paid_on=dt.date.today(),
+    sign_agreement(grant, lead, SimpleUploadedFile("convention.pdf", blank_pdf()))
+    record_payment(grant.tranches.get(number=1), staff, paid_on=dt.date.today(),
                             reference="VIR-0001")
     report = Report.objects.get(grant=grant, kind=ReportKind.INTERMEDIATE)
     lines = grant.dossier.expenses.filter(eligible=True)
-    services.submit_report(report, lead, narrative="Premiers apprenants formés.",
+    submit_report(report, lead, narrative="Premiers apprenants formés.",
                            indicators={"learners_reached": 120},
                            expenses=[(line.member_id, line.category, line.amount / 2)
                                      for line in lines])
-    services.review_report(report, staff, approve=True)
-    services.move_budget(grant, staff, from_line=0, to_line=1, amount=Decimal("1000.00"),
+    review_report(report, staff, approve=True)
+    move_budget(grant, staff, from_line=0, to_line=1, amount=Decimal("1000.00"),
                          reason="Moins de personnel, plus de ressources.")
 
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from guichet.core.clock import format_paris_instant
 from guichet.dossiers.membership import invite_member
 from guichet.dossiers.notifications import remind_drafts, send_receipt
+from guichet.grants.agreement import sign_agreement
 from guichet.grants.decisions import publish_decisions
 from guichet.grants.documents import agreement_pdf
 from guichet.grants.models import Grant
-from guichet.grants.services import sign_agreement
 from guichet.review.experts import invite_expert
 from guichet.review.instruction import request_correction
 from guichet.review.models import Role

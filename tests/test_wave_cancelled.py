@@ -8,9 +8,8 @@ import pytest
 from django.utils.formats import date_format
 
 from guichet.calls.models import Wave
-from guichet.calls.services import load_call, open_wave
+from guichet.calls.services import close_call, load_call, open_wave
 from guichet.core.clock import in_paris, now
-from guichet.grants.services import close_call
 from guichet.review.models import Role
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import staff

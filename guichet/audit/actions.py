@@ -1,29 +1,70 @@
-"""Every action the code writes to the audit log, in one place.
+"""Every action the code writes to the audit log: one enum, each with its French label (the
+English one in the catalogue).
 
-A test reads the source for the calls that append events and checks that the actions they
-write are exactly these, so a new action cannot appear unnoticed. The applicant timeline shows
-only an explicit allow-list of them (`guichet.portal.selectors.APPLICANT_EVENTS`): a new
-action stays internal until someone decides that applicants should see it.
+Call sites name a member (`append_event(AuditAction.DOSSIER_SUBMITTED, ...)`), never a string;
+`append_event` refuses a value that is not a member. A test reads the source for the calls that
+append events and checks that the actions they write are exactly these members, so a new action
+cannot appear unnoticed. The applicant timeline shows only an explicit allow-list of them
+(`guichet.portal.selectors.APPLICANT_EVENTS`), under these labels: a new action stays internal
+until someone decides that applicants should see it.
 """
 
-CALL = ("call.closed", "call.expert_invited", "call.loaded")
-ORGANISATION = ("organisation.affiliated",)
-CONSORTIUM = ("consortium.invited", "consortium.invitation_revoked", "consortium.joined",
-              "consortium.lead_designated")
-DOSSIER = (
-    "dossier.imported", "dossier.started", "dossier.project_updated",
-    "dossier.hybrid_profile_updated", "dossier.expense_added", "dossier.expense_updated",
-    "dossier.financing_added", "dossier.financing_updated", "dossier.milestone_added",
-    "dossier.line_deleted", "dossier.annex_imported", "dossier.document_added",
-    "dossier.document_removed", "dossier.reminded", "dossier.submitted",
-    "dossier.instructed", "dossier.correction_requested", "dossier.message_posted",
-    "dossier.note_written",
-)
-REVIEW = ("review.expert_added", "review.expert_removed", "review.experts_assigned",
-          "review.conflict_declared", "review.scores_submitted")
-DECISION = ("decision.prepared", "decision.published", "decision.reverted")
-GRANT = ("grant.committed", "grant.released", "grant.signed", "grant.tranche_paid",
-         "grant.payment_reversed", "grant.report_submitted", "grant.report_reviewed",
-         "grant.report_reminded", "grant.balance_computed", "grant.amended")
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
-ACTIONS = frozenset(CALL + ORGANISATION + CONSORTIUM + DOSSIER + REVIEW + DECISION + GRANT)
+
+class AuditAction(models.TextChoices):
+    CALL_CLOSED = "call.closed", _("Appel clos")
+    CALL_EXPERT_INVITED = "call.expert_invited", _("Expert invité sur l'appel")
+    CALL_LOADED = "call.loaded", _("Définition de l'appel chargée")
+
+    ORGANISATION_AFFILIATED = "organisation.affiliated", _("Rattachement à une organisation")
+
+    CONSORTIUM_INVITED = "consortium.invited", _("Membre invité")
+    CONSORTIUM_INVITATION_REVOKED = "consortium.invitation_revoked", _("Invitation retirée")
+    CONSORTIUM_JOINED = "consortium.joined", _("Membre confirmé")
+    CONSORTIUM_LEAD_DESIGNATED = "consortium.lead_designated", _("Chef de file désigné")
+
+    DOSSIER_IMPORTED = "dossier.imported", _("Dossier importé")
+    DOSSIER_STARTED = "dossier.started", _("Dossier créé")
+    DOSSIER_PROJECT_UPDATED = "dossier.project_updated", _("Projet modifié")
+    DOSSIER_HYBRID_PROFILE_UPDATED = ("dossier.hybrid_profile_updated",
+                                      _("Profil d'hybridation modifié"))
+    DOSSIER_EXPENSE_ADDED = "dossier.expense_added", _("Dépense ajoutée")
+    DOSSIER_EXPENSE_UPDATED = "dossier.expense_updated", _("Dépense modifiée")
+    DOSSIER_FINANCING_ADDED = "dossier.financing_added", _("Financement ajouté")
+    DOSSIER_FINANCING_UPDATED = "dossier.financing_updated", _("Financement modifié")
+    DOSSIER_MILESTONE_ADDED = "dossier.milestone_added", _("Jalon ajouté")
+    DOSSIER_LINE_DELETED = "dossier.line_deleted", _("Ligne supprimée")
+    DOSSIER_ANNEX_IMPORTED = "dossier.annex_imported", _("Annexe financière importée")
+    DOSSIER_DOCUMENT_ADDED = "dossier.document_added", _("Pièce ajoutée")
+    DOSSIER_DOCUMENT_REMOVED = "dossier.document_removed", _("Pièce retirée")
+    DOSSIER_REMINDED = "dossier.reminded", _("Rappel d'échéance envoyé")
+    DOSSIER_SUBMITTED = ("dossier.submitted",
+                         _("Dossier déposé, accusé de réception délivré"))
+    DOSSIER_INSTRUCTED = "dossier.instructed", _("Instruction du dossier terminée")
+    DOSSIER_CORRECTION_REQUESTED = "dossier.correction_requested", _("Corrections demandées")
+    DOSSIER_MESSAGE_POSTED = ("dossier.message_posted",
+                              _("Message échangé avec l'équipe d'instruction"))
+    DOSSIER_NOTE_WRITTEN = "dossier.note_written", _("Note interne écrite")
+
+    REVIEW_EXPERT_ADDED = "review.expert_added", _("Expert ajouté")
+    REVIEW_EXPERT_REMOVED = "review.expert_removed", _("Expert retiré")
+    REVIEW_EXPERTS_ASSIGNED = "review.experts_assigned", _("Experts affectés")
+    REVIEW_CONFLICT_DECLARED = "review.conflict_declared", _("Conflit d'intérêts déclaré")
+    REVIEW_SCORES_SUBMITTED = "review.scores_submitted", _("Notes d'expertise remises")
+
+    DECISION_PREPARED = "decision.prepared", _("Décision préparée")
+    DECISION_PUBLISHED = "decision.published", _("Décision publiée")
+    DECISION_REVERTED = "decision.reverted", _("Décision annulée")
+
+    GRANT_COMMITTED = "grant.committed", _("Subvention engagée")
+    GRANT_RELEASED = "grant.released", _("Engagement annulé")
+    GRANT_SIGNED = "grant.signed", _("Convention signée")
+    GRANT_TRANCHE_PAID = "grant.tranche_paid", _("Tranche versée")
+    GRANT_PAYMENT_REVERSED = "grant.payment_reversed", _("Versement annulé")
+    GRANT_REPORT_SUBMITTED = "grant.report_submitted", _("Rapport remis")
+    GRANT_REPORT_REVIEWED = "grant.report_reviewed", _("Rapport examiné")
+    GRANT_REPORT_REMINDED = "grant.report_reminded", _("Rappel de rapport envoyé")
+    GRANT_BALANCE_COMPUTED = "grant.balance_computed", _("Solde calculé")
+    GRANT_AMENDED = "grant.amended", _("Avenant à la convention")

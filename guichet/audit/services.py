@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from guichet.core.clock import now as server_now
 
@@ -37,9 +38,12 @@ def actor_of(user) -> tuple[int | None, str]:
     return user.pk, user.get_username()
 
 
-def append_event(action: str, target, *, by=None, hash_before: str = "", hash_after: str = "",
-                 details: dict | None = None, at=None) -> AuditEvent:
-    """Append one event; call it inside the transaction of the state change it records."""
+def append_event(action: AuditAction, target, *, by=None, hash_before: str = "",
+                 hash_after: str = "", details: dict | None = None, at=None) -> AuditEvent:
+    """Append one event; call it inside the transaction of the state change it records. An
+    action that is not a member of AuditAction is refused (ValueError) before anything is
+    written."""
+    action = AuditAction(action).value
     actor_id, actor_label = actor_of(by)
     with transaction.atomic():
         head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)

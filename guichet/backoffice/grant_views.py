@@ -12,15 +12,20 @@ from dsfr.forms import DsfrBaseForm
 
 from guichet.backoffice.selectors import refuse_page, staff_call, staff_calls
 from guichet.calls.models import Programme
+from guichet.calls.services import close_call
 from guichet.core import labels, spreadsheets
 from guichet.core.clock import in_paris, now
 from guichet.core.fields import AmountField, DateField, id_or_404
 from guichet.core.http import CSV, ODS, PDF, XLSX, download, run_service_and_confirm
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.models import HybridProfile
-from guichet.grants import dashboard, services
+from guichet.grants import dashboard
+from guichet.grants.amendments import amend_grant, move_budget
 from guichet.grants.documents import agreement_pdf, recovery_order_pdf
 from guichet.grants.models import Grant, Payment, RecoveryOrder, Report, Tranche
+from guichet.grants.payments import record_payment, reverse_payment
+from guichet.grants.reports import review_report
+from guichet.grants.selectors import current_budget, paid_total
 from guichet.opendata import exports
 from guichet.opendata.scdl import scdl_csv
 from guichet.rules.money import format_eur_fr
@@ -119,13 +124,13 @@ def grant_detail(request, pk):
     move_form = BudgetMoveForm(request.POST if action == "move" else None,
                                lines=_budget_lines(grant))
     if action == "move" and move_form.is_valid() and run_service_and_confirm(
-            request, move_form, lambda: services.move_budget(
+            request, move_form, lambda: move_budget(
                 grant, request.user, **move_form.cleaned_data)):
         return redirect("backoffice:grant", pk=pk)
     if action == "reverse" and reversal_form.is_valid():
         payment = get_object_or_404(Payment, tranche__grant=grant,
                                     pk=id_or_404(request.POST.get("payment")))
-        if run_service_and_confirm(request, reversal_form, lambda: services.reverse_payment(
+        if run_service_and_confirm(request, reversal_form, lambda: reverse_payment(
                 payment, request.user, **reversal_form.cleaned_data)):
             return redirect("backoffice:grant", pk=pk)
     if action and _handle_grant_action(request, grant, action, payment_form, review_form,
@@ -135,7 +140,7 @@ def grant_detail(request, pk):
         "grant": grant, "tranches": grant.tranches.prefetch_related("payments").order_by("number"),
         "reports": grant.reports.prefetch_related("expenses__member").order_by("due_on"),
         "amendments": grant.amendments.order_by("version"),
-        "paid": services.paid_total(grant), "payment_form": payment_form,
+        "paid": paid_total(grant), "payment_form": payment_form,
         "reversal_form": reversal_form,
         "move_form": move_form,
         "indicators": _indicators_with_targets(grant),
@@ -150,7 +155,7 @@ def _budget_lines(grant: Grant) -> list[tuple[int, str]]:
     return [(index, f"{names.get(line.member, line.member)} — "
                     f"{labels.call_label(rules, 'expense_categories', line.category)} — "
                     f"{line.label} ({format_eur_fr(line.amount)})")
-            for index, line in enumerate(services.current_budget(grant))]
+            for index, line in enumerate(current_budget(grant))]
 
 
 def _indicators_with_targets(grant: Grant) -> list[dict]:
@@ -165,16 +170,16 @@ def _handle_grant_action(request, grant, action, payment_form, review_form,
     user = request.user
     if action == "pay" and payment_form.is_valid():
         tranche = get_object_or_404(Tranche, grant=grant, pk=id_or_404(request.POST.get("tranche")))
-        return run_service_and_confirm(request, payment_form, lambda: services.record_payment(
+        return run_service_and_confirm(request, payment_form, lambda: record_payment(
             tranche, user, **payment_form.cleaned_data))
     if action == "review" and review_form.is_valid():
         report = get_object_or_404(Report, grant=grant, pk=id_or_404(request.POST.get("report")))
         data = review_form.cleaned_data
-        return run_service_and_confirm(request, review_form, lambda: services.review_report(
+        return run_service_and_confirm(request, review_form, lambda: review_report(
             report, user, approve=data["decision"] == "approve", comment=data["comment"]))
     if action == "amend" and amendment_form.is_valid():
         data = amendment_form.cleaned_data
-        return run_service_and_confirm(request, amendment_form, lambda: services.amend_grant(
+        return run_service_and_confirm(request, amendment_form, lambda: amend_grant(
             grant, user, reason=data["reason"], duration_months=data["duration_months"]))
     return False
 
@@ -204,7 +209,7 @@ def grant_pdf_response(grant: Grant, kind: str) -> HttpResponse:
 def close_call_early(request, code):
     call = staff_call(request.user, code, "review.publish_decisions")
     form = ClosureForm(request.POST or None)
-    if form.is_valid() and run_service_and_confirm(request, form, lambda: services.close_call(
+    if form.is_valid() and run_service_and_confirm(request, form, lambda: close_call(
             call, request.user, form.cleaned_data["message"])):
         return redirect("backoffice:home")
     return render(request, "backoffice/close_call.html", {"call": call, "form": form})

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
+from guichet.accounts.models import User
 from guichet.calls.models import Call, Wave
 from guichet.core.clock import in_paris
 from guichet.rules.money import format_eur_en, format_eur_fr
@@ -56,3 +57,11 @@ def _wave_row(wave: Wave, call: Call, at: dt.datetime, money) -> WaveRow:
     budget = money(wave.budget) if isinstance(wave.budget, Decimal) else ""
     return WaveRow(wave, wave_state(wave, at), in_paris(wave.opens_at),
                    in_paris(wave.closes_at), budget)
+
+
+def account_holders(call: Call) -> list[str]:
+    """Everyone with an account on the call: the participants of its dossiers and its staff."""
+    applicants = User.objects.filter(participations__member__consortium__dossiers__call=call)
+    staff = User.objects.filter(call_roles__call=call)
+    return sorted(set(applicants.values_list("email", flat=True))
+                  | set(staff.values_list("email", flat=True)))

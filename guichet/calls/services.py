@@ -1,4 +1,5 @@
-"""Loading call definitions into the database, and the questions asked of a call."""
+"""Loading call definitions into the database, the questions asked of a call, and its early
+closure."""
 
 import datetime as dt
 import hashlib
@@ -6,13 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
+from guichet.calls.lifecycle import CallAction, apply_call_transition
 from guichet.calls.models import Call, CallDefinitionVersion, Programme, Wave
+from guichet.calls.selectors import account_holders
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
+from guichet.core.tasks import run_after_commit
+from guichet.core.text import mail_subject
 from guichet.rules.definition import (
     CallDefinition,
     DefinitionError,
@@ -20,10 +27,15 @@ from guichet.rules.definition import (
     parse_definition,
 )
 from guichet.rules.eligibility import wave_at
+from guichet.rules.money import format_eur_fr
 
 
 class RulesVersionConflict(ServiceError):
     code = "rules_version_conflict"
+
+
+class CallRefused(ServiceError):
+    code = "call_refused"
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,7 @@ def _store(definition: CallDefinition, source: str, by) -> LoadResult:
                       "opens_at": wave.opens_at, "closes_at": wave.closes_at,
                       "budget": wave.budget})
     if stored_sha != previous_sha:
-        append_event("call.loaded", call, by=by, hash_before=previous_sha or "",
+        append_event(AuditAction.CALL_LOADED, call, by=by, hash_before=previous_sha or "",
                      hash_after=stored_sha,
                      details={"rules_version": definition.rules_version, "source": source_sha})
     return LoadResult(call, created, new_version)
@@ -117,3 +129,51 @@ def open_wave(call: Call, at: dt.datetime) -> Wave | None:
     if call.is_closed and (call.closed_at is None or call.closed_at <= at):
         return None
     return wave_at(call.waves.all(), at)
+
+
+# --- early closure ---------------------------------------------------------------------------
+
+def close_if_exhausted(call_pk: int) -> bool:
+    """Close the call by itself when what remains of the programme falls below the threshold."""
+    # Imported here: grants sit above calls (a grant belongs to a wave), and only this question
+    # of the envelope reaches up to them.
+    from guichet.grants.selectors import programme_remaining
+
+    call = Call.objects.select_related("programme").get(pk=call_pk)
+    threshold = call.rules().funding.early_closure_threshold
+    remaining = programme_remaining(call.programme)
+    if call.is_closed or remaining >= threshold:
+        return False
+    close_call(call, None, _(
+        "L'enveloppe du programme est consommée (reste %(remaining)s, moins que l'aide minimale "
+        "d'un projet) : l'appel est clos.") % {"remaining": format_eur_fr(remaining)})
+    return True
+
+
+@transaction.atomic
+def close_call(call: Call, by, message: str, now=None) -> None:
+    """Close a call before its end (an administrator, or the envelope running out): the open
+    wave closes now, the waves not yet open are cancelled (they keep their planned dates),
+    submissions are refused with `message`, every account holder is told."""
+    if by is not None:
+        # Imported here: the review app's permissions import the calls app's models.
+        from guichet.review.instruction import require_perm
+
+        require_perm(by, "review.publish_decisions", call)
+    if not message.strip():
+        raise CallRefused(_("Expliquez la clôture."), field="message")
+    now = now or server_now()
+    locked = Call.objects.select_for_update().get(pk=call.pk)
+    if locked.is_closed:
+        return
+    apply_call_transition(locked, CallAction.CLOSE, closed_message=message, closed_at=now)
+    Wave.objects.filter(call=locked, opens_at__lte=now, closes_at__gt=now).update(closes_at=now)
+    append_event(AuditAction.CALL_CLOSED, locked, by=by, at=now, details={"message": message})
+    run_after_commit(notify_closure, locked.pk)
+
+
+def notify_closure(call_pk: int) -> None:
+    call = Call.objects.get(pk=call_pk)
+    for email in account_holders(call):
+        send_mail(mail_subject(_("Clôture de l'appel %(call)s") % {"call": call.name}),
+                  call.closed_message, None, [email])

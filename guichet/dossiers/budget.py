@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core import labels
 from guichet.dossiers.annex import reader
@@ -49,7 +50,7 @@ def import_annex(dossier: Dossier, user, data: bytes) -> annexes.AnnexContent:
         FinancingLine(dossier=dossier, source=f.source, amount=f.amount, position=i,
                       member=members[f.member] if f.member else None)
         for i, f in enumerate(content.financing))
-    append_event("dossier.annex_imported", dossier, by=user, hash_before=before,
+    append_event(AuditAction.DOSSIER_ANNEX_IMPORTED, dossier, by=user, hash_before=before,
                  hash_after=content_hash(dossier_queryset().get(pk=dossier.pk)),
                  details={"expenses": len(content.expenses),
                           "financing": len(content.financing)})

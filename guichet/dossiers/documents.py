@@ -9,6 +9,7 @@ from django.db import transaction
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.clock import now as server_now
 from guichet.dossiers.editing import EditRefused, require
@@ -34,7 +35,7 @@ def upload_document(dossier: Dossier, user, kind: str, upload) -> Document:
                             active_content=list(checked.active_content))
         document.file.save("document.pdf", ContentFile(upload.read()), save=False)
         document.save()
-        append_event("dossier.document_added", dossier, by=user,
+        append_event(AuditAction.DOSSIER_DOCUMENT_ADDED, dossier, by=user,
                      details={"kind": kind, "sha256": checked.sha256,
                               **checked.audit_details()})
     return document
@@ -47,7 +48,7 @@ def remove_document(document: Document, user) -> None:
     if not user.has_perm("dossiers.remove_document", document):
         raise EditRefused(_("Seuls la personne qui a ajouté cette pièce et le chef de file "
                             "peuvent la retirer."), field="document")
-    append_event("dossier.document_removed", document.dossier, by=user,
+    append_event(AuditAction.DOSSIER_DOCUMENT_REMOVED, document.dossier, by=user,
                  details={"kind": document.kind, "sha256": document.sha256})
     document.delete()
 

@@ -9,6 +9,7 @@ from django.db.models import F, Model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
@@ -67,7 +68,8 @@ def _save_versioned(model: type[Model], pk: int, version: int, changes: dict) ->
     return version + 1
 
 
-def _recorded(action: str, dossier: Dossier, user, before: str, details: dict | None = None):
+def _recorded(action: AuditAction, dossier: Dossier, user, before: str,
+              details: dict | None = None):
     fresh = dossier_queryset().get(pk=dossier.pk)
     Dossier.objects.filter(pk=dossier.pk).update(updated_at=server_now())
     append_event(action, dossier, by=user, hash_before=before, hash_after=content_hash(fresh),
@@ -83,7 +85,8 @@ def update_project(dossier: Dossier, user, version: int, changes: dict) -> int:
     before = content_hash(dossier_queryset().get(pk=dossier.pk))
     new_version = _save_versioned(Dossier, dossier.pk, version,
                                   {k: v for k, v in changes.items() if k in PROJECT_FIELDS})
-    _recorded("dossier.project_updated", dossier, user, before, {"fields": sorted(changes)})
+    _recorded(AuditAction.DOSSIER_PROJECT_UPDATED, dossier, user, before,
+              {"fields": sorted(changes)})
     return new_version
 
 
@@ -95,7 +98,7 @@ def update_hybrid_profile(dossier: Dossier, user, version: int, changes: dict) -
     profile, _created = HybridProfile.objects.get_or_create(dossier=dossier)
     new_version = _save_versioned(HybridProfile, profile.pk, version,
                                   {k: v for k, v in changes.items() if k in HYBRID_FIELDS})
-    append_event("dossier.hybrid_profile_updated", dossier, by=user,
+    append_event(AuditAction.DOSSIER_HYBRID_PROFILE_UPDATED, dossier, by=user,
                  details={"fields": sorted(changes)})
     return new_version
 
@@ -117,7 +120,7 @@ def add_expense(dossier: Dossier, user, line: ExpenseInput) -> ExpenseLine:
     created = ExpenseLine.objects.create(
         dossier=dossier, member=line.member, category=line.category, label=line.label,
         amount=line.amount, eligible=line.eligible, position=_next_position(dossier.expenses))
-    _recorded("dossier.expense_added", dossier, user, before, {"line": created.pk})
+    _recorded(AuditAction.DOSSIER_EXPENSE_ADDED, dossier, user, before, {"line": created.pk})
     return created
 
 
@@ -130,7 +133,7 @@ def update_expense(line: ExpenseLine, user, version: int, new: ExpenseInput) -> 
     _save_versioned(ExpenseLine, line.pk, version, {
         "member": new.member, "category": new.category, "label": new.label,
         "amount": new.amount, "eligible": new.eligible})
-    _recorded("dossier.expense_updated", line.dossier, user, before, {"line": line.pk})
+    _recorded(AuditAction.DOSSIER_EXPENSE_UPDATED, line.dossier, user, before, {"line": line.pk})
 
 
 @transaction.atomic
@@ -147,7 +150,7 @@ def delete_line(line: ExpenseLine | FinancingLine | Milestone, user, version: in
         if current is None:
             return  # already deleted by someone else: the wish is fulfilled
         raise EditConflict(current)
-    _recorded("dossier.line_deleted", dossier, user, before,
+    _recorded(AuditAction.DOSSIER_LINE_DELETED, dossier, user, before,
               {"model": line._meta.model_name, "line": line.pk})
 
 
@@ -165,7 +168,7 @@ def add_financing(dossier: Dossier, user, line: FinancingInput) -> FinancingLine
     created = FinancingLine.objects.create(
         dossier=dossier, source=line.source, member=line.member, amount=line.amount,
         position=_next_position(dossier.financing))
-    _recorded("dossier.financing_added", dossier, user, before, {"line": created.pk})
+    _recorded(AuditAction.DOSSIER_FINANCING_ADDED, dossier, user, before, {"line": created.pk})
     return created
 
 
@@ -179,7 +182,7 @@ def update_financing(line: FinancingLine, user, version: int, new: FinancingInpu
     before = content_hash(dossier_queryset().get(pk=line.dossier_id))
     _save_versioned(FinancingLine, line.pk, version,
                     {"source": new.source, "member": new.member, "amount": new.amount})
-    _recorded("dossier.financing_updated", line.dossier, user, before, {"line": line.pk})
+    _recorded(AuditAction.DOSSIER_FINANCING_UPDATED, line.dossier, user, before, {"line": line.pk})
 
 
 def _check_financing(dossier: Dossier, user, line: FinancingInput) -> None:
@@ -208,7 +211,7 @@ def add_milestone(dossier: Dossier, user, month: int, kind: str, label: str) -> 
     before = content_hash(dossier_queryset().get(pk=dossier.pk))
     created = Milestone.objects.create(dossier=dossier, month=month, kind=kind, label=label,
                                        position=_next_position(dossier.milestones))
-    _recorded("dossier.milestone_added", dossier, user, before, {"line": created.pk})
+    _recorded(AuditAction.DOSSIER_MILESTONE_ADDED, dossier, user, before, {"line": created.pk})
     return created
 
 

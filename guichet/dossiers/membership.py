@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from guichet.accounts.models import User
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.calls.models import Call
 from guichet.calls.services import open_wave
@@ -78,7 +79,7 @@ def register_organisation(user, siret: str, name: str, region: str = "") -> Orga
             _("Cet organisme a déjà des représentants : demandez-leur une invitation."),
             field="siret")
     Affiliation.objects.get_or_create(user=user, organisation=organisation)
-    append_event("organisation.affiliated", organisation, by=user)
+    append_event(AuditAction.ORGANISATION_AFFILIATED, organisation, by=user)
     return organisation
 
 
@@ -126,7 +127,8 @@ def start_dossier(user, call: Call, organisation: Organisation, kind: str, title
     _join(user, lead, Participant.How.CREATED, now)
     dossier = Dossier.objects.create(call=call, consortium=consortium, title=title)
     HybridProfile.objects.create(dossier=dossier)
-    append_event("dossier.started", dossier, by=user, details={"lead": organisation.siret})
+    append_event(AuditAction.DOSSIER_STARTED, dossier, by=user,
+                 details={"lead": organisation.siret})
     return dossier
 
 
@@ -152,7 +154,7 @@ def designate_lead(dossier: Dossier, email: str, *, by=None, now=None) -> Partic
     if already is not None:
         return already
     participant = _join(user, lead, Participant.How.DESIGNATED, now or server_now())
-    append_event("consortium.lead_designated", dossier, by=by, details={"email": email})
+    append_event(AuditAction.CONSORTIUM_LEAD_DESIGNATED, dossier, by=by, details={"email": email})
     return participant
 
 
@@ -195,7 +197,7 @@ def invite_member(dossier: Dossier, email: str, by, *, member: ConsortiumMember 
         consortium_id=dossier.consortium_id, email=email, token=secrets.token_urlsafe(32),
         invited_by=by, created_at=now, member=member,
         expires_at=now + dt.timedelta(days=settings.INVITATION_VALIDITY_DAYS))
-    append_event("consortium.invited", dossier, by=by, details={
+    append_event(AuditAction.CONSORTIUM_INVITED, dossier, by=by, details={
         "email": email, "member": member.organisation.siret if member else None})
     run_after_commit(send_invitation, invitation.pk)
     return invitation
@@ -227,7 +229,7 @@ def revoke_invitation(dossier: Dossier, invitation: Invitation, by, now=None) ->
         return
     locked.revoked_at, locked.revoked_by = now or server_now(), by
     locked.save(update_fields=["revoked_at", "revoked_by"])
-    append_event("consortium.invitation_revoked", dossier, by=by,
+    append_event(AuditAction.CONSORTIUM_INVITATION_REVOKED, dossier, by=by,
                  details={"email": locked.email})
 
 
@@ -282,7 +284,7 @@ def accept_invitation(token: str, user, organisation: Organisation | None = None
     invitation.accepted_at, invitation.member = now, member
     invitation.save(update_fields=["accepted_at", "member"])
     for dossier in invitation.consortium.dossiers.all():
-        append_event("consortium.joined", dossier, by=user,
+        append_event(AuditAction.CONSORTIUM_JOINED, dossier, by=user,
                      details={"siret": member.organisation.siret})
     return member
 

@@ -66,6 +66,7 @@ def remind_drafts(now: dt.datetime, days: int) -> int:
     """Tell the holders of draft dossiers that their call's open wave closes within `days`.
 
     Each dossier is reminded once per wave (recorded in the audit log)."""
+    from guichet.audit.actions import AuditAction
     from guichet.audit.models import AuditEvent
     from guichet.audit.services import append_event
     from guichet.calls.services import open_wave
@@ -76,7 +77,8 @@ def remind_drafts(now: dt.datetime, days: int) -> int:
         if wave is None or dossier.call.is_closed or wave.closes_at - now > dt.timedelta(days):
             continue
         already = AuditEvent.objects.filter(
-            action="dossier.reminded", object_type="dossiers.dossier", object_id=str(dossier.pk),
+            action=AuditAction.DOSSIER_REMINDED, object_type="dossiers.dossier",
+            object_id=str(dossier.pk),
             details__contains=f'"wave":"{wave.code}"').exists()
         recipients = participants(dossier)
         if already or not recipients:
@@ -91,7 +93,7 @@ def remind_drafts(now: dt.datetime, days: int) -> int:
                 % {"title": dossier.title or "—", "wave": wave.name, "link": link,
                    "at": closes_at},
                 to=recipients).send()
-        append_event("dossier.reminded", dossier, details={"wave": wave.code,
-                                                          "recipients": len(recipients)})
+        append_event(AuditAction.DOSSIER_REMINDED, dossier,
+                     details={"wave": wave.code, "recipients": len(recipients)})
         sent += 1
     return sent

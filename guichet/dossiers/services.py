@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.calls.models import Call
 from guichet.calls.services import open_wave
@@ -24,6 +25,7 @@ from guichet.dossiers.format import (
     stamped,
     to_format,
 )
+from guichet.dossiers.lifecycle import DossierAction, apply_dossier_transition
 from guichet.dossiers.membership import designate_lead
 from guichet.dossiers.models import (
     Consortium,
@@ -84,7 +86,7 @@ def import_dossier(document: bytes, *, by=None, lead_email: str | None = None) -
         duration_months=data.duration_months)
     HybridProfile.objects.create(dossier=dossier)
     _import_lines(dossier, data, members)
-    append_event("dossier.imported", dossier, by=by, hash_after=content_hash(dossier))
+    append_event(AuditAction.DOSSIER_IMPORTED, dossier, by=by, hash_after=content_hash(dossier))
     if lead_email is not None:
         designate_lead(dossier, lead_email, by=by)
     return ImportResult(dossier, receipt_ignored=data.submitted_at is not None
@@ -163,7 +165,8 @@ def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
     if wave is None:
         raise SubmissionRefused(_("Aucune vague de l'appel n'est ouverte à la date de réception "
                                   "(%(instant)s).") % {"instant": _paris_text(received_at, call)})
-    return _freeze(dossier, by, received_at, wave, version=1, counted_at=received_at)
+    return _freeze(dossier, by, received_at, wave, version=1, counted_at=received_at,
+                   action=DossierAction.SUBMIT)
 
 
 def _resubmit(locked: Dossier, by, received_at: dt.datetime) -> Submission:
@@ -179,7 +182,8 @@ def _resubmit(locked: Dossier, by, received_at: dt.datetime) -> Submission:
     first = locked.submissions.order_by("version").first()
     last = locked.submissions.order_by("-version").first()
     submission = _freeze(dossier_queryset().get(pk=locked.pk), by, received_at, first.wave,
-                         version=last.version + 1, counted_at=first.received_at)
+                         version=last.version + 1, counted_at=first.received_at,
+                         action=DossierAction.RESUBMIT)
     if request is not None:
         request.answered_at = received_at
         request.save(update_fields=["answered_at"])
@@ -187,7 +191,7 @@ def _resubmit(locked: Dossier, by, received_at: dt.datetime) -> Submission:
 
 
 def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: int,
-            counted_at: dt.datetime) -> Submission:
+            counted_at: dt.datetime, action: DossierAction) -> Submission:
     call = dossier.call
     draft = to_format(dossier)
     missing = missing_items(dossier, draft)
@@ -205,12 +209,12 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
         snapshot=snapshot.decode(), sha256=fmt.sha256_hex(snapshot),
         rules_version=verdict.rules_version, eligible=verdict.eligible,
         verdict=verdict.to_dict())
-    Dossier.objects.filter(pk=dossier.pk).update(
-        status=DossierStatus.SUBMITTED, wave=wave,
+    apply_dossier_transition(
+        dossier, action, wave=wave,
         receipt_number=dossier.receipt_number or receipt_number(call, wave, dossier),
         requested_aid=verdict.figures.aid, eligible_at_receipt=verdict.eligible)
-    append_event("dossier.submitted", dossier, by=by, at=received_at, hash_before=hash_before,
-                 hash_after=submission.sha256,
+    append_event(AuditAction.DOSSIER_SUBMITTED, dossier, by=by, at=received_at,
+                 hash_before=hash_before, hash_after=submission.sha256,
                  details={"version": version, "wave": wave.code, "eligible": verdict.eligible})
     run_after_commit(send_receipt, dossier.pk)
     return submission

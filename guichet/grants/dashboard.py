@@ -19,7 +19,7 @@ from guichet.grants.models import (
     ReportStatus,
     TrancheStatus,
 )
-from guichet.grants.services import allowances
+from guichet.grants.selectors import allowances
 from guichet.rules.money import ZERO
 from guichet.rules.regions import REGIONS
 

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.clock import format_paris_instant
 from guichet.core.clock import now as server_now
@@ -14,15 +15,18 @@ from guichet.core.errors import ServiceError
 from guichet.core.pdf import render_pdf
 from guichet.core.tasks import run_after_commit
 from guichet.core.text import mail_subject
+from guichet.dossiers.lifecycle import DOSSIER, DossierAction, apply_dossier_transition
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.dossiers.notifications import participants
+from guichet.grants.commitment import commit_grant, release_grant
+from guichet.grants.lifecycle.decision import DecisionAction, apply_decision_transition
 from guichet.grants.models import Decision, DecisionStatus, Outcome
-from guichet.grants.services import commit_grant, release_grant
 from guichet.review.instruction import require_perm
 
-OUTCOME_STATUS = {Outcome.SELECTED: DossierStatus.SELECTED,
-                  Outcome.REJECTED: DossierStatus.REJECTED,
-                  Outcome.REDIRECTED: DossierStatus.REDIRECTED}
+# How publishing a decision moves its dossier (guichet.dossiers.lifecycle).
+OUTCOME_ACTION = {Outcome.SELECTED: DossierAction.SELECT,
+                  Outcome.REJECTED: DossierAction.REJECT,
+                  Outcome.REDIRECTED: DossierAction.REDIRECT}
 
 
 class DecisionRefused(ServiceError):
@@ -45,7 +49,7 @@ def prepare_decision(dossier: Dossier, by, outcome: str, *, awarded_aid: Decimal
         dossier=dossier, outcome=outcome, motivation=motivation, redirected_to=redirected_to,
         awarded_aid=awarded_aid if outcome == Outcome.SELECTED else None,
         prepared_by=by, prepared_at=server_now())
-    append_event("decision.prepared", dossier, by=by, details={
+    append_event(AuditAction.DECISION_PREPARED, dossier, by=by, details={
         "outcome": outcome, "awarded_aid": str(decision.awarded_aid or "")})
     return decision
 
@@ -79,19 +83,30 @@ def publish_decisions(wave, by) -> list[Decision]:
         dossier__wave=wave, status=DecisionStatus.PENDING).select_related("dossier"))
     if not pending:
         raise DecisionRefused(_("Aucune décision en attente de publication."))
+    _check_still_instructed(pending)
     instant = server_now()
     for decision in pending:
-        decision.status, decision.published_at = DecisionStatus.PUBLISHED, instant
-        decision.save(update_fields=["status", "published_at"])
-        Dossier.objects.filter(pk=decision.dossier_id).update(
-            status=OUTCOME_STATUS[decision.outcome])
+        apply_decision_transition(decision, DecisionAction.PUBLISH, published_at=instant)
+        apply_dossier_transition(decision.dossier, OUTCOME_ACTION[decision.outcome])
         if decision.outcome == Outcome.SELECTED:
             commit_grant(decision, by, now=instant)
-        append_event("decision.published", decision.dossier, by=by, at=instant,
+        append_event(AuditAction.DECISION_PUBLISHED, decision.dossier, by=by, at=instant,
                      details={"outcome": decision.outcome,
                               "awarded_aid": str(decision.awarded_aid or "")})
     run_after_commit(notify_decisions, [decision.pk for decision in pending])
     return pending
+
+
+def _check_still_instructed(pending: list[Decision]) -> None:
+    """Refuse the publication, naming the dossier, when a dossier was sent back for corrections
+    after its decision was prepared: its decision must be prepared again once re-instructed."""
+    for decision in pending:
+        if not DOSSIER.allows(decision.dossier.status, OUTCOME_ACTION[decision.outcome]):
+            raise DecisionRefused(_(
+                "Le dossier %(number)s n'est plus instruit (%(status)s) : instruisez-le et "
+                "préparez de nouveau sa décision avant de publier.") % {
+                    "number": decision.dossier.receipt_number,
+                    "status": decision.dossier.get_status_display()})
 
 
 @transaction.atomic
@@ -102,11 +117,11 @@ def revert_decision(decision: Decision, by, motivation: str) -> None:
     if not motivation.strip():
         raise DecisionRefused(_("Motivez l'annulation."), field="motivation")
     release_grant(decision, by)
-    decision.status, decision.reverted_at = DecisionStatus.REVERTED, server_now()
-    decision.revert_motivation = motivation.strip()
-    decision.save(update_fields=["status", "reverted_at", "revert_motivation"])
-    Dossier.objects.filter(pk=decision.dossier_id).update(status=DossierStatus.INSTRUCTED)
-    append_event("decision.reverted", decision.dossier, by=by,
+    apply_decision_transition(decision, DecisionAction.REVERT, reverted_at=server_now(),
+                              revert_motivation=motivation.strip())
+    apply_dossier_transition(Dossier.objects.select_for_update().get(pk=decision.dossier_id),
+                             DossierAction.REVERT_DECISION)
+    append_event(AuditAction.DECISION_REVERTED, decision.dossier, by=by,
                  details={"decision": decision.pk, "motivation": motivation.strip()})
 
 

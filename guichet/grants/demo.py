@@ -9,8 +9,11 @@ from django.db import transaction
 from guichet.core.clock import in_paris, now
 from guichet.dossiers.demo import blank_pdf, demo_user, lead_user
 from guichet.dossiers.models import Dossier, DossierStatus
-from guichet.grants import decisions, services
+from guichet.grants import decisions
+from guichet.grants.agreement import sign_agreement
 from guichet.grants.models import Grant, Outcome, Report, ReportKind, TrancheStatus
+from guichet.grants.payments import record_payment
+from guichet.grants.reports import review_report, submit_report
 from guichet.review.instruction import record_instruction
 from guichet.review.models import CallRole, Role
 
@@ -45,10 +48,10 @@ def seed_decided_wave(call, today: dt.date | None = None) -> list[Grant]:
     decisions.publish_decisions(submitted[0].wave, admin)
     grants = list(Grant.objects.filter(dossier__in=submitted).order_by("pk"))
     for number, grant in enumerate(grants, start=1):
-        services.sign_agreement(grant, lead_user(grant.dossier),
+        sign_agreement(grant, lead_user(grant.dossier),
                                 SimpleUploadedFile("convention.pdf", blank_pdf()))
         tranche = grant.tranches.get(number=1)
-        services.record_payment(tranche, admin, paid_on=today,
+        record_payment(tranche, admin, paid_on=today,
                                 reference=f"DEMO-VIR-{number:03d}-1")
     _intermediate_round(grants[0], instructor, admin, today)
     return grants
@@ -58,13 +61,13 @@ def _intermediate_round(grant: Grant, instructor, admin, today: dt.date) -> None
     lead = lead_user(grant.dossier)
     report = Report.objects.get(grant=grant, kind=ReportKind.INTERMEDIATE)
     lines = grant.dossier.expenses.filter(eligible=True)
-    services.submit_report(
+    submit_report(
         report, lead, narrative="Trois parcours hybridés, premiers apprenants formés.",
         indicators={"learners_reached": 420, "courses_hybridised": 3, "resources_pooled": 12,
                     "partners_involved": grant.dossier.consortium.members.count()},
         expenses=[(line.member_id, line.category, line.amount / 2) for line in lines])
-    services.review_report(report, instructor, approve=True)
+    review_report(report, instructor, approve=True)
     tranche = grant.tranches.get(number=2)
     if tranche.status == TrancheStatus.DUE:
-        services.record_payment(tranche, admin, paid_on=today, reference="DEMO-VIR-001-2")
+        record_payment(tranche, admin, paid_on=today, reference="DEMO-VIR-001-2")
 

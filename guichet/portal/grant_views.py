@@ -18,8 +18,10 @@ from guichet.core.http import run_service_and_confirm
 from guichet.core.uploads import max_size
 from guichet.dossiers.models import HybridProfile
 from guichet.dossiers.pdf_check import MAX_DOCUMENT_BYTES
-from guichet.grants import services
+from guichet.grants.agreement import sign_agreement
 from guichet.grants.models import Grant, Report, ReportStatus
+from guichet.grants.reports import submit_report
+from guichet.grants.selectors import paid_total
 from guichet.portal.selectors import dossier_for
 from guichet.rules.money import format_eur_fr
 
@@ -90,7 +92,7 @@ def grant_page(request, pk):
     form = report_form(grant, open_report, request.POST if action == "report" else None) \
         if open_report else None
     if action == "sign" and signature_form.is_valid() and run_service_and_confirm(
-            request, signature_form, lambda: services.sign_agreement(
+            request, signature_form, lambda: sign_agreement(
                 grant, request.user, signature_form.cleaned_data["file"])):
         return redirect("portal:grant", pk=pk)
     if action == "report" and form is not None and form.is_valid() and run_service_and_confirm(
@@ -100,7 +102,7 @@ def grant_page(request, pk):
         "dossier": grant.dossier, "grant": grant, "signature_form": signature_form,
         "tranches": grant.tranches.prefetch_related("payments").order_by("number"),
         "reports": grant.reports.order_by("due_on"), "open_report": open_report,
-        "report_form": form, "paid": services.paid_total(grant)})
+        "report_form": form, "paid": paid_total(grant)})
 
 
 def _submit_report(user, report: Report, form) -> None:
@@ -112,7 +114,7 @@ def _submit_report(user, report: Report, form) -> None:
         if name.startswith("expense_") and value is not None:
             member, category = name.removeprefix("expense_").split("_", 1)
             expenses.append((int(member), category, value))
-    services.submit_report(report, user, narrative=data["narrative"], indicators=indicators,
+    submit_report(report, user, narrative=data["narrative"], indicators=indicators,
                            expenses=expenses)
 
 

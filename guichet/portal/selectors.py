@@ -7,6 +7,7 @@ from functools import cached_property
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import Wave
 from guichet.calls.services import open_wave
@@ -95,34 +96,27 @@ def _hybrid_profile(dossier: Dossier) -> HybridProfile:
     return HybridProfile.objects.filter(dossier=dossier).first() or HybridProfile(dossier=dossier)
 
 
-# The applicant timeline is an allow-list: what applicants may see of the audit log, each with
-# its label. Everything else (experts, conflicts, private notes, decisions in preparation,
+# The applicant timeline is an allow-list: what applicants may see of the audit log, under each
+# action's label. Everything else (experts, conflicts, private notes, decisions in preparation,
 # commitments, any action added later) stays internal. See guichet.audit.actions.
-APPLICANT_EVENTS = {
-    "dossier.imported": _("Dossier importé"), "dossier.started": _("Dossier créé"),
-    "consortium.lead_designated": _("Chef de file désigné"),
-    "dossier.project_updated": _("Projet modifié"),
-    "dossier.hybrid_profile_updated": _("Profil d'hybridation modifié"),
-    "dossier.expense_added": _("Dépense ajoutée"), "dossier.expense_updated": _("Dépense modifiée"),
-    "dossier.financing_added": _("Financement ajouté"),
-    "dossier.financing_updated": _("Financement modifié"),
-    "dossier.milestone_added": _("Jalon ajouté"), "dossier.line_deleted": _("Ligne supprimée"),
-    "dossier.annex_imported": _("Annexe financière importée"),
-    "dossier.document_added": _("Pièce ajoutée"), "dossier.document_removed": _("Pièce retirée"),
-    "consortium.invited": _("Membre invité"), "consortium.joined": _("Membre confirmé"),
-    "consortium.invitation_revoked": _("Invitation retirée"),
-    "dossier.reminded": _("Rappel d'échéance envoyé"),
-    "dossier.submitted": _("Dossier déposé, accusé de réception délivré"),
-    "dossier.instructed": _("Instruction du dossier terminée"),
-    "dossier.correction_requested": _("Corrections demandées"),
-    "dossier.message_posted": _("Message échangé avec l'équipe d'instruction"),
-    "decision.published": _("Décision publiée"), "decision.reverted": _("Décision annulée"),
-    "grant.signed": _("Convention signée"), "grant.tranche_paid": _("Tranche versée"),
-    "grant.payment_reversed": _("Versement annulé"),
-    "grant.report_submitted": _("Rapport remis"), "grant.report_reviewed": _("Rapport examiné"),
-    "grant.report_reminded": _("Rappel de rapport envoyé"),
-    "grant.balance_computed": _("Solde calculé"), "grant.amended": _("Avenant à la convention"),
-}
+APPLICANT_EVENTS = frozenset({
+    AuditAction.DOSSIER_IMPORTED, AuditAction.DOSSIER_STARTED,
+    AuditAction.CONSORTIUM_LEAD_DESIGNATED, AuditAction.DOSSIER_PROJECT_UPDATED,
+    AuditAction.DOSSIER_HYBRID_PROFILE_UPDATED, AuditAction.DOSSIER_EXPENSE_ADDED,
+    AuditAction.DOSSIER_EXPENSE_UPDATED, AuditAction.DOSSIER_FINANCING_ADDED,
+    AuditAction.DOSSIER_FINANCING_UPDATED, AuditAction.DOSSIER_MILESTONE_ADDED,
+    AuditAction.DOSSIER_LINE_DELETED, AuditAction.DOSSIER_ANNEX_IMPORTED,
+    AuditAction.DOSSIER_DOCUMENT_ADDED, AuditAction.DOSSIER_DOCUMENT_REMOVED,
+    AuditAction.CONSORTIUM_INVITED, AuditAction.CONSORTIUM_JOINED,
+    AuditAction.CONSORTIUM_INVITATION_REVOKED, AuditAction.DOSSIER_REMINDED,
+    AuditAction.DOSSIER_SUBMITTED, AuditAction.DOSSIER_INSTRUCTED,
+    AuditAction.DOSSIER_CORRECTION_REQUESTED, AuditAction.DOSSIER_MESSAGE_POSTED,
+    AuditAction.DECISION_PUBLISHED, AuditAction.DECISION_REVERTED, AuditAction.GRANT_SIGNED,
+    AuditAction.GRANT_TRANCHE_PAID, AuditAction.GRANT_PAYMENT_REVERSED,
+    AuditAction.GRANT_REPORT_SUBMITTED, AuditAction.GRANT_REPORT_REVIEWED,
+    AuditAction.GRANT_REPORT_REMINDED, AuditAction.GRANT_BALANCE_COMPUTED,
+    AuditAction.GRANT_AMENDED,
+})
 STAFF_ACTOR = _("L'équipe d'instruction")
 
 
@@ -141,7 +135,7 @@ def timeline(dossier: Dossier) -> list[TimelineEntry]:
         action__in=APPLICANT_EVENTS).order_by("sequence")
     applicants = set(Participant.objects.filter(member__consortium_id=dossier.consortium_id)
                      .values_list("user_id", flat=True))
-    return [TimelineEntry(event.at, str(APPLICANT_EVENTS[event.action]),
+    return [TimelineEntry(event.at, str(AuditAction(event.action).label),
                           _timeline_actor(event, applicants)) for event in events]
 
 

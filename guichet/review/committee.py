@@ -11,7 +11,7 @@ from guichet.core.errors import ServiceError
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants.models import SelectionRun
-from guichet.grants.services import allowances
+from guichet.grants.selectors import allowances
 from guichet.review import committee_text
 from guichet.review.experts import reviewable_dossiers
 from guichet.review.instruction import require_perm

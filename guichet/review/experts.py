@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from guichet.accounts.models import User
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.calls.models import Call, Wave
 from guichet.core.clock import now as server_now
@@ -71,7 +72,7 @@ def invite_expert(call: Call, email: str, by, *, sectors: list[str], keywords: s
               _("Vous êtes invité(e) comme expert(e). Connectez-vous (ou choisissez un mot de "
                 "passe) : %(link)s") % {"link": site_url(reverse("account_reset_password"))},
               None, [email])
-    append_event("call.expert_invited", call, by=by, details={"email": email})
+    append_event(AuditAction.CALL_EXPERT_INVITED, call, by=by, details={"email": email})
     return profile
 
 
@@ -104,7 +105,7 @@ def declare_conflict(expert: ExpertProfile, dossier: Dossier, reason: str) -> Co
         expert=expert, dossier=dossier,
         defaults={"source": Conflict.Source.DECLARED, "reason": reason.strip()})
     Assignment.objects.filter(expert=expert, dossier=dossier, submitted_at__isnull=True).delete()
-    append_event("review.conflict_declared", dossier, by=expert.user,
+    append_event(AuditAction.REVIEW_CONFLICT_DECLARED, dossier, by=expert.user,
                  details={"expert": expert.pk})
     return conflict
 
@@ -243,7 +244,7 @@ def assign_experts(wave: Wave, by) -> AssignmentSummary:
         upper_bound=result.upper_bound - bonus * kept_in_result,
         weakest_dossier=result.weakest_dossier, reviews_per_dossier=reviews,
         unassigned=tuple(unassigned))
-    append_event("review.experts_assigned", wave.call, by=by,
+    append_event(AuditAction.REVIEW_EXPERTS_ASSIGNED, wave.call, by=by,
                  details={"wave": wave.code, **asdict(summary)})
     return summary
 
@@ -310,7 +311,7 @@ def add_assignment(dossier: Dossier, expert: ExpertProfile, by) -> Assignment:
                   "manual": True,
                   "created_at": server_now()})
     if created:
-        append_event("review.expert_added", dossier, by=by, details={"expert": expert.pk})
+        append_event(AuditAction.REVIEW_EXPERT_ADDED, dossier, by=by, details={"expert": expert.pk})
     return assignment
 
 
@@ -319,7 +320,7 @@ def remove_assignment(assignment: Assignment, by) -> None:
     require_perm(by, "review.assign_experts", assignment.dossier.call)
     if assignment.submitted_at is not None:
         raise ExpertRefused(_("Cette expertise est déjà rendue."))
-    append_event("review.expert_removed", assignment.dossier, by=by,
+    append_event(AuditAction.REVIEW_EXPERT_REMOVED, assignment.dossier, by=by,
                  details={"expert": assignment.expert_id})
     assignment.delete()
 

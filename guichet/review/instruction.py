@@ -5,14 +5,17 @@ import datetime as dt
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.clock import format_paris_instant, site_url
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.tasks import run_after_commit
 from guichet.core.text import mail_subject
+from guichet.dossiers.lifecycle import DossierAction, apply_dossier_transition
 from guichet.dossiers.models import CorrectionRequest, Dossier, DossierStatus
 from guichet.dossiers.notifications import participants
 from guichet.review.models import Instruction, Message
@@ -52,9 +55,8 @@ def record_instruction(dossier: Dossier, by, *, admissible: bool, eligible: bool
     instruction, _created = Instruction.objects.update_or_create(dossier=locked, defaults={
         "admissible": admissible, "eligible": eligible, "overridden": overridden,
         "motivation": motivation.strip(), "instructed_by": by, "instructed_at": server_now()})
-    locked.status = DossierStatus.INSTRUCTED
-    locked.save(update_fields=["status", "updated_at"])
-    append_event("dossier.instructed", locked, by=by, details={
+    apply_dossier_transition(locked, DossierAction.INSTRUCT, updated_at=timezone.now())
+    append_event(AuditAction.DOSSIER_INSTRUCTED, locked, by=by, details={
         "admissible": admissible, "eligible": eligible, "automatic": automatic,
         "overridden": overridden, "motivation": motivation.strip()})
     return instruction
@@ -76,9 +78,9 @@ def request_correction(dossier: Dossier, by, points: str, deadline: dt.datetime,
     request = CorrectionRequest.objects.create(dossier=locked, points=points.strip(),
                                                deadline=deadline, requested_by=by,
                                                requested_at=now)
-    locked.status = DossierStatus.CORRECTION_REQUESTED
-    locked.save(update_fields=["status", "updated_at"])
-    append_event("dossier.correction_requested", locked, by=by,
+    apply_dossier_transition(locked, DossierAction.REQUEST_CORRECTION,
+                             updated_at=timezone.now())
+    append_event(AuditAction.DOSSIER_CORRECTION_REQUESTED, locked, by=by,
                  details={"deadline": deadline.isoformat()})
     run_after_commit(_mail_participants, locked.pk,
                      _("Corrections demandées sur votre dossier %(number)s"),
@@ -108,7 +110,8 @@ def post_message(dossier: Dossier, author, body: str, *, private: bool = False) 
         raise InstructionRefused(_("Vous n'avez pas accès à ce dossier."))
     message = Message.objects.create(dossier=dossier, author=author, body=body.strip(),
                                      private=private, created_at=server_now())
-    append_event("dossier.note_written" if private else "dossier.message_posted", dossier,
+    append_event(AuditAction.DOSSIER_NOTE_WRITTEN if private
+                 else AuditAction.DOSSIER_MESSAGE_POSTED, dossier,
                  by=author, details={"message": message.pk})
     if not private:
         run_after_commit(_mail_participants, dossier.pk,

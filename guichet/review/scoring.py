@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
@@ -42,7 +43,7 @@ def save_scores(assignment: Assignment, by, values: dict[str, tuple[int, str]], 
     if submit:
         locked.submitted_at = server_now()
         locked.save(update_fields=["submitted_at"])
-        append_event("review.scores_submitted", assignment.dossier, by=by,
+        append_event(AuditAction.REVIEW_SCORES_SUBMITTED, assignment.dossier, by=by,
                      details={"assignment": locked.pk})
 
 

@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from guichet.audit.actions import AuditAction
 from guichet.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from guichet.audit.services import append_event, event_hash, verify_chain
 from guichet.dossiers.services import submit
@@ -33,7 +34,7 @@ LIFT_TRIGGERS = {
 
 
 def _append(call, count: int = 3) -> list[AuditEvent]:
-    return [append_event(f"test.event{n}", call, details={"n": n}) for n in range(count)]
+    return [append_event(AuditAction.CALL_LOADED, call, details={"n": n}) for n in range(count)]
 
 
 def _as_owner(*statements: tuple[str, list]) -> None:

@@ -13,9 +13,9 @@ from guichet.audit.models import AuditEvent
 from guichet.calls.services import load_call
 from guichet.dossiers.models import Document
 from guichet.dossiers.services import submit
-from guichet.grants import services
+from guichet.grants.agreement import sign_agreement
+from guichet.grants.errors import GrantRefused
 from guichet.grants.models import Grant
-from guichet.grants.services import GrantRefused
 from guichet.review.models import CallRole, Role
 from tests import hostile_pdfs
 from tests.conftest import DEFFINUM_TOML
@@ -125,7 +125,7 @@ def test_decompression_bomb_upload_refused_and_nothing_stored(lead, dossier):
 
 def test_signed_agreement_bomb_refused_and_grant_unchanged(granted):  # noqa: F811
     with pytest.raises(GrantRefused) as caught:
-        services.sign_agreement(granted.grant, granted.lead, SimpleUploadedFile(
+        sign_agreement(granted.grant, granted.lead, SimpleUploadedFile(
             "convention.pdf", hostile_pdfs.declared_decoded_length(1 << 30)))
 
     assert caught.value.message.startswith(BOMB)
@@ -135,7 +135,7 @@ def test_signed_agreement_bomb_refused_and_grant_unchanged(granted):  # noqa: F8
 
 
 def test_signed_agreement_with_javascript_badged_on_grant_page(granted, team):  # noqa: F811
-    services.sign_agreement(granted.grant, granted.lead, SimpleUploadedFile(
+    sign_agreement(granted.grant, granted.lead, SimpleUploadedFile(
         "convention.pdf", hostile_pdfs.document_javascript()))
 
     grant = Grant.objects.get(pk=granted.grant.pk)

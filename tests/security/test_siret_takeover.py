@@ -13,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from guichet.accounts.models import User
+from guichet.calls.services import close_call
 from guichet.core.errors import ServiceError
 from guichet.dossiers import budget, editing, membership
 from guichet.dossiers.demo import blank_pdf
@@ -20,9 +21,10 @@ from guichet.dossiers.documents import remove_document, upload_document
 from guichet.dossiers.models import Dossier, Organisation
 from guichet.dossiers.notifications import remind_drafts
 from guichet.dossiers.services import submit
-from guichet.grants import services as grant_services
+from guichet.grants.agreement import sign_agreement
 from guichet.grants.decisions import notify_decisions
 from guichet.grants.models import Decision, Grant
+from guichet.grants.reports import submit_report
 from guichet.review.instruction import post_message
 from guichet.review.models import Role
 from tests.factories import (
@@ -140,10 +142,10 @@ def test_stranger_declaring_every_member_siret_is_refused_by_every_service(victi
     before = database_state()
     attempts = [attempt for dossier in victims["dossiers"]
                 for attempt in _service_attempts(dossier, stranger)] + [
-        (lambda: grant_services.sign_agreement(grant, stranger, _pdf()),
+        (lambda: sign_agreement(grant, stranger, _pdf()),
          "Seul le chef de file signe la convention."),
-        (lambda: grant_services.submit_report(grant.reports.first(), stranger,
-                                              narrative="Fait", indicators={}, expenses=[]),
+        (lambda: submit_report(grant.reports.first(), stranger,
+                               narrative="Fait", indicators={}, expenses=[]),
          "Seul le chef de file remet les rapports.")]
     for attempt, expected in attempts:
         with pytest.raises(ServiceError) as refused:
@@ -195,7 +197,7 @@ def test_stranger_declaring_every_member_siret_gets_no_mail_about_those_dossiers
         submit(victims["draft"], by=User.objects.get(email=DRAFT_LEAD))  # the receipt
         post_message(victims["decided"], staff[Role.INSTRUCTOR], "Pièce à compléter.")
         remind_drafts(dt.datetime.now(dt.UTC), days=10_000)
-        grant_services.close_call(victims["call"], admin, "Clôture anticipée.")
+        close_call(victims["call"], admin, "Clôture anticipée.")
     notify_decisions([decision.pk])  # what publication sends, with today's participants
     recipients = {address for mail in mailoutbox for address in mail.to}
     assert STRANGER not in recipients

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.utils import translation
 
-from guichet.audit.actions import ACTIONS
+from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.dossiers.services import submit
 from guichet.grants.decisions import prepare_decision
@@ -21,7 +21,7 @@ from tests.factories import lead_and_member, make_dossier, staff
 pytestmark = pytest.mark.django_db
 
 EXPERTS = ("expert1@example.fr", "expert2@example.fr")
-INTERNAL = sorted(ACTIONS - set(APPLICANT_EVENTS))
+INTERNAL = sorted(set(AuditAction) - APPLICANT_EVENTS)
 
 
 @pytest.fixture
@@ -51,11 +51,11 @@ def _applicant_pages(client, dossier, people) -> list[str]:
 def test_every_internal_event_type_stays_out_of_the_applicant_timeline(client, submitted):
     dossier, people, _team = submitted
     expert = staff(dossier.call, EXPERTS[0], Role.EXPERT)
-    for action in sorted(ACTIONS):  # the worst case: each one recorded on the dossier itself
+    for action in AuditAction:  # the worst case: each one recorded on the dossier itself
         append_event(action, dossier, by=expert)
     entries = timeline(dossier)
-    assert {entry.label for entry in entries} <= {str(label) for label in
-                                                  APPLICANT_EVENTS.values()}
+    assert {entry.label for entry in entries} <= {str(action.label) for action in
+                                                  APPLICANT_EVENTS}
     assert len(entries) == len(APPLICANT_EVENTS) + 2  # + the import and the submission
     assert {entry.actor for entry in entries} == {"", people[0].email, "L'équipe d'instruction"}
     for page in _applicant_pages(client, dossier, people):
@@ -66,16 +66,17 @@ def test_every_internal_event_type_stays_out_of_the_applicant_timeline(client, s
 
 
 def test_every_applicant_event_has_a_label_in_french_and_english():
-    assert set(APPLICANT_EVENTS) <= ACTIONS
-    for action, label in APPLICANT_EVENTS.items():
+    assert all(isinstance(action, AuditAction) for action in APPLICANT_EVENTS)
+    for action in APPLICANT_EVENTS:
         with translation.override("fr"):
-            french = str(label)
+            french = str(action.label)
         with translation.override("en"):
-            english = str(label)
-        assert action not in french
+            english = str(action.label)
+        assert action.value not in french
         assert english != french, action
-    assert {"review.scores_submitted", "review.conflict_declared", "dossier.note_written",
-            "decision.prepared", "review.expert_added"} <= set(INTERNAL)
+    assert {AuditAction.REVIEW_SCORES_SUBMITTED, AuditAction.REVIEW_CONFLICT_DECLARED,
+            AuditAction.DOSSIER_NOTE_WRITTEN, AuditAction.DECISION_PREPARED,
+            AuditAction.REVIEW_EXPERT_ADDED} <= set(INTERNAL)
 
 
 def test_expert_review_never_reaches_the_applicants_timeline(client, submitted):

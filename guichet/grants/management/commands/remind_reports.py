@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from guichet.core.clock import in_paris, now
-from guichet.grants.services import remind_reports
+from guichet.grants.reports import remind_reports
 
 
 class Command(BaseCommand):
