@@ -25,5 +25,7 @@ DECISION = ("decision.prepared", "decision.published", "decision.reverted")
 GRANT = ("grant.committed", "grant.released", "grant.signed", "grant.tranche_paid",
          "grant.payment_reversed", "grant.report_submitted", "grant.report_reviewed",
          "grant.report_reminded", "grant.balance_computed", "grant.amended")
+OUTBOX = ("outbox.retried",)
 
-ACTIONS = frozenset(CALL + ORGANISATION + CONSORTIUM + DOSSIER + REVIEW + DECISION + GRANT)
+ACTIONS = frozenset(CALL + ORGANISATION + CONSORTIUM + DOSSIER + REVIEW + DECISION + GRANT
+                    + OUTBOX)

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import msgspec
 from django.core.files.base import ContentFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
@@ -18,11 +17,10 @@ from guichet.calls.models import Call, CallStatus, Programme, Wave
 from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
-from guichet.core.tasks import run_after_commit
-from guichet.core.text import mail_subject
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier
 from guichet.dossiers.pdf_check import DocumentRefused, check_pdf
+from guichet.dossiers.selectors import participants
 from guichet.grants.models import (
     Amendment,
     Decision,
@@ -36,6 +34,9 @@ from guichet.grants.models import (
     Tranche,
     TrancheStatus,
 )
+from guichet.notifications.catalogue import Kind
+from guichet.notifications.outbox import enqueue
+from guichet.notifications.services import notify
 from guichet.rules import dossier as fmt
 from guichet.rules.eligibility import compute_figures, evaluate
 from guichet.rules.grants import (
@@ -112,7 +113,8 @@ def commit_grant(decision: Decision, by, now=None) -> Grant:
     _schedule(grant, call)
     append_event("grant.committed", dossier, by=by, at=now,
                  details={"award": str(grant.award), "wave": dossier.wave.code})
-    run_after_commit(close_if_exhausted, call.pk)
+    # After the commitment commits, in its own transaction: the closure takes the call's lock.
+    enqueue("close_if_exhausted", {"call_pk": call.pk})
     return grant
 
 
@@ -181,7 +183,7 @@ def close_call(call: Call, by, message: str, now=None) -> None:
     locked.save(update_fields=["status", "closed_message", "closed_at"])
     Wave.objects.filter(call=locked, opens_at__lte=now, closes_at__gt=now).update(closes_at=now)
     append_event("call.closed", locked, by=by, at=now, details={"message": message})
-    run_after_commit(notify_closure, locked.pk)
+    notify(Kind.CALL_CLOSED, call=locked.pk)
 
 
 def account_holders(call: Call) -> list[str]:
@@ -190,13 +192,6 @@ def account_holders(call: Call) -> list[str]:
     staff = User.objects.filter(call_roles__call=call)
     return sorted(set(applicants.values_list("email", flat=True))
                   | set(staff.values_list("email", flat=True)))
-
-
-def notify_closure(call_pk: int) -> None:
-    call = Call.objects.get(pk=call_pk)
-    for email in account_holders(call):
-        send_mail(mail_subject(_("Clôture de l'appel %(call)s") % {"call": call.name}),
-                  call.closed_message, None, [email])
 
 
 # --- agreement and signature -----------------------------------------------------------------
@@ -469,8 +464,6 @@ def _current_document(grant: Grant) -> fmt.Dossier:
 def remind_reports(today: dt.date) -> int:
     """Tell the participants of a grant that a report falls due within the call's
     `reporting.reminder_days`; each report is reminded once."""
-    from guichet.dossiers.notifications import participants
-
     sent = 0
     pending = Report.objects.filter(
         reminded_at__isnull=True, grant__status=GrantStatus.SIGNED,
@@ -481,16 +474,13 @@ def remind_reports(today: dt.date) -> int:
         if report.due_on - today > dt.timedelta(days=days):
             continue
         recipients = participants(report.grant.dossier)
-        if recipients:
-            send_mail(mail_subject(_("Rappel : %(report)s attendu le %(due)s") % {
-                "report": report.get_kind_display(), "due": f"{report.due_on:%d/%m/%Y}"}),
-                _("Le %(report)s de la subvention %(number)s est attendu le %(due)s.") % {
-                    "report": report.get_kind_display(),
-                    "number": report.grant.dossier.receipt_number,
-                    "due": f"{report.due_on:%d/%m/%Y}"}, None, recipients)
-        Report.objects.filter(pk=report.pk).update(reminded_at=server_now())
-        append_event("grant.report_reminded", report.grant.dossier,
-                     details={"kind": report.kind, "recipients": len(recipients)})
+        with transaction.atomic():
+            if recipients:
+                notify(Kind.REPORT_REMINDER, key=f"report_reminder:{report.pk}",
+                       report=report.pk)
+            Report.objects.filter(pk=report.pk).update(reminded_at=server_now())
+            append_event("grant.report_reminded", report.grant.dossier,
+                         details={"kind": report.kind, "recipients": len(recipients)})
         sent += 1
     return sent
 
