@@ -3,6 +3,7 @@ delivered once (in-process without a broker, by a real Celery worker on Redis wi
 with backoff, swept after a crash, and retried by staff from the back office."""
 
 import datetime as dt
+import os
 import socket
 import time
 
@@ -20,7 +21,8 @@ from guichet.notifications.models import OutboxMessage, OutboxStatus
 from guichet.review.models import Role
 from tests.factories import lead_and_member, make_dossier, staff
 
-REDIS = "redis://127.0.0.1:6379/6"
+# The Celery test uses this Redis (a queue of its own), like the login-throttling tests.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 LATER = dt.timedelta(hours=1)  # far beyond the sweep's grace delay
 
 
@@ -246,10 +248,11 @@ def test_submit_post_by_a_member_who_is_not_the_lead_is_still_refused(
 # --- a real Celery worker on Redis ------------------------------------------------------------
 
 def _redis_up() -> bool:
+    import redis
+
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
+        return redis.Redis.from_url(TEST_REDIS_URL, socket_timeout=1).ping()
+    except redis.RedisError:
         return False
 
 
@@ -258,13 +261,13 @@ def celery_worker_on_redis(settings):
     """A Celery worker (Celery's own test worker, in a thread of this process) consuming the
     Redis broker of these tests; the web side hands rows to it through that broker."""
     if not _redis_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
+        pytest.skip(f"no Redis at {TEST_REDIS_URL}")
     from celery.contrib.testing.worker import start_worker
 
     from guichet.celery import app
 
-    settings.CELERY_BROKER_URL = REDIS
-    app.conf.update(broker_url=REDIS, task_default_queue="guichet-tests")
+    settings.CELERY_BROKER_URL = TEST_REDIS_URL
+    app.conf.update(broker_url=TEST_REDIS_URL, task_default_queue="guichet-tests")
     app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield app
