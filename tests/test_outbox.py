@@ -297,3 +297,12 @@ def test_celery_worker_on_redis_delivers_the_mail_once(open_call, example_docume
     outbox.sweep(now=row.created_at + LATER)
     time.sleep(1)
     assert len(mail.outbox) == 1
+
+
+def test_worker_and_scheduler_commands_refuse_without_broker(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.CELERY_BROKER_URL = ""
+    for command in ("worker", "scheduler"):
+        with pytest.raises(CommandError, match="No broker: set REDIS_URL"):
+            call_command(command)

@@ -5,8 +5,10 @@ from guichet.notifications.management.commands.worker import Command as WorkerCo
 
 class Command(WorkerCommand):
     help = ("Run the scheduler of the periodic jobs (`celery -A guichet.celery beat`): outbox "
-            "sweep, draft and report reminders, audit anchor. Run exactly one.")
+            "sweep every minute; draft reminders, report reminders and the audit anchor daily. "
+            "Run exactly one. Every argument goes to Celery.")
     celery_command = "beat"
 
-    def extra_arguments(self) -> list[str]:
-        return ["--loglevel", "INFO", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")]
+    def default_arguments(self) -> list[str]:
+        return ["--loglevel", "INFO", "--schedule",
+                str(settings.DATA_DIR / "celerybeat-schedule")]

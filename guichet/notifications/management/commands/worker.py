@@ -1,27 +1,29 @@
 import os
 import sys
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
     help = ("Run a Celery worker for the outbox and the periodic jobs (`celery -A guichet.celery "
-            "worker`); extra arguments go to Celery. Needs REDIS_URL (or CELERY_BROKER_URL).")
+            "worker`); every argument goes to Celery (e.g. --concurrency 4). Needs REDIS_URL "
+            "(or CELERY_BROKER_URL).")
     celery_command = "worker"
 
-    def add_arguments(self, parser):
-        parser.add_argument("celery_args", nargs="*", help="passed on to celery")
+    def run_from_argv(self, argv):
+        """Hand the whole command line over to Celery, which has its own options."""
+        self.exec_celery(argv[2:])
 
-    def handle(self, *args, celery_args, **options):
-        from django.conf import settings
+    def handle(self, *args, **options):
+        self.exec_celery([])
 
+    def exec_celery(self, arguments: list[str]) -> None:
         if not settings.CELERY_BROKER_URL:
-            self.stderr.write("No broker: set REDIS_URL. Without it, background work runs "
-                              "in-process and no worker is needed.")
-            sys.exit(2)
-        argv = [sys.executable, "-m", "celery", "-A", "guichet.celery", self.celery_command,
-                *self.extra_arguments(), *celery_args]
-        os.execv(sys.executable, argv)
+            raise CommandError("No broker: set REDIS_URL. Without it, background work runs "
+                               "in-process after each commit and no worker is needed.")
+        os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "guichet.celery",
+                                  self.celery_command, *self.default_arguments(), *arguments])
 
-    def extra_arguments(self) -> list[str]:
+    def default_arguments(self) -> list[str]:
         return ["--loglevel", "INFO"]
