@@ -17,7 +17,9 @@ from guichet.dossiers.models import Submission
 from guichet.dossiers.receipt import receipt_hash_from_pdf
 from guichet.dossiers.receipt_store import receipt_ready
 from guichet.notifications import outbox
+from guichet.notifications.catalogue import CATALOGUE, Kind, render, send_notification
 from guichet.notifications.models import OutboxMessage, OutboxStatus
+from guichet.notifications.selectors import KIND_LABELS
 from guichet.review.models import Role
 from tests.factories import lead_and_member, make_dossier, staff
 
@@ -306,3 +308,24 @@ def test_worker_and_scheduler_commands_refuse_without_broker(settings):
     for command in ("worker", "scheduler"):
         with pytest.raises(CommandError, match="No broker: set REDIS_URL"):
             call_command(command)
+
+
+def test_catalogue_every_kind_has_a_rule_a_label_and_a_french_and_english_template():
+    assert set(CATALOGUE) == set(KIND_LABELS) == set(Kind)
+    for kind in Kind:
+        subjects = {language: render(kind, {}, language)[0] for language in ("fr", "en")}
+        assert all(subject.strip() for subject in subjects.values()), kind
+        assert subjects["fr"] != subjects["en"], kind
+
+
+@pytest.mark.django_db
+def test_notification_in_english_from_its_english_template(
+        dossier, people, mailoutbox, django_capture_on_commit_callbacks):
+    lead, _member = people
+    with django_capture_on_commit_callbacks(execute=False):
+        invitation = membership.invite_member(dossier, "partner@example.org", lead)
+    send_notification(Kind.INVITATION, {"invitation": invitation.pk}, language="en")
+    [message] = mailoutbox
+    assert message.subject == f"Invitation to join the “{dossier.title}” consortium"
+    assert "as a new partner organisation" in message.body
+    assert "(heure de Paris, UTC+0" in message.body  # instants always in Paris time
