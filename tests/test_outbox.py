@@ -109,6 +109,19 @@ def test_outbox_row_survives_a_crash_before_relay_and_the_sweep_delivers_it(
 
 
 @pytest.mark.django_db
+def test_sweep_command_hands_over_an_overdue_row(
+        settings, dossier, people, mailoutbox, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    settings.OUTBOX_SWEEP_GRACE_SECONDS = 0
+    lead, _member = people
+    with django_capture_on_commit_callbacks(execute=False):  # never relayed
+        membership.invite_member(dossier, "partenaire@example.fr", lead)
+    call_command("sweep_outbox")
+    assert [message.to for message in mailoutbox] == [["partenaire@example.fr"]]
+
+
+@pytest.mark.django_db
 def test_outbox_running_a_row_twice_sends_once(
         dossier, people, mailoutbox, django_capture_on_commit_callbacks):
     lead, _member = people
