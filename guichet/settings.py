@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "guichet.dossiers",
     "guichet.review",
     "guichet.grants",
+    "guichet.notifications",
     "guichet.opendata",
     "guichet.portal",
     "guichet.backoffice",
@@ -143,6 +144,20 @@ CACHES = {
      "LOCATION": DATABASE_CACHE_TABLE}
 }
 CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
+
+# Background work (mails, receipt PDFs, periodic jobs) goes through the outbox
+# (guichet.notifications): to Celery workers on this broker when set (`guichet worker`,
+# `guichet scheduler`), else in-process right after the transaction commits.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", os.environ.get("REDIS_URL", ""))
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves it to another
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
+OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "60"))
+# A pending row overdue by this much lost its hand-over: the sweep relays it again.
+OUTBOX_SWEEP_GRACE_SECONDS = int(os.environ.get("OUTBOX_SWEEP_GRACE_SECONDS", "300"))
+AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE", "")
 
 # The client's address, for the per-address login limits: REMOTE_ADDR unless a proxy we run
 # sets a header we trust. X-Forwarded-For is read only when TRUSTED_PROXY_COUNT says how many

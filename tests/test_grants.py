@@ -1066,14 +1066,16 @@ def test_grant_lifecycle_appends_audit_events_and_keeps_chain(team, short_grant)
 
 
 
-def test_remind_reports_once_within_the_delay(signed, mailoutbox):
+def test_remind_reports_once_within_the_delay(signed, mailoutbox,
+                                              django_capture_on_commit_callbacks):
     from guichet.grants.reports import remind_reports
 
     intermediate = report(signed.grant, ReportKind.INTERMEDIATE)
     mailoutbox.clear()
-    assert remind_reports(intermediate.due_on - dt.timedelta(days=15)) == 0
-    assert remind_reports(intermediate.due_on - dt.timedelta(days=14)) == 1
-    assert remind_reports(intermediate.due_on - dt.timedelta(days=13)) == 0
+    with django_capture_on_commit_callbacks(execute=True):  # the mails leave after commit
+        assert remind_reports(intermediate.due_on - dt.timedelta(days=15)) == 0
+        assert remind_reports(intermediate.due_on - dt.timedelta(days=14)) == 1
+        assert remind_reports(intermediate.due_on - dt.timedelta(days=13)) == 0
     assert len(mailoutbox) == 1
     assert "Rappel" in mailoutbox[0].subject
     assert signed.dossier.receipt_number in mailoutbox[0].body

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from guichet.dossiers.notifications import participants, send_receipt
+from guichet.dossiers.selectors import participants
 from guichet.dossiers.services import submit
 from tests.factories import lead_and_member, make_dossier
 
@@ -68,19 +68,19 @@ def smtp_server():
     controller.stop()
 
 
-def test_smtp_receipt_mail_arrives_with_sender_and_recipients(deffinum, example_document,
-                                                              smtp_server, settings):
+def test_smtp_receipt_mail_arrives_with_sender_and_recipients(
+        deffinum, example_document, smtp_server, settings, django_capture_on_commit_callbacks):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
     settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = SMTP_USER, SMTP_PASSWORD
     settings.DEFAULT_FROM_EMAIL = SENDER
     dossier = make_dossier(example_document)
     lead_and_member(dossier)
-    submit(dossier, now=IN_WAVE_ONE)
     recipients = participants(dossier)
     assert len(recipients) == 2
 
-    send_receipt(dossier.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # the receipt leaves after commit
+        submit(dossier, now=IN_WAVE_ONE)
 
     assert smtp_server.logins == [SMTP_USER]
     [envelope] = smtp_server.envelopes

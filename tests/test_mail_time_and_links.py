@@ -12,11 +12,12 @@ from django.utils import timezone
 
 from guichet.core.clock import format_paris_instant
 from guichet.dossiers.membership import invite_member
-from guichet.dossiers.notifications import remind_drafts, send_receipt
+from guichet.dossiers.reminders import remind_drafts
 from guichet.grants.agreement import sign_agreement
 from guichet.grants.decisions import publish_decisions
 from guichet.grants.documents import agreement_pdf
 from guichet.grants.models import Grant
+from guichet.notifications.catalogue import Kind, send_notification
 from guichet.review.experts import invite_expert
 from guichet.review.instruction import request_correction
 from guichet.review.models import Role
@@ -63,19 +64,20 @@ def test_receipt_mail_gives_receipt_instant_in_paris_time(deffinum, example_docu
     dossier = submitted_dossier_in(example_document)  # 31 August 2021, 11:00 in Paris
     lead_and_member(dossier)
     mailoutbox.clear()
-    send_receipt(dossier.pk)
+    send_notification(Kind.RECEIPT, {"dossier": dossier.pk, "version": 1})
     [message] = mailoutbox
     assert "déposé le 31/08/2021 à 11:00:00 (heure de Paris, UTC+02:00)" in message.body
 
 
 @override_settings(SITE_URL=SITE)
 def test_draft_reminder_gives_closing_in_paris_time_and_site_link(
-        deffinum, example_document, mailoutbox):
+        deffinum, example_document, mailoutbox, django_capture_on_commit_callbacks):
     from tests.factories import make_dossier
 
     dossier = make_dossier(example_document)
     lead_and_member(dossier)
-    remind_drafts(dt.datetime(2021, 8, 30, 12, 0, tzinfo=dt.UTC), days=3)
+    with django_capture_on_commit_callbacks(execute=True):  # the mail leaves after commit
+        remind_drafts(dt.datetime(2021, 8, 30, 12, 0, tzinfo=dt.UTC), days=3)
     [message] = mailoutbox
     closing = "31/08/2021 à 12:00:00 (heure de Paris, UTC+02:00)"
     assert closing in message.subject

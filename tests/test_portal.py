@@ -274,11 +274,13 @@ def test_portal_dossier_page_shows_time_left_in_wave(client, dossier, people):
     assert "avant la clôture" in page
 
 
-def test_remind_drafts_once_per_wave(dossier, people, mailoutbox, open_call):
+def test_remind_drafts_once_per_wave(dossier, people, mailoutbox, open_call,
+                                     django_capture_on_commit_callbacks):
     wave = open_call.waves.get(code="w2")
     closes = wave.closes_at
-    call_command("remind_drafts", days=(closes - dt.datetime.now(dt.UTC)).days + 1)
-    call_command("remind_drafts", days=(closes - dt.datetime.now(dt.UTC)).days + 1)
+    with django_capture_on_commit_callbacks(execute=True):  # the mails leave after commit
+        call_command("remind_drafts", days=(closes - dt.datetime.now(dt.UTC)).days + 1)
+        call_command("remind_drafts", days=(closes - dt.datetime.now(dt.UTC)).days + 1)
     assert len(mailoutbox) == 1
     assert sorted(mailoutbox[0].to) == sorted(user.email for user in people)
     assert "Rappel" in mailoutbox[0].subject

@@ -340,10 +340,12 @@ def test_post_message_mails_participants_except_author(
 
 # --- experts and conflicts ------------------------------------------------------------------
 
-def test_invite_expert_creates_account_role_and_profile(deffinum, mailoutbox):
+def test_invite_expert_creates_account_role_and_profile(deffinum, mailoutbox,
+                                                        django_capture_on_commit_callbacks):
     instructor = staff(deffinum, "instructeur@example.fr", Role.INSTRUCTOR)
-    profile = invite_expert(deffinum, "  Experte.BTP@Example.fr ", instructor,
-                            sectors=["btp", "industrie", "btp"], keywords="bim", max_load=5)
+    with django_capture_on_commit_callbacks(execute=True):  # the mail leaves after commit
+        profile = invite_expert(deffinum, "  Experte.BTP@Example.fr ", instructor,
+                                sectors=["btp", "industrie", "btp"], keywords="bim", max_load=5)
     profile.refresh_from_db()
     assert profile.user.email == "experte.btp@example.fr"
     assert profile.sectors == ["btp", "industrie"]

@@ -68,3 +68,5 @@ class AuditAction(models.TextChoices):
     GRANT_REPORT_REMINDED = "grant.report_reminded", _("Rappel de rapport envoyé")
     GRANT_BALANCE_COMPUTED = "grant.balance_computed", _("Solde calculé")
     GRANT_AMENDED = "grant.amended", _("Avenant à la convention")
+
+    OUTBOX_RETRIED = "outbox.retried", _("Envoi relancé")

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -15,11 +14,10 @@ from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.calls.lifecycle import CallAction, apply_call_transition
 from guichet.calls.models import Call, CallDefinitionVersion, Programme, Wave
-from guichet.calls.selectors import account_holders
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
-from guichet.core.tasks import run_after_commit
-from guichet.core.text import mail_subject
+from guichet.notifications.catalogue import Kind
+from guichet.notifications.services import notify
 from guichet.rules.definition import (
     CallDefinition,
     DefinitionError,
@@ -169,11 +167,4 @@ def close_call(call: Call, by, message: str, now=None) -> None:
     apply_call_transition(locked, CallAction.CLOSE, closed_message=message, closed_at=now)
     Wave.objects.filter(call=locked, opens_at__lte=now, closes_at__gt=now).update(closes_at=now)
     append_event(AuditAction.CALL_CLOSED, locked, by=by, at=now, details={"message": message})
-    run_after_commit(notify_closure, locked.pk)
-
-
-def notify_closure(call_pk: int) -> None:
-    call = Call.objects.get(pk=call_pk)
-    for email in account_holders(call):
-        send_mail(mail_subject(_("Clôture de l'appel %(call)s") % {"call": call.name}),
-                  call.closed_message, None, [email])
+    notify(Kind.CALL_CLOSED, call=locked.pk)

@@ -27,7 +27,6 @@ from guichet.calls.services import open_wave
 from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
-from guichet.core.tasks import run_after_commit
 from guichet.core.text import require_single_line
 from guichet.dossiers.models import (
     Affiliation,
@@ -39,8 +38,9 @@ from guichet.dossiers.models import (
     Organisation,
     Participant,
 )
-from guichet.dossiers.notifications import send_invitation
 from guichet.dossiers.permissions import EDITABLE_STATUSES, is_lead
+from guichet.notifications.catalogue import Kind
+from guichet.notifications.services import notify
 from guichet.rules import dossier as fmt
 from guichet.rules.siret import is_valid_siret
 
@@ -199,7 +199,7 @@ def invite_member(dossier: Dossier, email: str, by, *, member: ConsortiumMember 
         expires_at=now + dt.timedelta(days=settings.INVITATION_VALIDITY_DAYS))
     append_event(AuditAction.CONSORTIUM_INVITED, dossier, by=by, details={
         "email": email, "member": member.organisation.siret if member else None})
-    run_after_commit(send_invitation, invitation.pk)
+    notify(Kind.INVITATION, invitation=invitation.pk)
     return invitation
 
 

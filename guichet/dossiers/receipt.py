@@ -73,12 +73,16 @@ def receipt_hash_from_pdf(pdf: bytes) -> str | None:
     return None
 
 
-def receipt_data(dossier) -> ReceiptData | None:
-    """What the receipt of a submitted dossier says, from its latest frozen submission."""
+def receipt_data(dossier, version: int | None = None) -> ReceiptData | None:
+    """What the receipt of a submitted dossier says, from its frozen submission `version`
+    (the latest when None)."""
     from guichet.dossiers.format import submitted_dossier
     from guichet.rules.eligibility import compute_figures
 
-    submission = dossier.submissions.select_related("wave").order_by("-version").first()
+    submissions = dossier.submissions.select_related("wave")
+    if version is not None:
+        submissions = submissions.filter(version=version)
+    submission = submissions.order_by("-version").first()
     if submission is None:
         return None
     frozen = submitted_dossier(submission.snapshot)

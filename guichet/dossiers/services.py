@@ -17,7 +17,6 @@ from guichet.calls.services import open_wave
 from guichet.core import labels
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
-from guichet.core.tasks import run_after_commit
 from guichet.dossiers.format import (
     content_hash,
     dossier_queryset,
@@ -41,8 +40,10 @@ from guichet.dossiers.models import (
     Organisation,
     Submission,
 )
-from guichet.dossiers.notifications import send_receipt
 from guichet.dossiers.permissions import is_lead
+from guichet.notifications.catalogue import Kind
+from guichet.notifications.outbox import enqueue
+from guichet.notifications.services import notify
 from guichet.rules import dossier as fmt
 from guichet.rules.eligibility import evaluate, missing_documents, missing_fields
 
@@ -53,6 +54,11 @@ class ImportRefused(ServiceError):
 
 class SubmissionRefused(ServiceError):
     code = "submission_refused"
+
+
+class AlreadySubmitted(SubmissionRefused):
+    """The dossier was submitted already (often the same submission, sent twice): its receipt
+    is the answer."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,7 @@ def submit(dossier: Dossier, by=None, now: dt.datetime | None = None) -> Submiss
         # Either a concurrent submission of the same dossier won the race (unique version and
         # receipt number), or something else failed: only the first is the applicant's concern.
         if Dossier.objects.filter(pk=dossier.pk).exclude(status=DossierStatus.DRAFT).exists():
-            raise SubmissionRefused(_("Ce dossier a déjà été déposé.")) from None
+            raise AlreadySubmitted(_("Ce dossier a déjà été déposé.")) from None
         raise
 
 
@@ -155,7 +161,7 @@ def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
     if locked.status == DossierStatus.CORRECTION_REQUESTED:
         return _resubmit(locked, by, received_at)
     if locked.status != DossierStatus.DRAFT:
-        raise SubmissionRefused(_("Ce dossier a déjà été déposé (accusé de réception %(number)s).")
+        raise AlreadySubmitted(_("Ce dossier a déjà été déposé (accusé de réception %(number)s).")
                                 % {"number": locked.receipt_number})
     dossier = dossier_queryset().get(pk=dossier_pk)
     call = dossier.call
@@ -216,8 +222,17 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
     append_event(AuditAction.DOSSIER_SUBMITTED, dossier, by=by, at=received_at,
                  hash_before=hash_before, hash_after=submission.sha256,
                  details={"version": version, "wave": wave.code, "eligible": verdict.eligible})
-    run_after_commit(send_receipt, dossier.pk)
+    _ask_for_receipt(dossier, version)
     return submission
+
+
+def _ask_for_receipt(dossier: Dossier, version: int) -> None:
+    """The receipt PDF and its mail leave the request: both are written to the outbox with the
+    submission, and made by a worker (or in-process right after the commit)."""
+    enqueue("receipt_pdf", {"dossier": dossier.pk, "version": version},
+            key=f"receipt_pdf:{dossier.pk}:{version}")
+    notify(Kind.RECEIPT, key=f"receipt:{dossier.pk}:{version}", dossier=dossier.pk,
+           version=version)
 
 
 def missing_items(dossier: Dossier, draft: fmt.Dossier | None = None,

@@ -7,13 +7,12 @@ from django.utils.translation import gettext as _
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.calls.models import Call, Programme
-from guichet.calls.services import close_if_exhausted
 from guichet.core.clock import now as server_now
-from guichet.core.tasks import run_after_commit
 from guichet.dossiers.format import submitted_dossier
 from guichet.grants.errors import GrantRefused
 from guichet.grants.models import Decision, Grant, Payment, Report, ReportKind, Tranche
 from guichet.grants.selectors import allowances
+from guichet.notifications.outbox import enqueue
 from guichet.rules.eligibility import compute_figures
 from guichet.rules.grants import final_report_due, months_after, tranche_amounts
 from guichet.rules.money import ZERO, format_eur_fr
@@ -46,7 +45,8 @@ def commit_grant(decision: Decision, by, now=None) -> Grant:
     _schedule(grant, call)
     append_event(AuditAction.GRANT_COMMITTED, dossier, by=by, at=now,
                  details={"award": str(grant.award), "wave": dossier.wave.code})
-    run_after_commit(close_if_exhausted, call.pk)
+    # After the commitment commits, in its own transaction: the closure takes the call's lock.
+    enqueue("close_if_exhausted", {"call_pk": call.pk})
     return grant
 
 

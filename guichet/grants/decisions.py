@@ -2,9 +2,7 @@
 
 from decimal import Decimal
 
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from guichet.audit.actions import AuditAction
@@ -13,14 +11,13 @@ from guichet.core.clock import format_paris_instant
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.pdf import render_pdf
-from guichet.core.tasks import run_after_commit
-from guichet.core.text import mail_subject
 from guichet.dossiers.lifecycle import DOSSIER, DossierAction, apply_dossier_transition
 from guichet.dossiers.models import Dossier, DossierStatus
-from guichet.dossiers.notifications import participants
 from guichet.grants.commitment import commit_grant, release_grant
 from guichet.grants.lifecycle.decision import DecisionAction, apply_decision_transition
 from guichet.grants.models import Decision, DecisionStatus, Outcome
+from guichet.notifications.catalogue import Kind
+from guichet.notifications.services import notify
 from guichet.review.instruction import require_perm
 
 # How publishing a decision moves its dossier (guichet.dossiers.lifecycle).
@@ -93,7 +90,7 @@ def publish_decisions(wave, by) -> list[Decision]:
         append_event(AuditAction.DECISION_PUBLISHED, decision.dossier, by=by, at=instant,
                      details={"outcome": decision.outcome,
                               "awarded_aid": str(decision.awarded_aid or "")})
-    run_after_commit(notify_decisions, [decision.pk for decision in pending])
+        notify(Kind.DECISION_PUBLISHED, decision=decision.pk)
     return pending
 
 
@@ -134,22 +131,3 @@ def decision_letter_pdf(decision: Decision) -> bytes:
         "decision": decision, "dossier": decision.dossier,
         "published_at": format_paris_instant(decision.published_at) if decision.published_at
         else None})
-
-
-def notify_decisions(decision_ids: list[int]) -> None:
-    for decision in Decision.objects.filter(pk__in=decision_ids).select_related(
-            "dossier__call"):
-        recipients = participants(decision.dossier)
-        if not recipients:
-            continue
-        with translation.override("fr"):
-            message = EmailMessage(
-                mail_subject(_("Décision sur votre dossier %(number)s") % {
-                    "number": decision.dossier.receipt_number}),
-                _("La décision sur le dossier « %(title)s » est publiée : %(outcome)s. "
-                  "La lettre de décision est jointe.") % {
-                    "title": decision.dossier.title, "outcome": decision.get_outcome_display()},
-                to=recipients)
-            message.attach(f"decision-{decision.dossier.receipt_number}.pdf",
-                           decision_letter_pdf(decision), "application/pdf")
-            message.send()

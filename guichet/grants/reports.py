@@ -5,7 +5,6 @@ fall due."""
 import datetime as dt
 from decimal import Decimal
 
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
@@ -13,9 +12,8 @@ from django.utils.translation import gettext as _
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.clock import now as server_now
-from guichet.core.text import mail_subject
-from guichet.dossiers.notifications import participants
 from guichet.dossiers.permissions import is_lead
+from guichet.dossiers.selectors import participants
 from guichet.grants.errors import GrantRefused
 from guichet.grants.lifecycle.report import ReportAction, apply_report_transition
 from guichet.grants.models import (
@@ -29,6 +27,8 @@ from guichet.grants.models import (
 )
 from guichet.grants.payments import TRIGGER_FINAL, TRIGGER_INTERMEDIATE, make_due
 from guichet.grants.selectors import accepted_expenses
+from guichet.notifications.catalogue import Kind
+from guichet.notifications.services import notify
 from guichet.review.instruction import require_perm
 from guichet.rules.grants import balance_due
 from guichet.rules.money import ZERO
@@ -120,15 +120,12 @@ def remind_reports(today: dt.date) -> int:
         if report.due_on - today > dt.timedelta(days=days):
             continue
         recipients = participants(report.grant.dossier)
-        if recipients:
-            send_mail(mail_subject(_("Rappel : %(report)s attendu le %(due)s") % {
-                "report": report.get_kind_display(), "due": f"{report.due_on:%d/%m/%Y}"}),
-                _("Le %(report)s de la subvention %(number)s est attendu le %(due)s.") % {
-                    "report": report.get_kind_display(),
-                    "number": report.grant.dossier.receipt_number,
-                    "due": f"{report.due_on:%d/%m/%Y}"}, None, recipients)
-        Report.objects.filter(pk=report.pk).update(reminded_at=server_now())
-        append_event(AuditAction.GRANT_REPORT_REMINDED, report.grant.dossier,
-                     details={"kind": report.kind, "recipients": len(recipients)})
+        with transaction.atomic():
+            if recipients:
+                notify(Kind.REPORT_REMINDER, key=f"report_reminder:{report.pk}",
+                       report=report.pk)
+            Report.objects.filter(pk=report.pk).update(reminded_at=server_now())
+            append_event(AuditAction.GRANT_REPORT_REMINDED, report.grant.dossier,
+                         details={"kind": report.kind, "recipients": len(recipients)})
         sent += 1
     return sent

@@ -1,5 +1,7 @@
 """The applicant portal: views only parse requests and call services."""
 
+import contextlib
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,7 +28,7 @@ from guichet.dossiers.models import (
     Milestone,
 )
 from guichet.dossiers.receipt import receipt_data
-from guichet.dossiers.services import submit
+from guichet.dossiers.services import AlreadySubmitted, submit
 from guichet.grants.decisions import decision_letter_pdf, published_decision
 from guichet.portal import forms
 from guichet.portal.annex import budget_export_response, import_annex, template_response
@@ -368,9 +370,16 @@ def _deposit(request, dossier):
     if request.method != "POST":
         return None
     form = forms.SubmitForm(request.POST)
-    if form.is_valid() and run_service(form, lambda: submit(dossier, by=request.user)):
+    if form.is_valid() and run_service(form, lambda: _submit_once(dossier, request.user)):
         return redirect("portal:receipt", pk=dossier.pk)
     return {"form": form}
+
+
+def _submit_once(dossier, by) -> None:
+    """Submit; a dossier submitted already (a double click, a browser or proxy retrying the
+    POST after a timeout) is answered with its receipt, not an error."""
+    with contextlib.suppress(AlreadySubmitted):
+        submit(dossier, by=by)
 
 
 STEP_HANDLERS = {

@@ -5,10 +5,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
-from django.core.mail import send_mail
 from django.db import models, transaction
 from django.db.models import Count, Q
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from guichet.accounts.models import User
@@ -16,10 +14,10 @@ from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.calls.models import Call, Wave
 from guichet.core.clock import now as server_now
-from guichet.core.clock import site_url
 from guichet.core.errors import ServiceError
-from guichet.core.text import mail_subject
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus, Organisation
+from guichet.notifications.catalogue import Kind
+from guichet.notifications.services import notify
 from guichet.review.instruction import require_perm
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
 from guichet.rules.assignment import parse_assignment_instance, solve_assignment
@@ -67,11 +65,7 @@ def invite_expert(call: Call, email: str, by, *, sectors: list[str], keywords: s
                                         "max_load": max_load, "organisation": organisation})
     CallRole.objects.get_or_create(user=user, call=call, role=Role.EXPERT)
     refresh_automatic_conflicts(call, experts=[profile])
-    send_mail(mail_subject(_("Invitation à expertiser les dossiers de l'appel %(call)s")
-                           % {"call": call.name}),
-              _("Vous êtes invité(e) comme expert(e). Connectez-vous (ou choisissez un mot de "
-                "passe) : %(link)s") % {"link": site_url(reverse("account_reset_password"))},
-              None, [email])
+    notify(Kind.EXPERT_INVITED, call=call.pk, email=email)
     append_event(AuditAction.CALL_EXPERT_INVITED, call, by=by, details={"email": email})
     return profile
 

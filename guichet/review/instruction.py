@@ -2,22 +2,18 @@
 
 import datetime as dt
 
-from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
-from guichet.core.clock import format_paris_instant, site_url
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
-from guichet.core.tasks import run_after_commit
-from guichet.core.text import mail_subject
 from guichet.dossiers.lifecycle import DossierAction, apply_dossier_transition
 from guichet.dossiers.models import CorrectionRequest, Dossier, DossierStatus
-from guichet.dossiers.notifications import participants
+from guichet.notifications.catalogue import Kind
+from guichet.notifications.services import notify
 from guichet.review.models import Instruction, Message
 
 INSTRUCTABLE = (DossierStatus.SUBMITTED, DossierStatus.INSTRUCTED)
@@ -82,12 +78,8 @@ def request_correction(dossier: Dossier, by, points: str, deadline: dt.datetime,
                              updated_at=timezone.now())
     append_event(AuditAction.DOSSIER_CORRECTION_REQUESTED, locked, by=by,
                  details={"deadline": deadline.isoformat()})
-    run_after_commit(_mail_participants, locked.pk,
-                     _("Corrections demandées sur votre dossier %(number)s"),
-                     _("L'instruction demande des corrections avant le %(deadline)s :\n\n%(points)s"
-                       "\n\nCorrigez puis déposez à nouveau le dossier : %(link)s"),
-                     {"deadline": format_paris_instant(deadline),
-                      "points": points.strip()})
+    notify(Kind.CORRECTION_REQUESTED, dossier=locked.pk, deadline=deadline.isoformat(),
+           points=points.strip())
     return request
 
 
@@ -114,10 +106,7 @@ def post_message(dossier: Dossier, author, body: str, *, private: bool = False) 
                  else AuditAction.DOSSIER_MESSAGE_POSTED, dossier,
                  by=author, details={"message": message.pk})
     if not private:
-        run_after_commit(_mail_participants, dossier.pk,
-                         _("Nouveau message sur le dossier %(number)s"),
-                         _("Un nouveau message a été publié sur le dossier :\n\n%(link)s"), {},
-                         exclude=author.email)
+        notify(Kind.MESSAGE_POSTED, dossier=dossier.pk, author=author.email)
     return message
 
 
@@ -127,14 +116,3 @@ def thread(dossier: Dossier, user):
     if not user.has_perm("review.write_note", dossier):
         messages = messages.filter(private=False)
     return messages
-
-
-def _mail_participants(dossier_pk: int, subject: str, body: str, values: dict,
-                       exclude: str = "") -> None:
-    dossier = Dossier.objects.get(pk=dossier_pk)
-    link = site_url(reverse("portal:step", args=[dossier.pk, "depot"]))
-    recipients = [email for email in participants(dossier) if email != exclude]
-    if recipients:
-        number = dossier.receipt_number or str(dossier.pk)
-        send_mail(mail_subject(subject % {"number": number}), body % {**values, "link": link},
-                  None, recipients)

@@ -19,12 +19,12 @@ from guichet.dossiers import budget, editing, membership
 from guichet.dossiers.demo import blank_pdf
 from guichet.dossiers.documents import remove_document, upload_document
 from guichet.dossiers.models import Dossier, Organisation
-from guichet.dossiers.notifications import remind_drafts
+from guichet.dossiers.reminders import remind_drafts
 from guichet.dossiers.services import submit
 from guichet.grants.agreement import sign_agreement
-from guichet.grants.decisions import notify_decisions
 from guichet.grants.models import Decision, Grant
 from guichet.grants.reports import submit_report
+from guichet.notifications.catalogue import Kind, send_notification
 from guichet.review.instruction import post_message
 from guichet.review.models import Role
 from tests.factories import (
@@ -198,7 +198,8 @@ def test_stranger_declaring_every_member_siret_gets_no_mail_about_those_dossiers
         post_message(victims["decided"], staff[Role.INSTRUCTOR], "Pièce à compléter.")
         remind_drafts(dt.datetime.now(dt.UTC), days=10_000)
         close_call(victims["call"], admin, "Clôture anticipée.")
-    notify_decisions([decision.pk])  # what publication sends, with today's participants
+    # What publication sends, with today's participants.
+    send_notification(Kind.DECISION_PUBLISHED, {"decision": decision.pk})
     recipients = {address for mail in mailoutbox for address in mail.to}
     assert STRANGER not in recipients
     assert {DRAFT_LEAD, WINNER} <= recipients

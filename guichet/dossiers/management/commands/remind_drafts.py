@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from guichet.core.clock import now
-from guichet.dossiers.notifications import remind_drafts
+from guichet.dossiers.reminders import remind_drafts
 
 
 class Command(BaseCommand):

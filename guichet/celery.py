@@ -1,0 +1,21 @@
+"""The Celery application: workers run the outbox and the periodic jobs (`guichet worker`,
+`guichet scheduler`). The broker is `CELERY_BROKER_URL` (REDIS_URL); without one nothing here
+runs and the outbox works in-process."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guichet.settings")
+
+app = Celery("guichet")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["guichet.notifications"])
+
+DAY, MINUTE = 24 * 3600.0, 60.0
+app.conf.beat_schedule = {
+    "outbox-sweep": {"task": "guichet.sweep_outbox", "schedule": MINUTE},
+    "remind-drafts": {"task": "guichet.remind_drafts", "schedule": DAY},
+    "remind-reports": {"task": "guichet.remind_reports", "schedule": DAY},
+    "audit-anchor": {"task": "guichet.anchor_audit", "schedule": DAY},
+}

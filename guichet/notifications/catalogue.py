@@ -1,0 +1,188 @@
+"""Every mail the platform sends, in one catalogue.
+
+A kind names a mail; its entry says who receives it (a rule over the context the service gave
+to `notify`), what values its templates get, and what it attaches. The subject and text body
+are one template per language in `mails/<kind>.<language>.txt`: the subject on the first line,
+then a blank line, then the body. Instants are written in Paris time and links go through
+`site_url`, as everywhere else.
+"""
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.template import Context, Engine
+from django.urls import reverse
+from django.utils import translation
+
+from guichet.core.clock import format_paris_instant, site_url
+from guichet.core.text import mail_subject
+
+MAILS = Path(__file__).resolve().parent / "mails"
+# Mails are plain text: nothing is HTML-escaped.
+ENGINE = Engine(dirs=[str(MAILS)], autoescape=False)
+
+
+class Kind(enum.StrEnum):
+    INVITATION = "invitation"
+    RECEIPT = "receipt"
+    DRAFT_REMINDER = "draft_reminder"
+    CORRECTION_REQUESTED = "correction_requested"
+    MESSAGE_POSTED = "message_posted"
+    EXPERT_INVITED = "expert_invited"
+    CALL_CLOSED = "call_closed"
+    DECISION_PUBLISHED = "decision_published"
+    REPORT_REMINDER = "report_reminder"
+
+
+@dataclasses.dataclass(frozen=True)
+class Mail:
+    """What one notification sends: its recipients, template values and attachments."""
+
+    recipients: list[str]
+    values: dict
+    attachments: list[tuple[str, bytes, str]] = dataclasses.field(default_factory=list)
+    # One message per recipient (people who do not know each other), else one for all.
+    separately: bool = False
+
+
+def _participants(dossier) -> list[str]:
+    from guichet.dossiers.selectors import participants
+
+    return participants(dossier)
+
+
+def _dossier_link(dossier) -> str:
+    return site_url(reverse("portal:step", args=[dossier.pk, "depot"]))
+
+
+def _invitation(invitation: int) -> Mail:
+    from guichet.dossiers.models import Invitation
+
+    invitation = Invitation.objects.select_related("invited_by", "member").get(pk=invitation)
+    dossier = invitation.consortium.dossiers.select_related("call").first()
+    return Mail([invitation.email], {
+        "inviter": invitation.invited_by.email, "title": dossier.title,
+        "call": dossier.call.name, "member": invitation.member.name if invitation.member else "",
+        "link": site_url(reverse("portal:invitation", args=[invitation.token])),
+        "until": format_paris_instant(invitation.expires_at)})
+
+
+def _receipt(dossier: int, version: int) -> Mail:
+    from guichet.dossiers.models import Dossier
+    from guichet.dossiers.receipt import receipt_data
+    from guichet.dossiers.receipt_store import receipt_pdf
+
+    dossier = Dossier.objects.select_related("call").get(pk=dossier)
+    data = receipt_data(dossier, version=version)
+    return Mail(_participants(dossier), {
+        "title": data.title, "number": data.receipt_number, "hash": data.sha256,
+        "at": format_paris_instant(data.received_at)},
+        [(f"accuse-reception-{data.receipt_number}.pdf", receipt_pdf(dossier, version),
+          "application/pdf")])
+
+
+def _draft_reminder(dossier: int, wave: int) -> Mail:
+    from guichet.calls.models import Wave
+    from guichet.dossiers.models import Dossier
+
+    dossier, wave = Dossier.objects.get(pk=dossier), Wave.objects.get(pk=wave)
+    return Mail(_participants(dossier), {
+        "title": dossier.title or "—", "wave": wave.name, "link": _dossier_link(dossier),
+        "at": format_paris_instant(wave.closes_at)})
+
+
+def _correction_requested(dossier: int, deadline: str, points: str) -> Mail:
+    from guichet.dossiers.models import Dossier
+
+    dossier = Dossier.objects.get(pk=dossier)
+    return Mail(_participants(dossier), {
+        "number": dossier.receipt_number or str(dossier.pk), "points": points,
+        "deadline": format_paris_instant(dt.datetime.fromisoformat(deadline)),
+        "link": _dossier_link(dossier)})
+
+
+def _message_posted(dossier: int, author: str) -> Mail:
+    from guichet.dossiers.models import Dossier
+
+    dossier = Dossier.objects.get(pk=dossier)
+    return Mail([email for email in _participants(dossier) if email != author], {
+        "number": dossier.receipt_number or str(dossier.pk), "link": _dossier_link(dossier)})
+
+
+def _expert_invited(call: int, email: str) -> Mail:
+    from guichet.calls.models import Call
+
+    return Mail([email], {"call": Call.objects.get(pk=call).name,
+                          "link": site_url(reverse("account_reset_password"))})
+
+
+def _call_closed(call: int) -> Mail:
+    from guichet.calls.models import Call
+    from guichet.calls.selectors import account_holders
+
+    call = Call.objects.get(pk=call)
+    return Mail(account_holders(call), {"call": call.name, "message": call.closed_message},
+                separately=True)
+
+
+def _decision_published(decision: int) -> Mail:
+    from guichet.grants.decisions import decision_letter_pdf
+    from guichet.grants.models import Decision
+
+    decision = Decision.objects.select_related("dossier__call").get(pk=decision)
+    number = decision.dossier.receipt_number
+    return Mail(_participants(decision.dossier), {
+        "number": number, "title": decision.dossier.title,
+        "outcome": decision.get_outcome_display()},
+        [(f"decision-{number}.pdf", decision_letter_pdf(decision), "application/pdf")])
+
+
+def _report_reminder(report: int) -> Mail:
+    from guichet.grants.models import Report
+
+    report = Report.objects.select_related("grant__dossier").get(pk=report)
+    return Mail(_participants(report.grant.dossier), {
+        "report": report.get_kind_display(), "number": report.grant.dossier.receipt_number,
+        "due": f"{report.due_on:%d/%m/%Y}"})
+
+
+CATALOGUE: dict[Kind, Callable[..., Mail]] = {
+    Kind.INVITATION: _invitation,
+    Kind.RECEIPT: _receipt,
+    Kind.DRAFT_REMINDER: _draft_reminder,
+    Kind.CORRECTION_REQUESTED: _correction_requested,
+    Kind.MESSAGE_POSTED: _message_posted,
+    Kind.EXPERT_INVITED: _expert_invited,
+    Kind.CALL_CLOSED: _call_closed,
+    Kind.DECISION_PUBLISHED: _decision_published,
+    Kind.REPORT_REMINDER: _report_reminder,
+}
+
+
+def render(kind: Kind, values: dict, language: str) -> tuple[str, str]:
+    """The subject (not yet made safe: see `mail_subject`) and body of `kind` in `language`."""
+    text = ENGINE.get_template(f"{kind}.{language}.txt").render(Context(values, autoescape=False))
+    subject, _blank, body = text.partition("\n\n")
+    return subject, body.removesuffix("\n")
+
+
+def send_notification(kind: str, context: dict, language: str | None = None) -> int:
+    """Build and send the mail of one notification (the outbox task); returns how many
+    messages left. Nobody to tell is not an error."""
+    language = language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        mail = CATALOGUE[Kind(kind)](**context)
+        if not mail.recipients:
+            return 0
+        subject, body = render(Kind(kind), mail.values, language)
+    groups = [[email] for email in mail.recipients] if mail.separately else [mail.recipients]
+    messages = [EmailMessage(mail_subject(subject), body, to=group,
+                             attachments=mail.attachments)
+                for group in groups]
+    with get_connection() as connection:
+        return connection.send_messages(messages) or 0

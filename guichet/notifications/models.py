@@ -1,0 +1,35 @@
+"""The transactional outbox: background work written in the transaction of the business action.
+
+A row exists exactly when the action committed; a relay hands it to a worker after commit and a
+periodic sweep hands it again if it is still pending, so work survives a crash in between.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("En attente")
+    SENT = "sent", _("Effectué")
+    FAILED = "failed", _("En échec")
+
+
+class OutboxMessage(models.Model):
+    task = models.CharField(max_length=60)  # a name in guichet.notifications.outbox.TASKS
+    payload = models.JSONField(default=dict)
+    # Two rows never do the same work: a natural key (e.g. the receipt of version 2 of a
+    # dossier) when the work has one, otherwise a random one.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices,
+                              default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.task} #{self.pk} ({self.status})"

@@ -1,0 +1,129 @@
+"""Writing, relaying and running outbox rows (guichet.notifications.models.OutboxMessage).
+
+`enqueue` writes a row in the caller's transaction and asks for it to be relayed after commit:
+to Celery when a broker is set (`CELERY_BROKER_URL`, from `REDIS_URL`), otherwise `run` is
+called in-process, the same function a worker calls. `run` locks the row and does the work only
+while it is pending, so a row is done at most once however often it is relayed; a failure is
+recorded and retried with exponential backoff, then left failed for staff to retry.
+"""
+
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
+
+from guichet.core.clock import now as server_now
+from guichet.notifications.models import OutboxMessage, OutboxStatus
+
+logger = logging.getLogger("guichet.outbox")
+
+# What a row may ask for: its `task` names one of these functions, called with its payload.
+TASKS = {
+    "notification": "guichet.notifications.catalogue.send_notification",
+    "receipt_pdf": "guichet.dossiers.receipt_store.store_receipt_pdf",
+    "close_if_exhausted": "guichet.calls.services.close_if_exhausted",
+}
+ERROR_LENGTH = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    status: str
+    retry_in: float | None = None  # seconds before the next attempt, when one is due
+
+
+def enqueue(task: str, payload: dict, key: str | None = None) -> OutboxMessage:
+    """Write the row in the current transaction; relay it once the transaction commits.
+
+    A row with the same `key` already written means the work is already asked for: that row is
+    returned and nothing new is written."""
+    if task not in TASKS:
+        raise ValueError(f"unknown outbox task {task!r}")
+    instant = server_now()
+    key = key or f"{task}:{uuid.uuid4()}"
+    try:
+        with transaction.atomic():
+            message = OutboxMessage.objects.create(
+                task=task, payload=payload, idempotency_key=key, created_at=instant,
+                next_attempt_at=instant)
+    except IntegrityError:
+        return OutboxMessage.objects.get(idempotency_key=key)
+    transaction.on_commit(lambda: relay(message.pk))
+    return message
+
+
+def broker_configured() -> bool:
+    return bool(settings.CELERY_BROKER_URL)
+
+
+def relay(pk: int) -> None:
+    """Hand the row to a worker, or run it here when there is no broker. Never raises: the row
+    is committed, and the sweep hands it again if this hand-over is lost."""
+    try:
+        if broker_configured():
+            from guichet.notifications.tasks import run_outbox_message
+
+            run_outbox_message.apply_async((pk,))
+        else:
+            run(pk)
+    except Exception:
+        logger.exception("outbox row %s could not be relayed; the sweep will retry it", pk)
+
+
+def run(pk: int) -> Outcome:
+    """Do the work of a pending row, once: the row stays locked until its status is written, a
+    row that is not pending (done, failed, or locked by another worker) is left alone. The
+    work's own writes roll back when it fails."""
+    with transaction.atomic():
+        message = (OutboxMessage.objects.select_for_update(skip_locked=True)
+                   .filter(pk=pk).first())
+        if message is None:
+            return Outcome("busy")
+        if message.status != OutboxStatus.PENDING:
+            return Outcome(message.status)
+        message.attempts += 1
+        try:
+            with transaction.atomic():
+                import_string(TASKS[message.task])(**message.payload)
+        except Exception as error:
+            logger.exception("outbox row %s (%s) failed, attempt %s", pk, message.task,
+                             message.attempts)
+            return _record_failure(message, error)
+        message.status, message.done_at, message.last_error = (
+            OutboxStatus.SENT, server_now(), "")
+        message.save(update_fields=["status", "done_at", "attempts", "last_error"])
+        return Outcome(OutboxStatus.SENT)
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before attempt `attempts + 1`: the base delay, doubled after each failure."""
+    return settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+
+
+def _record_failure(message: OutboxMessage, error: Exception) -> Outcome:
+    message.last_error = f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
+    if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        message.status = OutboxStatus.FAILED
+        delay = None
+    else:
+        delay = backoff(message.attempts)
+        message.next_attempt_at = server_now() + dt.timedelta(seconds=delay)
+    message.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
+    return Outcome(message.status, delay)
+
+
+def sweep(now: dt.datetime | None = None) -> int:
+    """Relay again every pending row whose attempt is overdue by more than the grace delay: the
+    hand-over after commit was lost (a crash, the broker down) or its retry went missing."""
+    now = now or server_now()
+    overdue = now - dt.timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
+    pks = list(OutboxMessage.objects.filter(status=OutboxStatus.PENDING,
+                                            next_attempt_at__lte=overdue)
+               .order_by("next_attempt_at").values_list("pk", flat=True))
+    for pk in pks:
+        relay(pk)
+    return len(pks)

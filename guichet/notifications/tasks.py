@@ -1,0 +1,55 @@
+"""Celery tasks: each one calls the function `make run` calls in-process, nothing more."""
+
+import logging
+
+from django.conf import settings
+
+from guichet.celery import app
+from guichet.core.clock import in_paris
+from guichet.core.clock import now as server_now
+from guichet.notifications import outbox
+
+logger = logging.getLogger("guichet.tasks")
+
+
+@app.task(bind=True, name="guichet.run_outbox_message", acks_late=True, max_retries=None)
+def run_outbox_message(self, pk: int) -> str:
+    """Run one outbox row; a failure comes back after the row's backoff delay (the row counts
+    the attempts and stops at OUTBOX_MAX_ATTEMPTS)."""
+    outcome = outbox.run(pk)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@app.task(name="guichet.sweep_outbox")
+def sweep_outbox() -> int:
+    return outbox.sweep()
+
+
+@app.task(name="guichet.remind_drafts")
+def remind_drafts() -> int:
+    from guichet.dossiers.reminders import remind_drafts as remind
+
+    return remind(server_now(), settings.DEADLINE_REMINDER_DAYS)
+
+
+@app.task(name="guichet.remind_reports")
+def remind_reports() -> int:
+    from guichet.grants.reports import remind_reports as remind
+
+    return remind(in_paris(server_now()).date())
+
+
+@app.task(name="guichet.anchor_audit")
+def anchor_audit() -> str:
+    """The audit chain's head, logged (and appended to AUDIT_ANCHOR_FILE when set) so that it
+    is kept outside the database, as `guichet audit anchor` prints it."""
+    from guichet.audit.services import take_anchor
+
+    line = take_anchor().to_json()
+    logger.info("audit anchor %s", line)
+    if settings.AUDIT_ANCHOR_FILE:
+        with open(settings.AUDIT_ANCHOR_FILE, "a", encoding="utf-8") as anchors:
+            anchors.write(line + "\n")
+    return line
