@@ -81,7 +81,8 @@ def test_audit_action_scan_reads_members_and_refuses_strings():
 def test_audit_action_values_are_the_stored_codes():
     assert AuditAction.DOSSIER_SUBMITTED == "dossier.submitted"
     assert all(member.value.split(".")[0] in {
-        "call", "organisation", "consortium", "dossier", "review", "decision", "grant"}
+        "call", "organisation", "consortium", "dossier", "review", "decision", "grant",
+        "outbox"}
         and member.name == member.value.replace(".", "_").upper() for member in AuditAction)
 
 

@@ -116,6 +116,13 @@ def _record_failure(message: OutboxMessage, error: Exception) -> Outcome:
     return Outcome(message.status, delay)
 
 
+def make_pending_again(message: OutboxMessage) -> None:
+    """A failed row (locked by the caller) gets a fresh budget of attempts, due now."""
+    message.status, message.attempts, message.next_attempt_at = (
+        OutboxStatus.PENDING, 0, server_now())
+    message.save(update_fields=["status", "attempts", "next_attempt_at"])
+
+
 def sweep(now: dt.datetime | None = None) -> int:
     """Relay again every pending row whose attempt is overdue by more than the grace delay: the
     hand-over after commit was lost (a crash, the broker down) or its retry went missing."""

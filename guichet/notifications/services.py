@@ -10,11 +10,10 @@ from django.utils.translation import gettext as _
 
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
-from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.notifications.catalogue import Kind
 from guichet.notifications.models import OutboxMessage, OutboxStatus
-from guichet.notifications.outbox import enqueue, relay
+from guichet.notifications.outbox import enqueue, make_pending_again, relay
 
 
 class OutboxRefused(ServiceError):
@@ -38,9 +37,7 @@ def retry_delivery(message: OutboxMessage, by) -> OutboxMessage:
     locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
     if locked.status != OutboxStatus.FAILED:
         raise OutboxRefused(_("Cet envoi n'est pas en échec : il n'y a rien à relancer."))
-    locked.status, locked.attempts, locked.next_attempt_at = (
-        OutboxStatus.PENDING, 0, server_now())
-    locked.save(update_fields=["status", "attempts", "next_attempt_at"])
+    make_pending_again(locked)
     append_event(AuditAction.OUTBOX_RETRIED, locked, by=by,
                  details={"task": locked.task, "error": locked.last_error[:200]})
     transaction.on_commit(lambda: relay(locked.pk))
