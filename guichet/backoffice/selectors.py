@@ -11,10 +11,15 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
 from guichet.calls.models import Call
+from guichet.core import labels
 from guichet.core.fields import AmountField
-from guichet.dossiers.format import dossier_queryset
+from guichet.dossiers.format import dossier_queryset, submitted_dossier
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus
-from guichet.review.models import Assignment, CallRole, Conflict
+from guichet.dossiers.receipt import receipt_data
+from guichet.grants.models import Decision, DecisionStatus, SelectionRun
+from guichet.review import committee, instruction, scoring
+from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Instruction
+from guichet.rules.eligibility import compute_figures
 
 SORTS = {"numero": "receipt_number", "-numero": "-receipt_number", "titre": "title",
          "-titre": "-title", "aide": "requested_aid", "-aide": "-requested_aid",
@@ -38,6 +43,9 @@ PAGE_HOLDERS = {
     "review.select": _("au comité de sélection et aux administrateurs de l'appel"),
     "review.publish_decisions": _("aux administrateurs de l'appel"),
 }
+
+
+NOT_ALLOWED = _("Vous n'avez pas le droit de faire cette action.")
 
 
 def refuse_page(permission: str) -> PermissionDenied:
@@ -126,11 +134,15 @@ def instruction_list(call: Call, filters: ListFilters):
         "eligible_at_receipt", "wave__code", "wave__name", "call_id", "consortium_id")
 
 
-def staff_dossier(user, pk: int) -> Dossier:
-    """A dossier the person may open as staff or as a non-conflicted assigned expert."""
+def staff_dossier(user, pk: int, permission: str = "") -> Dossier:
+    """A dossier the person may open as staff or as a non-conflicted assigned expert (else a
+    404: its existence is not revealed), on which they hold `permission` if one is named (else
+    a 403)."""
     dossier = get_object_or_404(dossier_queryset(), pk=pk)
     if not user.has_perm("review.view_dossier", dossier):
         raise Http404
+    if permission and not user.has_perm(permission, dossier):
+        raise PermissionDenied(NOT_ALLOWED)
     return dossier
 
 
@@ -150,3 +162,52 @@ def roles_by_call(user) -> dict[int, set[str]]:
 def has_any_staff_role(user) -> bool:
     return user.is_authenticated and CallRole.objects.filter(user=user).exclude(
         Q(role="expert")).exists()
+
+
+def call_experts(call):
+    """The call's expert pool, as the choices of a form."""
+    return ExpertProfile.objects.filter(call=call).select_related("user")
+
+
+def dossier_page_data(dossier: Dossier, user) -> dict:
+    """What the staff page of a dossier shows to `user`, besides the action forms."""
+    submission = dossier.submissions.order_by("-version").first()
+    frozen = submitted_dossier(submission.snapshot) if submission else None
+    figures = compute_figures(frozen, dossier.call.rules()) if frozen else None
+    see_scores = user.has_perm("review.view_scores", dossier)
+    aggregate = scoring.aggregates(dossier.call, [dossier.pk])[dossier.pk] if see_scores else None
+    return {
+        "dossier": dossier, "submission": submission, "frozen": frozen, "figures": figures,
+        "receipt": receipt_data(dossier) if submission else None,
+        "instruction": Instruction.objects.filter(dossier=dossier).first(),
+        "corrections": dossier.correction_requests.order_by("-requested_at"),
+        "thread": instruction.thread(dossier, user),
+        "assignments": dossier.assignments.select_related("expert__user")
+        .prefetch_related("scores") if see_scores else [],
+        "aggregate": aggregate, "see_scores": see_scores,
+        "can_instruct": user.has_perm("review.instruct", dossier),
+        "can_decide": user.has_perm("review.prepare_decision", dossier),
+        "can_revert": user.has_perm("review.revert_decision", dossier),
+        "can_note": user.has_perm("review.write_note", dossier),
+        "can_assign": user.has_perm("review.assign_experts", dossier.call),
+        "decision": Decision.objects.filter(dossier=dossier).exclude(
+            status=DecisionStatus.REVERTED).first(),
+    }
+
+
+def committee_page_data(wave, user) -> dict:
+    """What the committee page of a wave shows: the ranking, the last simulation, the budget,
+    the decisions awaiting publication."""
+    call = wave.call
+    ranking = committee.ranking(wave, decided=True)
+    run = SelectionRun.objects.filter(wave=wave).order_by("-created_at", "-pk").first()
+    undecided = [row for row in ranking if row.dossier.status == DossierStatus.INSTRUCTED]
+    return {
+        "ranking": ranking, "undecided": undecided, "last_run": run,
+        "run": committee.describe(run) if run else None,
+        "read_only": bool(ranking) and not undecided,
+        "budget": committee.available_budget(wave),
+        "objective": labels.label("objective", call.rules().selection.objective),
+        "pending": Decision.objects.filter(dossier__wave=wave, status=DecisionStatus.PENDING)
+        .select_related("dossier"),
+        "can_publish": user.has_perm("review.publish_decisions", call)}
