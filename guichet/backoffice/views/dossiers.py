@@ -1,7 +1,6 @@
 """The staff's home, the list of a call's dossiers (and its exports) and a dossier's page."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
@@ -15,11 +14,13 @@ from guichet.backoffice.selectors import (
     dossier_page_data,
     expert_assignments,
     instruction_list,
+    keyset_page,
     staff_call,
     staff_calls,
     staff_dossier,
 )
 from guichet.core import labels
+from guichet.core.fields import parse_id
 from guichet.core.http import CSV, XLSX, download
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.models import DossierStatus
@@ -44,12 +45,14 @@ def dossier_list(request, code):
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         return _export(queryset, export, call)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(queryset, filters.sort, after=parse_id(request.GET.get("apres")),
+                       before=parse_id(request.GET.get("avant")), size=PAGE_SIZE)
     rules = call.rules()
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("apres", "avant"):
+        query.pop(cursor, None)
     return render(request, "backoffice/dossier_list.html", {
-        "call": call, "page_obj": page, "filters": filters, "query": query.urlencode(),
+        "call": call, "page": page, "filters": filters, "query": query.urlencode(),
         "waves": call.waves.all(), "statuses": DossierStatus.choices,
         "regions": labels.REGION_CHOICES,
         "sectors": labels.call_choices(rules, "sectors"), "scopes": labels.SCOPE_CHOICES})
