@@ -28,10 +28,10 @@ def committee_page(request, code, wave_code):
     return _page(request, call, wave)
 
 
-def _page(request, call, wave, posted=None):
+def _page(request, call, wave, data=None, posted=None):
     """The page, with the simulation form as posted (`posted`), or showing the options of the
     wave's last run."""
-    data = committee_page_data(wave, request.user)
+    data = data or committee_page_data(wave, request.user)
     form = posted or _simulation_form(call, data["last_run"], data["undecided"])
     return render(request, "backoffice/committee.html", {
         **data, "call": call, "wave": wave, "form": form if data["undecided"] else None})
@@ -57,19 +57,20 @@ def _simulation_form(call, run, undecided) -> forms.SimulationForm:
 @require_POST
 def simulate(request, code, wave_code):
     call, wave = _wave(request, code, wave_code)
-    undecided = committee_page_data(wave, request.user)["undecided"]
+    data = committee_page_data(wave, request.user)
+    undecided = data["undecided"]
     form = forms.SimulationForm(
         request.POST, caps=max(forms.SimulationForm.rows_in(request.POST, "cap"), 1),
         floors=max(forms.SimulationForm.rows_in(request.POST, "floor"), 1),
         **_form_options(call, undecided))
     if undecided and form.is_valid():
-        data = form.cleaned_data
+        options = form.cleaned_data
         if run_service(form, lambda: committee.simulate(
-                wave, request.user, caps=data["caps"], floors=data["floors"],
-                pinned_in=data["pinned_in"], pinned_out=data["pinned_out"],
-                objective=data["objective"], normalised=data["normalised"])):
+                wave, request.user, caps=options["caps"], floors=options["floors"],
+                pinned_in=options["pinned_in"], pinned_out=options["pinned_out"],
+                objective=options["objective"], normalised=options["normalised"])):
             return redirect("backoffice:committee", code=code, wave_code=wave_code)
-    return _page(request, call, wave, posted=form)
+    return _page(request, call, wave, data, posted=form)
 
 
 @login_required
