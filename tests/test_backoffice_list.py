@@ -1,5 +1,7 @@
 import csv
+import html
 import io
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -103,7 +105,9 @@ def test_list_pagination_and_xlsx_export(client, deffinum, instructor):
     assert "1 / 2" in first
     assert _receipt(0) in first
     assert OTHER_CALL_RECEIPT not in first
-    second = client.get(LIST + "?page=2").content.decode()
+    following = re.search(r'href="([^"]+)" data-testid="next-page"', first)[1]
+    second = client.get(LIST + html.unescape(following)).content.decode()
+    assert "2 / 2" in second
     assert second.count('href="/instruction/dossiers/') == 10
     assert _receipt(59) in second
     assert OTHER_CALL_RECEIPT not in second

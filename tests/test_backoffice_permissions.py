@@ -153,8 +153,8 @@ def test_backoffice_instruct_action_only_for_instructors(client, world, person, 
 
     dossier = world["own"]
     client.force_login(world["people"][person])
-    client.post(f"/instruction/dossiers/{dossier.pk}/", {
-        "action": "instruct", "admissible": "yes", "eligible": "no",
+    client.post(f"/instruction/dossiers/{dossier.pk}/instruction/", {
+        "admissible": "yes", "eligible": "no",
         "motivation": f"revu par {person}"})
     instruction = Instruction.objects.filter(dossier=dossier).first()
     changed = instruction is not None and instruction.motivation == f"revu par {person}"
@@ -164,10 +164,10 @@ def test_backoffice_instruct_action_only_for_instructors(client, world, person, 
 def test_backoffice_private_note_never_reaches_applicants(client, world):
     dossier = world["own"]
     client.force_login(world["people"]["instructor"])
-    client.post(f"/instruction/dossiers/{dossier.pk}/", {
-        "action": "message", "body": "Budget à vérifier de près", "private": "on"})
-    client.post(f"/instruction/dossiers/{dossier.pk}/", {
-        "action": "message", "body": "Merci de préciser le calendrier"})
+    client.post(f"/instruction/dossiers/{dossier.pk}/messages/", {
+        "body": "Budget à vérifier de près", "private": "on"})
+    client.post(f"/instruction/dossiers/{dossier.pk}/messages/", {
+        "body": "Merci de préciser le calendrier"})
     client.force_login(world["people"]["lead"])
     page = client.get(f"/dossiers/{dossier.pk}/messages/").content.decode()
     assert "Merci de préciser le calendrier" in page
@@ -264,8 +264,8 @@ def test_assigned_expert_never_writes_private_notes_through_the_dossier_page(cli
     from guichet.review.models import Message
 
     client.force_login(noted["people"]["expert"])
-    response = client.post(f"/instruction/dossiers/{noted['own'].pk}/", {
-        "action": "message", "body": "Avis d'expert", "private": "on"})
+    response = client.post(f"/instruction/dossiers/{noted['own'].pk}/messages/", {
+        "body": "Avis d'expert", "private": "on"})
     assert response.status_code == 200
     assert "Seule l&#x27;équipe d&#x27;instruction écrit des notes privées" in \
         response.content.decode()

@@ -60,9 +60,9 @@ def set_budget(amount: str) -> None:
 
 
 def simulate(client, **fields):
-    data = {"action": "simulate", "objective": "score_weighted_aid", "cap_0_group": "",
+    data = {"objective": "score_weighted_aid", "cap_0_group": "",
             "cap_0_limit": "", "floor_0_group": "", "floor_0_limit": "", **fields}
-    return client.post(COMMITTEE, data)
+    return client.post(COMMITTEE + "simulation/", data)
 
 
 # --- the simulation form ----------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_committee_ranking_stays_visible_read_only_after_publication(client, boa
                          awarded_aid=dossier.requested_aid if outcome == Outcome.SELECTED
                          else None, motivation="" if outcome == Outcome.SELECTED else "Budget.")
     client.force_login(team["admin"])
-    client.post(COMMITTEE, {"action": "publish"})
+    client.post(COMMITTEE + "publication/")
     response = client.get(COMMITTEE)
     page = text(response)
     for name, state in (("dear", "non retenu"), ("good", "retenu"), ("fair", "non retenu")):
@@ -183,13 +183,13 @@ def instructor(deffinum, client):
 
 
 def test_experts_page_keeps_the_selected_wave_after_an_action(client, deffinum, instructor):
-    response = client.post(EXPERTS, {"action": "assign", "wave": "w2"})
+    response = client.post(EXPERTS + "affectation/", {"wave": "w2"})
     assert response.status_code == 302
     assert response["Location"] == f"{EXPERTS}?vague=w2"
     page = client.get(response["Location"]).content.decode()
     assert re.search(r'<option value="w2"\s+selected>', page)
-    response = client.post(EXPERTS + "?vague=w2", {
-        "action": "invite", "wave": "w2", "email": "nouvelle@example.fr", "sectors": ["btp"],
+    response = client.post(EXPERTS + "invitation/", {
+        "wave": "w2", "email": "nouvelle@example.fr", "sectors": ["btp"],
         "keywords": "", "max_load": "4", "siret": ""})
     assert response["Location"] == f"{EXPERTS}?vague=w2"
 
@@ -202,7 +202,7 @@ def test_assignment_rerun_says_what_it_did_and_why_dossiers_got_no_expert(
     pool = [expert(deffinum, f"e{n}@example.fr") for n in range(3)]
     Conflict.objects.create(expert=pool[0], dossier=conflicted, source=Conflict.Source.DECLARED,
                             reason="Ancien employeur.")
-    page = text(client.get(client.post(EXPERTS, {"action": "assign", "wave": "w1"})["Location"]))
+    page = text(client.get(client.post(EXPERTS + "affectation/", {"wave": "w1"})["Location"]))
     assert ("Vague 1 : 6 expertises affectées. 6 nouvelles affectations, aucune affectation "
             "retirée. Affinité totale") in page
     assert (f"2 dossiers sans expert : {waiting.receipt_number} — instruction pas encore "
@@ -210,7 +210,7 @@ def test_assignment_rerun_says_what_it_did_and_why_dossiers_got_no_expert(
             "d'intérêts (2 sur 3 nécessaires).") in page
     started = Assignment.objects.filter(dossier=ready[0]).first()
     save_scores(started, started.expert.user, {CRITERIA[0]: (4, "")})
-    page = text(client.get(client.post(EXPERTS, {"action": "assign", "wave": "w1"})["Location"]))
+    page = text(client.get(client.post(EXPERTS + "affectation/", {"wave": "w1"})["Location"]))
     assert ("6 expertises affectées. 1 expertise en cours conservée, 5 affectations "
             "inchangées, aucune nouvelle affectation, aucune affectation retirée.") in page
 

@@ -596,8 +596,8 @@ def test_record_payment_dated_after_today_in_paris_refused(team, signed):
 def test_record_payment_dated_tomorrow_refused_through_staff_page(client, team, signed):
     client.force_login(team["instructor"])
     tomorrow = dt.datetime.now(PARIS).date() + dt.timedelta(days=1)
-    response = client.post(f"/instruction/subventions/{signed.grant.pk}/", {
-        "action": "pay", "tranche": tranche(signed.grant, 1).pk,
+    response = client.post(f"/instruction/subventions/{signed.grant.pk}/tranches/"
+                           f"{tranche(signed.grant, 1).pk}/versement/", {
         "paid_on": tomorrow.isoformat(), "reference": "VIR-2022-0001"})
     assert response.status_code == 200
     assert response.context["payment_form"].errors["paid_on"][0].startswith(
@@ -679,9 +679,9 @@ def test_reverse_payment_through_staff_page(client, team, signed):
     paid = pay(signed, 1, team)
     client.force_login(team["instructor"])
     page = client.get(f"/instruction/subventions/{signed.grant.pk}/").content.decode()
-    assert f'name="payment" value="{paid.pk}"' in page
-    response = client.post(f"/instruction/subventions/{signed.grant.pk}/", {
-        "action": "reverse", "payment": paid.pk, "reason": "Erreur de saisie."})
+    reversal = f"/instruction/subventions/{signed.grant.pk}/versements/{paid.pk}/annulation/"
+    assert f'action="{reversal}"' in page
+    response = client.post(reversal, {"reason": "Erreur de saisie."})
     assert response.status_code == 302
     page = client.get(f"/instruction/subventions/{signed.grant.pk}/").content.decode()
     assert 'data-reversal="true"' in page
@@ -1101,8 +1101,8 @@ def test_move_budget_between_members_keeps_base_and_versions(signed, team):
 
 def test_move_budget_through_staff_page(client, signed, team):
     client.force_login(team["instructor"])
-    response = client.post(f"/instruction/subventions/{signed.grant.pk}/", {
-        "action": "move", "from_line": "1", "to_line": "0", "amount": "10 000,00",
+    response = client.post(f"/instruction/subventions/{signed.grant.pk}/budget/", {
+        "from_line": "1", "to_line": "0", "amount": "10 000,00",
         "reason": "Réaffectation"})
     assert response.status_code == 302
     assert signed.grant.amendments.get().reason == "Réaffectation"

@@ -2,7 +2,7 @@
 
 import datetime as dt
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -727,3 +727,49 @@ def test_affinity_uses_the_call_weights(deffinum):
     # sector 0.6 + keywords 0.4 × |{bim, chantier}| / |{bim, chantier, numérique}|
     assert affinity(expert, dossier, selection) == 0.8667
     assert affinity(expert, Dossier(sector="sante", keywords=""), selection) == 0.0
+
+
+def _normalised_in_python(means: dict[int, dict[int, Decimal]], dossier_id: int) -> Decimal:
+    """The z-score view computed the way it was before the database did it: every review of
+    the call loaded, statistics in Decimal (the reference the SQL figures must match)."""
+    import statistics
+
+    by_expert: dict[int, list[Decimal]] = {}
+    for per_expert in means.values():
+        for expert_id, mean in per_expert.items():
+            by_expert.setdefault(expert_id, []).append(mean)
+    everything = [v for values in by_expert.values() for v in values]
+    pool_mean = Decimal(statistics.mean(everything))
+    pool_sd = Decimal(statistics.pstdev(everything)) or Decimal(1)
+    values = []
+    for expert_id, value in means[dossier_id].items():
+        own = by_expert[expert_id]
+        mean, sd = Decimal(statistics.mean(own)), Decimal(statistics.pstdev(own))
+        values.append(value - mean + pool_mean if len(own) < 2 or not sd
+                      else pool_mean + (value - mean) / sd * pool_sd)
+    return (sum(values) / len(values)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def test_aggregates_normalised_matches_the_decimal_reference(deffinum, example_document):
+    """Harsh, lenient and one-review experts; reviews of dossiers not asked for still shape
+    the experts' and the pool's statistics."""
+    instructor = staff(deffinum, "instructeur@example.fr", Role.INSTRUCTOR)
+    dossiers = [instructed(submitted_dossier_in(example_document), instructor)
+                for _ in range(4)]
+    experts_ = [expert(deffinum, f"e{i}@example.fr") for i in range(4)]
+    sheets = [[grid(1, 2, 1, 2, 2), grid(4, 5, 4, 4, 5), grid(3, 3, 4, 3, 3)],
+              [grid(2, 2, 3, 2, 2), grid(5, 5, 5, 4, 5), grid(2, 3, 2, 3, 2)],
+              [grid(2, 1, 1, 2, 1), grid(4, 4, 4, 4, 4), grid(4, 3, 4, 3, 4)],
+              [grid(3, 3, 3, 3, 4)]]
+    for dossier, reviews in zip(dossiers, sheets, strict=True):
+        reviewers = experts_[3:] if len(reviews) == 1 else experts_[:3]  # e3: one review
+        for profile, values in zip(reviewers, reviews, strict=True):
+            save_scores(add_assignment(dossier, profile, instructor), profile.user, values,
+                        submit=True)
+    every = aggregates(deffinum, [d.pk for d in dossiers])
+    means = {pk: aggregate.expert_means for pk, aggregate in every.items()}
+    asked = aggregates(deffinum, [dossiers[0].pk, dossiers[3].pk])
+    for dossier in (dossiers[0], dossiers[3]):
+        assert asked[dossier.pk] == every[dossier.pk]
+        assert asked[dossier.pk].normalised == _normalised_in_python(means, dossier.pk)
+    assert every[dossiers[1].pk].normalised == _normalised_in_python(means, dossiers[1].pk)

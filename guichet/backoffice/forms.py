@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
 from guichet.core import labels
-from guichet.core.fields import AmountField, DateTimeField
+from guichet.core.fields import AmountField, DateField, DateTimeField
 from guichet.grants.models import Outcome
 
 
@@ -187,3 +187,45 @@ class DecisionForm(DsfrBaseForm):
 class RevertForm(DsfrBaseForm):
     motivation = forms.CharField(label=_("Motif de l'annulation"),
                                  widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PaymentForm(DsfrBaseForm):
+    paid_on = DateField(label=_("Date du virement"),
+                        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    reference = forms.CharField(label=_("Référence du virement"), max_length=100)
+
+
+class ReversalForm(DsfrBaseForm):
+    reason = forms.CharField(label=_("Motif de l'annulation du versement"),
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReportReviewForm(DsfrBaseForm):
+    decision = forms.ChoiceField(label=_("Décision"), choices=[
+        ("approve", _("Approuver")), ("changes", _("Demander des compléments"))])
+    comment = forms.CharField(label=_("Commentaire"), required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AmendmentForm(DsfrBaseForm):
+    duration_months = forms.IntegerField(label=_("Nouvelle durée (mois)"), min_value=1,
+                                         max_value=120)
+    reason = forms.CharField(label=_("Motif de l'avenant"),
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class BudgetMoveForm(DsfrBaseForm):
+    from_line = forms.TypedChoiceField(label=_("Ligne d'origine"), coerce=int)
+    to_line = forms.TypedChoiceField(label=_("Ligne de destination"), coerce=int)
+    amount = AmountField(label=_("Montant déplacé (€)"))
+    reason = forms.CharField(label=_("Motif de l'avenant"),
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_line"].choices = self.fields["to_line"].choices = lines
+
+
+class ClosureForm(DsfrBaseForm):
+    message = forms.CharField(label=_("Message publié sur l'appel"),
+                              widget=forms.Textarea(attrs={"rows": 3}))

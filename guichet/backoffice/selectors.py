@@ -5,16 +5,20 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
 from guichet.calls.models import Call
+from guichet.core import labels
 from guichet.core.fields import AmountField
-from guichet.dossiers.format import dossier_queryset
+from guichet.dossiers.format import dossier_queryset, submitted_dossier
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus
-from guichet.review.models import Assignment, CallRole, Conflict
+from guichet.grants.models import Decision, DecisionStatus, SelectionRun
+from guichet.review import committee, instruction, scoring
+from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Instruction
+from guichet.rules.eligibility import compute_figures
 
 SORTS = {"numero": "receipt_number", "-numero": "-receipt_number", "titre": "title",
          "-titre": "-title", "aide": "requested_aid", "-aide": "-requested_aid",
@@ -38,6 +42,9 @@ PAGE_HOLDERS = {
     "review.select": _("au comité de sélection et aux administrateurs de l'appel"),
     "review.publish_decisions": _("aux administrateurs de l'appel"),
 }
+
+
+NOT_ALLOWED = _("Vous n'avez pas le droit de faire cette action.")
 
 
 def refuse_page(permission: str) -> PermissionDenied:
@@ -121,16 +128,82 @@ def instruction_list(call: Call, filters: ListFilters):
     return queryset.select_related("wave").annotate(
         lead_name=Subquery(lead.values("name")[:1]),
         lead_region=Subquery(lead.values("organisation__region")[:1]),
-    ).order_by(SORTS[filters.sort], "pk").only(
+    ).order_by(*list_order(filters.sort)).only(
         "pk", "receipt_number", "title", "status", "scope", "sector", "requested_aid",
         "eligible_at_receipt", "wave__code", "wave__name", "call_id", "consortium_id")
 
 
-def staff_dossier(user, pk: int) -> Dossier:
-    """A dossier the person may open as staff or as a non-conflicted assigned expert."""
+def list_order(sort: str, *, backwards: bool = False) -> tuple:
+    """The list's order for a sort key: the column (empty values last going up, first going
+    down, on every database), then the id; `backwards` reverses it (a previous page)."""
+    column = SORTS[sort].removeprefix("-")
+    descending = SORTS[sort].startswith("-") != backwards
+    by_column = F(column).desc(nulls_first=True) if descending else F(column).asc(
+        nulls_last=True)
+    return by_column, "-pk" if backwards else "pk"
+
+
+def _beyond(sort: str, value, pk: int, *, backwards: bool) -> Q:
+    """The rows after the row (`value`, `pk`) in the list's order (before it, `backwards`)."""
+    column = SORTS[sort].removeprefix("-")
+    descending = SORTS[sort].startswith("-") != backwards
+    id_beyond = Q(pk__lt=pk) if backwards else Q(pk__gt=pk)
+    empty = Q(**{f"{column}__isnull": True})
+    if value is None:  # empty values come last going up, first going down
+        return empty & id_beyond if not descending else (empty & id_beyond) | ~empty
+    beyond_value = Q(**{f"{column}__lt" if descending else f"{column}__gt": value})
+    same_value = Q(**{column: value}) & id_beyond
+    return beyond_value | same_value if descending else beyond_value | same_value | empty
+
+
+@dataclass
+class KeysetPage:
+    """A page of the list reached from a neighbouring row (keyset pagination): the database
+    seeks to it through the sort index instead of counting off every row before it, so a deep
+    page costs what the first one does."""
+    rows: list
+    count: int
+    number: int
+    num_pages: int
+    next_after: int | None  # the last row's id, when a next page exists
+    previous_before: int | None  # the first row's id, when a previous page exists
+
+
+def keyset_page(queryset, sort: str, *, after: int | None = None,
+                before: int | None = None, size: int = 50) -> KeysetPage:
+    """The page right after the row `after`, or right before the row `before`, or the first
+    one (also when the row named is not in the list, e.g. after a filter changed)."""
+    column = SORTS[sort].removeprefix("-")
+    anchor_id = after or before
+    anchor = queryset.filter(pk=anchor_id).values(column).first() if anchor_id else None
+    backwards = anchor is not None and after is None
+    page = queryset
+    if anchor is not None:
+        page = page.filter(_beyond(sort, anchor[column], anchor_id, backwards=backwards))
+    rows = list(page.order_by(*list_order(sort, backwards=backwards))[:size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    count = queryset.count()
+    earlier = queryset.filter(_beyond(sort, getattr(rows[0], column), rows[0].pk,
+                                      backwards=True)).count() if rows else 0
+    return KeysetPage(
+        rows=rows, count=count, number=earlier // size + 1,
+        num_pages=max((count + size - 1) // size, 1),
+        next_after=rows[-1].pk if rows and (more or backwards) else None,
+        previous_before=rows[0].pk if rows and earlier else None)
+
+
+def staff_dossier(user, pk: int, permission: str = "") -> Dossier:
+    """A dossier the person may open as staff or as a non-conflicted assigned expert (else a
+    404: its existence is not revealed), on which they hold `permission` if one is named (else
+    a 403)."""
     dossier = get_object_or_404(dossier_queryset(), pk=pk)
     if not user.has_perm("review.view_dossier", dossier):
         raise Http404
+    if permission and not user.has_perm(permission, dossier):
+        raise PermissionDenied(NOT_ALLOWED)
     return dossier
 
 
@@ -150,3 +223,52 @@ def roles_by_call(user) -> dict[int, set[str]]:
 def has_any_staff_role(user) -> bool:
     return user.is_authenticated and CallRole.objects.filter(user=user).exclude(
         Q(role="expert")).exists()
+
+
+def call_experts(call):
+    """The call's expert pool, as the choices of a form."""
+    return ExpertProfile.objects.filter(call=call).select_related("user")
+
+
+def dossier_page_data(dossier: Dossier, user) -> dict:
+    """What the staff page of a dossier shows to `user`, besides the action forms, in a fixed
+    number of queries whatever the size of the expert pool and the number of reviews."""
+    submission = dossier.submissions.order_by("-version").first()
+    frozen = submitted_dossier(submission.snapshot) if submission else None
+    figures = compute_figures(frozen, dossier.call.rules()) if frozen else None
+    see_scores = user.has_perm("review.view_scores", dossier)
+    aggregate = scoring.aggregates(dossier.call, [dossier.pk])[dossier.pk] if see_scores else None
+    return {
+        "dossier": dossier, "submission": submission, "frozen": frozen, "figures": figures,
+        "instruction": Instruction.objects.filter(dossier=dossier).first(),
+        "corrections": dossier.correction_requests.order_by("-requested_at"),
+        "thread": instruction.thread(dossier, user),
+        "assignments": dossier.assignments.select_related("expert__user")
+        .prefetch_related("scores") if see_scores else [],
+        "aggregate": aggregate, "see_scores": see_scores,
+        "can_instruct": user.has_perm("review.instruct", dossier),
+        "can_decide": user.has_perm("review.prepare_decision", dossier),
+        "can_revert": user.has_perm("review.revert_decision", dossier),
+        "can_note": user.has_perm("review.write_note", dossier),
+        "can_assign": user.has_perm("review.assign_experts", dossier.call),
+        "decision": Decision.objects.filter(dossier=dossier).exclude(
+            status=DecisionStatus.REVERTED).first(),
+    }
+
+
+def committee_page_data(wave, user) -> dict:
+    """What the committee page of a wave shows: the ranking, the last simulation, the budget,
+    the decisions awaiting publication."""
+    call = wave.call
+    ranking = committee.ranking(wave, decided=True)
+    run = SelectionRun.objects.filter(wave=wave).order_by("-created_at", "-pk").first()
+    undecided = [row for row in ranking if row.dossier.status == DossierStatus.INSTRUCTED]
+    return {
+        "ranking": ranking, "undecided": undecided, "last_run": run,
+        "run": committee.describe(run) if run else None,
+        "read_only": bool(ranking) and not undecided,
+        "budget": committee.available_budget(wave),
+        "objective": labels.label("objective", call.rules().selection.objective),
+        "pending": Decision.objects.filter(dossier__wave=wave, status=DecisionStatus.PENDING)
+        .select_related("dossier"),
+        "can_publish": user.has_perm("review.publish_decisions", call)}

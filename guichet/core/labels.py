@@ -9,7 +9,7 @@ The one place to look for the label of anything coded that is shown to a person:
 - regions: their INSEE code's name (`guichet.rules.regions`);
 - the selection's objectives and groups: here, through gettext;
 - statuses and other model enums: their `TextChoices` (`get_FOO_display`).
-Models' choices, forms, templates (the `label` filter and `call_label` tag of `portal_tags`)
+Models' choices, forms, templates (the `label` filter and `call_label` tag of `guichet_tags`)
 and exports all go through this module.
 """
 

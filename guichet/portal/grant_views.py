@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from dsfr.forms import DsfrBaseForm
 
-from guichet.backoffice.grant_views import grant_pdf_response
 from guichet.core.fields import AmountField
 from guichet.core.http import run_service_and_confirm
 from guichet.core.uploads import max_size
@@ -24,6 +23,7 @@ from guichet.grants.reports import submit_report
 from guichet.grants.selectors import paid_total
 from guichet.portal.selectors import dossier_for
 from guichet.rules.money import format_eur_fr
+from guichet.web.documents import grant_pdf_response
 
 POST_FORM = require_http_methods(["GET", "POST"])
 

@@ -5,6 +5,21 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    StdDev,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Round
 from django.utils.translation import gettext as _
 
 from guichet.audit.actions import AuditAction
@@ -84,23 +99,46 @@ class Aggregate:
 
 
 def aggregates(call, dossier_ids) -> dict[int, Aggregate]:
-    """Per dossier: weighted mean, median, spread, disagreement flag and the z-score view."""
+    """Per dossier: weighted mean, median, spread, disagreement flag and the z-score view.
+
+    The database computes each review's weighted mean, and the experts' and the pool's
+    statistics behind the z-scores: only the reviews of `dossier_ids` are read, never every
+    review of the call, in three queries whatever the size of the call."""
     grid = call.rules().selection
-    weights = {criterion.id: criterion.weight for criterion in grid.criteria}
-    submitted = Assignment.objects.filter(dossier__call=call, submitted_at__isnull=False)\
-        .prefetch_related("scores")
+    reviews = complete_reviews(call, {criterion.id: criterion.weight
+                                      for criterion in grid.criteria})
     by_dossier: dict[int, dict[int, Decimal]] = {}
-    by_expert: dict[int, list[Decimal]] = {}
-    for assignment in submitted:
-        scores = {score.criterion: score.value for score in assignment.scores.all()}
-        if set(scores) != set(weights):
-            continue
-        mean = weighted_mean(scores, weights)
-        by_dossier.setdefault(assignment.dossier_id, {})[assignment.expert_id] = mean
-        by_expert.setdefault(assignment.expert_id, []).append(mean)
-    normaliser = _z_scores(by_expert, grid)
+    for dossier_id, expert_id, mean in reviews.filter(dossier_id__in=dossier_ids).values_list(
+            "dossier_id", "expert_id", "mean"):
+        by_dossier.setdefault(dossier_id, {})[expert_id] = _decimal(mean)
+    experts = {expert for means in by_dossier.values() for expert in means}
+    normaliser = _z_scores(reviews, experts, grid)
     return {dossier_id: _aggregate(dossier_id, by_dossier.get(dossier_id, {}), grid, normaliser)
             for dossier_id in dossier_ids}
+
+
+def complete_reviews(call, weights: dict[str, Decimal]):
+    """The call's sent reviews that score exactly the grid's criteria, each annotated with its
+    weighted `mean`, rounded half up to the cent as `weighted_mean` rounds it."""
+    value = Cast("value", MEAN_FIELD)  # decimal arithmetic: never an integer division
+    weighted = Sum(Case(*(When(criterion=criterion, then=ExpressionWrapper(
+                              value * Value(weight), output_field=MEAN_FIELD))
+                          for criterion, weight in weights.items()),
+                        output_field=MEAN_FIELD))
+    per_review = Score.objects.filter(assignment=OuterRef("pk")).values("assignment").annotate(
+        mean=Round(weighted / Value(sum(weights.values())), 2, output_field=MEAN_FIELD),
+        scored=Count("pk", filter=Q(criterion__in=list(weights))), given=Count("pk"),
+    ).filter(scored=len(weights), given=len(weights)).values("mean")
+    return Assignment.objects.filter(dossier__call=call, submitted_at__isnull=False).annotate(
+        mean=Subquery(per_review, output_field=MEAN_FIELD)).filter(mean__isnull=False)
+
+
+MEAN_FIELD = DecimalField(max_digits=20, decimal_places=6)
+
+
+def _decimal(value) -> Decimal | None:
+    """A figure from the database as a Decimal (SQLite answers floats)."""
+    return None if value is None else Decimal(str(value)) if isinstance(value, float) else value
 
 
 def _aggregate(dossier_id, means: dict[int, Decimal], grid, normaliser) -> Aggregate:
@@ -116,20 +154,23 @@ def _aggregate(dossier_id, means: dict[int, Decimal], grid, normaliser) -> Aggre
         (sum(normalised) / len(normalised)).quantize(TWO_PLACES, ROUND_HALF_UP))
 
 
-def _z_scores(by_expert: dict[int, list[Decimal]], grid):
+def _z_scores(reviews, experts: set[int], grid):
     """Each expert's means turned into z-scores (against harsh or lenient experts), mapped
-    back onto the grid around the pool's mean and spread, so the figures stay readable."""
-    everything = [v for values in by_expert.values() for v in values]
-    if len(everything) < 2:
+    back onto the grid around the pool's mean and spread, so the figures stay readable; the
+    statistics come from the database (population standard deviations)."""
+    pool = reviews.aggregate(count=Count("pk"), average=Avg("mean"),
+                             deviation=StdDev("mean", sample=False))
+    if pool["count"] < 2:
         return lambda expert, value: value
-    pool_mean = Decimal(statistics.mean(everything))
-    pool_sd = Decimal(statistics.pstdev(everything)) or Decimal(1)
-    stats = {expert: (Decimal(statistics.mean(v)), Decimal(statistics.pstdev(v)))
-             for expert, v in by_expert.items()}
+    pool_mean = _decimal(pool["average"])
+    pool_sd = _decimal(pool["deviation"]) or Decimal(1)
+    stats = {row["expert"]: (row["count"], _decimal(row["average"]), _decimal(row["deviation"]))
+             for row in reviews.filter(expert__in=experts).values("expert").annotate(
+                 count=Count("pk"), average=Avg("mean"), deviation=StdDev("mean", sample=False))}
 
     def normalise(expert: int, value: Decimal) -> Decimal:
-        mean, sd = stats[expert]
-        if len(by_expert[expert]) < 2 or not sd:
+        count, mean, sd = stats[expert]
+        if count < 2 or not sd:
             return value - mean + pool_mean  # too few reviews for a spread: shift only
         return pool_mean + (value - mean) / sd * pool_sd
 

@@ -119,8 +119,8 @@ def pay_tranche(page, base: str, grant: Grant, number: int, reference: str, name
     expect(row).to_contain_text(paris_today().strftime("%d/%m/%Y"))
     # No second payment is offered for a paid tranche: the row shows the transfer instead (and
     # the form that reverses a mistaken one).
-    expect(row.locator('form input[name=action][value="pay"]')).to_have_count(0)
-    expect(row.locator('form input[name=action][value="reverse"]')).to_have_count(1)
+    expect(row.locator('form[action$="/versement/"]')).to_have_count(0)
+    expect(row.locator('form[action$="/annulation/"]')).to_have_count(1)
     expect(page.get_by_role("button", name=f"Enregistrer le versement de la tranche {number}")
            ).to_have_count(0)
     visit(page, name)
@@ -280,7 +280,7 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     stale_row.get_by_label("Référence du virement").fill("VIR-DEFFINUM-0001")
     click_through(stale_row.get_by_role("button", name="Enregistrer le versement de la tranche 1"))
     expect(stale_row).to_have_attribute("data-status", "paid")
-    expect(stale_row.locator('form input[name=action][value="pay"]')).to_have_count(0)
+    expect(stale_row.locator('form[action$="/versement/"]')).to_have_count(0)
     expect(stale.get_by_test_id("paid")).to_have_text(eur(T1))
     visit(stale, "instructor-tranche-1-sent-twice")
     stale.close()

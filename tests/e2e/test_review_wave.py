@@ -31,10 +31,13 @@ BETTER, WORSE = 4, 3  # every criterion; both at least 2 (no comment required), 
 REJECTION = "Budget de la vague épuisé par un projet mieux classé."
 
 
+ACTION_ADDRESSES = {"instruct": "instruction/", "correct": "corrections/",
+                   "decide": "decision/"}
+
+
 def action_form(page, action: str):
-    """The back-office form of a dossier page that posts `action` (hidden input)."""
-    return page.locator("form").filter(
-        has=page.locator(f"input[type=hidden][name=action][value={action}]"))
+    """The back-office form of a dossier page that posts `action` (to an address of its own)."""
+    return page.locator(f'form[action$="/{ACTION_ADDRESSES[action]}"]')
 
 
 def instruct(page, base: str, dossier: Dossier, name: str) -> None:

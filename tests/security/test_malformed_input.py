@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -36,13 +37,13 @@ def admin_client(client, team):
 
 
 def listed(response) -> int:
-    return response.context["page_obj"].paginator.count
+    return response.context["page"].count
 
 
 # --- list filters ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", HOSTILE_VALUES)
-@pytest.mark.parametrize("name", ["aide_min", "aide_max", "tri"])
+@pytest.mark.parametrize("name", ["aide_min", "aide_max", "tri", "apres", "avant"])
 def test_hostile_list_filter_number_is_ignored_not_a_server_error(admin_client, deffinum, name,
                                                                   value):
     bulk_submitted_dossiers(deffinum, 3)
@@ -77,7 +78,7 @@ def ranked(deffinum, team, example_document):
 
 
 def simulate(client, **fields):
-    return client.post(COMMITTEE, {"action": "simulate", "objective": "score_sum", **fields})
+    return client.post(COMMITTEE + "simulation/", {"objective": "score_sum", **fields})
 
 
 HOSTILE_AMOUNTS = ["NaN", "-5", "Infinity", "1e999999", "x", "١٢٣", "9" * 5000]
@@ -142,16 +143,16 @@ NON_NUMERIC_IDS = ["abc", "NaN", "²", "١", "1e3", "-1", "99999999999999999999"
 
 @pytest.mark.parametrize("value", NON_NUMERIC_IDS)
 def test_staff_remove_expert_with_non_numeric_assignment_id_is_404(admin_client, ranked, value):
-    response = admin_client.post(f"/instruction/dossiers/{ranked.pk}/",
-                                 {"action": "remove_expert", "assignment": value})
+    response = admin_client.post(
+        f"/instruction/dossiers/{ranked.pk}/experts/{quote(value, safe='')}/retrait/")
     assert response.status_code == 404
     assert ranked.assignments.count() == 3
 
 
 @pytest.mark.parametrize("value", NON_NUMERIC_IDS)
 def test_expert_assignment_with_hostile_wave_code_is_404(admin_client, deffinum, value):
-    response = admin_client.post("/instruction/appels/deffinum/experts/",
-                                 {"action": "assign", "wave": value})
+    response = admin_client.post("/instruction/appels/deffinum/experts/affectation/",
+                                 {"wave": value})
     assert response.status_code == 404
 
 
@@ -181,16 +182,16 @@ def test_applicant_line_delete_with_non_numeric_id_is_404(lead_client, line):
     assert ExpenseLine.objects.filter(dossier=draft).count() == 2
 
 
-@pytest.mark.parametrize(("action", "field"), [("pay", "tranche"), ("review", "report")])
+@pytest.mark.parametrize("address", ["tranches/{}/versement/", "rapports/{}/examen/"])
 @pytest.mark.parametrize("value", ["abc", "²", "99999999999999999999"])
 def test_staff_grant_action_with_non_numeric_id_is_404(admin_client, team, example_document,
-                                                       action, field, value):
+                                                       address, value):
     dossier = grants_helpers.instructed_dossier(example_document, team["instructor"])
     grants_helpers.select(team, dossier)
     publish_decisions(dossier.wave, team["admin"])
-    response = admin_client.post(f"/instruction/subventions/{dossier.grant.pk}/", {
-        "action": action, field: value, "paid_on": "2022-02-01", "reference": "VIR",
-        "decision": "approve"})
+    action = address.format(quote(value, safe=""))
+    response = admin_client.post(f"/instruction/subventions/{dossier.grant.pk}/{action}", {
+        "paid_on": "2022-02-01", "reference": "VIR", "decision": "approve"})
     assert response.status_code == 404
     assert not Payment.objects.exists()
 
@@ -241,8 +242,8 @@ def test_applicant_start_date_at_calendar_limit_refused_on_the_form(lead_client,
 
 
 def test_correction_deadline_at_calendar_limit_refused_on_the_form(admin_client, ranked):
-    response = admin_client.post(f"/instruction/dossiers/{ranked.pk}/", {
-        "action": "correct", "points": "Préciser le budget.", "deadline": "0001-01-01T00:30"})
+    response = admin_client.post(f"/instruction/dossiers/{ranked.pk}/corrections/", {
+        "points": "Préciser le budget.", "deadline": "0001-01-01T00:30"})
     assert response.status_code == 200
     assert response.context["correction_form"].errors["deadline"] == [
         "Saisissez une date entre le 01/01/1900 et le 31/12/2999."]
