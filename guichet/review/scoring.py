@@ -4,13 +4,14 @@ import statistics
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Avg,
     Case,
     Count,
     DecimalField,
     ExpressionWrapper,
+    FloatField,
     OuterRef,
     Q,
     StdDev,
@@ -105,22 +106,39 @@ def aggregates(call, dossier_ids) -> dict[int, Aggregate]:
     statistics behind the z-scores: only the reviews of `dossier_ids` are read, never every
     review of the call, in three queries whatever the size of the call."""
     grid = call.rules().selection
-    reviews = complete_reviews(call, {criterion.id: criterion.weight
-                                      for criterion in grid.criteria})
-    by_dossier: dict[int, dict[int, Decimal]] = {}
-    for dossier_id, expert_id, mean in reviews.filter(dossier_id__in=dossier_ids).values_list(
-            "dossier_id", "expert_id", "mean"):
-        by_dossier.setdefault(dossier_id, {})[expert_id] = _decimal(mean)
+    weights = {criterion.id: criterion.weight for criterion in grid.criteria}
+    reviews = complete_reviews(call, weights)
+    by_dossier = _exact_means(call, dossier_ids, weights)
     experts = {expert for means in by_dossier.values() for expert in means}
     normaliser = _z_scores(reviews, experts, grid)
     return {dossier_id: _aggregate(dossier_id, by_dossier.get(dossier_id, {}), grid, normaliser)
             for dossier_id in dossier_ids}
 
 
+def _exact_means(call, dossier_ids, weights: dict[str, Decimal]) -> dict[int, dict[int, Decimal]]:
+    """Each expert's weighted mean of the requested dossiers, computed exactly in Decimal from
+    their scores (one query): SQLite's arithmetic is integer or binary floating point, and these
+    figures are shown and compared to the cent."""
+    sheets: dict[tuple[int, int, int], dict[str, int]] = {}
+    for dossier_id, expert_id, assignment_id, criterion, value in Score.objects.filter(
+            assignment__dossier_id__in=dossier_ids, assignment__dossier__call=call,
+            assignment__submitted_at__isnull=False).values_list(
+            "assignment__dossier_id", "assignment__expert_id", "assignment_id", "criterion",
+            "value"):
+        sheets.setdefault((dossier_id, expert_id, assignment_id), {})[criterion] = value
+    by_dossier: dict[int, dict[int, Decimal]] = {}
+    for (dossier_id, expert_id, _assignment), scores in sheets.items():
+        if set(scores) == set(weights):  # a complete review of exactly the grid's criteria
+            by_dossier.setdefault(dossier_id, {})[expert_id] = weighted_mean(scores, weights)
+    return by_dossier
+
+
 def complete_reviews(call, weights: dict[str, Decimal]):
     """The call's sent reviews that score exactly the grid's criteria, each annotated with its
     weighted `mean`, rounded half up to the cent as `weighted_mean` rounds it."""
-    value = Cast("value", MEAN_FIELD)  # decimal arithmetic: never an integer division
+    # Never an integer division: SQLite's CAST AS NUMERIC keeps integers integral (18 / 5 = 3),
+    # so there the values are read as REAL; PostgreSQL's numeric stays exact.
+    value = Cast("value", FloatField() if connection.vendor == "sqlite" else MEAN_FIELD)
     weighted = Sum(Case(*(When(criterion=criterion, then=ExpressionWrapper(
                               value * Value(weight), output_field=MEAN_FIELD))
                           for criterion, weight in weights.items()),
