@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "guichet.portal",
     "guichet.backoffice",
     "guichet.web",
+    "guichet.demo",
 ]
 
 MIDDLEWARE = [

@@ -8,13 +8,13 @@ import factory
 from django.core.files.base import ContentFile
 
 from guichet.core.clock import now
-from guichet.dossiers.demo import blank_pdf
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.models import Consortium, ConsortiumMember, Document, Organisation
 from guichet.dossiers.services import import_dossier
 from guichet.rules.siret import make_siret
 
 _serial = itertools.count(1)
-# The refusal of guichet.review.instruction.require_perm, for pytest.raises(match=...).
+# The refusal of guichet.core.permissions.require_perm, for pytest.raises(match=...).
 NOT_ALLOWED = "Vous n'avez pas le droit de faire cette action"
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import Wave
+from guichet.core.permissions import PermissionRefused
 from guichet.dossiers.models import Dossier, DossierStatus, Organisation
 from guichet.dossiers.services import submit
 from guichet.grants.decisions import (
@@ -22,7 +23,7 @@ from guichet.grants.decisions import (
 from guichet.grants.models import Decision, DecisionStatus, Outcome, SelectionRun
 from guichet.review.committee import available_budget, simulate
 from guichet.review.experts import add_assignment
-from guichet.review.instruction import InstructionRefused, record_instruction
+from guichet.review.instruction import record_instruction
 from guichet.review.models import ExpertProfile, Role
 from guichet.review.scoring import save_scores
 from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, staff
@@ -163,7 +164,7 @@ def test_prepare_decision_by_instructor_or_expert_refused(deffinum, team, exampl
     dossier = instructed_dossier(example_document, team["instructor"])
     an_expert = staff(deffinum, "expert@example.fr", Role.EXPERT)
     for user in (team["instructor"], an_expert):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             prepare_decision(dossier, user, Outcome.REJECTED, motivation="Hors sujet")
     assert not Decision.objects.exists()
 
@@ -230,7 +231,7 @@ def test_publish_decisions_only_by_administrator(team, example_document):
     dossier = instructed_dossier(example_document, team["instructor"])
     prepare_decision(dossier, team["committee"], Outcome.REJECTED, motivation="Hors sujet")
     for user in (team["committee"], team["instructor"]):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             publish_decisions(dossier.wave, user)
     decision = Decision.objects.get()
     assert (decision.status, decision.published_at) == (DecisionStatus.PENDING, None)
@@ -261,7 +262,7 @@ def published(team, example_document) -> Decision:
 
 def test_revert_decision_only_by_administrator(team, published):
     for user in (team["committee"], team["instructor"]):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             revert_decision(published, user, "Erreur matérielle")
     published.refresh_from_db()
     assert published.status == DecisionStatus.PUBLISHED
@@ -346,7 +347,7 @@ def test_simulate_with_lead_organisation_without_region(deffinum, team, example_
 
 def test_simulate_by_expert_refused(deffinum, team):
     an_expert = staff(deffinum, "expert@example.fr", Role.EXPERT)
-    with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+    with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
         simulate(Wave.objects.get(call=deffinum, code="w1"), an_expert)
     assert not SelectionRun.objects.exists()
 

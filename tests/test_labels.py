@@ -21,7 +21,7 @@ from django.urls import reverse
 from guichet.calls.services import load_call
 from guichet.core import labels
 from guichet.core.clock import now
-from guichet.dossiers.demo import blank_pdf, seed_demo
+from guichet.demo.dossiers import blank_pdf, seed_demo
 from guichet.dossiers.models import Dossier, Organisation
 from guichet.dossiers.services import submit
 from guichet.grants import decisions, services

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from guichet.dossiers.demo import blank_pdf
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.models import Document, Dossier, ExpenseLine, Submission
 from guichet.rules.money import format_eur_fr
 from tests.factories import (

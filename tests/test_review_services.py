@@ -9,6 +9,7 @@ import pytest
 
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import Wave
+from guichet.core.permissions import PermissionRefused
 from guichet.dossiers.editing import update_project
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier, DossierStatus, Organisation, Submission
@@ -151,7 +152,7 @@ def test_record_instruction_by_non_instructor_refused(deffinum, example_document
     lead, _member = lead_and_member(dossier)
     an_expert = staff(deffinum, "expert@example.fr", Role.EXPERT)
     for user in (lead, an_expert):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             record_instruction(dossier, user, admissible=True, eligible=True)
     dossier.refresh_from_db()
     assert dossier.status == DossierStatus.SUBMITTED
@@ -365,7 +366,7 @@ def test_invite_expert_unknown_sector_refused(deffinum):
 
 def test_invite_expert_by_non_instructor_refused(deffinum):
     committee = staff(deffinum, "comite@example.fr", Role.COMMITTEE)
-    with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+    with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
         invite_expert(deffinum, "x@example.fr", committee, sectors=["btp"])
     assert not ExpertProfile.objects.exists()
 
@@ -573,7 +574,7 @@ def test_assign_experts_counts_load_already_taken_in_earlier_wave(deffinum, exam
 
 def test_assign_experts_by_non_instructor_refused(deffinum):
     committee = staff(deffinum, "comite@example.fr", Role.COMMITTEE)
-    with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+    with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
         assign_experts(Wave.objects.get(call=deffinum, code="w1"), committee)
 
 

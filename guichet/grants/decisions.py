@@ -12,13 +12,13 @@ from guichet.core.clock import format_paris_instant
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.pdf import render_pdf
+from guichet.core.permissions import require_perm
 from guichet.core.tasks import run_after_commit
 from guichet.core.text import mail_subject
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.dossiers.notifications import participants
 from guichet.grants.models import Decision, DecisionStatus, Outcome
 from guichet.grants.services import commit_grant, release_grant
-from guichet.review.instruction import require_perm
 
 OUTCOME_STATUS = {Outcome.SELECTED: DossierStatus.SELECTED,
                   Outcome.REJECTED: DossierStatus.REJECTED,

@@ -18,6 +18,7 @@ from guichet.calls.models import Call, CallStatus, Programme, Wave
 from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
+from guichet.core.permissions import require_perm
 from guichet.core.tasks import run_after_commit
 from guichet.core.text import mail_subject
 from guichet.dossiers.format import submitted_dossier
@@ -168,8 +169,6 @@ def close_call(call: Call, by, message: str, now=None) -> None:
     wave closes now, the waves not yet open are cancelled (they keep their planned dates),
     submissions are refused with `message`, every account holder is told."""
     if by is not None:
-        from guichet.review.instruction import require_perm
-
         require_perm(by, "review.publish_decisions", call)
     if not message.strip():
         raise GrantRefused(_("Expliquez la clôture."), field="message")
@@ -247,8 +246,6 @@ def record_payment(tranche: Tranche, by, *, paid_on: dt.date, reference: str,
     """Record the payment of a due tranche, once: a retry with the same reference returns the
     recorded payment; any other second payment is refused, and so is a transfer dated after
     today (Paris). After a reversal the tranche is due again and is paid anew."""
-    from guichet.review.instruction import require_perm
-
     require_perm(by, "review.instruct", tranche.grant.dossier)
     now = now or server_now()
     locked = Tranche.objects.select_for_update().get(pk=tranche.pk)
@@ -290,8 +287,6 @@ def reverse_payment(payment: Payment, by, *, reason: str, now: dt.datetime | Non
     """Correct a mistaken payment by a reversal entry (the opposite amount, dated today in
     Paris): both entries are kept and audited, the tranche is due again, totals and the grant's
     status follow. A payment is reversed once; a reversal is never reversed."""
-    from guichet.review.instruction import require_perm
-
     grant = payment.tranche.grant
     require_perm(by, "review.instruct", grant.dossier)
     if not reason.strip():
@@ -370,8 +365,6 @@ def submit_report(report: Report, by, *, narrative: str, indicators: dict[str, i
 def review_report(report: Report, by, *, approve: bool, comment: str = "", now=None) -> Report:
     """Approve a report (which makes the next tranche due) or ask for changes. Approving the
     final report recomputes the balance; a negative balance issues a recovery order."""
-    from guichet.review.instruction import require_perm
-
     require_perm(by, "review.instruct", report.grant.dossier)
     locked = Report.objects.select_for_update().get(pk=report.pk)
     if locked.status != ReportStatus.SUBMITTED:
@@ -422,8 +415,6 @@ def amend_grant(grant: Grant, by, *, reason: str, duration_months: int | None = 
     """An avenant: a longer duration (never beyond the call's maximum) and/or budget moved
     between lines and members. The rules core re-checks the amended dossier; the eligible base
     and the award do not change; every version is kept."""
-    from guichet.review.instruction import require_perm
-
     require_perm(by, "review.instruct", grant.dossier)
     if not reason.strip():
         raise GrantRefused(_("Motivez l'avenant."), field="reason")

@@ -17,9 +17,9 @@ from guichet.calls.models import Call, Wave
 from guichet.core.clock import now as server_now
 from guichet.core.clock import site_url
 from guichet.core.errors import ServiceError
+from guichet.core.permissions import require_perm
 from guichet.core.text import mail_subject
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus, Organisation
-from guichet.review.instruction import require_perm
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
 from guichet.rules.assignment import parse_assignment_instance, solve_assignment
 

@@ -11,6 +11,7 @@ from guichet.audit.services import append_event
 from guichet.core.clock import format_paris_instant, site_url
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
+from guichet.core.permissions import require_perm
 from guichet.core.tasks import run_after_commit
 from guichet.core.text import mail_subject
 from guichet.dossiers.models import CorrectionRequest, Dossier, DossierStatus
@@ -22,11 +23,6 @@ INSTRUCTABLE = (DossierStatus.SUBMITTED, DossierStatus.INSTRUCTED)
 
 class InstructionRefused(ServiceError):
     code = "instruction_refused"
-
-
-def require_perm(user, permission: str, target) -> None:
-    if not user.has_perm(permission, target):
-        raise InstructionRefused(_("Vous n'avez pas le droit de faire cette action."))
 
 
 def automatic_verdict(dossier: Dossier) -> bool | None:

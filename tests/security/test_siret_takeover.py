@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from guichet.accounts.models import User
 from guichet.core.errors import ServiceError
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers import budget, editing, membership
-from guichet.dossiers.demo import blank_pdf
 from guichet.dossiers.documents import remove_document, upload_document
 from guichet.dossiers.models import Dossier, Organisation
 from guichet.dossiers.notifications import remind_drafts
