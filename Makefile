@@ -34,6 +34,7 @@ run: install
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/djlint guichet --lint --quiet
 
 # Django's deployment checklist on the production settings (`guichet check` is ours, so
 # Django's runs through django-admin): any warning fails. The key is a throwaway one.

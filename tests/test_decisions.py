@@ -11,6 +11,7 @@ import pytest
 
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import Wave
+from guichet.calls.services import load_call
 from guichet.core.permissions import PermissionRefused
 from guichet.dossiers.models import Dossier, DossierStatus, Organisation
 from guichet.dossiers.services import submit
@@ -21,11 +22,13 @@ from guichet.grants.decisions import (
     revert_decision,
 )
 from guichet.grants.models import Decision, DecisionStatus, Outcome, SelectionRun
+from guichet.grants.services import allowances
 from guichet.review.committee import available_budget, simulate
 from guichet.review.experts import add_assignment
 from guichet.review.instruction import record_instruction
 from guichet.review.models import ExpertProfile, Role
 from guichet.review.scoring import save_scores
+from tests.conftest import DEFFINUM_TOML
 from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, staff
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -372,9 +375,6 @@ def test_available_budget_of_remaining_wave_is_envelope_less_earlier_awards(
 
 def other_call_of_programme(tmp_path, **replacements):
     """A second call of Deffinum's programme, its definition edited by `replacements`."""
-    from guichet.calls.services import load_call
-    from tests.conftest import DEFFINUM_TOML
-
     source = DEFFINUM_TOML.read_text(encoding="utf-8").replace(
         'id = "deffinum"', 'id = "deffinov"', 1).replace(
         'rules_version = "deffinum-2021.1"', 'rules_version = "deffinov-2022.1"')
@@ -399,8 +399,6 @@ def published_award(call, example_document, aid: Decimal) -> Dossier:
 
 def test_available_budget_counts_other_calls_of_the_programme(
         tmp_path, deffinum, example_document):
-    from guichet.grants.services import allowances
-
     other = other_call_of_programme(tmp_path)
     published_award(other, example_document, Decimal("500000.00"))
     w2 = Wave.objects.get(call=deffinum, code="w2")  # "what remains" of the programme
@@ -410,8 +408,6 @@ def test_available_budget_counts_other_calls_of_the_programme(
 
 def test_available_budget_carries_unspent_budget_over_like_commitment(
         tmp_path, deffinum, example_document):
-    from guichet.grants.services import allowances
-
     fixed = other_call_of_programme(tmp_path, **{  # waves 1 and 2 with fixed budgets
         'budget = "remaining"   # what remains of the programme envelope':
         'budget = "1000000.00"'})

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pypdf
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from guichet.accounts.models import User
 from guichet.audit.models import AuditEvent
@@ -40,7 +41,8 @@ from guichet.grants.models import (
     Tranche,
     TrancheStatus,
 )
-from guichet.grants.services import GrantRefused
+from guichet.grants.services import GrantRefused, current_budget, move_budget, remind_reports
+from guichet.opendata import exports
 from guichet.review.instruction import record_instruction
 from guichet.rules import dossier as fmt
 from guichet.rules.grants import balance_due, months_after, tranche_amounts, wave_allowances
@@ -658,8 +660,6 @@ def test_reverse_last_payment_reopens_closed_grant_and_totals_follow(deffinum, t
 
 
 def test_payments_export_shows_payment_and_its_reversal(deffinum, team, signed):
-    from guichet.opendata import exports
-
     paid = pay(signed, 1, team)
     services.reverse_payment(paid, team["instructor"], reason="Mauvais RIB.")
     pay(signed, 1, team, "VIR-2022-0101")
@@ -1062,8 +1062,6 @@ def test_grant_lifecycle_appends_audit_events_and_keeps_chain(team, short_grant)
 
 
 def test_remind_reports_once_within_the_delay(signed, mailoutbox):
-    from guichet.grants.services import remind_reports
-
     intermediate = report(signed.grant, ReportKind.INTERMEDIATE)
     mailoutbox.clear()
     assert remind_reports(intermediate.due_on - dt.timedelta(days=15)) == 0
@@ -1076,8 +1074,6 @@ def test_remind_reports_once_within_the_delay(signed, mailoutbox):
 
 
 def test_move_budget_between_members_keeps_base_and_versions(signed, team):
-    from guichet.grants.services import current_budget, move_budget
-
     before = current_budget(signed.grant)
     amendment = move_budget(signed.grant, team["instructor"], from_line=0, to_line=1,
                             amount=Decimal("50000.00"), reason="Simulateurs plus coûteux")
@@ -1101,8 +1097,6 @@ def test_move_budget_through_staff_page(client, signed, team):
 
 
 def test_funnel_labels_follow_the_language(deffinum):
-    from django.utils import translation
-
     with translation.override("en"):
         english = [bar.label for bar in dashboard.funnel(deffinum)]
     with translation.override("fr"):

@@ -31,6 +31,7 @@ from guichet.review import committee, experts, instruction, scoring
 from guichet.review.models import Assignment, CallRole, ExpertProfile, Role
 from guichet.rules import dossier as fmt
 from guichet.rules import vocabulary
+from guichet.rules.eligibility import missing_fields
 from tests.codes import codes_in, known_codes
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import make_applicant, make_dossier, make_user
@@ -50,8 +51,6 @@ def test_vocabulary_names_every_code_of_the_format_in_both_languages(codes, name
 
 
 def test_vocabulary_names_every_section_a_dossier_may_lack():
-    from guichet.rules.eligibility import missing_fields
-
     empty = fmt.dossier_from_builtins({"format": fmt.FORMAT_ID, "call": "deffinum"})
     assert set(missing_fields(empty)) == set(vocabulary.DOSSIER_FIELDS)
 

@@ -21,7 +21,7 @@ from guichet.review.experts import invite_expert
 from guichet.review.instruction import request_correction
 from guichet.review.models import Role
 from tests import test_grants as grants_helpers
-from tests.factories import lead_and_member, make_user, staff
+from tests.factories import lead_and_member, make_dossier, make_user, staff
 from tests.test_grants import SIGNED_AT, pdf_text
 from tests.test_review_services import AFTER_WAVE_1, POINTS, submitted_dossier_in
 
@@ -71,8 +71,6 @@ def test_receipt_mail_gives_receipt_instant_in_paris_time(deffinum, example_docu
 @override_settings(SITE_URL=SITE)
 def test_draft_reminder_gives_closing_in_paris_time_and_site_link(
         deffinum, example_document, mailoutbox):
-    from tests.factories import make_dossier
-
     dossier = make_dossier(example_document)
     lead_and_member(dossier)
     remind_drafts(dt.datetime(2021, 8, 30, 12, 0, tzinfo=dt.UTC), days=3)
@@ -86,8 +84,6 @@ def test_draft_reminder_gives_closing_in_paris_time_and_site_link(
 @override_settings(SITE_URL=SITE)
 def test_invitation_and_expert_mails_link_to_site_url(deffinum, example_document, mailoutbox,
                                                      django_capture_on_commit_callbacks):
-    from tests.factories import make_dossier
-
     dossier = make_dossier(example_document)
     lead, _member = lead_and_member(dossier)
     admin = staff(deffinum, "admin@example.fr", Role.ADMINISTRATOR)

@@ -1,11 +1,13 @@
 """Review services: instruction, corrections, messages, experts, assignment and scoring."""
 
 import datetime as dt
+import io
 import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import Wave
@@ -18,6 +20,7 @@ from guichet.review.experts import (
     ExpertRefused,
     NoExpert,
     add_assignment,
+    affinity,
     assign_experts,
     declare_conflict,
     invite_expert,
@@ -40,6 +43,9 @@ from guichet.review.models import (
     Score,
 )
 from guichet.review.scoring import ScoringRefused, aggregates, save_scores
+from guichet.rules.definition import shipped_definition
+from guichet.rules.dossier import parse_dossier
+from guichet.rules.eligibility import evaluate
 from guichet.rules.siret import make_siret
 from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, make_user, staff
 
@@ -229,14 +235,6 @@ def resubmitted(deffinum, example_document):
 
 def test_export_dossier_of_resubmitted_dossier_gives_latest_version_and_both_instants(
         deffinum, example_document):
-    import io
-
-    from django.core.management import call_command
-
-    from guichet.rules.definition import shipped_definition
-    from guichet.rules.dossier import parse_dossier
-    from guichet.rules.eligibility import evaluate
-
     dossier = resubmitted(deffinum, example_document)
     stdout = io.StringIO()
     call_command("export_dossier", str(dossier.pk), stdout=stdout)
@@ -250,10 +248,6 @@ def test_export_dossier_of_resubmitted_dossier_gives_latest_version_and_both_ins
 
 
 def test_export_dossier_submitted_once_has_no_first_instant(deffinum, example_document):
-    import io
-
-    from django.core.management import call_command
-
     dossier = submitted_dossier_in(example_document)
     stdout = io.StringIO()
     call_command("export_dossier", str(dossier.pk), stdout=stdout)
@@ -717,9 +711,6 @@ def test_aggregates_spread_equal_to_threshold_is_no_disagreement(deffinum, assig
 
 
 def test_affinity_uses_the_call_weights(deffinum):
-    from guichet.dossiers.models import Dossier
-    from guichet.review.experts import affinity
-
     selection = deffinum.rules().selection
     expert = ExpertProfile(sectors=["btp"], keywords="BIM, chantier, numérique")
     dossier = Dossier(sector="btp", keywords="bim, chantier")

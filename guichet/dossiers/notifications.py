@@ -8,6 +8,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from guichet.accounts.models import User
+from guichet.audit.models import AuditEvent
+from guichet.audit.services import append_event
+from guichet.calls.services import open_wave
 from guichet.core.clock import format_paris_instant, site_url
 from guichet.core.text import mail_subject
 from guichet.dossiers.models import Dossier, Invitation
@@ -66,10 +69,6 @@ def remind_drafts(now: dt.datetime, days: int) -> int:
     """Tell the holders of draft dossiers that their call's open wave closes within `days`.
 
     Each dossier is reminded once per wave (recorded in the audit log)."""
-    from guichet.audit.models import AuditEvent
-    from guichet.audit.services import append_event
-    from guichet.calls.services import open_wave
-
     sent = 0
     for dossier in Dossier.objects.filter(status="draft").select_related("call"):
         wave = open_wave(dossier.call, now)

@@ -23,7 +23,9 @@ from guichet.core.tasks import run_after_commit
 from guichet.core.text import mail_subject
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier
+from guichet.dossiers.notifications import participants
 from guichet.dossiers.pdf_check import DocumentRefused, check_pdf
+from guichet.dossiers.permissions import is_lead
 from guichet.grants.models import (
     Amendment,
     Decision,
@@ -225,8 +227,6 @@ def sign_agreement(grant: Grant, by, upload, now=None) -> Grant:
 
 
 def _is_lead(user, dossier: Dossier) -> bool:
-    from guichet.dossiers.permissions import is_lead
-
     return is_lead(user, dossier)
 
 
@@ -460,8 +460,6 @@ def _current_document(grant: Grant) -> fmt.Dossier:
 def remind_reports(today: dt.date) -> int:
     """Tell the participants of a grant that a report falls due within the call's
     `reporting.reminder_days`; each report is reminded once."""
-    from guichet.dossiers.notifications import participants
-
     sent = 0
     pending = Report.objects.filter(
         reminded_at__isnull=True, grant__status=GrantStatus.SIGNED,
