@@ -19,6 +19,7 @@ write elsewhere than `benchmarks/results/hostile_annex.json`.
 """
 
 import argparse
+import datetime as dt
 import gc
 import html
 import json
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from django_bench import ROOT, setup_django
@@ -201,10 +203,6 @@ def _post(client, url: str, file_name: str, size: int, chunks):
 
 
 def prepare(data_dir: str) -> None:
-    # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
-    # Django or guichet module loads.
-    import datetime as dt  # noqa: PLC0415
-
     setup_django(data_dir)
     # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
     # Django or guichet module loads.
@@ -225,8 +223,6 @@ def valid_annex(target: Path, data_dir: str) -> None:
     setup_django(data_dir, migrate=False)
     # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
     # Django or guichet module loads.
-    from decimal import Decimal  # noqa: PLC0415
-
     from guichet.dossiers import annex, budget  # noqa: PLC0415
     from guichet.dossiers.models import Dossier  # noqa: PLC0415
 

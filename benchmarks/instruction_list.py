@@ -6,6 +6,7 @@ Run: `.venv/bin/python benchmarks/instruction_list.py`.
 """
 
 import argparse
+import datetime as dt
 import gc
 import json
 import tempfile
@@ -30,8 +31,6 @@ def main() -> None:
         setup_django(data_dir)
         # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
         # Django or guichet module loads.
-        import datetime as dt  # noqa: PLC0415
-
         from django.conf import settings  # noqa: PLC0415
         from django.test import Client  # noqa: PLC0415
         from django.test.utils import setup_test_environment  # noqa: PLC0415
