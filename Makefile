@@ -53,8 +53,12 @@ $(AXE):
 
 browser: $(CHROMIUM) $(AXE)
 
+# The suite on two workers (pytest-xdist), the machine's two cores: each worker has its own
+# test database (PostgreSQL: test_<name>_gw0, _gw1), live-server port and media folder.
+# `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= 2
 test: install lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 benchmark: install
 	$(BIN)/python benchmarks/rules_core.py
