@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFFINUM_TOML = ROOT / "calls" / "deffinum.toml"
 CONTRACT_EXAMPLE = Path(__file__).parent / "data" / "contract-example.json"
 
-# The test layers (docs/architecture.md): `pytest -m unit` runs in seconds, without a database.
+# The test layers (docs/architecture.md): `pytest -m unit` is the quick loop, without a database.
 LAYERS = ("unit", "integration", "e2e")
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
 
