@@ -33,6 +33,8 @@ run: install
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/djlint guichet --lint --quiet
 
 # Django's deployment checklist on the production settings (`guichet check` is ours, so
 # Django's runs through django-admin): any warning fails. The key is a throwaway one.
@@ -51,8 +53,12 @@ $(AXE):
 
 browser: $(CHROMIUM) $(AXE)
 
+# The suite on two workers (pytest-xdist), the machine's two cores: each worker has its own
+# test database (PostgreSQL: test_<name>_gw0, _gw1), live-server port and media folder.
+# `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= 2
 test: install lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 benchmark: install
 	$(BIN)/python benchmarks/rules_core.py

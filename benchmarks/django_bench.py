@@ -14,18 +14,24 @@ def setup_django(data_dir: str, *, migrate: bool = True) -> None:
     os.environ["GUICHET_ENV"] = "test"  # fast password hasher, DEBUG off
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guichet.settings")
     sys.path.insert(0, str(ROOT))
-    import django
+    # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
+    # Django or guichet module loads.
+    import django  # noqa: PLC0415
 
     django.setup()
     if migrate:
-        from django.core.management import call_command
+        # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
+        # Django or guichet module loads.
+        from django.core.management import call_command  # noqa: PLC0415
 
         call_command("migrate", verbosity=0)
 
 
 def timed_requests(client, url: str, runs: int) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
+    # Django or guichet module loads.
+    from django.db import connection  # noqa: PLC0415
+    from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
 
     client.get(url)  # warm caches (templates, call definition)
     samples = []

@@ -19,6 +19,7 @@ write elsewhere than `benchmarks/results/hostile_annex.json`.
 """
 
 import argparse
+import datetime as dt
 import gc
 import html
 import json
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from django_bench import ROOT, setup_django
@@ -43,7 +45,9 @@ BOUNDARY = "hostileannexboundary"
 
 def cases() -> dict:
     """name -> (description, parts) ; built lazily in the parent process."""
-    from tests import hostile_files as hostile
+    # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
+    # Django or guichet module loads.
+    from tests import hostile_files as hostile  # noqa: PLC0415
 
     return {
         # The attacks of the issue.
@@ -140,9 +144,11 @@ def _refusal(page: str) -> str:
 
 def measure(name: str, file_path: str, data_dir: str) -> dict:
     setup_django(data_dir, migrate=False)
-    from django.test import Client
+    # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
+    # Django or guichet module loads.
+    from django.test import Client  # noqa: PLC0415
 
-    from guichet.dossiers.models import ExpenseLine
+    from guichet.dossiers.models import ExpenseLine  # noqa: PLC0415
 
     context = json.loads((Path(data_dir) / "context.json").read_text())
     client = Client()
@@ -178,7 +184,9 @@ def measure(name: str, file_path: str, data_dir: str) -> dict:
 
 
 def _user(email: str):
-    from guichet.accounts.models import User
+    # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
+    # Django or guichet module loads.
+    from guichet.accounts.models import User  # noqa: PLC0415
 
     return User.objects.get(email=email)
 
@@ -195,11 +203,11 @@ def _post(client, url: str, file_name: str, size: int, chunks):
 
 
 def prepare(data_dir: str) -> None:
-    import datetime as dt
-
     setup_django(data_dir)
-    from guichet.calls.services import load_call
-    from tests.factories import lead_and_member, make_dossier
+    # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
+    # Django or guichet module loads.
+    from guichet.calls.services import load_call  # noqa: PLC0415
+    from tests.factories import lead_and_member, make_dossier  # noqa: PLC0415
 
     load_call(ROOT / "calls" / "deffinum.toml", demo_today=dt.date.today())
     document = json.loads((ROOT / "tests" / "data" / "contract-example.json").read_text())
@@ -213,11 +221,10 @@ def prepare(data_dir: str) -> None:
 def valid_annex(target: Path, data_dir: str) -> None:
     """A valid annex of 5 000 lines, for the dossier's members (written by the template)."""
     setup_django(data_dir, migrate=False)
-    from decimal import Decimal
-
-    from guichet.dossiers import budget
-    from guichet.dossiers.annex import schema, template
-    from guichet.dossiers.models import Dossier
+    # Imported here: a benchmark chooses its settings and sets Django up first.
+    from guichet.dossiers import budget  # noqa: PLC0415
+    from guichet.dossiers.annex import schema, template  # noqa: PLC0415
+    from guichet.dossiers.models import Dossier  # noqa: PLC0415
 
     context = json.loads((Path(data_dir) / "context.json").read_text())
     dossier = Dossier.objects.get(pk=context["dossier"])
@@ -263,7 +270,9 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(ROOT))
-    from tests import hostile_files as hostile
+    # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
+    # Django or guichet module loads.
+    from tests import hostile_files as hostile  # noqa: PLC0415
 
     chosen = {name: case for name, case in cases().items()
               if not options.only or name in options.only}

@@ -6,6 +6,7 @@ Run: `.venv/bin/python benchmarks/instruction_list.py`.
 """
 
 import argparse
+import datetime as dt
 import gc
 import json
 import tempfile
@@ -28,21 +29,23 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
         setup_django(data_dir)
-        import datetime as dt
+        # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
+        # Django or guichet module loads.
+        from django.conf import settings  # noqa: PLC0415
+        from django.test import Client  # noqa: PLC0415
+        from django.test.utils import setup_test_environment  # noqa: PLC0415
 
-        from django.conf import settings
-        from django.test import Client
-        from django.test.utils import setup_test_environment
-
-        from guichet.calls.services import load_call
-        from guichet.review.models import CallRole, Role
-        from tests.factories import bulk_submitted_dossiers, make_user
+        from guichet.calls.services import load_call  # noqa: PLC0415
+        from guichet.review.models import CallRole, Role  # noqa: PLC0415
+        from tests.factories import bulk_submitted_dossiers, make_user  # noqa: PLC0415
 
         setup_test_environment()
         call = load_call(ROOT / "calls" / "deffinum.toml", demo_today=dt.date.today()).call
         for start in range(0, options.dossiers, 2000):
             bulk_submitted_dossiers(call, min(2000, options.dossiers - start), start=start)
-        from django.db import connection
+        # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
+        # Django or guichet module loads.
+        from django.db import connection  # noqa: PLC0415
 
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:

@@ -90,7 +90,8 @@ def function_of(mutant_name: str) -> str:
 
 
 def mutant_diff(mutant_name: str) -> str:
-    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    # Imported here: mutmut is needed only for the report of a survivor.
+    from mutmut.mutation.diff_apply import get_diff_for_mutant  # noqa: PLC0415
 
     return get_diff_for_mutant(mutant_name)
 

@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guichet.settings")
 
 app = Celery("guichet")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["guichet.notifications"])
+app.autodiscover_tasks(["guichet.jobs"])
 
 DAY, MINUTE = 24 * 3600.0, 60.0
 app.conf.beat_schedule = {

@@ -13,6 +13,10 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from guichet.rules.definition import DefinitionError, load_definition, shipped_definition
+from guichet.rules.dossier import DossierFormatError, check_date, parse_dossier
+from guichet.rules.eligibility import evaluate
+
 EXIT_ELIGIBLE, EXIT_NOT_ELIGIBLE, EXIT_UNREADABLE = 0, 1, 2
 
 
@@ -21,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] in DATABASE_FREE_COMMANDS:
         sys.exit(DATABASE_FREE_COMMANDS[argv[0]](argv[1:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guichet.settings")
-    from django.core.management import execute_from_command_line
+    # Imported here: Django loads only for its own commands: `guichet check` runs without it.
+    from django.core.management import execute_from_command_line  # noqa: PLC0415
 
     if argv and not argv[0].startswith("-"):
         argv[0] = argv[0].replace("-", "_")
@@ -30,10 +35,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def check(argv: list[str]) -> int:
     """`guichet check FILE.json [--at INSTANT] [--call CALL_FILE]`: the verdict on stdout."""
-    from guichet.rules.definition import DefinitionError, load_definition, shipped_definition
-    from guichet.rules.dossier import DossierFormatError, parse_dossier
-    from guichet.rules.eligibility import evaluate
-
     parser = argparse.ArgumentParser(
         prog="guichet check", description="Check a dossier (guichet.dossier/1) against its call.")
     parser.add_argument("file", help="the dossier JSON file, or - for standard input")
@@ -77,8 +78,6 @@ def _read_input(name: str) -> bytes:
 
 
 def _instant(text: str, zone: ZoneInfo) -> dt.datetime:
-    from guichet.rules.dossier import check_date
-
     try:
         instant = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -93,7 +92,8 @@ def assign(argv: list[str]) -> int:
     Exit 0 when solved, 1 when infeasible (the reason in the JSON and on stderr), 2 when the
     file cannot be read (one stderr line naming the field), 3 if the solver itself fails.
     """
-    from guichet.rules.assignment import (
+    # Imported here: OR-Tools takes about a second to load: only `guichet assign` pays it.
+    from guichet.rules.assignment import (  # noqa: PLC0415
         InstanceError,
         assignment_result_to_dict,
         parse_assignment_instance,
@@ -125,7 +125,8 @@ def assign(argv: list[str]) -> int:
 
 def select(argv: list[str]) -> int:
     """`guichet select INSTANCE.json [--gap G] [--time-limit S]`: the portfolio on stdout."""
-    from guichet.rules.selection import (
+    # Imported here: HiGHS takes a while to load: only `guichet select` pays it.
+    from guichet.rules.selection import (  # noqa: PLC0415
         DEFAULT_GAP,
         DEFAULT_TIME_LIMIT,
         InstanceError,

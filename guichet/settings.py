@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "guichet.portal",
     "guichet.backoffice",
     "guichet.web",
+    "guichet.demo",
 ]
 
 MIDDLEWARE = [

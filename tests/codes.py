@@ -14,6 +14,10 @@ codes, while "siret" or "btp" are.
 
 import re
 
+from django.apps import apps
+
+from guichet.calls.models import Call
+from guichet.review.experts import NoExpert
 from guichet.rules import dossier, vocabulary
 from guichet.rules.definition import SHIPPED_DIR, load_definition
 from guichet.rules.eligibility import RULE_IDS
@@ -46,8 +50,6 @@ ORDINARY_WORDS = {
 
 
 def _model_choices() -> set[str]:
-    from django.apps import apps
-
     values = set()
     for model in apps.get_models():
         if not model.__module__.startswith("guichet."):
@@ -73,9 +75,6 @@ def _definition_codes(definition) -> set[str]:
 
 def known_codes() -> set[str]:
     """Every code of the vocabularies, shipped definitions and loaded calls included."""
-    from guichet.calls.models import Call
-    from guichet.review.experts import NoExpert
-
     codes = {*RULE_IDS, *dossier.SCOPES, *dossier.MEMBER_KINDS, *dossier.MILESTONE_KINDS,
              *dossier.FINANCING_SOURCES, *vocabulary.DOSSIER_FIELDS, *OBJECTIVES,
              *REASON_KINDS, *INFEASIBILITY_TEXTS, "region", "sector", "time_limit",

@@ -1,4 +1,5 @@
 import copy
+import datetime as dt
 import json
 from importlib import import_module
 from pathlib import Path
@@ -8,6 +9,33 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DEFFINUM_TOML = ROOT / "calls" / "deffinum.toml"
 CONTRACT_EXAMPLE = Path(__file__).parent / "data" / "contract-example.json"
+
+# The test layers (docs/architecture.md): `pytest -m unit` is the quick loop, without a database.
+LAYERS = ("unit", "integration", "e2e")
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+def layer_of(path: Path, fixturenames, marked_db_or_slow: bool) -> str:
+    """e2e under tests/e2e (a browser and a live server), unit under tests/rules (pure Python)
+    and anywhere a test touches no database and is not marked slow (servers of its own);
+    integration otherwise."""
+    parts = path.relative_to(Path(__file__).parent).parts
+    if parts[0] == "e2e":
+        return "e2e"
+    if parts[0] == "rules" or not (marked_db_or_slow or DATABASE_FIXTURES & set(fixturenames)):
+        return "unit"
+    return "integration"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items):
+    """Give every test its layer marker, unless it names one itself."""
+    for item in items:
+        if any(item.get_closest_marker(layer) for layer in LAYERS):
+            continue
+        layer = layer_of(Path(item.path), getattr(item, "fixturenames", ()),
+                         any(item.get_closest_marker(name) for name in ("django_db", "slow")))
+        item.add_marker(getattr(pytest.mark, layer))
 
 
 @pytest.fixture
@@ -21,7 +49,9 @@ def example_document() -> dict:
 @pytest.fixture
 def deffinum(db):
     """The Deffinum call loaded from its definition file, with its real wave dates."""
-    from guichet.calls.services import load_call
+    # Imported here: tests/rules also run without Django (`make mutation`: -p no:django): Django
+    # code loads in the fixtures.
+    from guichet.calls.services import load_call  # noqa: PLC0415
 
     return load_call(DEFFINUM_TOML).call
 
@@ -29,9 +59,9 @@ def deffinum(db):
 @pytest.fixture
 def open_call(db):
     """Deffinum with its second wave open today (the demo dates)."""
-    import datetime as dt
-
-    from guichet.calls.services import load_call
+    # Imported here: tests/rules also run without Django (`make mutation`: -p no:django): Django
+    # code loads in the fixtures.
+    from guichet.calls.services import load_call  # noqa: PLC0415
 
     return load_call(DEFFINUM_TOML, demo_today=dt.date.today()).call
 
@@ -39,8 +69,10 @@ def open_call(db):
 @pytest.fixture
 def team(deffinum):
     """An instructor, a committee member and an administrator of the call."""
-    from guichet.review.models import Role
-    from tests.factories import staff
+    # Imported here: tests/rules also run without Django (`make mutation`: -p no:django): Django
+    # code loads in the fixtures.
+    from guichet.review.models import Role  # noqa: PLC0415
+    from tests.factories import staff  # noqa: PLC0415
 
     return {"instructor": staff(deffinum, "instructeur@example.fr", Role.INSTRUCTOR),
             "committee": staff(deffinum, "comite@example.fr", Role.COMMITTEE),
@@ -71,7 +103,9 @@ def _audit_log_emptied(request):
         return
     request.getfixturevalue("transactional_db")  # set up first, so torn down (flushed) last
     yield
-    from django.db import connection
+    # Imported here: tests/rules also run without Django (`make mutation`: -p no:django): Django
+    # code loads in the fixtures.
+    from django.db import connection  # noqa: PLC0415
 
     lift, restore = _audit_row_triggers(connection.vendor)
     with connection.cursor() as cursor:
@@ -95,7 +129,9 @@ def _audit_row_triggers(vendor: str) -> tuple[list[str], list[str]]:
 def other_call(db, tmp_path):
     """A second call (a regional offshoot of Deffinum) with its own id, name and rules version,
     whose staff is not ours: what one call's pages show must never include it."""
-    from guichet.calls.services import load_call
+    # Imported here: tests/rules also run without Django (`make mutation`: -p no:django): Django
+    # code loads in the fixtures.
+    from guichet.calls.services import load_call  # noqa: PLC0415
 
     text = DEFFINUM_TOML.read_text(encoding="utf-8")
     for old, new in [('id = "deffinum"', 'id = "deffinov"'),

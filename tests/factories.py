@@ -1,20 +1,38 @@
 """Factories for database records (factory_boy) and interchange documents."""
 
+import datetime as dt
 import hashlib
 import itertools
 import json
+from decimal import Decimal
 
 import factory
+from allauth.account.models import EmailAddress
+from django.apps import apps
 from django.core.files.base import ContentFile
 
+from guichet.accounts.models import User
 from guichet.core.clock import now
-from guichet.dossiers.demo import blank_pdf
-from guichet.dossiers.models import Consortium, ConsortiumMember, Document, Organisation
-from guichet.dossiers.services import import_dossier
+from guichet.demo.dossiers import blank_pdf
+from guichet.dossiers.models import (
+    Affiliation,
+    Consortium,
+    ConsortiumMember,
+    Document,
+    Dossier,
+    DossierStatus,
+    Organisation,
+    Participant,
+)
+from guichet.dossiers.services import import_dossier, submit
+from guichet.grants.decisions import prepare_decision, publish_decisions
+from guichet.grants.models import Outcome
+from guichet.review.instruction import record_instruction
+from guichet.review.models import CallRole, Role
 from guichet.rules.siret import make_siret
 
 _serial = itertools.count(1)
-# The refusal of guichet.review.instruction.require_perm, for pytest.raises(match=...).
+# The refusal of guichet.core.permissions.require_perm, for pytest.raises(match=...).
 NOT_ALLOWED = "Vous n'avez pas le droit de faire cette action"
 
 
@@ -80,11 +98,6 @@ def make_dossier(document: dict, *, with_documents: bool = True):
 
 def make_user(email: str, organisations=(), password: str = "Formation-Hybride-2021!"):
     """A confirmed account acting for `organisations`."""
-    from allauth.account.models import EmailAddress
-
-    from guichet.accounts.models import User
-    from guichet.dossiers.models import Affiliation
-
     user = User.objects.create_user(email, password)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     for organisation in organisations:
@@ -95,8 +108,6 @@ def make_user(email: str, organisations=(), password: str = "Formation-Hybride-2
 def take_part(user, member, how: str = "invitation"):
     """`user` takes part in the member's consortium for `member` (what an accepted invitation,
     or the creation of the dossier for the lead, records)."""
-    from guichet.dossiers.models import Participant
-
     return Participant.objects.create(user=user, member=member, joined_at=now(), how=how)
 
 
@@ -120,10 +131,6 @@ def lead_and_member(dossier):
 def bulk_submitted_dossiers(call, count: int, *, wave=None, start: int = 0) -> None:
     """Many submitted dossiers at once (list pages and benchmarks): a consortium of two,
     figures copied onto the dossier as a submission does, in a handful of bulk inserts."""
-    from decimal import Decimal
-
-    from guichet.dossiers.models import Dossier, DossierStatus
-
     wave = wave or call.waves.order_by("position").first()
     regions = ["11", "84", "93", "76", "32", "44"]
     sectors = [sector.id for sector in call.rules().sectors]
@@ -148,8 +155,6 @@ def bulk_submitted_dossiers(call, count: int, *, wave=None, start: int = 0) -> N
 
 def staff(call, email: str, *roles: str):
     """A confirmed account with staff roles on `call`."""
-    from guichet.review.models import CallRole
-
     user = make_user(email)
     for role in roles:
         CallRole.objects.create(user=user, call=call, role=role)
@@ -159,8 +164,6 @@ def staff(call, email: str, *roles: str):
 def database_state() -> dict[str, list[dict]]:
     """Every row of every Guichet table, to show that a request or a refused action changed
     nothing (sessions and other framework tables are left out)."""
-    from django.apps import apps
-
     return {model._meta.label: list(model.objects.order_by("pk").values())
             for model in apps.get_models() if model.__module__.startswith("guichet.")}
 
@@ -168,14 +171,6 @@ def database_state() -> dict[str, list[dict]]:
 def decided_dossier(call, document: dict):
     """A dossier submitted in the call's first wave, instructed, selected for its full aid and
     published by staff made for it: its grant is committed."""
-    import datetime as dt
-
-    from guichet.dossiers.services import submit
-    from guichet.grants.decisions import prepare_decision, publish_decisions
-    from guichet.grants.models import Outcome
-    from guichet.review.instruction import record_instruction
-    from guichet.review.models import Role
-
     dossier = make_dossier(document)
     first_wave = call.waves.order_by("position").first()
     team = {role: staff(call, f"{role}.{dossier.pk}@example.fr", role)

@@ -10,6 +10,8 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from openpyxl.utils import get_column_letter
+
 from guichet.dossiers.annex import schema, template
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -117,8 +119,6 @@ def blank_rows(count: int) -> dict[str, Part]:
 
 def wide_rows(count: int, cells: int) -> dict[str, Part]:
     """`count` rows of `cells` invalid values each (every one a refused cell)."""
-    from openpyxl.utils import get_column_letter
-
     columns = [get_column_letter(index) for index in range(1, cells + 1)]
 
     def rows() -> Iterator[bytes]:

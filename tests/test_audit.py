@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection, transaction
 
 from guichet.audit.actions import AuditAction
 from guichet.audit.models import AuditEvent
-from guichet.audit.services import append_event, verify_chain
+from guichet.audit.services import append_event, event_hash, verify_chain
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +79,6 @@ def test_audit_verify_names_first_tampered_event(deffinum):
 
 def test_audit_verify_detects_rehashed_event_by_its_successor(deffinum):
     """Rewriting an event and its own hash breaks the link of the next event."""
-    from guichet.audit.services import event_hash
-
     events = _append_three(deffinum)
     forged = AuditEvent.objects.get(pk=events[1].pk)
     forged.details = '{"n":99}'
@@ -156,8 +154,6 @@ def test_audit_verify_names_event_whose_sequence_was_altered(deffinum):
 def test_audit_event_hash_covers_every_stored_column(deffinum):
     """Changing any column but the hash itself changes the hash: a column added to the model
     and forgotten by event_hash fails here."""
-    from guichet.audit.services import event_hash
-
     event = _append_three(deffinum, by=make_user("instructrice@example.fr"))[1]
     columns = {field.name for field in AuditEvent._meta.concrete_fields} - {"id", "hash"}
     forged = {**FORGERIES, "sequence": lambda e: e.sequence + 1,

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from guichet.review.models import CallRole, Role
-from tests.factories import bulk_submitted_dossiers, make_user
+from tests.factories import bulk_submitted_dossiers, make_dossier, make_user
 
 pytestmark = pytest.mark.django_db
 LIST = "/instruction/appels/deffinum/dossiers/"
@@ -119,8 +119,6 @@ def test_list_pagination_and_xlsx_export(client, deffinum, instructor):
 
 
 def test_list_ignores_drafts_and_other_calls(client, deffinum, instructor, example_document):
-    from tests.factories import make_dossier
-
     draft = make_dossier(example_document)
     bulk_submitted_dossiers(deffinum, 2)
     page = client.get(LIST).content.decode()

@@ -6,9 +6,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from guichet.dossiers.services import submit
-from guichet.review.instruction import record_instruction
-from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
+from guichet.review.instruction import InstructionRefused, post_message, record_instruction, thread
+from guichet.review.models import (
+    Assignment,
+    CallRole,
+    Conflict,
+    ExpertProfile,
+    Instruction,
+    Message,
+    Role,
+)
 from guichet.review.permissions import roles_on
+from guichet.review.scoring import save_scores
 from tests.factories import lead_and_member, make_dossier, make_user
 
 pytestmark = pytest.mark.django_db
@@ -149,8 +158,6 @@ def test_backoffice_matrix_anonymous_is_sent_to_login(client, world, page):
     ("instructor", True), ("administrator", True), ("committee", False), ("expert", False),
     ("lead", False)])
 def test_backoffice_instruct_action_only_for_instructors(client, world, person, allowed):
-    from guichet.review.models import Instruction
-
     dossier = world["own"]
     client.force_login(world["people"][person])
     client.post(f"/instruction/dossiers/{dossier.pk}/instruction/", {
@@ -175,8 +182,6 @@ def test_backoffice_private_note_never_reaches_applicants(client, world):
 
 
 def test_backoffice_expert_cannot_see_other_scores_before_submitting(client, world, deffinum):
-    from guichet.review.scoring import save_scores
-
     dossier = world["own"]
     expert = world["people"]["expert"]
     second = make_user("second@example.fr")
@@ -211,8 +216,6 @@ PUBLIC = "Merci de préciser le calendrier"
 @pytest.fixture
 def noted(world):
     """The own dossier with an instructor's private note and a public message."""
-    from guichet.review.instruction import post_message
-
     instructor = world["people"]["instructor"]
     post_message(world["own"], instructor, NOTE, private=True)
     post_message(world["own"], instructor, PUBLIC)
@@ -231,8 +234,6 @@ def test_staff_hold_the_note_permission(noted, person):
 
 @pytest.mark.parametrize("person", EXPERTS)
 def test_experts_never_read_private_notes_in_the_thread(noted, person):
-    from guichet.review.instruction import thread
-
     bodies = [message.body for message in thread(noted["own"], noted["people"][person])]
     assert bodies == [PUBLIC]
     staff_bodies = [m.body for m in thread(noted["own"], noted["people"]["instructor"])]
@@ -251,9 +252,6 @@ def test_assigned_expert_never_reads_private_notes_on_the_dossier_page(client, n
 
 @pytest.mark.parametrize("person", EXPERTS)
 def test_experts_never_write_private_notes(noted, person):
-    from guichet.review.instruction import InstructionRefused, post_message
-    from guichet.review.models import Message
-
     with pytest.raises(InstructionRefused,
                        match="Seule l'équipe d'instruction écrit des notes privées"):
         post_message(noted["own"], noted["people"][person], "Avis d'expert", private=True)
@@ -261,8 +259,6 @@ def test_experts_never_write_private_notes(noted, person):
 
 
 def test_assigned_expert_never_writes_private_notes_through_the_dossier_page(client, noted):
-    from guichet.review.models import Message
-
     client.force_login(noted["people"]["expert"])
     response = client.post(f"/instruction/dossiers/{noted['own'].pk}/messages/", {
         "body": "Avis d'expert", "private": "on"})

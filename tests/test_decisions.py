@@ -11,6 +11,8 @@ import pytest
 
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import Wave
+from guichet.calls.services import load_call
+from guichet.core.permissions import PermissionRefused
 from guichet.dossiers.models import Dossier, DossierStatus, Organisation
 from guichet.dossiers.services import submit
 from guichet.grants.decisions import (
@@ -20,15 +22,16 @@ from guichet.grants.decisions import (
     revert_decision,
 )
 from guichet.grants.models import Decision, DecisionStatus, Grant, Outcome, SelectionRun
+from guichet.grants.selectors import allowances
 from guichet.review.committee import available_budget, simulate
 from guichet.review.experts import add_assignment
 from guichet.review.instruction import (
-    InstructionRefused,
     record_instruction,
     request_correction,
 )
 from guichet.review.models import ExpertProfile, Role
 from guichet.review.scoring import save_scores
+from tests.conftest import DEFFINUM_TOML
 from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, staff
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -167,7 +170,7 @@ def test_prepare_decision_by_instructor_or_expert_refused(deffinum, team, exampl
     dossier = instructed_dossier(example_document, team["instructor"])
     an_expert = staff(deffinum, "expert@example.fr", Role.EXPERT)
     for user in (team["instructor"], an_expert):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             prepare_decision(dossier, user, Outcome.REJECTED, motivation="Hors sujet")
     assert not Decision.objects.exists()
 
@@ -234,7 +237,7 @@ def test_publish_decisions_only_by_administrator(team, example_document):
     dossier = instructed_dossier(example_document, team["instructor"])
     prepare_decision(dossier, team["committee"], Outcome.REJECTED, motivation="Hors sujet")
     for user in (team["committee"], team["instructor"]):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             publish_decisions(dossier.wave, user)
     decision = Decision.objects.get()
     assert (decision.status, decision.published_at) == (DecisionStatus.PENDING, None)
@@ -285,7 +288,7 @@ def published(team, example_document) -> Decision:
 
 def test_revert_decision_only_by_administrator(team, published):
     for user in (team["committee"], team["instructor"]):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             revert_decision(published, user, "Erreur matérielle")
     published.refresh_from_db()
     assert published.status == DecisionStatus.PUBLISHED
@@ -370,7 +373,7 @@ def test_simulate_with_lead_organisation_without_region(deffinum, team, example_
 
 def test_simulate_by_expert_refused(deffinum, team):
     an_expert = staff(deffinum, "expert@example.fr", Role.EXPERT)
-    with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+    with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
         simulate(Wave.objects.get(call=deffinum, code="w1"), an_expert)
     assert not SelectionRun.objects.exists()
 
@@ -395,9 +398,6 @@ def test_available_budget_of_remaining_wave_is_envelope_less_earlier_awards(
 
 def other_call_of_programme(tmp_path, **replacements):
     """A second call of Deffinum's programme, its definition edited by `replacements`."""
-    from guichet.calls.services import load_call
-    from tests.conftest import DEFFINUM_TOML
-
     source = DEFFINUM_TOML.read_text(encoding="utf-8").replace(
         'id = "deffinum"', 'id = "deffinov"', 1).replace(
         'rules_version = "deffinum-2021.1"', 'rules_version = "deffinov-2022.1"')
@@ -422,8 +422,6 @@ def published_award(call, example_document, aid: Decimal) -> Dossier:
 
 def test_available_budget_counts_other_calls_of_the_programme(
         tmp_path, deffinum, example_document):
-    from guichet.grants.selectors import allowances
-
     other = other_call_of_programme(tmp_path)
     published_award(other, example_document, Decimal("500000.00"))
     w2 = Wave.objects.get(call=deffinum, code="w2")  # "what remains" of the programme
@@ -433,8 +431,6 @@ def test_available_budget_counts_other_calls_of_the_programme(
 
 def test_available_budget_carries_unspent_budget_over_like_commitment(
         tmp_path, deffinum, example_document):
-    from guichet.grants.selectors import allowances
-
     fixed = other_call_of_programme(tmp_path, **{  # waves 1 and 2 with fixed budgets
         'budget = "remaining"   # what remains of the programme envelope':
         'budget = "1000000.00"'})

@@ -12,18 +12,19 @@ from zoneinfo import ZoneInfo
 import pypdf
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
+from guichet.dossiers.demo import blank_pdf
 
 from guichet.accounts.models import User
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import verify_chain
 from guichet.calls.models import Call, CallStatus, Programme, Wave
 from guichet.calls.services import CallRefused, close_call
-from guichet.dossiers.demo import blank_pdf
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.dossiers.services import SubmissionRefused, submit
 from guichet.grants import dashboard
 from guichet.grants.agreement import sign_agreement
-from guichet.grants.amendments import amend_grant
+from guichet.grants.amendments import amend_grant, move_budget
 from guichet.grants.decisions import prepare_decision, publish_decisions, revert_decision
 from guichet.grants.documents import agreement_pdf, recovery_order_pdf
 from guichet.grants.errors import GrantRefused
@@ -44,8 +45,15 @@ from guichet.grants.models import (
     TrancheStatus,
 )
 from guichet.grants.payments import record_payment, reverse_payment
-from guichet.grants.reports import review_report, submit_report
-from guichet.grants.selectors import accepted_expenses, allowances, paid_total, programme_remaining
+from guichet.grants.reports import remind_reports, review_report, submit_report
+from guichet.grants.selectors import (
+    accepted_expenses,
+    allowances,
+    current_budget,
+    paid_total,
+    programme_remaining,
+)
+from guichet.opendata import exports
 from guichet.review.instruction import InstructionRefused, record_instruction
 from guichet.rules import dossier as fmt
 from guichet.rules.grants import balance_due, months_after, tranche_amounts, wave_allowances
@@ -663,8 +671,6 @@ def test_reverse_last_payment_reopens_closed_grant_and_totals_follow(deffinum, t
 
 
 def test_payments_export_shows_payment_and_its_reversal(deffinum, team, signed):
-    from guichet.opendata import exports
-
     paid = pay(signed, 1, team)
     reverse_payment(paid, team["instructor"], reason="Mauvais RIB.")
     pay(signed, 1, team, "VIR-2022-0101")
@@ -1068,8 +1074,6 @@ def test_grant_lifecycle_appends_audit_events_and_keeps_chain(team, short_grant)
 
 def test_remind_reports_once_within_the_delay(signed, mailoutbox,
                                               django_capture_on_commit_callbacks):
-    from guichet.grants.reports import remind_reports
-
     intermediate = report(signed.grant, ReportKind.INTERMEDIATE)
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):  # the mails leave after commit
@@ -1083,9 +1087,6 @@ def test_remind_reports_once_within_the_delay(signed, mailoutbox,
 
 
 def test_move_budget_between_members_keeps_base_and_versions(signed, team):
-    from guichet.grants.amendments import move_budget
-    from guichet.grants.selectors import current_budget
-
     before = current_budget(signed.grant)
     amendment = move_budget(signed.grant, team["instructor"], from_line=0, to_line=1,
                             amount=Decimal("50000.00"), reason="Simulateurs plus coûteux")
@@ -1109,8 +1110,6 @@ def test_move_budget_through_staff_page(client, signed, team):
 
 
 def test_funnel_labels_follow_the_language(deffinum):
-    from django.utils import translation
-
     with translation.override("en"):
         english = [bar.label for bar in dashboard.funnel(deffinum)]
     with translation.override("fr"):

@@ -2,6 +2,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.management import call_command
 
 from guichet.audit.services import verify_chain
 from guichet.calls.services import load_call
@@ -48,8 +49,6 @@ def test_dossier_schema_is_published(client):
 
 
 def test_seeddemo_creates_submitted_and_draft_dossiers(client):
-    from django.core.management import call_command
-
     call_command("loadcall", str(DEFFINUM_TOML), "--demo")
     call_command("seeddemo")
     call_command("seeddemo")

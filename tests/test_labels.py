@@ -21,7 +21,7 @@ from django.urls import reverse
 from guichet.calls.services import load_call
 from guichet.core import labels
 from guichet.core.clock import now
-from guichet.dossiers.demo import blank_pdf, seed_demo
+from guichet.demo.dossiers import blank_pdf, seed_demo
 from guichet.dossiers.models import Dossier, Organisation
 from guichet.dossiers.services import submit
 from guichet.grants import decisions
@@ -35,6 +35,7 @@ from guichet.review import committee, experts, instruction, scoring
 from guichet.review.models import Assignment, CallRole, ExpertProfile, Role
 from guichet.rules import dossier as fmt
 from guichet.rules import vocabulary
+from guichet.rules.eligibility import missing_fields
 from tests.codes import codes_in, known_codes
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import make_applicant, make_dossier, make_user
@@ -54,8 +55,6 @@ def test_vocabulary_names_every_code_of_the_format_in_both_languages(codes, name
 
 
 def test_vocabulary_names_every_section_a_dossier_may_lack():
-    from guichet.rules.eligibility import missing_fields
-
     empty = fmt.dossier_from_builtins({"format": fmt.FORMAT_ID, "call": "deffinum"})
     assert set(missing_fields(empty)) == set(vocabulary.DOSSIER_FIELDS)
 

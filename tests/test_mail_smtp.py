@@ -25,7 +25,9 @@ SMTP_USER, SMTP_PASSWORD = "guichet", "mot-de-passe-smtp"
 SENDER = "guichet@financeur.example"
 
 # aiosmtpd warns that a login over plain text is unsafe: here it crosses the loopback only.
-pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+# integration: a real SMTP server (aiosmtpd) receives the mails, even where no database is used.
+pytestmark = [pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS"),
+              pytest.mark.integration]
 
 
 @dataclass

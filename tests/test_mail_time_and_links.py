@@ -17,12 +17,13 @@ from guichet.grants.agreement import sign_agreement
 from guichet.grants.decisions import publish_decisions
 from guichet.grants.documents import agreement_pdf
 from guichet.grants.models import Grant
-from guichet.notifications.catalogue import Kind, send_notification
+from guichet.mails.catalogue import send_notification
+from guichet.notifications.kinds import Kind
 from guichet.review.experts import invite_expert
 from guichet.review.instruction import request_correction
 from guichet.review.models import Role
 from tests import test_grants as grants_helpers
-from tests.factories import lead_and_member, make_user, staff
+from tests.factories import lead_and_member, make_dossier, make_user, staff
 from tests.test_grants import SIGNED_AT, pdf_text
 from tests.test_review_services import AFTER_WAVE_1, POINTS, submitted_dossier_in
 
@@ -72,8 +73,6 @@ def test_receipt_mail_gives_receipt_instant_in_paris_time(deffinum, example_docu
 @override_settings(SITE_URL=SITE)
 def test_draft_reminder_gives_closing_in_paris_time_and_site_link(
         deffinum, example_document, mailoutbox, django_capture_on_commit_callbacks):
-    from tests.factories import make_dossier
-
     dossier = make_dossier(example_document)
     lead_and_member(dossier)
     with django_capture_on_commit_callbacks(execute=True):  # the mail leaves after commit
@@ -88,8 +87,6 @@ def test_draft_reminder_gives_closing_in_paris_time_and_site_link(
 @override_settings(SITE_URL=SITE)
 def test_invitation_and_expert_mails_link_to_site_url(deffinum, example_document, mailoutbox,
                                                      django_capture_on_commit_callbacks):
-    from tests.factories import make_dossier
-
     dossier = make_dossier(example_document)
     lead, _member = lead_and_member(dossier)
     admin = staff(deffinum, "admin@example.fr", Role.ADMINISTRATOR)

@@ -8,16 +8,21 @@ import socket
 import time
 
 import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
 from django.core import mail
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from guichet.audit.models import AuditEvent
+from guichet.celery import app
 from guichet.dossiers import membership
 from guichet.dossiers.models import Submission
 from guichet.dossiers.receipt import receipt_hash_from_pdf
 from guichet.dossiers.receipt_store import receipt_ready
+from guichet.mails.catalogue import CATALOGUE, render, send_notification
 from guichet.notifications import outbox
-from guichet.notifications.catalogue import CATALOGUE, Kind, render, send_notification
+from guichet.notifications.kinds import Kind
 from guichet.notifications.models import OutboxMessage, OutboxStatus
 from guichet.notifications.selectors import KIND_LABELS
 from guichet.review.models import Role
@@ -111,8 +116,6 @@ def test_outbox_row_survives_a_crash_before_relay_and_the_sweep_delivers_it(
 @pytest.mark.django_db
 def test_sweep_command_hands_over_an_overdue_row(
         settings, dossier, people, mailoutbox, django_capture_on_commit_callbacks):
-    from django.core.management import call_command
-
     settings.OUTBOX_SWEEP_GRACE_SECONDS = 0
     lead, _member = people
     with django_capture_on_commit_callbacks(execute=False):  # never relayed
@@ -263,8 +266,6 @@ def test_submit_post_by_a_member_who_is_not_the_lead_is_still_refused(
 # --- a real Celery worker on Redis ------------------------------------------------------------
 
 def _redis_up() -> bool:
-    import redis
-
     try:
         return redis.Redis.from_url(TEST_REDIS_URL, socket_timeout=1).ping()
     except redis.RedisError:
@@ -277,9 +278,6 @@ def celery_worker_on_redis(settings):
     Redis broker of these tests; the web side hands rows to it through that broker."""
     if not _redis_up():
         pytest.skip(f"no Redis at {TEST_REDIS_URL}")
-    from celery.contrib.testing.worker import start_worker
-
-    from guichet.celery import app
 
     settings.CELERY_BROKER_URL = TEST_REDIS_URL
     app.conf.update(broker_url=TEST_REDIS_URL, task_default_queue="guichet-tests")
@@ -315,8 +313,6 @@ def test_celery_worker_on_redis_delivers_the_mail_once(open_call, example_docume
 
 
 def test_worker_and_scheduler_commands_refuse_without_broker(settings):
-    from django.core.management import CommandError, call_command
-
     settings.CELERY_BROKER_URL = ""
     for command in ("worker", "scheduler"):
         with pytest.raises(CommandError, match="No broker: set REDIS_URL"):

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from guichet.accounts.models import User
 from guichet.dossiers import membership
 from guichet.dossiers.models import Affiliation, Dossier, Participant
 from tests.factories import document_with_fresh_sirets, fresh_siret, make_dossier, make_user
@@ -86,8 +87,6 @@ def test_import_dossier_naming_an_unknown_account_imports_nothing(open_call, exa
 
 
 def test_designate_lead_refuses_an_unconfirmed_address(open_call, example_document):
-    from guichet.accounts.models import User
-
     dossier = make_dossier(example_document)
     User.objects.create_user("pas.confirme@example.fr", "x")
     with pytest.raises(CommandError) as refused:

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from guichet.core.uploads import format_size_fr
-from guichet.dossiers.demo import blank_pdf as minimal_pdf
+from guichet.demo.dossiers import blank_pdf as minimal_pdf
 from guichet.dossiers.pdf_check import (
     CHUNK_BYTES,
     MAX_DOCUMENT_BYTES,

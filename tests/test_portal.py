@@ -9,9 +9,13 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from odf.opendocument import load as load_ods
+from odf.table import TableCell
+from odf.text import P
 
-from guichet.dossiers.demo import blank_pdf
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.models import Document, Dossier, ExpenseLine, Submission
+from guichet.dossiers.services import SubmissionRefused, submit
 from guichet.rules.money import format_eur_fr
 from tests.factories import (
     attach_required_documents,
@@ -68,10 +72,6 @@ MEMBER_ONLY = {"depot": "Seul le chef de file dépose le dossier."}
 def _spreadsheet_texts(url: str, content: bytes) -> set[str]:
     """Every cell of an exported workbook (XLSX or ODS), as text."""
     if url.endswith(".ods"):
-        from odf.opendocument import load as load_ods
-        from odf.table import TableCell
-        from odf.text import P
-
         document = load_ods(io.BytesIO(content))
         return {"".join(str(p) for p in cell.getElementsByType(P))
                 for cell in document.spreadsheet.getElementsByType(TableCell)}
@@ -316,8 +316,6 @@ def test_submit_accepts_dossier_once_its_required_documents_are_attached(
         open_call, example_document):
     """Submission's completeness check reads the documents the call requires: none refused,
     all of them accepted."""
-    from guichet.dossiers.services import SubmissionRefused, submit
-
     dossier = make_dossier(example_document, with_documents=False)
     with pytest.raises(SubmissionRefused) as refused:
         submit(dossier)

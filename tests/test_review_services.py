@@ -1,14 +1,18 @@
 """Review services: instruction, corrections, messages, experts, assignment and scoring."""
 
 import datetime as dt
+import io
 import json
+import statistics
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import Wave
+from guichet.core.permissions import PermissionRefused
 from guichet.dossiers.editing import update_project
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier, DossierStatus, Organisation, Submission
@@ -17,6 +21,7 @@ from guichet.review.experts import (
     ExpertRefused,
     NoExpert,
     add_assignment,
+    affinity,
     assign_experts,
     declare_conflict,
     invite_expert,
@@ -39,6 +44,9 @@ from guichet.review.models import (
     Score,
 )
 from guichet.review.scoring import ScoringRefused, aggregates, save_scores
+from guichet.rules.definition import shipped_definition
+from guichet.rules.dossier import parse_dossier
+from guichet.rules.eligibility import evaluate
 from guichet.rules.siret import make_siret
 from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, make_user, staff
 
@@ -151,7 +159,7 @@ def test_record_instruction_by_non_instructor_refused(deffinum, example_document
     lead, _member = lead_and_member(dossier)
     an_expert = staff(deffinum, "expert@example.fr", Role.EXPERT)
     for user in (lead, an_expert):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             record_instruction(dossier, user, admissible=True, eligible=True)
     dossier.refresh_from_db()
     assert dossier.status == DossierStatus.SUBMITTED
@@ -228,14 +236,6 @@ def resubmitted(deffinum, example_document):
 
 def test_export_dossier_of_resubmitted_dossier_gives_latest_version_and_both_instants(
         deffinum, example_document):
-    import io
-
-    from django.core.management import call_command
-
-    from guichet.rules.definition import shipped_definition
-    from guichet.rules.dossier import parse_dossier
-    from guichet.rules.eligibility import evaluate
-
     dossier = resubmitted(deffinum, example_document)
     stdout = io.StringIO()
     call_command("export_dossier", str(dossier.pk), stdout=stdout)
@@ -249,10 +249,6 @@ def test_export_dossier_of_resubmitted_dossier_gives_latest_version_and_both_ins
 
 
 def test_export_dossier_submitted_once_has_no_first_instant(deffinum, example_document):
-    import io
-
-    from django.core.management import call_command
-
     dossier = submitted_dossier_in(example_document)
     stdout = io.StringIO()
     call_command("export_dossier", str(dossier.pk), stdout=stdout)
@@ -367,7 +363,7 @@ def test_invite_expert_unknown_sector_refused(deffinum):
 
 def test_invite_expert_by_non_instructor_refused(deffinum):
     committee = staff(deffinum, "comite@example.fr", Role.COMMITTEE)
-    with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+    with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
         invite_expert(deffinum, "x@example.fr", committee, sectors=["btp"])
     assert not ExpertProfile.objects.exists()
 
@@ -575,7 +571,7 @@ def test_assign_experts_counts_load_already_taken_in_earlier_wave(deffinum, exam
 
 def test_assign_experts_by_non_instructor_refused(deffinum):
     committee = staff(deffinum, "comite@example.fr", Role.COMMITTEE)
-    with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+    with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
         assign_experts(Wave.objects.get(call=deffinum, code="w1"), committee)
 
 
@@ -718,9 +714,6 @@ def test_aggregates_spread_equal_to_threshold_is_no_disagreement(deffinum, assig
 
 
 def test_affinity_uses_the_call_weights(deffinum):
-    from guichet.dossiers.models import Dossier
-    from guichet.review.experts import affinity
-
     selection = deffinum.rules().selection
     expert = ExpertProfile(sectors=["btp"], keywords="BIM, chantier, numérique")
     dossier = Dossier(sector="btp", keywords="bim, chantier")
@@ -732,8 +725,6 @@ def test_affinity_uses_the_call_weights(deffinum):
 def _normalised_in_python(means: dict[int, dict[int, Decimal]], dossier_id: int) -> Decimal:
     """The z-score view computed the way it was before the database did it: every review of
     the call loaded, statistics in Decimal (the reference the SQL figures must match)."""
-    import statistics
-
     by_expert: dict[int, list[Decimal]] = {}
     for per_expert in means.values():
         for expert_id, mean in per_expert.items():

@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 
 from guichet.calls.models import Call
-from guichet.dossiers.demo import DEMO_LEAD_EMAIL, DEMO_PASSWORD
+from guichet.demo.dossiers import DEMO_LEAD_EMAIL, DEMO_PASSWORD
+from guichet.demo.grants import STAFF
 from guichet.dossiers.models import Dossier, DossierStatus
-from guichet.grants.demo import STAFF
 from guichet.review.models import Assignment, CallRole, ExpertProfile, Role
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import make_user

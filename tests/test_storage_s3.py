@@ -11,10 +11,11 @@ import boto3
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from guichet.dossiers.demo import blank_pdf
+from moto.server import ThreadedMotoServer
 
 from guichet.core.backups import stored_names
 from guichet.core.storage import NoPublicAddress
-from guichet.dossiers.demo import blank_pdf
 from guichet.dossiers.models import Document
 from tests.factories import lead_and_member, make_dossier
 
@@ -33,8 +34,6 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

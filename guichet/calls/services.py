@@ -16,7 +16,8 @@ from guichet.calls.lifecycle import CallAction, apply_call_transition
 from guichet.calls.models import Call, CallDefinitionVersion, Programme, Wave
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
-from guichet.notifications.catalogue import Kind
+from guichet.core.permissions import require_perm
+from guichet.notifications.kinds import Kind
 from guichet.notifications.services import notify
 from guichet.rules.definition import (
     CallDefinition,
@@ -25,7 +26,6 @@ from guichet.rules.definition import (
     parse_definition,
 )
 from guichet.rules.eligibility import wave_at
-from guichet.rules.money import format_eur_fr
 
 
 class RulesVersionConflict(ServiceError):
@@ -131,32 +131,12 @@ def open_wave(call: Call, at: dt.datetime) -> Wave | None:
 
 # --- early closure ---------------------------------------------------------------------------
 
-def close_if_exhausted(call_pk: int) -> bool:
-    """Close the call by itself when what remains of the programme falls below the threshold."""
-    # Imported here: grants sit above calls (a grant belongs to a wave), and only this question
-    # of the envelope reaches up to them.
-    from guichet.grants.selectors import programme_remaining
-
-    call = Call.objects.select_related("programme").get(pk=call_pk)
-    threshold = call.rules().funding.early_closure_threshold
-    remaining = programme_remaining(call.programme)
-    if call.is_closed or remaining >= threshold:
-        return False
-    close_call(call, None, _(
-        "L'enveloppe du programme est consommée (reste %(remaining)s, moins que l'aide minimale "
-        "d'un projet) : l'appel est clos.") % {"remaining": format_eur_fr(remaining)})
-    return True
-
-
 @transaction.atomic
 def close_call(call: Call, by, message: str, now=None) -> None:
     """Close a call before its end (an administrator, or the envelope running out): the open
     wave closes now, the waves not yet open are cancelled (they keep their planned dates),
     submissions are refused with `message`, every account holder is told."""
     if by is not None:
-        # Imported here: the review app's permissions import the calls app's models.
-        from guichet.review.instruction import require_perm
-
         require_perm(by, "review.publish_decisions", call)
     if not message.strip():
         raise CallRefused(_("Expliquez la clôture."), field="message")

@@ -3,6 +3,7 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -31,6 +32,4 @@ def format_paris_instant(instant: dt.datetime) -> str:
 def site_url(path: str) -> str:
     """An absolute link for a mail: `settings.SITE_URL` (where people reach the site, e.g.
     behind a proxy or on another port) followed by `path`."""
-    from django.conf import settings
-
     return settings.SITE_URL.rstrip("/") + path

@@ -6,4 +6,4 @@ class DossiersConfig(AppConfig):
     label = "dossiers"
 
     def ready(self):
-        from guichet.dossiers import permissions  # noqa: F401  (registers the rules)
+        from guichet.dossiers import permissions  # noqa: F401, PLC0415  (registers the rules)

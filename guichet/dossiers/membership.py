@@ -39,7 +39,7 @@ from guichet.dossiers.models import (
     Participant,
 )
 from guichet.dossiers.permissions import EDITABLE_STATUSES, is_lead
-from guichet.notifications.catalogue import Kind
+from guichet.notifications.kinds import Kind
 from guichet.notifications.services import notify
 from guichet.rules import dossier as fmt
 from guichet.rules.siret import is_valid_siret

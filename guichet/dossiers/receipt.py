@@ -14,6 +14,8 @@ import pypdf
 
 from guichet.core.clock import format_paris_instant
 from guichet.core.pdf import render_pdf
+from guichet.dossiers.format import submitted_dossier
+from guichet.rules.eligibility import compute_figures
 from guichet.rules.money import format_eur_fr
 
 TEMPLATE = "dossiers/receipt_pdf.html"
@@ -76,8 +78,6 @@ def receipt_hash_from_pdf(pdf: bytes) -> str | None:
 def receipt_data(dossier, version: int | None = None) -> ReceiptData | None:
     """What the receipt of a submitted dossier says, from its frozen submission `version`
     (the latest when None)."""
-    from guichet.dossiers.format import submitted_dossier
-    from guichet.rules.eligibility import compute_figures
 
     submissions = dossier.submissions.select_related("wave")
     if version is not None:

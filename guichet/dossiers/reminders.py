@@ -4,9 +4,13 @@ import datetime as dt
 
 from django.db import transaction
 
+from guichet.audit.actions import AuditAction
+from guichet.audit.models import AuditEvent
+from guichet.audit.services import append_event
+from guichet.calls.services import open_wave
 from guichet.dossiers.models import Dossier
 from guichet.dossiers.selectors import participants
-from guichet.notifications.catalogue import Kind
+from guichet.notifications.kinds import Kind
 from guichet.notifications.services import notify
 
 
@@ -15,11 +19,6 @@ def remind_drafts(now: dt.datetime, days: int) -> int:
 
     Each dossier is reminded once per wave (recorded in the audit log, in the transaction that
     writes the mail to the outbox)."""
-    from guichet.audit.actions import AuditAction
-    from guichet.audit.models import AuditEvent
-    from guichet.audit.services import append_event
-    from guichet.calls.services import open_wave
-
     sent = 0
     for dossier in Dossier.objects.filter(status="draft").select_related("call"):
         wave = open_wave(dossier.call, now)

@@ -41,7 +41,7 @@ from guichet.dossiers.models import (
     Submission,
 )
 from guichet.dossiers.permissions import is_lead
-from guichet.notifications.catalogue import Kind
+from guichet.notifications.kinds import Kind
 from guichet.notifications.outbox import enqueue
 from guichet.notifications.services import notify
 from guichet.rules import dossier as fmt

@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.clock import now as server_now
+from guichet.core.permissions import require_perm
 from guichet.grants.errors import GrantRefused
 from guichet.grants.models import Amendment, Grant, Report, ReportKind
 from guichet.grants.selectors import current_document
-from guichet.review.instruction import require_perm
 from guichet.rules import dossier as fmt
 from guichet.rules.eligibility import evaluate
 from guichet.rules.grants import final_report_due

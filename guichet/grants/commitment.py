@@ -7,11 +7,12 @@ from django.utils.translation import gettext as _
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.calls.models import Call, Programme
+from guichet.calls.services import close_call
 from guichet.core.clock import now as server_now
 from guichet.dossiers.format import submitted_dossier
 from guichet.grants.errors import GrantRefused
 from guichet.grants.models import Decision, Grant, Payment, Report, ReportKind, Tranche
-from guichet.grants.selectors import allowances
+from guichet.grants.selectors import allowances, programme_remaining
 from guichet.notifications.outbox import enqueue
 from guichet.rules.eligibility import compute_figures
 from guichet.rules.grants import final_report_due, months_after, tranche_amounts
@@ -48,6 +49,19 @@ def commit_grant(decision: Decision, by, now=None) -> Grant:
     # After the commitment commits, in its own transaction: the closure takes the call's lock.
     enqueue("close_if_exhausted", {"call_pk": call.pk})
     return grant
+
+
+def close_if_exhausted(call_pk: int) -> bool:
+    """Close the call by itself when what remains of the programme falls below the threshold."""
+    call = Call.objects.select_related("programme").get(pk=call_pk)
+    threshold = call.rules().funding.early_closure_threshold
+    remaining = programme_remaining(call.programme)
+    if call.is_closed or remaining >= threshold:
+        return False
+    close_call(call, None, _(
+        "L'enveloppe du programme est consommée (reste %(remaining)s, moins que l'aide minimale "
+        "d'un projet) : l'appel est clos.") % {"remaining": format_eur_fr(remaining)})
+    return True
 
 
 def _schedule(grant: Grant, call: Call) -> None:

@@ -11,14 +11,14 @@ from guichet.core.clock import format_paris_instant
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.pdf import render_pdf
+from guichet.core.permissions import require_perm
 from guichet.dossiers.lifecycle import DOSSIER, DossierAction, apply_dossier_transition
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants.commitment import commit_grant, release_grant
 from guichet.grants.lifecycle.decision import DecisionAction, apply_decision_transition
 from guichet.grants.models import Decision, DecisionStatus, Outcome
-from guichet.notifications.catalogue import Kind
+from guichet.notifications.kinds import Kind
 from guichet.notifications.services import notify
-from guichet.review.instruction import require_perm
 
 # How publishing a decision moves its dossier (guichet.dossiers.lifecycle).
 OUTCOME_ACTION = {Outcome.SELECTED: DossierAction.SELECT,

@@ -12,11 +12,11 @@ from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
+from guichet.core.permissions import require_perm
 from guichet.grants.errors import GrantRefused
 from guichet.grants.lifecycle.grant import GrantAction, apply_grant_transition
 from guichet.grants.lifecycle.tranche import TrancheAction, apply_tranche_transition
 from guichet.grants.models import Grant, GrantStatus, Payment, Tranche, TrancheStatus
-from guichet.review.instruction import require_perm
 
 # The triggers of the call definition's tranches (`[[tranches]] trigger`).
 TRIGGER_SIGNED = "agreement_signed"

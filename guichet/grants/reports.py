@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.clock import now as server_now
+from guichet.core.permissions import require_perm
 from guichet.dossiers.permissions import is_lead
 from guichet.dossiers.selectors import participants
 from guichet.grants.errors import GrantRefused
@@ -27,9 +28,8 @@ from guichet.grants.models import (
 )
 from guichet.grants.payments import TRIGGER_FINAL, TRIGGER_INTERMEDIATE, make_due
 from guichet.grants.selectors import accepted_expenses
-from guichet.notifications.catalogue import Kind
+from guichet.notifications.kinds import Kind
 from guichet.notifications.services import notify
-from guichet.review.instruction import require_perm
 from guichet.rules.grants import balance_due
 from guichet.rules.money import ZERO
 

@@ -6,4 +6,5 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self):
-        from guichet.notifications import permissions  # noqa: F401 (registers the rules)
+        # Imported once the app registry is ready: the module registers django-rules predicates.
+        from guichet.notifications import permissions  # noqa: F401, PLC0415

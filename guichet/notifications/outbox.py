@@ -23,9 +23,9 @@ logger = logging.getLogger("guichet.outbox")
 
 # What a row may ask for: its `task` names one of these functions, called with its payload.
 TASKS = {
-    "notification": "guichet.notifications.catalogue.send_notification",
+    "notification": "guichet.mails.catalogue.send_notification",
     "receipt_pdf": "guichet.dossiers.receipt_store.store_receipt_pdf",
-    "close_if_exhausted": "guichet.calls.services.close_if_exhausted",
+    "close_if_exhausted": "guichet.grants.commitment.close_if_exhausted",
 }
 ERROR_LENGTH = 2000
 
@@ -65,9 +65,8 @@ def relay(pk: int) -> None:
     is committed, and the sweep hands it again if this hand-over is lost."""
     try:
         if broker_configured():
-            from guichet.notifications.tasks import run_outbox_message
-
-            run_outbox_message.apply_async((pk,))
+            # By name: the Celery tasks sit above every app, the outbox below them.
+            import_string("guichet.jobs.tasks.run_outbox_message").apply_async((pk,))
         else:
             run(pk)
     except Exception:

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from guichet.notifications.catalogue import Kind
+from guichet.notifications.kinds import Kind
 from guichet.notifications.models import OutboxMessage, OutboxStatus
 
 KIND_LABELS = {

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.errors import ServiceError
-from guichet.notifications.catalogue import Kind
+from guichet.notifications.kinds import Kind
 from guichet.notifications.models import OutboxMessage, OutboxStatus
 from guichet.notifications.outbox import enqueue, make_pending_again, relay
 
@@ -21,7 +21,7 @@ class OutboxRefused(ServiceError):
 
 
 def notify(kind: Kind, key: str | None = None, **context) -> OutboxMessage:
-    """Ask for the mail `kind` (guichet.notifications.catalogue) about `context` (primary keys
+    """Ask for the mail `kind` (guichet.mails.catalogue) about `context` (primary keys
     and plain values: it is stored as JSON). `key` makes a notification that may be asked for
     twice (a reminder, a receipt) be written once."""
     return enqueue("notification", {"kind": str(Kind(kind)), "context": context},

@@ -6,4 +6,4 @@ class ReviewConfig(AppConfig):
     label = "review"
 
     def ready(self):
-        from guichet.review import permissions  # noqa: F401  (registers the rules)
+        from guichet.review import permissions  # noqa: F401, PLC0415  (registers the rules)

@@ -9,13 +9,13 @@ from django.utils.translation import gettext as _
 
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
+from guichet.core.permissions import require_perm
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier, DossierStatus, Submission
 from guichet.grants.models import SelectionRun
 from guichet.grants.selectors import allowances
 from guichet.review import committee_text
 from guichet.review.experts import reviewable_dossiers
-from guichet.review.instruction import require_perm
 from guichet.review.scoring import Aggregate, aggregates
 from guichet.rules.eligibility import compute_figures
 from guichet.rules.selection import (

@@ -15,10 +15,10 @@ from guichet.audit.services import append_event
 from guichet.calls.models import Call, Wave
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
+from guichet.core.permissions import require_perm
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus, Organisation
-from guichet.notifications.catalogue import Kind
+from guichet.notifications.kinds import Kind
 from guichet.notifications.services import notify
-from guichet.review.instruction import require_perm
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
 from guichet.rules.assignment import parse_assignment_instance, solve_assignment
 

@@ -10,9 +10,10 @@ from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
+from guichet.core.permissions import require_perm
 from guichet.dossiers.lifecycle import DossierAction, apply_dossier_transition
 from guichet.dossiers.models import CorrectionRequest, Dossier, DossierStatus
-from guichet.notifications.catalogue import Kind
+from guichet.notifications.kinds import Kind
 from guichet.notifications.services import notify
 from guichet.review.models import Instruction, Message
 
@@ -21,11 +22,6 @@ INSTRUCTABLE = (DossierStatus.SUBMITTED, DossierStatus.INSTRUCTED)
 
 class InstructionRefused(ServiceError):
     code = "instruction_refused"
-
-
-def require_perm(user, permission: str, target) -> None:
-    if not user.has_perm(permission, target):
-        raise InstructionRefused(_("Vous n'avez pas le droit de faire cette action."))
 
 
 def automatic_verdict(dossier: Dossier) -> bool | None:

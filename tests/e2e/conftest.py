@@ -16,9 +16,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from playwright.sync_api import expect
 
+from guichet.calls.services import load_call
+from guichet.dossiers.models import Affiliation
+from guichet.review.models import CallRole
 from tests.codes import codes_in
+from tests.conftest import DEFFINUM_TOML
+from tests.factories import take_part
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -46,7 +54,9 @@ def browser():
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `npm install --no-save --no-audit --no-fund "
                     "axe-core@4` (or `make browser`) at the root of the project.", pytrace=False)
-    from playwright.sync_api import sync_playwright
+    # Imported here: Playwright loads only once Chromium and axe-core are known to be there, so a
+    # missing one fails clearly.
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     # Playwright's sync API keeps an asyncio loop running in the main thread until it stops,
     # so Django refuses the ORM calls made meanwhile (SynchronousOnlyOperation), although they
@@ -242,11 +252,6 @@ def deffinum_open(transactional_db, settings, tmp_path):
 
     Uploaded files go to a temporary MEDIA_ROOT, and allauth's rate-limit counters (kept in
     the cache) start from zero."""
-    from django.core.cache import cache
-
-    from guichet.calls.services import load_call
-    from tests.conftest import DEFFINUM_TOML
-
     settings.MEDIA_ROOT = str(tmp_path / "media")
     cache.clear()
     call = load_call(DEFFINUM_TOML, demo_today=paris_today()).call
@@ -257,12 +262,6 @@ def deffinum_open(transactional_db, settings, tmp_path):
 def verified_user(email: str, password: str, members=()):
     """A confirmed account (allauth e-mail address verified) acting for the organisations of
     `members` and taking part in their consortia for them."""
-    from allauth.account.models import EmailAddress
-    from django.contrib.auth import get_user_model
-
-    from guichet.dossiers.models import Affiliation
-    from tests.factories import take_part
-
     user = get_user_model().objects.create_user(email, password)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     for member in members:
@@ -287,8 +286,6 @@ def tick(checkbox) -> None:
 def landing(email: str) -> str:
     """Where a person lands after logging in: staff (experts included) in the back office,
     applicants in their space."""
-    from guichet.review.models import CallRole
-
     return "/instruction/" if CallRole.objects.filter(user__email=email).exists() else "/espace/"
 
 

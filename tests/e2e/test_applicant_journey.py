@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from guichet.dossiers.demo import blank_pdf
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.models import ConsortiumMember, Dossier, Submission
 from guichet.dossiers.receipt import receipt_hash_from_pdf
 from tests.e2e.conftest import click_through, paris_today, tick, visit

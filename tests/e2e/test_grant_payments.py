@@ -12,7 +12,7 @@ import pypdf
 import pytest
 from playwright.sync_api import expect
 
-from guichet.dossiers.demo import blank_pdf
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.models import ConsortiumMember, DossierStatus
 from guichet.dossiers.services import submit
 from guichet.grants.decisions import prepare_decision, publish_decisions

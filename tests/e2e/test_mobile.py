@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from guichet.dossiers.demo import DEMO_PASSWORD
+from guichet.demo.dossiers import DEMO_PASSWORD
+from guichet.demo.grants import STAFF
 from guichet.dossiers.models import Dossier, DossierStatus, Submission
-from guichet.grants.demo import STAFF
 from guichet.grants.models import Grant
 from guichet.review.models import Role
 from tests.e2e.conftest import PHONE, click_through, paris_today, tick, visit

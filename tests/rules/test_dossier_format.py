@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from guichet.rules.definition import shipped_definition
 from guichet.rules.dossier import (
     FINANCING_SOURCES,
     MEMBER_KINDS,
@@ -24,6 +25,7 @@ from guichet.rules.dossier import (
     parse_dossier,
     sha256_hex,
 )
+from guichet.rules.eligibility import evaluate
 from guichet.rules.money import MAX_AMOUNT
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "contract-example.json"
@@ -499,9 +501,6 @@ def refusal_of_bytes(document: bytes) -> DossierFormatError:
 
 
 def test_parse_first_submitted_at_read_and_judges_the_deadline():
-    from guichet.rules.definition import shipped_definition
-    from guichet.rules.eligibility import evaluate
-
     document = example()
     document["first_submitted_at"] = document["submitted_at"]  # 31 August 2021, in wave 1
     document["submitted_at"] = "2021-09-13T09:00:00+02:00"  # between waves 1 and 2

@@ -12,8 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guichet.rules.definition import parse_definition, shipped_definition
-from guichet.rules.dossier import parse_dossier
-from guichet.rules.eligibility import Verdict, compute_figures, evaluate
+from guichet.rules.dossier import Dossier, parse_dossier
+from guichet.rules.eligibility import (
+    Verdict,
+    _prepare,
+    _prepared,
+    compute_figures,
+    evaluate,
+    missing_fields,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE_DOCUMENT = json.loads(
@@ -645,9 +652,6 @@ def test_complete_blank_title_and_summary_count_as_missing(blank):
 
 
 def test_missing_fields_blank_text_of_unparsed_dossier_counts_as_missing():
-    from guichet.rules.dossier import Dossier
-    from guichet.rules.eligibility import missing_fields
-
     dossier = Dossier(format="guichet.dossier/1", call="deffinum", title="\u2003 ",
                       summary="\u00a0")
     assert missing_fields(dossier)[:2] == ["title", "summary"]
@@ -687,16 +691,12 @@ def test_evaluate_with_definition_read_afresh_explains_scope_deadline_and_poolin
 
 
 def test_evaluate_prepares_each_definition_once():
-    from guichet.rules.eligibility import _prepare
-
     fresh = parse_definition(DEFFINUM_TEXT)
     assert _prepare(fresh) is _prepare(fresh)
     assert _prepare(fresh) is not _prepare(DEFFINUM)
 
 
 def test_evaluate_keeps_at_most_64_prepared_definitions():
-    from guichet.rules.eligibility import _prepare, _prepared
-
     definitions = [parse_definition(DEFFINUM_TEXT) for _ in range(65)]
     for definition in definitions:
         _prepare(definition)

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from guichet.core.errors import ServiceError
-from guichet.dossiers.demo import blank_pdf
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.documents import remove_document, upload_document
 from guichet.dossiers.models import Document
 from tests.factories import lead_and_member, make_dossier

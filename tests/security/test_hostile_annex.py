@@ -5,6 +5,7 @@ trips the same guard."""
 import datetime as dt
 import io
 import tracemalloc
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,6 +19,9 @@ from django.test import RequestFactory
 from guichet.audit.models import AuditEvent
 from guichet.calls.services import load_call
 from guichet.core.uploads import BoundedUploadHandler, OversizeUpload
+from guichet.dossiers.annex import reader, schema, template
+from guichet.dossiers.annex.schema import AnnexInvalid
+from guichet.dossiers.budget import import_annex
 from guichet.dossiers.models import ExpenseLine
 from tests import hostile_files as hostile
 from tests.conftest import DEFFINUM_TOML
@@ -182,9 +186,6 @@ def test_upload_beyond_server_limit_dropped_as_it_arrives(settings):
 
 
 def test_annex_service_refuses_over_5_mb(dossier):
-    from guichet.dossiers.annex.schema import AnnexInvalid
-    from guichet.dossiers.budget import import_annex
-
     lead, _member = lead_and_member(dossier)
     budget = budget_of(dossier)
     with pytest.raises(AnnexInvalid) as caught:
@@ -202,9 +203,6 @@ def test_ods_file_is_not_read_as_an_annex(lead_client, dossier):
 
 
 def test_full_annex_of_5000_lines_within_every_limit():
-    from decimal import Decimal
-
-    from guichet.dossiers.annex import reader, schema, template
 
     members = [schema.AnnexMember("12345678900011", "Alpha"),
                schema.AnnexMember("98765432100012", "Beta")]

@@ -25,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 
 GUICHET = Path(sys.executable).with_name("guichet")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -150,8 +151,6 @@ def _same(value):
 @pytest.fixture
 def redis_prefix():
     """A key prefix of this test's own on the shared Redis, removed afterwards."""
-    import redis
-
     prefix = f"guichet-test-{uuid.uuid4().hex}"
     yield prefix
     client = redis.Redis.from_url(TEST_REDIS_URL)

@@ -17,7 +17,7 @@ from guichet.grants.decisions import publish_decisions
 from guichet.grants.models import Payment, SelectionRun
 from tests import test_grants as grants_helpers
 from tests.conftest import CONTRACT_EXAMPLE
-from tests.factories import bulk_submitted_dossiers, lead_and_member, make_dossier
+from tests.factories import bulk_submitted_dossiers, lead_and_member, make_dossier, make_user
 from tests.test_decisions import instructed_dossier, pool_of_three, scored
 
 pytestmark = pytest.mark.django_db
@@ -271,7 +271,5 @@ def test_check_of_invalid_utf8_exits_two_with_one_line(tmp_path):
 
 @pytest.mark.parametrize("token", ["%00", "a%00b", "%C2%B2", "x" * 5000])
 def test_invitation_link_with_nul_or_odd_token_is_404(client, deffinum, token):
-    from tests.factories import make_user
-
     client.force_login(make_user("curieux@example.fr"))
     assert client.get(f"/invitations/{token}/").status_code == 404

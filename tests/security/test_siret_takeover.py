@@ -15,8 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from guichet.accounts.models import User
 from guichet.calls.services import close_call
 from guichet.core.errors import ServiceError
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers import budget, editing, membership
-from guichet.dossiers.demo import blank_pdf
 from guichet.dossiers.documents import remove_document, upload_document
 from guichet.dossiers.models import Dossier, Organisation
 from guichet.dossiers.reminders import remind_drafts
@@ -24,7 +24,8 @@ from guichet.dossiers.services import submit
 from guichet.grants.agreement import sign_agreement
 from guichet.grants.models import Decision, Grant
 from guichet.grants.reports import submit_report
-from guichet.notifications.catalogue import Kind, send_notification
+from guichet.mails.catalogue import send_notification
+from guichet.notifications.kinds import Kind
 from guichet.review.instruction import post_message
 from guichet.review.models import Role
 from tests.factories import (

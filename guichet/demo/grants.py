@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from guichet.core.clock import in_paris, now
-from guichet.dossiers.demo import blank_pdf, demo_user, lead_user
+from guichet.demo.dossiers import blank_pdf, demo_user, lead_user
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants import decisions
 from guichet.grants.agreement import sign_agreement

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from guichet.core.database import RoleRefused, grant_runtime_role
+from guichet.audit.database import RoleRefused, grant_runtime_role
 
 
 class Command(BaseCommand):

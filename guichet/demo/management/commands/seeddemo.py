@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand
 from django.test import override_settings
 
 from guichet.calls.models import Call
-from guichet.dossiers.demo import DEMO_LEAD_EMAIL, DEMO_PASSWORD, seed_demo
-from guichet.grants.demo import STAFF, seed_decided_wave
+from guichet.demo.dossiers import DEMO_LEAD_EMAIL, DEMO_PASSWORD, seed_demo
+from guichet.demo.grants import STAFF, seed_decided_wave
 
 
 class Command(BaseCommand):

@@ -4,9 +4,12 @@ import logging
 
 from django.conf import settings
 
+from guichet.audit.services import take_anchor
 from guichet.celery import app
 from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
+from guichet.dossiers import reminders
+from guichet.grants import reports
 from guichet.notifications import outbox
 
 logger = logging.getLogger("guichet.tasks")
@@ -29,24 +32,18 @@ def sweep_outbox() -> int:
 
 @app.task(name="guichet.remind_drafts")
 def remind_drafts() -> int:
-    from guichet.dossiers.reminders import remind_drafts as remind
-
-    return remind(server_now(), settings.DEADLINE_REMINDER_DAYS)
+    return reminders.remind_drafts(server_now(), settings.DEADLINE_REMINDER_DAYS)
 
 
 @app.task(name="guichet.remind_reports")
 def remind_reports() -> int:
-    from guichet.grants.reports import remind_reports as remind
-
-    return remind(in_paris(server_now()).date())
+    return reports.remind_reports(in_paris(server_now()).date())
 
 
 @app.task(name="guichet.anchor_audit")
 def anchor_audit() -> str:
     """The audit chain's head, logged (and appended to AUDIT_ANCHOR_FILE when set) so that it
     is kept outside the database, as `guichet audit anchor` prints it."""
-    from guichet.audit.services import take_anchor
-
     line = take_anchor().to_json()
     logger.info("audit anchor %s", line)
     if settings.AUDIT_ANCHOR_FILE:

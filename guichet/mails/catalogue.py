@@ -9,7 +9,6 @@ then a blank line, then the body. Instants are written in Paris time and links g
 
 import dataclasses
 import datetime as dt
-import enum
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,24 +18,21 @@ from django.template import Context, Engine
 from django.urls import reverse
 from django.utils import translation
 
+from guichet.calls.models import Call, Wave
+from guichet.calls.selectors import account_holders
 from guichet.core.clock import format_paris_instant, site_url
 from guichet.core.text import mail_subject
+from guichet.dossiers.models import Dossier, Invitation
+from guichet.dossiers.receipt import receipt_data
+from guichet.dossiers.receipt_store import receipt_pdf
+from guichet.dossiers.selectors import participants
+from guichet.grants.decisions import decision_letter_pdf
+from guichet.grants.models import Decision, Report
+from guichet.notifications.kinds import Kind
 
-MAILS = Path(__file__).resolve().parent / "mails"
+MAILS = Path(__file__).resolve().parent / "texts"
 # Mails are plain text: nothing is HTML-escaped.
 ENGINE = Engine(dirs=[str(MAILS)], autoescape=False)
-
-
-class Kind(enum.StrEnum):
-    INVITATION = "invitation"
-    RECEIPT = "receipt"
-    DRAFT_REMINDER = "draft_reminder"
-    CORRECTION_REQUESTED = "correction_requested"
-    MESSAGE_POSTED = "message_posted"
-    EXPERT_INVITED = "expert_invited"
-    CALL_CLOSED = "call_closed"
-    DECISION_PUBLISHED = "decision_published"
-    REPORT_REMINDER = "report_reminder"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +47,6 @@ class Mail:
 
 
 def _participants(dossier) -> list[str]:
-    from guichet.dossiers.selectors import participants
-
     return participants(dossier)
 
 
@@ -61,8 +55,6 @@ def _dossier_link(dossier) -> str:
 
 
 def _invitation(invitation: int) -> Mail:
-    from guichet.dossiers.models import Invitation
-
     invitation = Invitation.objects.select_related("invited_by", "member").get(pk=invitation)
     dossier = invitation.consortium.dossiers.select_related("call").first()
     return Mail([invitation.email], {
@@ -73,10 +65,6 @@ def _invitation(invitation: int) -> Mail:
 
 
 def _receipt(dossier: int, version: int) -> Mail:
-    from guichet.dossiers.models import Dossier
-    from guichet.dossiers.receipt import receipt_data
-    from guichet.dossiers.receipt_store import receipt_pdf
-
     dossier = Dossier.objects.select_related("call").get(pk=dossier)
     data = receipt_data(dossier, version=version)
     return Mail(_participants(dossier), {
@@ -87,9 +75,6 @@ def _receipt(dossier: int, version: int) -> Mail:
 
 
 def _draft_reminder(dossier: int, wave: int) -> Mail:
-    from guichet.calls.models import Wave
-    from guichet.dossiers.models import Dossier
-
     dossier, wave = Dossier.objects.get(pk=dossier), Wave.objects.get(pk=wave)
     return Mail(_participants(dossier), {
         "title": dossier.title or "—", "wave": wave.name, "link": _dossier_link(dossier),
@@ -97,8 +82,6 @@ def _draft_reminder(dossier: int, wave: int) -> Mail:
 
 
 def _correction_requested(dossier: int, deadline: str, points: str) -> Mail:
-    from guichet.dossiers.models import Dossier
-
     dossier = Dossier.objects.get(pk=dossier)
     return Mail(_participants(dossier), {
         "number": dossier.receipt_number or str(dossier.pk), "points": points,
@@ -107,33 +90,23 @@ def _correction_requested(dossier: int, deadline: str, points: str) -> Mail:
 
 
 def _message_posted(dossier: int, author: str) -> Mail:
-    from guichet.dossiers.models import Dossier
-
     dossier = Dossier.objects.get(pk=dossier)
     return Mail([email for email in _participants(dossier) if email != author], {
         "number": dossier.receipt_number or str(dossier.pk), "link": _dossier_link(dossier)})
 
 
 def _expert_invited(call: int, email: str) -> Mail:
-    from guichet.calls.models import Call
-
     return Mail([email], {"call": Call.objects.get(pk=call).name,
                           "link": site_url(reverse("account_reset_password"))})
 
 
 def _call_closed(call: int) -> Mail:
-    from guichet.calls.models import Call
-    from guichet.calls.selectors import account_holders
-
     call = Call.objects.get(pk=call)
     return Mail(account_holders(call), {"call": call.name, "message": call.closed_message},
                 separately=True)
 
 
 def _decision_published(decision: int) -> Mail:
-    from guichet.grants.decisions import decision_letter_pdf
-    from guichet.grants.models import Decision
-
     decision = Decision.objects.select_related("dossier__call").get(pk=decision)
     number = decision.dossier.receipt_number
     return Mail(_participants(decision.dossier), {
@@ -143,8 +116,6 @@ def _decision_published(decision: int) -> Mail:
 
 
 def _report_reminder(report: int) -> Mail:
-    from guichet.grants.models import Report
-
     report = Report.objects.select_related("grant__dossier").get(pk=report)
     return Mail(_participants(report.grant.dossier), {
         "report": report.get_kind_display(), "number": report.grant.dossier.receipt_number,

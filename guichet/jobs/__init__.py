@@ -1,0 +1,1 @@
+"""Celery tasks and periodic jobs: each calls the function `make run` calls in-process."""

@@ -1,0 +1,16 @@
+"""The kinds of mail a service may ask for (`notify`); guichet.mails.catalogue says, for each,
+who receives it and what it says."""
+
+import enum
+
+
+class Kind(enum.StrEnum):
+    INVITATION = "invitation"
+    RECEIPT = "receipt"
+    DRAFT_REMINDER = "draft_reminder"
+    CORRECTION_REQUESTED = "correction_requested"
+    MESSAGE_POSTED = "message_posted"
+    EXPERT_INVITED = "expert_invited"
+    CALL_CLOSED = "call_closed"
+    DECISION_PUBLISHED = "decision_published"
+    REPORT_REMINDER = "report_reminder"
