@@ -82,3 +82,15 @@ rules.add_perm("review.select", is_committee)
 rules.add_perm("review.prepare_decision", is_committee)
 rules.add_perm("review.publish_decisions", is_administrator)
 rules.add_perm("review.revert_decision", is_administrator)
+
+
+@rules.predicate
+def administers_a_call(user) -> bool:
+    return user.is_authenticated and CallRole.objects.filter(
+        user=user, role=Role.ADMINISTRATOR).exists()
+
+
+# Failed background work spans calls and shows only the kind of work and its error (no mail
+# content): administrators of any call may see and retry it. Declared here, with the roles,
+# because the outbox (guichet.notifications) sits below the apps.
+rules.add_perm("notifications.manage_outbox", rules.is_superuser | administers_a_call)
