@@ -2,9 +2,9 @@
 
 Each mode runs in a fresh process: `render_receipt_pdf` renders N receipts (different numbers
 and hashes), the resident set size (RSS, /proc/self/statm) is read after a full garbage
-collection every 50 renders. `--compare` runs, side by side, the current code (`current`) and the code as it
-was before its FontConfiguration was shared (`fresh-font-config`: a new one, hence a new
-Fontconfig configuration and Pango font map, per render), and writes
+collection every 50 renders. `--compare` runs, side by side, the current code (`current`) and
+the code as it was before its FontConfiguration was shared (`fresh-font-config`: a new one,
+hence a new Fontconfig configuration and Pango font map, per render), and writes
 benchmarks/results/pdf_memory.json. Run: `.venv/bin/python benchmarks/pdf_memory.py --compare`.
 """
 
