@@ -276,7 +276,9 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "http_settings",
             "PYTHONPATH": str(BENCHMARKS / "http_server"),
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-            "LOG_LEVEL": "ERROR", "GUNICORN_ACCESS_LOG": "/dev/null"}
+            "LOG_LEVEL": "ERROR", "GUNICORN_ACCESS_LOG": "/dev/null",
+            # A shared, overloaded machine can starve a worker for long: not a timeout here.
+            "GUNICORN_TIMEOUT": "300"}
         port = free_port()
         server = serve(environment, port, Path(data_dir) / "serve.log")
         try:
@@ -303,6 +305,9 @@ def main() -> None:
             load = throughput(base, "bench-staff@example.fr",
                               f"/instruction/appels/{code}/dossiers/", options.clients,
                               options.seconds)
+        except Exception:
+            print((Path(data_dir) / "serve.log").read_text()[-5000:], file=sys.stderr)
+            raise
         finally:
             server.terminate()
             server.wait(timeout=60)
