@@ -36,6 +36,13 @@ def test_healthz_answers_any_host_header(client):
     assert client.get("/healthz", HTTP_HOST="10.1.2.3:8000").status_code == 200
 
 
+def test_healthz_answers_plain_http_when_https_is_enforced(client):
+    # Probes call the process directly, without the TLS proxy in front.
+    with override_settings(SECURE_SSL_REDIRECT=True):
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/comptes/login/").status_code == 301
+
+
 @pytest.mark.django_db
 def test_readyz_with_database_cache_and_storage_reachable_is_ok(client):
     response = client.get("/readyz")
