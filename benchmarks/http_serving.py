@@ -54,7 +54,7 @@ def seed(dossiers: int, drafts: int, instructed: int) -> dict:
 
     from guichet.calls.services import load_call
     from guichet.core.clock import now
-    from guichet.dossiers.models import Affiliation, Dossier, DossierStatus
+    from guichet.dossiers.models import Affiliation, Dossier, DossierStatus, Submission
     from guichet.dossiers.services import submit
     from guichet.review.models import Instruction, Role
     from tests.factories import bulk_submitted_dossiers, make_dossier, staff, take_part
@@ -78,10 +78,17 @@ def seed(dossiers: int, drafts: int, instructed: int) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # what autovacuum does after a bulk load
     first_wave = call.waves.order_by("position").first()
-    # The committee ranks instructed dossiers: some of the bulk ones, as if instructed.
+    # The committee ranks instructed dossiers: some of the bulk ones, as if instructed, each
+    # with a copy of the real submission's frozen content (the ranking reads the aid there).
+    frozen = Submission.objects.get(dossier_id=submitted)
     instructed_pks = list(Dossier.objects.filter(wave=first_wave, status=DossierStatus.SUBMITTED)
                           .order_by("pk").values_list("pk", flat=True)[:instructed])
     Dossier.objects.filter(pk__in=instructed_pks).update(status=DossierStatus.INSTRUCTED)
+    Submission.objects.bulk_create(
+        Submission(dossier_id=pk, version=1, received_at=frozen.received_at, wave=first_wave,
+                   snapshot=frozen.snapshot, sha256=frozen.sha256,
+                   rules_version=frozen.rules_version, eligible=True, verdict=frozen.verdict)
+        for pk in instructed_pks)
     Instruction.objects.bulk_create(
         Instruction(dossier_id=pk, admissible=True, eligible=True, instructed_at=now())
         for pk in instructed_pks)
