@@ -200,7 +200,7 @@ def main() -> None:
         print(json.dumps(figures))
         return
     # Imported here: only its version is reported.
-    import ortools  # noqa: PLC0415
+    import ortools
 
     report = {"benchmark": "assignment", "cpu_model": cpu_model(),
               "load_average_at_start": [round(x, 2) for x in os.getloadavg()],

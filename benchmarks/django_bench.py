@@ -16,13 +16,13 @@ def setup_django(data_dir: str, *, migrate: bool = True) -> None:
     sys.path.insert(0, str(ROOT))
     # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
     # Django or guichet module loads.
-    import django  # noqa: PLC0415
+    import django
 
     django.setup()
     if migrate:
         # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
         # Django or guichet module loads.
-        from django.core.management import call_command  # noqa: PLC0415
+        from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
 
@@ -30,8 +30,8 @@ def setup_django(data_dir: str, *, migrate: bool = True) -> None:
 def timed_requests(client, url: str, runs: int) -> dict:
     # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
     # Django or guichet module loads.
-    from django.db import connection  # noqa: PLC0415
-    from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     client.get(url)  # warm caches (templates, call definition)
     samples = []

@@ -47,7 +47,7 @@ def cases() -> dict:
     """name -> (description, parts) ; built lazily in the parent process."""
     # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
     # Django or guichet module loads.
-    from tests import hostile_files as hostile  # noqa: PLC0415
+    from tests import hostile_files as hostile
 
     return {
         # The attacks of the issue.
@@ -146,9 +146,9 @@ def measure(name: str, file_path: str, data_dir: str) -> dict:
     setup_django(data_dir, migrate=False)
     # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
     # Django or guichet module loads.
-    from django.test import Client  # noqa: PLC0415
+    from django.test import Client
 
-    from guichet.dossiers.models import ExpenseLine  # noqa: PLC0415
+    from guichet.dossiers.models import ExpenseLine
 
     context = json.loads((Path(data_dir) / "context.json").read_text())
     client = Client()
@@ -186,7 +186,7 @@ def measure(name: str, file_path: str, data_dir: str) -> dict:
 def _user(email: str):
     # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
     # Django or guichet module loads.
-    from guichet.accounts.models import User  # noqa: PLC0415
+    from guichet.accounts.models import User
 
     return User.objects.get(email=email)
 
@@ -206,8 +206,8 @@ def prepare(data_dir: str) -> None:
     setup_django(data_dir)
     # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
     # Django or guichet module loads.
-    from guichet.calls.services import load_call  # noqa: PLC0415
-    from tests.factories import lead_and_member, make_dossier  # noqa: PLC0415
+    from guichet.calls.services import load_call
+    from tests.factories import lead_and_member, make_dossier
 
     load_call(ROOT / "calls" / "deffinum.toml", demo_today=dt.date.today())
     document = json.loads((ROOT / "tests" / "data" / "contract-example.json").read_text())
@@ -222,9 +222,9 @@ def valid_annex(target: Path, data_dir: str) -> None:
     """A valid annex of 5 000 lines, for the dossier's members (written by the template)."""
     setup_django(data_dir, migrate=False)
     # Imported here: a benchmark chooses its settings and sets Django up first.
-    from guichet.dossiers import budget  # noqa: PLC0415
-    from guichet.dossiers.annex import schema, template  # noqa: PLC0415
-    from guichet.dossiers.models import Dossier  # noqa: PLC0415
+    from guichet.dossiers import budget
+    from guichet.dossiers.annex import schema, template
+    from guichet.dossiers.models import Dossier
 
     context = json.loads((Path(data_dir) / "context.json").read_text())
     dossier = Dossier.objects.get(pk=context["dossier"])
@@ -272,7 +272,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
     # Django or guichet module loads.
-    from tests import hostile_files as hostile  # noqa: PLC0415
+    from tests import hostile_files as hostile
 
     chosen = {name: case for name, case in cases().items()
               if not options.only or name in options.only}

@@ -31,13 +31,13 @@ def main() -> None:
         setup_django(data_dir)
         # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
         # Django or guichet module loads.
-        from django.conf import settings  # noqa: PLC0415
-        from django.test import Client  # noqa: PLC0415
-        from django.test.utils import setup_test_environment  # noqa: PLC0415
+        from django.conf import settings
+        from django.test import Client
+        from django.test.utils import setup_test_environment
 
-        from guichet.calls.services import load_call  # noqa: PLC0415
-        from guichet.review.models import CallRole, Role  # noqa: PLC0415
-        from tests.factories import bulk_submitted_dossiers, make_user  # noqa: PLC0415
+        from guichet.calls.services import load_call
+        from guichet.review.models import CallRole, Role
+        from tests.factories import bulk_submitted_dossiers, make_user
 
         setup_test_environment()
         call = load_call(ROOT / "calls" / "deffinum.toml", demo_today=dt.date.today()).call
@@ -45,7 +45,7 @@ def main() -> None:
             bulk_submitted_dossiers(call, min(2000, options.dossiers - start), start=start)
         # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
         # Django or guichet module loads.
-        from django.db import connection  # noqa: PLC0415
+        from django.db import connection
 
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:

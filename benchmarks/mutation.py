@@ -91,7 +91,7 @@ def function_of(mutant_name: str) -> str:
 
 def mutant_diff(mutant_name: str) -> str:
     # Imported here: mutmut is needed only for the report of a survivor.
-    from mutmut.mutation.diff_apply import get_diff_for_mutant  # noqa: PLC0415
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     return get_diff_for_mutant(mutant_name)
 

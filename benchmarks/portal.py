@@ -19,8 +19,8 @@ from django_bench import ROOT, setup_django, timed_requests
 def big_dossier():
     # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
     # Django or guichet module loads.
-    from guichet.calls.services import load_call  # noqa: PLC0415
-    from tests.factories import fresh_siret, lead_and_member, make_dossier  # noqa: PLC0415
+    from guichet.calls.services import load_call
+    from tests.factories import fresh_siret, lead_and_member, make_dossier
 
     load_call(ROOT / "calls" / "deffinum.toml", demo_today=dt.date.today())
     sirets = [fresh_siret() for _ in range(10)]
@@ -42,11 +42,11 @@ def timed_submissions(runs: int) -> dict:
     complete dossiers; the receipt PDF and mail (outbox rows run in-process after commit, as
     without a broker) are timed apart."""
     # Imported here: a benchmark chooses its settings and sets Django up first.
-    from django.core import mail  # noqa: PLC0415
-    from django.db import transaction  # noqa: PLC0415
+    from django.core import mail
+    from django.db import transaction
 
-    from guichet.dossiers.services import submit  # noqa: PLC0415
-    from tests.factories import lead_and_member, make_dossier  # noqa: PLC0415
+    from guichet.dossiers.services import submit
+    from tests.factories import lead_and_member, make_dossier
 
     document = json.loads((ROOT / "tests" / "data" / "contract-example.json").read_text())
     document.pop("submitted_at")
@@ -82,15 +82,15 @@ def main() -> None:
         setup_django(data_dir)
         # Imported here: a benchmark chooses its settings and sets Django up in main(), before any
         # Django or guichet module loads.
-        from django.conf import settings  # noqa: PLC0415
-        from django.test import Client  # noqa: PLC0415
-        from django.test.utils import override_settings  # noqa: PLC0415
+        from django.conf import settings
+        from django.test import Client
+        from django.test.utils import override_settings
 
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
                                ALLOWED_HOSTS=["testserver"], DEBUG=False):
             # Imported here: a benchmark chooses its settings and sets Django up in main(), before
             # any Django or guichet module loads.
-            from django.test.utils import setup_test_environment  # noqa: PLC0415
+            from django.test.utils import setup_test_environment
 
             setup_test_environment()
             dossier, lead = big_dossier()

@@ -41,7 +41,7 @@ def generate(count: int, seed: int = SEED) -> list[bytes]:
     if str(BENCH_DIR) not in sys.path:
         sys.path.insert(0, str(BENCH_DIR))
     # Imported here: benchmarks/ is put on sys.path just above.
-    from dossier_factory import dossier_json  # noqa: PLC0415
+    from dossier_factory import dossier_json
 
     rng = random.Random(seed)
     return [dossier_json(rng, members=MEMBERS, lines=LINES) for _ in range(count)]

@@ -70,7 +70,8 @@ def post_fork(server, worker):
 
 
 def child_exit(server, worker):
-    from prometheus_client import multiprocess
+    # Imported in the master only when a worker exits: the config file loads before the app.
+    from prometheus_client import multiprocess  # noqa: PLC0415
 
     multiprocess.mark_process_dead(worker.pid)
 

@@ -235,12 +235,6 @@ STATIC_ROOT = Path(os.environ.get("GUICHET_STATIC_DIR", DATA_DIR / "static"))
 # that carry their hash (cached for a year) and pre-compressed; development serves them from
 # the apps as they are (runserver, DEBUG).
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = not PRODUCTION
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-                    if PRODUCTION else
-                    "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
 MEDIA_ROOT = Path(os.environ.get("GUICHET_MEDIA_DIR", DATA_DIR / "media"))
 # Uploaded files (documents, signed agreements): the folder MEDIA_ROOT, or a bucket of an
 # S3-compatible store when S3_BUCKET is set (README, "Storage"). Both private: no URL, no
@@ -262,7 +256,9 @@ STORAGES = {
             "file_overwrite": False,
         },
     } if S3_BUCKET else {"BACKEND": "guichet.core.storage.PrivateFileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+                    if PRODUCTION else
+                    "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

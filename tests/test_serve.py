@@ -17,7 +17,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psycopg
 import pytest
+from django.db import connection
 
 GUICHET = Path(sys.executable).with_name("guichet")
 START_TIMEOUT_S = 60
@@ -34,8 +36,6 @@ def _free_port() -> int:
 
 
 def _database_url(django_db_setup, django_db_blocker, folder: Path) -> tuple[str, bool]:
-    from django.db import connection
-
     with django_db_blocker.unblock():
         settings = connection.settings_dict
         if connection.vendor == "postgresql":
@@ -187,9 +187,6 @@ def test_serve_survives_the_database_dropping_its_connections(server):
     idle timeout) is replaced at the next request, which succeeds instead of failing."""
     if not server["postgres"]:
         pytest.skip("pg_terminate_backend needs PostgreSQL (set DATABASE_URL)")
-    import psycopg
-    from django.db import connection
-
     for _ in range(4):  # both workers open their persistent connection
         assert _get(f"{server['url']}/readyz")[0] == 200
     settings = connection.settings_dict

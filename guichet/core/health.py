@@ -19,6 +19,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from guichet.core.metrics import metrics
+
 logger = logging.getLogger("guichet.health")
 BROKER_TIMEOUT_S = 2
 
@@ -50,7 +52,7 @@ def broker_url() -> str | None:
 def check_broker() -> None:
     url = broker_url()
     if url.startswith(("redis://", "rediss://", "unix://")):
-        import redis
+        import redis  # noqa: PLC0415  (the broker's client: only when one is configured)
 
         client = redis.Redis.from_url(url, socket_connect_timeout=BROKER_TIMEOUT_S,
                                       socket_timeout=BROKER_TIMEOUT_S)
@@ -59,7 +61,7 @@ def check_broker() -> None:
         finally:
             client.close()
     else:  # AMQP and the others: through kombu, which Celery brings
-        from kombu import Connection
+        from kombu import Connection  # noqa: PLC0415  (Celery's transport, for other brokers)
 
         with Connection(url, connect_timeout=BROKER_TIMEOUT_S) as broker:
             broker.ensure_connection(max_retries=1)
@@ -112,8 +114,6 @@ class ProbeMiddleware:
     ALLOWED_HOSTS and SECURE_SSL_REDIRECT would refuse them (and /metrics has its token)."""
 
     def __init__(self, get_response):
-        from guichet.core.metrics import metrics
-
         self.get_response = get_response
         self.routes = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics}
 

@@ -54,23 +54,6 @@ def scraped(name: str, documentation: str, kind: str = "gauge", label: str | Non
     return register
 
 
-@scraped("guichet_dossiers", "Dossiers, by status", label="status")
-def _dossiers_per_status() -> dict:
-    from django.db.models import Count
-
-    from guichet.dossiers.models import Dossier
-
-    return dict(Dossier.objects.values_list("status").annotate(n=Count("id")).order_by())
-
-
-@scraped("guichet_submissions", "Submissions received (receipts, corrections included)",
-         kind="counter")
-def _submissions() -> int:
-    from guichet.dossiers.models import Submission
-
-    return Submission.objects.count()
-
-
 class DatabaseCollector:
     def collect(self):
         for name, (documentation, kind, label, reader) in _SCRAPED.items():

@@ -6,4 +6,5 @@ class DossiersConfig(AppConfig):
     label = "dossiers"
 
     def ready(self):
-        from guichet.dossiers import permissions  # noqa: F401, PLC0415  (registers the rules)
+        # Imported once the app registry is ready: they register the rules and /metrics readers.
+        from guichet.dossiers import metrics, permissions  # noqa: F401, PLC0415
