@@ -13,9 +13,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
-from guichet.dossiers.demo import blank_pdf
 
 from guichet.audit.models import AuditEvent
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.documents import upload_document
 from guichet.dossiers.models import Document, Dossier, Submission
 from guichet.dossiers.receipt import receipt_data, receipt_hash_from_pdf, render_receipt_pdf

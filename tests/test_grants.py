@@ -13,13 +13,14 @@ import pypdf
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
-from guichet.dossiers.demo import blank_pdf
 
 from guichet.accounts.models import User
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import verify_chain
 from guichet.calls.models import Call, CallStatus, Programme, Wave
 from guichet.calls.services import CallRefused, close_call
+from guichet.core.permissions import PermissionRefused
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.dossiers.services import SubmissionRefused, submit
 from guichet.grants import dashboard
@@ -54,7 +55,7 @@ from guichet.grants.selectors import (
     programme_remaining,
 )
 from guichet.opendata import exports
-from guichet.review.instruction import InstructionRefused, record_instruction
+from guichet.review.instruction import record_instruction
 from guichet.rules import dossier as fmt
 from guichet.rules.grants import balance_due, months_after, tranche_amounts, wave_allowances
 from guichet.rules.money import format_eur_fr
@@ -430,7 +431,7 @@ def test_close_call_by_non_administrator_refused(deffinum, team, example_documen
     dossier = make_dossier(example_document)
     lead, _member = lead_and_member(dossier)
     for user in (team["instructor"], team["committee"], lead):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             close_call(deffinum, user, "Clôture anticipée.", now=IN_WAVE_1)
     call = Call.objects.get(pk=deffinum.pk)
     assert (call.status, call.closed_message) == (CallStatus.OPEN, "")
@@ -579,7 +580,7 @@ def test_record_payment_without_reference_refused(team, signed):
 
 def test_record_payment_by_non_staff_refused(team, signed):
     for user in (signed.lead, team["committee"]):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             record_payment(tranche(signed.grant, 1), user, paid_on=dt.date(2022, 2, 1),
                                     reference="VIR-2022-0001")
     assert not Payment.objects.exists()
@@ -647,7 +648,7 @@ def test_reverse_payment_without_reason_or_by_non_instructor_refused(team, signe
     with pytest.raises(GrantRefused) as refusal:
         reverse_payment(paid, team["instructor"], reason="  ")
     assert refusal.value.field == "reason"
-    with pytest.raises(InstructionRefused):
+    with pytest.raises(PermissionRefused):
         reverse_payment(paid, signed.lead, reason="Je préfère.")
     assert Payment.objects.count() == 1
     assert tranche(signed.grant, 1).status == TrancheStatus.PAID
@@ -854,7 +855,7 @@ def test_review_report_changes_requested_needs_comment(team, signed):
 def test_review_report_by_non_instructor_refused(team, signed):
     hand_in(signed, ReportKind.INTERMEDIATE)
     for user in (team["committee"], signed.lead):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             review_report(report(signed.grant, ReportKind.INTERMEDIATE), user,
                                    approve=True)
     assert report(signed.grant, ReportKind.INTERMEDIATE).status == ReportStatus.SUBMITTED
@@ -976,7 +977,7 @@ def test_amend_grant_changing_eligible_base_refused(team, granted):
 
 def test_amend_grant_by_non_instructor_refused(team, granted):
     for user in (team["committee"], granted.lead):
-        with pytest.raises(InstructionRefused, match=NOT_ALLOWED):
+        with pytest.raises(PermissionRefused, match=NOT_ALLOWED):
             amend_grant(granted.grant, user, reason="Prolongation.",
                                  duration_months=30)
     assert Grant.objects.get(pk=granted.grant.pk).version == 1

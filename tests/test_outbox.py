@@ -197,6 +197,14 @@ def test_failed_delivery_listed_for_administrators_and_retry_delivers(
     assert "Aucun envoi en échec." in again.content.decode()
 
 
+def test_failed_deliveries_link_shown_to_administrators_only(client, open_call):
+    link = 'href="/instruction/envois-en-echec/"'
+    client.force_login(staff(open_call, "instructeur@example.fr", Role.INSTRUCTOR))
+    assert link not in client.get("/instruction/").content.decode()
+    client.force_login(staff(open_call, "admin@example.fr", Role.ADMINISTRATOR))
+    assert link in client.get("/instruction/").content.decode()
+
+
 # --- the receipt leaves the submission request ------------------------------------------------
 
 @pytest.mark.django_db

@@ -11,11 +11,11 @@ import boto3
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from guichet.dossiers.demo import blank_pdf
 from moto.server import ThreadedMotoServer
 
 from guichet.core.backups import stored_names
 from guichet.core.storage import NoPublicAddress
+from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.models import Document
 from tests.factories import lead_and_member, make_dossier
 
