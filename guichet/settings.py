@@ -87,7 +87,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "guichet.core.request_id.RequestIdMiddleware",
+    "guichet.core.health.ProbeMiddleware",  # /healthz, /readyz, /metrics: before host checks
+    "guichet.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "guichet.core.middleware.FrenchUnlessChosenMiddleware",
@@ -136,10 +140,14 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Guichet] "
 # Every process shares one cache (allauth counts failed logins in it): Redis when set, else
 # a table of the database (created by migration core 0001). Never a per-process memory cache.
 DATABASE_CACHE_TABLE = "guichet_cache"
+REDIS_URL = os.environ.get("REDIS_URL") or None
+REDIS_TIMEOUT_S = 5  # a Redis that stops answering fails a request, never hangs it
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                "LOCATION": os.environ["REDIS_URL"]}
-    if os.environ.get("REDIS_URL") else
+                "LOCATION": REDIS_URL,
+                "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_S,
+                            "socket_timeout": REDIS_TIMEOUT_S}}
+    if REDIS_URL else
     {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
      "LOCATION": DATABASE_CACHE_TABLE}
 }
@@ -190,6 +198,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'guichet.sqlite3'}"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        # A persistent connection the server dropped (restart, failover, idle timeout) is
+        # replaced at the start of the next request instead of failing it with a 500.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -218,7 +229,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("GUICHET_STATIC_DIR", DATA_DIR / "static"))
+# Production serves the files `guichet collectstatic` gathered, by WhiteNoise, under names
+# that carry their hash (cached for a year) and pre-compressed; development serves them from
+# the apps as they are (runserver, DEBUG).
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = not PRODUCTION
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+                    if PRODUCTION else
+                    "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 MEDIA_ROOT = Path(os.environ.get("GUICHET_MEDIA_DIR", DATA_DIR / "media"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -286,9 +307,37 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# One line per record on stderr, with the request id (guichet/core/request_id.py): JSON for a
+# log collector in production, plain text for people elsewhere (LOG_FORMAT=json|text).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: expected json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "guichet.core.request_id.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "guichet.core.jsonlog.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# /metrics (Prometheus) answers only a request with `Authorization: Bearer <METRICS_TOKEN>`;
+# unset, it answers 404 (guichet/core/metrics.py says why a token and not an address rule).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Errors to Sentry only when SENTRY_DSN is set; no personal data (send_default_pii off).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", ENVIRONMENT),
+        release=os.environ.get("SENTRY_RELEASE") or None,
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        send_default_pii=False,
+    )
