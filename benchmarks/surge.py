@@ -254,37 +254,49 @@ class Tally:
 
 
 class Browser:
-    """One person's browser: a keep-alive connection and the cookies the server set."""
+    """One person's browser: its cookies, and a keep-alive connection to each server."""
 
-    def __init__(self, address: tuple[str, int], session_key: str):
-        self.address = address
-        self.cookies = {"sessionid": session_key}
-        self.connection = None
+    def __init__(self, address: tuple[str, int], session_key: str | None = None):
+        self.address = address  # the server asked unless a request names another
+        self.cookies = {"sessionid": session_key} if session_key else {}
+        self.connections = {}
 
-    def request(self, method: str, path: str, body: str | None = None):
-        if self.connection is None:
-            self.connection = http.client.HTTPConnection(*self.address,
-                                                         timeout=REQUEST_TIMEOUT_S)
+    def request(self, method: str, path: str, body: str | None = None, address=None):
+        address = address or self.address
+        if address not in self.connections:
+            self.connections[address] = http.client.HTTPConnection(
+                *address, timeout=REQUEST_TIMEOUT_S)
+        connection = self.connections[address]
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
                    "Accept-Language": "fr"}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
-            self.connection.request(method, path, body=body, headers=headers)
-            response = self.connection.getresponse()
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
             content = response.read()
         except (OSError, http.client.HTTPException):
-            self.connection.close()
-            self.connection = None
+            connection.close()
+            del self.connections[address]
             raise
         for header, value in response.getheaders():
             if header.lower() == "set-cookie":
                 name, _, rest = value.partition("=")
                 self.cookies[name.strip()] = rest.split(";", 1)[0]
         if response.getheader("Connection", "").lower() == "close":
-            self.connection.close()
-            self.connection = None
+            connection.close()
+            del self.connections[address]
         return response, content
+
+    def csrf_token(self, path: str, address=None) -> str:
+        """GET `path` (reloading after a failure, as a person would) and the CSRF token of its
+        form."""
+        response, content = attempt(lambda: self.request("GET", path, address=address),
+                                    tries=4)
+        token = CSRF_FIELD.search(content.decode())
+        if response.status != 200 or token is None:
+            raise RuntimeError(f"GET {path}: {response.status}")
+        return token.group(1)
 
 
 def attempt(action, tries: int):
@@ -303,11 +315,8 @@ def attempt(action, tries: int):
 
 def submit_as(browser: Browser, dossier: int, tally: Tally) -> None:
     step = f"/dossiers/{dossier}/etape/depot/"
-    response, content = attempt(lambda: browser.request("GET", step), tries=4)  # reloads
-    token = CSRF_FIELD.search(content.decode())
-    if response.status != 200 or token is None:
-        raise RuntimeError(f"GET {step}: {response.status}")
-    form = urllib.parse.urlencode({"csrfmiddlewaretoken": token.group(1), "confirm": "on"})
+    form = urllib.parse.urlencode({"csrfmiddlewaretoken": browser.csrf_token(step),
+                                   "confirm": "on"})
     receipt = f"/dossiers/{dossier}/accuse/"
     start = time.perf_counter()
     try:
@@ -323,7 +332,7 @@ def submit_as(browser: Browser, dossier: int, tally: Tally) -> None:
         response, _ = browser.request("POST", step, form)
         if response.status != 302 or response.getheader("Location") != receipt:
             raise RuntimeError(f"re-POST after {failure}: {response.status}")
-        response, content = browser.request("GET", receipt)
+        response, _ = browser.request("GET", receipt)
         if response.status != 200:
             raise RuntimeError(f"receipt after re-POST: {response.status}")
         with tally.lock:
