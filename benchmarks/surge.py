@@ -246,6 +246,7 @@ def seed(count: int) -> list[tuple[int, str]]:
 @dataclasses.dataclass
 class Tally:
     post_ms: list = dataclasses.field(default_factory=list)
+    get_ms: list = dataclasses.field(default_factory=list)  # the submission step's page
     submitted: int = 0
     retried: int = 0  # POSTs sent again after a failure
     retried_with_receipt: int = 0
@@ -315,8 +316,11 @@ def attempt(action, tries: int):
 
 def submit_as(browser: Browser, dossier: int, tally: Tally) -> None:
     step = f"/dossiers/{dossier}/etape/depot/"
-    form = urllib.parse.urlencode({"csrfmiddlewaretoken": browser.csrf_token(step),
-                                   "confirm": "on"})
+    start = time.perf_counter()
+    token = browser.csrf_token(step)
+    with tally.lock:
+        tally.get_ms.append((time.perf_counter() - start) * 1000)
+    form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "confirm": "on"})
     receipt = f"/dossiers/{dossier}/accuse/"
     start = time.perf_counter()
     try:
@@ -509,13 +513,17 @@ def write_report(result: dict, name: str) -> None:
         f"{result['count']} applicants, {result['clients']} concurrent clients, gunicorn "
         f"{result['gunicorn_workers']} workers, 1 Celery worker (concurrency "
         f"{result['celery_concurrency']}) + scheduler, Redis, PostgreSQL, SMTP sink; "
-        f"faults: {'yes' if result['faults'] else 'no'}. Machine: {os.cpu_count()} cores, "
+        f"faults: {'yes' if result['faults'] else 'no'}; Celery worker "
+        f"{'started after the surge' if result['worker_after'] else 'running throughout'}. "
+        f"Machine: {os.cpu_count()} cores, "
         f"load average before the run {result['load_before']}.", "",
         "| measure | value |", "|---|---|",
         f"| submissions/s | {run['submissions_per_s']} |",
         f"| POST p50 / p95 / p99 (ms) | {run['post_p50_ms']} / {run['post_p95_ms']} / "
         f"{run['post_p99_ms']} |",
         f"| POST max (ms) | {run['post_max_ms']} |",
+        f"| GET of the submission step p50 / p95 / p99 (ms) | {run['get_p50_ms']} / "
+        f"{run['get_p95_ms']} / {run['get_p99_ms']} |",
         f"| wall time of the surge (s) | {run['seconds']} |",
         f"| POSTs sent again after a failure | {run['retried']} "
         f"(answered with the receipt: {run['retried_with_receipt']}) |",
@@ -552,10 +560,15 @@ def main() -> int:
     parser.add_argument("--redis", default=os.environ.get("SURGE_REDIS_URL",
                                                            "redis://127.0.0.1:6379/9"),
                         help="a Redis database for this run alone (flushed)")
+    parser.add_argument("--worker-after", action="store_true",
+                        help="start the Celery worker only once the surge is over (the web "
+                             "tier alone, the outbox filling up meanwhile); not with --faults")
     parser.add_argument("--drain-timeout", type=float, default=240)
     parser.add_argument("--name", default="surge", help="results file name")
     parser.add_argument("--keep", action="store_true", help="keep the database and folder")
     options = parser.parse_args()
+    if options.worker_after and options.faults:
+        parser.error("--worker-after goes without --faults (a fault kills the Celery worker)")
     for variable, default in (("PGHOST", "127.0.0.1"), ("PGPORT", "5432"),
                               ("PGUSER", "postgres")):
         os.environ.setdefault(variable, default)
@@ -586,8 +599,9 @@ def main() -> int:
                 "celery-scheduler": celery_scheduler(env, folder)}
     problems = ["did not run"]
     try:
-        for service in services.values():
-            service.start()
+        for name, service in services.items():
+            if not (options.worker_after and name == "celery-worker"):
+                service.start()
         wait_until_ready(f"http://127.0.0.1:{port}", services["gunicorn"])
         load_before = round(os.getloadavg()[0], 2)
         work = queue.Queue()
@@ -608,6 +622,8 @@ def main() -> int:
         seconds = time.perf_counter() - start
         done.set()
         faults.join()
+        if options.worker_after:
+            services["celery-worker"].start()
         print(f"surge done in {seconds:.1f} s; waiting for the outbox", flush=True)
         pending, drain_s = wait_for_outbox(options.drain_timeout)
         time.sleep(1)  # the last SMTP conversations end
@@ -620,6 +636,7 @@ def main() -> int:
         result = {
             "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "count": options.count, "clients": options.clients, "faults": options.faults,
+            "worker_after": options.worker_after,
             "gunicorn_workers": 2, "celery_concurrency": celery_concurrency,
             "load_before": load_before,
             "run": {"seconds": round(seconds, 1),
@@ -630,6 +647,9 @@ def main() -> int:
                     "post_max_ms": round(max(tally.post_ms), 1) if tally.post_ms else None,
                     "post_mean_ms": round(statistics.mean(tally.post_ms), 1)
                     if tally.post_ms else None,
+                    "get_p50_ms": percentile(tally.get_ms, 0.5),
+                    "get_p95_ms": percentile(tally.get_ms, 0.95),
+                    "get_p99_ms": percentile(tally.get_ms, 0.99),
                     "retried": tally.retried, "retried_with_receipt": tally.retried_with_receipt,
                     "errors": tally.errors},
             "outbox_pending": pending, "outbox_drain_s": drain_s,
