@@ -470,6 +470,8 @@ def check(applicants, sink: MailSink, env: dict, folder: Path) -> dict:
         "receipt_mails_missing": sorted(n for n in numbers if mails[n] == 0),
         "receipt_mails_duplicated": {n: c for n, c in mails.items() if c > 1},
         "receipt_mails_unknown": sorted(n for n in mails if n not in numbers),
+        "outbox_rows": OutboxMessage.objects.count(),
+        "outbox_pending": OutboxMessage.objects.filter(status=OutboxStatus.PENDING).count(),
         "outbox_failed": OutboxMessage.objects.filter(status=OutboxStatus.FAILED).count(),
         "audit_verify": (audit.stdout + audit.stderr).strip().splitlines()[-1:],
         "audit_verify_ok": audit.returncode == 0,
@@ -489,6 +491,8 @@ def lost(checks: dict, allowed_duplicates: int) -> list[str]:
         problems.append("receipt_mails_duplicated")
     if checks["outbox_failed"]:
         problems.append("outbox_failed")
+    if checks["outbox_pending"]:
+        problems.append("outbox_not_drained")
     if not checks["audit_verify_ok"]:
         problems.append("audit_verify")
     return problems
@@ -563,10 +567,15 @@ def main() -> int:
     parser.add_argument("--worker-after", action="store_true",
                         help="start the Celery worker only once the surge is over (the web "
                              "tier alone, the outbox filling up meanwhile); not with --faults")
-    parser.add_argument("--drain-timeout", type=float, default=240)
+    parser.add_argument("--drain-timeout", type=float,
+                        help="seconds to wait for the outbox after the surge (default: 120 + "
+                             "1.5 per submission: a receipt PDF takes about a second to render "
+                             "on a loaded 2-core machine)")
     parser.add_argument("--name", default="surge", help="results file name")
     parser.add_argument("--keep", action="store_true", help="keep the database and folder")
     options = parser.parse_args()
+    if options.drain_timeout is None:
+        options.drain_timeout = 120 + 1.5 * options.count
     if options.worker_after and options.faults:
         parser.error("--worker-after goes without --faults (a fault kills the Celery worker)")
     for variable, default in (("PGHOST", "127.0.0.1"), ("PGPORT", "5432"),
