@@ -74,6 +74,15 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its children it has reaped (user + system)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -112,6 +121,13 @@ class Service:
             self.process.wait(timeout=40)
         except subprocess.TimeoutExpired:
             self.kill()
+
+    def cpu(self) -> float:
+        """CPU seconds used by the process and its children, dead (reaped) or alive."""
+        if self.process is None or self.process.poll() is not None:
+            return 0.0
+        pid = self.process.pid
+        return cpu_seconds(pid) + sum(cpu_seconds(child) for child in children(pid))
 
     def memory(self) -> dict[str, float]:
         """RSS of the process and of each child, MiB."""
@@ -532,6 +548,8 @@ def write_report(result: dict, name: str) -> None:
         f"| POSTs sent again after a failure | {run['retried']} "
         f"(answered with the receipt: {run['retried_with_receipt']}) |",
         f"| errors | {len(run['errors'])} |",
+        f"| gunicorn CPU per submission (ms; GET + POST, workers killed excepted) | "
+        f"{run['web_cpu_ms_per_submission']} |",
         f"| outbox drained after (s) | {result['outbox_drain_s']} "
         f"(rows still pending: {result['outbox_pending']}) |",
         "", "## Faults", "", *(f"- {line}" for line in result["fault_log"] or ["none"]),
@@ -613,6 +631,7 @@ def main() -> int:
                 service.start()
         wait_until_ready(f"http://127.0.0.1:{port}", services["gunicorn"])
         load_before = round(os.getloadavg()[0], 2)
+        web_cpu_before = services["gunicorn"].cpu()
         work = queue.Queue()
         for applicant in applicants:
             work.put(applicant)
@@ -629,6 +648,7 @@ def main() -> int:
         for client in clients:
             client.join()
         seconds = time.perf_counter() - start
+        web_cpu = services["gunicorn"].cpu() - web_cpu_before
         done.set()
         faults.join()
         if options.worker_after:
@@ -659,6 +679,7 @@ def main() -> int:
                     "get_p50_ms": percentile(tally.get_ms, 0.5),
                     "get_p95_ms": percentile(tally.get_ms, 0.95),
                     "get_p99_ms": percentile(tally.get_ms, 0.99),
+                    "web_cpu_ms_per_submission": round(1000 * web_cpu / max(1, tally.submitted)),
                     "retried": tally.retried, "retried_with_receipt": tally.retried_with_receipt,
                     "errors": tally.errors},
             "outbox_pending": pending, "outbox_drain_s": drain_s,
