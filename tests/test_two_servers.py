@@ -15,6 +15,7 @@ import time
 import urllib.parse
 
 import pytest
+import redis
 from django.db import connection
 
 from benchmarks.surge import (
@@ -37,8 +38,6 @@ BACKGROUND_TIMEOUT_S = 120
 
 
 def _redis_up() -> bool:
-    import redis
-
     try:
         return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
@@ -104,8 +103,6 @@ def servers(tmp_path, settings):
     if not _redis_up():
         pytest.skip(f"needs Redis at {REDIS_URL}")
     settings.MEDIA_ROOT = tmp_path / "media"  # the servers' files are the test's
-    import redis
-
     redis.Redis.from_url(REDIS_URL).flushdb()  # this Redis database is the test's alone
     database = connection.settings_dict
     database_url = (f"postgres://{database['USER'] or 'postgres'}@"
