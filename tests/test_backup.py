@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -19,6 +20,7 @@ from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.documents import upload_document
 from guichet.dossiers.models import Document, Dossier, Submission
 from guichet.dossiers.receipt import receipt_data, receipt_hash_from_pdf, render_receipt_pdf
+from guichet.dossiers.receipt_store import receipt_path
 from guichet.dossiers.services import submit
 from tests.factories import lead_and_member, make_dossier
 
@@ -45,10 +47,19 @@ def instance_state() -> dict:
             receipt_data(d))) for d in submitted},
         "documents": [(d.file.name, d.sha256, hashlib.sha256(d.file.read()).hexdigest())
                       for d in Document.objects.order_by("pk")],
+        # The receipt PDFs the outbox stored after each submission.
+        "stored_receipts": [(name, hashlib.sha256(default_storage.open(name).read()).hexdigest())
+                            for name in _stored_receipts()],
         "audit": list(AuditEvent.objects.order_by("sequence").values_list(
             "sequence", "action", "hash")),
     }
     return json.loads(json.dumps(state))
+
+
+def _stored_receipts() -> list[str]:
+    return sorted(receipt_path(s.dossier, s.version, s.sha256)
+                  for s in Submission.objects.select_related("dossier")
+                  if default_storage.exists(receipt_path(s.dossier, s.version, s.sha256)))
 
 
 @pytest.fixture
@@ -102,12 +113,13 @@ def test_backup_restore_round_trip_brings_back_data_files_receipts_and_audit(
     environment, restored_media = fresh_instance
     before = instance_state()
     assert len(before["documents"]) == 4
+    assert len(before["stored_receipts"]) == 1
     assert len(before["audit"]) >= 3
     call_command("backup", str(tmp_path / "backup"))
 
     restored = _guichet(environment, "restore", str(tmp_path / "backup"))
     assert restored.returncode == 0, restored.stderr
-    assert f"{len(before['documents'])} files" in restored.stdout
+    assert f"{len(before['documents']) + len(before['stored_receipts'])} files" in restored.stdout
 
     verified = _guichet(environment, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
@@ -120,7 +132,8 @@ def test_backup_restore_round_trip_brings_back_data_files_receipts_and_audit(
     (receipt_number, printed), = after["receipts"].items()
     assert receipt_number == seeded.receipt_number
     assert printed == after["submissions"][0][2] == after["submissions"][0][3]
-    for name, _sha, _recomputed in before["documents"]:
+    for name in [document[0] for document in before["documents"]] + [
+            receipt[0] for receipt in before["stored_receipts"]]:
         original = (Path(settings.MEDIA_ROOT) / name).read_bytes()
         assert (restored_media / name).read_bytes() == original
 
@@ -135,7 +148,10 @@ def test_backup_manifest_lists_hashes_version_migrations_and_utc_time(seeded, tm
     dump = tmp_path / "backup" / manifest["database"]["path"]
     assert manifest["database"]["sha256"] == hashlib.sha256(dump.read_bytes()).hexdigest()
     names = {entry["name"]: entry["sha256"] for entry in manifest["files"]}
-    assert names == {d.file.name: d.sha256 for d in Document.objects.all()}
+    stored = {name: hashlib.sha256(default_storage.open(name).read()).hexdigest()
+              for name in _stored_receipts()}
+    assert len(stored) == 1
+    assert names == {d.file.name: d.sha256 for d in Document.objects.all()} | stored
 
 
 @pytest.mark.parametrize("tampered", ["dump", "document"])
