@@ -181,7 +181,7 @@ def gunicorn(name: str, port: int, env: dict, folder: Path, workers: int = 2) ->
 
 
 def celery_worker(env: dict, folder: Path, concurrency: int = 2) -> Service:
-    return Service("celery-worker", [str(GUICHET), "worker", "--", f"--concurrency={concurrency}",
+    return Service("celery-worker", [str(GUICHET), "worker", f"--concurrency={concurrency}",
                                      "--loglevel=WARNING"], env, folder)
 
 
