@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
@@ -45,3 +46,12 @@ def run_service_and_confirm(request, form, action) -> bool:
         messages.success(request, _("Enregistré."))
         return True
     return False
+
+
+def form_action(request, form, service, done: str, again):
+    """One action of a page with one form: `service(cleaned_data)` when the form is valid, then
+    to `done` (a URL); otherwise `again(form)`, the page with the form and its errors."""
+    if form.is_valid() and run_service_and_confirm(request, form,
+                                                   lambda: service(form.cleaned_data)):
+        return redirect(done)
+    return again(form)

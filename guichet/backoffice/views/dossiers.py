@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -21,7 +22,7 @@ from guichet.backoffice.selectors import (
 )
 from guichet.core import labels, spreadsheets
 from guichet.core.fields import parse_id
-from guichet.core.http import CSV, XLSX, download
+from guichet.core.http import CSV, XLSX, download, form_action
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.models import DossierStatus
 
@@ -94,6 +95,13 @@ def _export(queryset, kind: str, call):
 @require_GET
 def dossier_detail(request, pk):
     return dossier_page(request, staff_dossier(request.user, pk))
+
+
+def dossier_action(request, dossier, form, slot: str, service):
+    """An action of the dossier page: back to it, or the page with `form` (in `slot`) and its
+    errors."""
+    return form_action(request, form, service, reverse("backoffice:dossier", args=[dossier.pk]),
+                       lambda bound: dossier_page(request, dossier, **{slot: bound}))
 
 
 def dossier_page(request, dossier, **bound_forms):

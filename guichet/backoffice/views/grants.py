@@ -5,6 +5,7 @@ dashboard."""
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -14,7 +15,7 @@ from guichet.calls.models import Programme
 from guichet.calls.services import close_call
 from guichet.core import labels, spreadsheets
 from guichet.core.clock import in_paris, now
-from guichet.core.http import CSV, ODS, XLSX, download, run_service_and_confirm
+from guichet.core.http import CSV, ODS, XLSX, download, form_action, run_service_and_confirm
 from guichet.dossiers.models import HybridProfile
 from guichet.grants import amendments, dashboard, payments, reports
 from guichet.grants.models import Grant, Payment, RecoveryOrder
@@ -100,16 +101,20 @@ def _indicators_with_targets(grant: Grant) -> list[dict]:
             for i in grant.dossier.call.rules().indicators]
 
 
+def _grant_action(request, grant, form, slot: str, service):
+    """An action of the grant page: back to it, or the page with `form` (in `slot`) and its
+    errors."""
+    return form_action(request, form, service, reverse("backoffice:grant", args=[grant.pk]),
+                       lambda bound: _grant_page(request, grant, **{slot: bound}))
+
+
 @login_required
 @require_POST
 def pay(request, pk, tranche_pk):
     grant = _staff_grant(request.user, pk)
     tranche = get_object_or_404(grant.tranches, pk=tranche_pk)
-    form = forms.PaymentForm(request.POST)
-    if form.is_valid() and run_service_and_confirm(request, form, lambda: payments.record_payment(
-            tranche, request.user, **form.cleaned_data)):
-        return redirect("backoffice:grant", pk=pk)
-    return _grant_page(request, grant, payment_form=form)
+    return _grant_action(request, grant, forms.PaymentForm(request.POST), "payment_form",
+                         lambda data: payments.record_payment(tranche, request.user, **data))
 
 
 @login_required
@@ -117,12 +122,8 @@ def pay(request, pk, tranche_pk):
 def reverse_payment(request, pk, payment_pk):
     grant = _staff_grant(request.user, pk)
     payment = get_object_or_404(Payment, tranche__grant=grant, pk=payment_pk)
-    form = forms.ReversalForm(request.POST)
-    if form.is_valid() and run_service_and_confirm(
-            request, form, lambda: payments.reverse_payment(
-                payment, request.user, **form.cleaned_data)):
-        return redirect("backoffice:grant", pk=pk)
-    return _grant_page(request, grant, reversal_form=form)
+    return _grant_action(request, grant, forms.ReversalForm(request.POST), "reversal_form",
+                         lambda data: payments.reverse_payment(payment, request.user, **data))
 
 
 @login_required
@@ -130,36 +131,30 @@ def reverse_payment(request, pk, payment_pk):
 def review_report(request, pk, report_pk):
     grant = _staff_grant(request.user, pk)
     report = get_object_or_404(grant.reports, pk=report_pk)
-    form = forms.ReportReviewForm(request.POST)
-    if form.is_valid() and run_service_and_confirm(
-            request, form, lambda: reports.review_report(
-                report, request.user, approve=form.cleaned_data["decision"] == "approve",
-                comment=form.cleaned_data["comment"])):
-        return redirect("backoffice:grant", pk=pk)
-    return _grant_page(request, grant, review_form=form)
+    return _grant_action(request, grant, forms.ReportReviewForm(request.POST), "review_form",
+                         lambda data: reports.review_report(
+                             report, request.user, approve=data["decision"] == "approve",
+                             comment=data["comment"]))
 
 
 @login_required
 @require_POST
 def amend(request, pk):
     grant = _staff_grant(request.user, pk)
-    form = forms.AmendmentForm(request.POST)
-    if form.is_valid() and run_service_and_confirm(request, form, lambda: amendments.amend_grant(
-            grant, request.user, reason=form.cleaned_data["reason"],
-            duration_months=form.cleaned_data["duration_months"])):
-        return redirect("backoffice:grant", pk=pk)
-    return _grant_page(request, grant, amendment_form=form)
+    return _grant_action(request, grant, forms.AmendmentForm(request.POST), "amendment_form",
+                         lambda data: amendments.amend_grant(
+                             grant, request.user, reason=data["reason"],
+                             duration_months=data["duration_months"]))
 
 
 @login_required
 @require_POST
 def move_budget(request, pk):
     grant = _staff_grant(request.user, pk)
-    form = forms.BudgetMoveForm(request.POST, lines=_budget_lines(grant))
-    if form.is_valid() and run_service_and_confirm(request, form, lambda: amendments.move_budget(
-            grant, request.user, **form.cleaned_data)):
-        return redirect("backoffice:grant", pk=pk)
-    return _grant_page(request, grant, move_form=form)
+    return _grant_action(request, grant, forms.BudgetMoveForm(request.POST,
+                                                              lines=_budget_lines(grant)),
+                         "move_form", lambda data: amendments.move_budget(grant, request.user,
+                                                                          **data))
 
 
 @login_required
