@@ -195,6 +195,8 @@ TEMPLATES = [{
     },
 }]
 
+FORM_RENDERER = "guichet.core.forms.SharedDsfrRenderer"
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'guichet.sqlite3'}"),
