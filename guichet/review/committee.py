@@ -4,20 +4,17 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.permissions import require_perm
-from guichet.dossiers.format import submitted_dossier
-from guichet.dossiers.models import Dossier, DossierStatus, Submission
+from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants.models import SelectionRun
 from guichet.grants.selectors import allowances
 from guichet.review import committee_text
 from guichet.review.experts import reviewable_dossiers
 from guichet.review.scoring import Aggregate, aggregates
-from guichet.rules.eligibility import compute_figures
 from guichet.rules.selection import (
     InstanceError,
     explain,
@@ -39,11 +36,6 @@ class RankedDossier:
     aggregate: Aggregate
 
 
-def requested_aid(latest: Submission, rules) -> Decimal:
-    """The aid asked for in a dossier's latest submission, computed as its receipt did."""
-    return compute_figures(submitted_dossier(latest.snapshot), rules).aid
-
-
 DECIDED = (DossierStatus.SELECTED, DossierStatus.REJECTED, DossierStatus.REDIRECTED)
 
 
@@ -55,14 +47,13 @@ def ranking(wave, *, normalised: bool = False, decided: bool = False) -> list[Ra
         dossiers = Dossier.objects.filter(
             wave=wave, status__in=(DossierStatus.INSTRUCTED, *DECIDED),
             instruction__admissible=True, instruction__eligible=True)
-    # Every row's data in a fixed number of queries, whatever the size of the wave.
-    dossiers = list(dossiers.prefetch_related(
-        Prefetch("submissions", queryset=Submission.objects.order_by("-version"),
-                 to_attr="latest_first"), "consortium__members__organisation"))
-    rules = wave.call.rules()
+    # Every row's data in a fixed number of queries, whatever the size of the wave. The aid
+    # is the one the latest submission computed and stored (`Dossier.requested_aid`, the
+    # ceiling of the decision too), not recomputed from every frozen snapshot.
+    dossiers = list(dossiers.prefetch_related("consortium__members__organisation"))
     scores = aggregates(wave.call, [d.pk for d in dossiers])
-    rows = [RankedDossier(d, requested_aid(d.latest_first[0], rules), _lead_region(d),
-                          scores[d.pk]) for d in dossiers]
+    rows = [RankedDossier(d, d.requested_aid, _lead_region(d), scores[d.pk])
+            for d in dossiers]
 
     def key(row: RankedDossier):
         value = row.aggregate.normalised if normalised else row.aggregate.mean
