@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from guichet.calls.models import Call
 from guichet.core import labels
 from guichet.core.fields import AmountField
-from guichet.dossiers.format import dossier_queryset, submitted_dossier
+from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
 from guichet.review import committee, instruction, scoring
@@ -199,7 +199,8 @@ def staff_dossier(user, pk: int, permission: str = "") -> Dossier:
     """A dossier the person may open as staff or as a non-conflicted assigned expert (else a
     404: its existence is not revealed), on which they hold `permission` if one is named (else
     a 403)."""
-    dossier = get_object_or_404(dossier_queryset(), pk=pk)
+    # Staff read the frozen submission, never the live draft: no prefetch of its lines.
+    dossier = get_object_or_404(Dossier.objects.select_related("call", "consortium"), pk=pk)
     if not user.has_perm("review.view_dossier", dossier):
         raise Http404
     if permission and not user.has_perm(permission, dossier):

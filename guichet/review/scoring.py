@@ -110,7 +110,8 @@ def aggregates(call, dossier_ids) -> dict[int, Aggregate]:
     reviews = complete_reviews(call, weights)
     by_dossier = _exact_means(call, dossier_ids, weights)
     experts = {expert for means in by_dossier.values() for expert in means}
-    normaliser = _z_scores(reviews, experts, grid)
+    # No complete review of these dossiers: nothing to normalise, no pool statistics to read.
+    normaliser = _z_scores(reviews, experts, grid) if experts else None
     return {dossier_id: _aggregate(dossier_id, by_dossier.get(dossier_id, {}), grid, normaliser)
             for dossier_id in dossier_ids}
 
