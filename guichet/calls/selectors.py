@@ -97,3 +97,12 @@ def account_holders(call: Call) -> list[str]:
     staff = User.objects.filter(call_roles__call=call)
     return sorted(set(applicants.values_list("email", flat=True))
                   | set(staff.values_list("email", flat=True)))
+
+
+def closure_preview(call: Call, at: dt.datetime) -> dict:
+    """Exactly what closing the call at `at` does (calls.services.close_call): the open wave
+    closes now, the waves not yet open are cancelled, everyone with an account is told."""
+    waves = list(call.waves.order_by("position"))
+    return {"closing": [w for w in waves if wave_state(w, at) == "open"],
+            "cancelled": [w for w in waves if wave_state(w, at) == "upcoming"],
+            "recipients": account_holders(call)}
