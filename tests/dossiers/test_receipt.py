@@ -43,7 +43,8 @@ def test_receipt_names_who_submitted_and_when_in_paris(receipt):
     _submission, lead, content = receipt
     text = " ".join(pdf_text(content).split())
     # 11:00 in Paris (summer time) on 31 August 2021, the instant of `submit`
-    assert f"Déposé par Claire Martin ({lead.email}), le 31/08/2021 à 11:00:00 (heure de Paris, UTC+02:00)" in text
+    assert (f"Déposé par Claire Martin ({lead.email}), le 31/08/2021 à 11:00:00 (heure de "
+            "Paris, UTC+02:00)") in text
 
 
 def test_receipt_hash_is_still_the_frozen_dossier_hash(receipt):
