@@ -15,7 +15,7 @@ from guichet.core import labels
 from guichet.core.fields import AmountField
 from guichet.dossiers.format import dossier_queryset, submitted_dossier
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus
-from guichet.dossiers.selectors import participants
+from guichet.dossiers.selectors import participants_of
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
 from guichet.review import committee, instruction, scoring
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Instruction
@@ -289,8 +289,10 @@ def publication_preview(wave) -> dict:
                    .select_related("dossier").prefetch_related(
                        "dossier__consortium__members__organisation")
                    .order_by("outcome", "dossier__receipt_number"))
+    recipients = participants_of(d.dossier.consortium_id for d in pending)
     rows = [PendingPublication(decision, _lead_name(decision.dossier),
-                               participants(decision.dossier)) for decision in pending]
+                               recipients.get(decision.dossier.consortium_id, []))
+            for decision in pending]
     committed = sum((d.awarded_aid for d in pending if d.awarded_aid), Decimal(0))
     budget = committee.available_budget(wave)
     return {"rows": rows, "committed": committed, "budget": budget,

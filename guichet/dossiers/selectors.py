@@ -7,9 +7,17 @@ from guichet.dossiers.models import Dossier, Participant
 def participants(dossier: Dossier) -> list[str]:
     """E-mail addresses of everyone taking part in the consortium (participations only: acting
     for a member organisation is not enough)."""
-    return sorted(set(User.objects.filter(
-        participations__member__consortium_id=dossier.consortium_id,
-        is_active=True).values_list("email", flat=True)))
+    return participants_of([dossier.consortium_id]).get(dossier.consortium_id, [])
+
+
+def participants_of(consortium_ids) -> dict[int, list[str]]:
+    """`participants` of several consortia in one query, by consortium."""
+    found: dict[int, set[str]] = {}
+    for consortium, email in User.objects.filter(
+            participations__member__consortium_id__in=list(consortium_ids),
+            is_active=True).values_list("participations__member__consortium_id", "email"):
+        found.setdefault(consortium, set()).add(email)
+    return {consortium: sorted(emails) for consortium, emails in found.items()}
 
 
 def person_label(user) -> str:
