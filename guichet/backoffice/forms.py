@@ -184,6 +184,10 @@ class AdoptionForm(DsfrBaseForm):
     run = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
+def _per_cent(rate: Decimal) -> str:
+    return format((rate * 100).normalize(), "f")
+
+
 class WhatIfForm(DsfrBaseForm):
     """Other thresholds for the call, rates in per cent as the rules say them."""
 
@@ -196,9 +200,11 @@ class WhatIfForm(DsfrBaseForm):
 
     @staticmethod
     def initial_of(thresholds) -> dict:
+        """The call's thresholds as the form shows them: rates in per cent ("70", not
+        "7E+1", which is how a normalised Decimal prints)."""
         return {"minimum_base": thresholds.minimum_base,
-                "aid_cap_rate": (thresholds.aid_cap_rate * 100).normalize(),
-                "in_kind_cap_rate": (thresholds.in_kind_cap_rate * 100).normalize()}
+                "aid_cap_rate": _per_cent(thresholds.aid_cap_rate),
+                "in_kind_cap_rate": _per_cent(thresholds.in_kind_cap_rate)}
 
     def thresholds(self) -> Thresholds:
         data = self.cleaned_data

@@ -6,8 +6,11 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from guichet.dossiers.models import DossierStatus, Submission
+from guichet.grants.decisions import prepare_decision
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
 from guichet.notifications.models import OutboxMessage
 from tests.factories import lead_and_member
@@ -124,3 +127,26 @@ def test_what_if_page_refuses_a_rate_above_100_naming_the_field(client, team, tw
     assert response.context["form"].errors["aid_cap_rate"] == [
         "Assurez-vous que cette valeur est inférieure ou égale à 100."]
     assert "Effet sur la vague" not in text(response)
+
+
+def test_what_if_page_starts_from_the_call_thresholds(client, team, two_scored):
+    client.force_login(team["committee"])
+    page = client.get(COMMITTEE + "seuils/").content.decode()
+    assert re.search(r'name="minimum_base" value="500000(\.00)?"', page)
+    assert 'name="aid_cap_rate" value="70"' in page
+    assert 'name="in_kind_cap_rate" value="30"' in page
+
+
+def test_publication_confirmation_queries_do_not_grow_with_decisions(
+        client, team, two_scored, example_document, django_assert_max_num_queries):
+    client.force_login(team["committee"])
+    simulate(client, objective="score_sum")
+    client.post(COMMITTEE + "adoption/", {"run": SelectionRun.objects.get().pk})
+    client.force_login(team["admin"])
+    with CaptureQueriesContext(connection) as two:
+        client.get(COMMITTEE + "publication/")
+    third = instructed_dossier(example_document, team["instructor"])
+    prepare_decision(third, team["committee"], "rejected", motivation="Hors ligne.")
+    with django_assert_max_num_queries(len(two)):
+        response = client.get(COMMITTEE + "publication/")
+    assert len(row_texts(response)) == 3
