@@ -12,7 +12,8 @@ TEMPLATES = sorted(path for path in PACKAGE.glob("**/templates/**/*.html"))
 # CSP applies, and WeasyPrint reads no stylesheet from the static files, so their style is
 # inline.
 PDF_TEMPLATES = {"dossiers/receipt_pdf.html", "grants/agreement.html",
-                 "grants/decision_letter.html", "grants/recovery_order.html"}
+                 "grants/decision_letter.html", "grants/recovery_order.html",
+                 "web/commitment_letter.html"}
 
 STYLE_ATTRIBUTE = re.compile(r"<[^>]*\sstyle\s*=", re.IGNORECASE)
 STYLE_ELEMENT = re.compile(r"<style\b", re.IGNORECASE)

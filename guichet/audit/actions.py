@@ -53,6 +53,8 @@ class AuditAction(models.TextChoices):
     REVIEW_EXPERTS_ASSIGNED = "review.experts_assigned", _("Experts affectés")
     REVIEW_CONFLICT_DECLARED = "review.conflict_declared", _("Conflit d'intérêts déclaré")
     REVIEW_SCORES_SUBMITTED = "review.scores_submitted", _("Notes d'expertise remises")
+    REVIEW_SELECTION_ADOPTED = ("review.selection_adopted",
+                                _("Simulation adoptée comme décisions préparées"))
 
     DECISION_PREPARED = "decision.prepared", _("Décision préparée")
     DECISION_PUBLISHED = "decision.published", _("Décision publiée")

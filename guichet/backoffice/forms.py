@@ -1,4 +1,5 @@
 import re
+from decimal import Decimal
 
 from django import forms
 from django.utils.text import capfirst
@@ -8,6 +9,7 @@ from dsfr.forms import DsfrBaseForm
 from guichet.core import labels
 from guichet.core.fields import AmountField, DateField, DateTimeField
 from guichet.grants.models import Outcome
+from guichet.rules.whatif import Thresholds
 
 
 class InstructionForm(DsfrBaseForm):
@@ -174,6 +176,40 @@ def simulation_initial(run, names: dict[str, str]) -> dict:
             initial[f"{kind}_{n}_group"] = f"{item['group']}:{item['value']}"
             initial[f"{kind}_{n}_limit"] = item[limit]
     return initial
+
+
+class AdoptionForm(DsfrBaseForm):
+    """The simulation adopted: the run the page showed (refused if another came since)."""
+
+    run = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+def _per_cent(rate: Decimal) -> str:
+    return format((rate * 100).normalize(), "f")
+
+
+class WhatIfForm(DsfrBaseForm):
+    """Other thresholds for the call, rates in per cent as the rules say them."""
+
+    minimum_base = AmountField(label=_("Assiette éligible minimale (€)"))
+    aid_cap_rate = forms.DecimalField(label=_("Taux d'aide maximal (%)"), min_value=Decimal(1),
+                                      max_value=Decimal(100), decimal_places=2, localize=True)
+    in_kind_cap_rate = forms.DecimalField(label=_("Plafond des apports en nature (%)"),
+                                          min_value=Decimal(1), max_value=Decimal(100),
+                                          decimal_places=2, localize=True)
+
+    @staticmethod
+    def initial_of(thresholds) -> dict:
+        """The call's thresholds as the form shows them: rates in per cent ("70", not
+        "7E+1", which is how a normalised Decimal prints)."""
+        return {"minimum_base": thresholds.minimum_base,
+                "aid_cap_rate": _per_cent(thresholds.aid_cap_rate),
+                "in_kind_cap_rate": _per_cent(thresholds.in_kind_cap_rate)}
+
+    def thresholds(self) -> Thresholds:
+        data = self.cleaned_data
+        return Thresholds(data["minimum_base"], data["aid_cap_rate"] / 100,
+                                data["in_kind_cap_rate"] / 100)
 
 
 class DecisionForm(DsfrBaseForm):

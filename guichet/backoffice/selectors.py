@@ -15,6 +15,7 @@ from guichet.core import labels
 from guichet.core.fields import AmountField
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus
+from guichet.dossiers.selectors import participants_of
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
 from guichet.review import committee, instruction, scoring
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Instruction
@@ -273,3 +274,33 @@ def committee_page_data(wave, user) -> dict:
         "pending": Decision.objects.filter(dossier__wave=wave, status=DecisionStatus.PENDING)
         .select_related("dossier"),
         "can_publish": user.has_perm("review.publish_decisions", call)}
+
+
+@dataclass(frozen=True)
+class PendingPublication:
+    decision: Decision
+    lead: str  # the lead organisation, the letter's addressee
+    recipients: list[str]  # who receives the notice and the letter
+
+
+def publication_preview(wave) -> dict:
+    """Exactly what publishing the wave's decisions does: each pending decision with its
+    amount and the addresses its notice goes to, the aid committed and the budget left."""
+    pending = list(Decision.objects.filter(dossier__wave=wave, status=DecisionStatus.PENDING)
+                   .select_related("dossier").prefetch_related(
+                       "dossier__consortium__members__organisation")
+                   .order_by("outcome", "dossier__receipt_number"))
+    recipients = participants_of(d.dossier.consortium_id for d in pending)
+    rows = [PendingPublication(decision, _lead_name(decision.dossier),
+                               recipients.get(decision.dossier.consortium_id, []))
+            for decision in pending]
+    committed = sum((d.awarded_aid for d in pending if d.awarded_aid), Decimal(0))
+    budget = committee.available_budget(wave)
+    return {"rows": rows, "committed": committed, "budget": budget,
+            "remaining": budget - committed,
+            "mails": sum(len(row.recipients) for row in rows)}
+
+
+def _lead_name(dossier: Dossier) -> str:
+    lead = next((m for m in dossier.consortium.members.all() if m.is_lead), None)
+    return lead.organisation.name if lead else "—"

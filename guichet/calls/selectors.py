@@ -38,6 +38,38 @@ def published_calls(at: dt.datetime, language: str = "fr") -> list[CallSummary]:
             for call in calls]
 
 
+@dataclass(frozen=True)
+class CallPage:
+    """What the public page of a call says, from its definition: the rules in plain French."""
+
+    summary: CallSummary
+    rules: object  # the CallDefinition
+    minimum_base: str
+    aid_rate: str  # "70 %"
+    cofinancing_rate: str  # the complement of the aid rate
+    in_kind_rate: str
+
+
+def call_page(code: str, at: dt.datetime, language: str = "fr") -> CallPage | None:
+    summary = next((entry for entry in published_calls(at, language) if entry.call.code == code),
+                   None)
+    if summary is None:
+        return None
+    rules = summary.call.rules()
+    money = format_eur_en if language == "en" else format_eur_fr
+    eligibility = rules.eligibility
+    return CallPage(summary, rules, money(eligibility.minimum_base),
+                    _percent(eligibility.aid_cap_rate),
+                    _percent(1 - eligibility.aid_cap_rate),
+                    _percent(eligibility.in_kind_cap_rate))
+
+
+def _percent(rate: Decimal) -> str:
+    """0.7 -> "70 %" (no trailing zeros; a decimal comma in French)."""
+    text = format((rate * 100).normalize(), "f")
+    return f"{text.replace('.', ',')} %"
+
+
 def wave_state(wave: Wave, at: dt.datetime) -> str:
     """"cancelled" (the call closed before it opened), "closed", "upcoming" or "open"."""
     if wave.is_cancelled:
@@ -65,3 +97,12 @@ def account_holders(call: Call) -> list[str]:
     staff = User.objects.filter(call_roles__call=call)
     return sorted(set(applicants.values_list("email", flat=True))
                   | set(staff.values_list("email", flat=True)))
+
+
+def closure_preview(call: Call, at: dt.datetime) -> dict:
+    """Exactly what closing the call at `at` does (calls.services.close_call): the open wave
+    closes now, the waves not yet open are cancelled, everyone with an account is told."""
+    waves = list(call.waves.order_by("position"))
+    return {"closing": [w for w in waves if wave_state(w, at) == "open"],
+            "cancelled": [w for w in waves if wave_state(w, at) == "upcoming"],
+            "recipients": account_holders(call)}

@@ -27,8 +27,11 @@ def _font_config() -> FontConfiguration:
 
 
 def render_pdf(template: str, context: dict) -> bytes:
+    """The template as a tagged PDF (PDF/UA structure: headings, paragraphs, tables), so that
+    a screen reader reads it; its title and language come from the template's <title> and
+    <html lang>."""
     with translation.override("fr"):
         html = render_to_string(template, context)
     fetcher = weasyprint.URLFetcher(allowed_protocols=())
     return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(
-        font_config=_font_config())
+        font_config=_font_config(), pdf_tags=True)

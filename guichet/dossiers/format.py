@@ -81,6 +81,11 @@ def submitted_dossier(snapshot: str | bytes) -> fmt.Dossier:
     return fmt.dossier_from_builtins(envelope["dossier"])
 
 
+def submitted_documents(snapshot: str | bytes) -> list[dict]:
+    """The documents of a frozen submission (kind, name, sha256, size), as hashed with it."""
+    return list(msgspec.json.decode(snapshot).get("documents", []))
+
+
 def stamped(document: fmt.Dossier, received_at: dt.datetime, first_received_at: dt.datetime,
             zone) -> fmt.Dossier:
     """The document as received at `received_at` (in the call's time zone); a re-submission

@@ -14,7 +14,8 @@ import pypdf
 
 from guichet.core.clock import format_paris_instant
 from guichet.core.pdf import render_pdf
-from guichet.dossiers.format import submitted_dossier
+from guichet.dossiers.format import submitted_documents, submitted_dossier
+from guichet.dossiers.selectors import person_label
 from guichet.rules.eligibility import compute_figures
 from guichet.rules.money import format_eur_fr
 
@@ -42,6 +43,9 @@ class ReceiptData:
     eligible: bool
     failed_rules: list[str]  # French messages of the rules that failed at receipt
     version: int = 1
+    # (label, file name, SHA-256) of each document, from the frozen submission
+    documents: tuple[tuple[str, str, str], ...] = ()
+    submitted_by: str = ""  # name and e-mail of who submitted ("" when imported)
 
 
 def render_receipt_pdf(data: ReceiptData) -> bytes:
@@ -79,14 +83,16 @@ def receipt_data(dossier, version: int | None = None) -> ReceiptData | None:
     """What the receipt of a submitted dossier says, from its frozen submission `version`
     (the latest when None)."""
 
-    submissions = dossier.submissions.select_related("wave")
+    submissions = dossier.submissions.select_related("wave", "submitted_by")
     if version is not None:
         submissions = submissions.filter(version=version)
     submission = submissions.order_by("-version").first()
     if submission is None:
         return None
     frozen = submitted_dossier(submission.snapshot)
-    figures = compute_figures(frozen, dossier.call.rules())
+    rules = dossier.call.rules()
+    figures = compute_figures(frozen, rules)
+    labels = {document.id: document.label for document in rules.documents}
     return ReceiptData(
         receipt_number=dossier.receipt_number, received_at=submission.received_at,
         sha256=submission.sha256, call_name=dossier.call.name, wave_name=submission.wave.name,
@@ -94,4 +100,7 @@ def receipt_data(dossier, version: int | None = None) -> ReceiptData | None:
         members=[(m.name, m.siret) for m in frozen.members],
         eligible_base=figures.eligible_base, aid=figures.aid, eligible=submission.eligible,
         failed_rules=[r["message"] for r in submission.verdict["results"] if not r["ok"]],
-        version=submission.version)
+        version=submission.version,
+        documents=tuple((labels.get(d["kind"], d["kind"]), d["name"], d["sha256"])
+                        for d in submitted_documents(submission.snapshot)),
+        submitted_by=person_label(submission.submitted_by))

@@ -14,6 +14,7 @@ from guichet.core.pdf import render_pdf
 from guichet.core.permissions import require_perm
 from guichet.dossiers.lifecycle import DOSSIER, DossierAction, apply_dossier_transition
 from guichet.dossiers.models import Dossier, DossierStatus
+from guichet.dossiers.selectors import lead_addressee
 from guichet.grants.commitment import commit_grant, release_grant
 from guichet.grants.lifecycle.decision import DecisionAction, apply_decision_transition
 from guichet.grants.models import Decision, DecisionStatus, Outcome
@@ -127,7 +128,11 @@ def published_decision(dossier: Dossier) -> Decision | None:
 
 
 def decision_letter_pdf(decision: Decision) -> bytes:
+    """The letter: addressed to the lead organisation and its representative, signed for the
+    call's attributing body; a refusal says how and within what time it may be appealed."""
+    organisation, representative = lead_addressee(decision.dossier)
     return render_pdf("grants/decision_letter.html", {
-        "decision": decision, "dossier": decision.dossier,
+        "decision": decision, "dossier": decision.dossier, "rules": decision.dossier.call.rules(),
+        "lead": organisation, "representative": representative,
         "published_at": format_paris_instant(decision.published_at) if decision.published_at
         else None})

@@ -5,6 +5,7 @@ from decimal import Decimal
 from guichet.core.clock import format_paris_instant
 from guichet.core.pdf import render_pdf
 from guichet.dossiers.format import submitted_dossier
+from guichet.dossiers.selectors import lead_addressee
 from guichet.grants.models import Grant
 
 
@@ -13,8 +14,10 @@ def agreement_pdf(grant: Grant) -> bytes:
     dossier = grant.dossier
     rules = dossier.call.rules()
     frozen = submitted_dossier(dossier.submissions.order_by("-version").first().snapshot)
+    organisation, representative = lead_addressee(dossier)
     return render_pdf("grants/agreement.html", {
         "grant": grant, "dossier": dossier, "frozen": frozen, "rules": rules,
+        "lead": organisation, "representative": representative,
         "rate": (grant.award / grant.eligible_base * 100).quantize(Decimal("0.01")),
         "tranches": grant.tranches.order_by("number"),
         "reports": grant.reports.order_by("due_on"),

@@ -4,17 +4,23 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
+from guichet.audit.actions import AuditAction
+from guichet.audit.services import append_event
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.permissions import require_perm
-from guichet.dossiers.models import Dossier, DossierStatus
-from guichet.grants.models import SelectionRun
+from guichet.dossiers.format import submitted_dossier
+from guichet.dossiers.models import Dossier, DossierStatus, Submission
+from guichet.grants.decisions import prepare_decision
+from guichet.grants.models import Decision, Outcome, SelectionRun
 from guichet.grants.selectors import allowances
 from guichet.review import committee_text
 from guichet.review.experts import reviewable_dossiers
 from guichet.review.scoring import Aggregate, aggregates
+from guichet.rules.eligibility import compute_figures
 from guichet.rules.selection import (
     InstanceError,
     explain,
@@ -22,6 +28,7 @@ from guichet.rules.selection import (
     selection_result_to_dict,
     solve_selection,
 )
+from guichet.rules.whatif import FrozenDossier, ThresholdError, Thresholds, WhatIf, what_if
 
 
 class SelectionRefused(ServiceError):
@@ -158,3 +165,72 @@ def names_of(instance: dict) -> dict[str, str]:
 def describe(run: SelectionRun) -> committee_text.RunText:
     """The run as the committee page shows it."""
     return committee_text.describe_run(run, names_of(run.instance), run.call.rules())
+
+
+def adoption_plan(run: SelectionRun) -> list[tuple[int, str, Decimal | None]]:
+    """What adopting a run prepares, dossier by dossier of its instance: (primary key,
+    outcome, awarded aid); the selected receive the aid the simulation counted, the others
+    are not retained. Dossiers without a score were not in the run and stay undecided."""
+    selected = set(run.result["selected"])
+    return [(dossier_pk(item["id"]),
+             Outcome.SELECTED if item["id"] in selected else Outcome.REJECTED,
+             Decimal(item["aid"]) if item["id"] in selected else None)
+            for item in run.instance["dossiers"]]
+
+
+@transaction.atomic
+def adopt_simulation(wave, run_pk: int | None, by) -> list[Decision]:
+    """Prepare the decisions of the simulation `run_pk` in one step (each replacing a pending
+    one), so that the committee publishes exactly the portfolio it simulated. Only the wave's
+    last run may be adopted (the one the page showed), and only while each of its dossiers is
+    still instructed (all or none)."""
+    require_perm(by, "review.select", wave.call)
+    run = SelectionRun.objects.filter(wave=wave).order_by("-created_at", "-pk").first()
+    if run is None or run.pk != run_pk:
+        raise SelectionRefused(_("Seule la dernière simulation de la vague peut être adoptée : "
+                                 "rechargez la page."))
+    plan = adoption_plan(run)
+    dossiers = Dossier.objects.select_for_update().in_bulk([pk for pk, _o, _a in plan])
+    motivation = _("Non retenu par le comité de sélection : le dossier n'entre pas dans la "
+                   "ligne de financement de la vague, compte tenu des notes et du budget "
+                   "disponible.")
+    prepared = []
+    for pk, outcome, aid in plan:
+        dossier = dossiers[pk]
+        if dossier.status != DossierStatus.INSTRUCTED:
+            raise SelectionRefused(
+                _("Le dossier %(number)s n'est plus en attente de décision (%(status)s) : "
+                  "relancez la simulation.") % {"number": dossier.receipt_number,
+                                                "status": dossier.get_status_display()})
+        prepared.append(prepare_decision(
+            dossier, by, outcome, awarded_aid=aid,
+            motivation="" if outcome == Outcome.SELECTED else motivation))
+    append_event(AuditAction.REVIEW_SELECTION_ADOPTED, run, by=by, details={
+        "selected": len([d for d in prepared if d.outcome == Outcome.SELECTED]),
+        "rejected": len([d for d in prepared if d.outcome == Outcome.REJECTED])})
+    return prepared
+
+
+def threshold_what_if(wave, by, thresholds: Thresholds) -> tuple[WhatIf, dict[str, Dossier]]:
+    """Which submitted dossiers of the wave would change verdict under other thresholds, and
+    the aid their eligible dossiers would then request; read-only (the frozen verdicts stay).
+    Returns the comparison and the dossiers it names (by their key in it)."""
+    require_perm(by, "review.select", wave.call)
+    latest = {}
+    for submission in (Submission.objects.filter(dossier__wave=wave)
+                       .exclude(dossier__status=DossierStatus.DRAFT)
+                       .select_related("dossier").order_by("dossier", "version")):
+        latest[submission.dossier_id] = submission  # the last version wins
+    rules = wave.call.rules()
+    frozen = []
+    for submission in latest.values():
+        document = submitted_dossier(submission.snapshot)
+        failed = frozenset(result["rule"] for result in submission.verdict["results"]
+                           if not result["ok"])
+        frozen.append(FrozenDossier(str(submission.dossier_id), document, failed,
+                                    compute_figures(document, rules).aid))
+    try:
+        comparison = what_if(frozen, rules, thresholds)
+    except ThresholdError as exc:
+        raise SelectionRefused(_("Seuil hors des limites admises."), field=exc.field) from None
+    return comparison, {str(s.dossier_id): s.dossier for s in latest.values()}

@@ -5,5 +5,8 @@ from guichet.web import views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("appels/<slug:code>/", views.call_page, name="call"),
+    path("appels/<slug:code>/modele-lettre-engagement.pdf", views.commitment_letter,
+         name="commitment-letter"),
     path("schemas/guichet.dossier-1.json", views.dossier_schema, name="dossier-schema"),
 ]

@@ -1,10 +1,14 @@
-from django.http import JsonResponse
+from django.conf import settings
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
+from guichet.calls.selectors import call_page as call_page_of
 from guichet.calls.selectors import published_calls
 from guichet.core.clock import now
+from guichet.core.http import PDF, download
+from guichet.core.pdf import render_pdf
 from guichet.rules.dossier import json_schema
 
 
@@ -12,6 +16,28 @@ from guichet.rules.dossier import json_schema
 def home(request):
     calls = published_calls(now(), language=get_language() or "fr")
     return render(request, "web/home.html", {"calls": calls})
+
+
+@require_GET
+def call_page(request, code):
+    """The public page of a call: objectives, who may apply, the rules, the calendar, the
+    documents (with a model letter of commitment) and whom to contact."""
+    page = call_page_of(code, now(), language=get_language() or "fr")
+    if page is None:
+        raise Http404
+    return render(request, "web/call.html", {"page": page, "entry": page.summary,
+                                             "rules": page.rules,
+                                             "contact": settings.CONTACT_EMAIL})
+
+
+@require_GET
+def commitment_letter(request, code):
+    """The model letter of commitment a member signs, as a PDF to fill in."""
+    page = call_page_of(code, now())
+    if page is None:
+        raise Http404
+    content = render_pdf("web/commitment_letter.html", {"rules": page.rules})
+    return download(content, PDF, f"modele-lettre-engagement-{code}.pdf")
 
 
 @require_GET

@@ -339,10 +339,11 @@ def test_review_wave_from_instruction_to_published_decisions(
     expect(administrator.get_by_role("listitem").filter(has_text=second_receipt)).to_contain_text(
         "non retenu")
     visit(administrator, "administrator-committee")
-    click_through(administrator.get_by_role("button", name="Publier toutes les décisions"))
+    click_through(administrator.get_by_test_id("publish-link"))
+    visit(administrator, "administrator-publication-confirmation")
+    click_through(administrator.get_by_role("button", name="Confirmer la publication"))
     expect(administrator.get_by_text("2 décisions publiées.")).to_be_visible()
-    expect(administrator.get_by_role("button", name="Publier toutes les décisions")
-           ).to_have_count(0)
+    expect(administrator.get_by_test_id("publish-link")).to_have_count(0)
     # The ranking the committee decided on stays, read-only, with each dossier's outcome.
     ranking = administrator.get_by_test_id("ranking").locator("tbody tr")
     expect(ranking).to_have_count(2)

@@ -6,14 +6,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guichet.backoffice import forms
-from guichet.backoffice.selectors import committee_page_data, staff_call
+from guichet.backoffice.selectors import committee_page_data, publication_preview, staff_call
 from guichet.core.errors import ServiceError
 from guichet.core.http import run_service
 from guichet.grants import decisions
 from guichet.review import committee
+from guichet.rules.whatif import thresholds_of
 
 
 def _wave(request, code, wave_code, permission="review.select"):
@@ -75,9 +76,32 @@ def simulate(request, code, wave_code):
 
 @login_required
 @require_POST
+def adopt(request, code, wave_code):
+    """The last simulation becomes the prepared decisions; the page then lists them."""
+    _call, wave = _wave(request, code, wave_code, "review.prepare_decision")
+    form = forms.AdoptionForm(request.POST)
+    try:
+        prepared = committee.adopt_simulation(
+            wave, form.cleaned_data["run"] if form.is_valid() else None, request.user)
+    except ServiceError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, ngettext(
+            "Simulation adoptée : %(n)d décision préparée, à publier.",
+            "Simulation adoptée : %(n)d décisions préparées, à publier.", len(prepared))
+            % {"n": len(prepared)})
+    return redirect("backoffice:committee", code=code, wave_code=wave_code)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def publish(request, code, wave_code):
-    """A button, no form: what was published, or why nothing was, is said in a message."""
-    _call, wave = _wave(request, code, wave_code, "review.publish_decisions")
+    """GET: the confirmation page, saying exactly which decisions, amounts and mails the
+    publication makes; POST (its button): the publication."""
+    call, wave = _wave(request, code, wave_code, "review.publish_decisions")
+    if request.method == "GET":
+        return render(request, "backoffice/publish_decisions.html", {
+            "call": call, "wave": wave, **publication_preview(wave)})
     try:
         published = decisions.publish_decisions(wave, request.user)
     except ServiceError as refused:
@@ -88,3 +112,26 @@ def publish(request, code, wave_code):
                          % {"n": len(published)})
     return redirect("backoffice:committee", code=code, wave_code=wave_code)
 
+
+@login_required
+@require_GET
+def what_if(request, code, wave_code):
+    """The call's thresholds changed for a moment: which submitted dossiers would change
+    verdict and what the wave's budget would then carry. Nothing is written."""
+    call, wave = _wave(request, code, wave_code)
+    current = thresholds_of(call.rules())
+    form = forms.WhatIfForm(request.GET or None, initial=forms.WhatIfForm.initial_of(current))
+    result = None
+    if form.is_bound and form.is_valid():
+        try:
+            comparison, dossiers = committee.threshold_what_if(wave, request.user,
+                                                               form.thresholds())
+        except ServiceError as refused:
+            form.add_error(refused.field if refused.field in form.fields else None,
+                           refused.message)
+        else:
+            result = {"comparison": comparison, "budget": committee.available_budget(wave),
+                      "rows": [(dossiers[change.key], change)
+                               for change in comparison.changes]}
+    return render(request, "backoffice/what_if.html", {
+        "call": call, "wave": wave, "form": form, "current": current, "result": result})

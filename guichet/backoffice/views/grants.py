@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from guichet.backoffice import forms
 from guichet.backoffice.selectors import refuse_page, staff_call, staff_calls
 from guichet.calls.models import Programme
+from guichet.calls.selectors import closure_preview
 from guichet.calls.services import close_call
 from guichet.core import labels, spreadsheets
 from guichet.core.clock import in_paris, now
@@ -172,7 +173,8 @@ def close_call_early(request, code):
     if form.is_valid() and run_service_and_confirm(request, form, lambda: close_call(
             call, request.user, form.cleaned_data["message"])):
         return redirect("backoffice:home")
-    return render(request, "backoffice/close_call.html", {"call": call, "form": form})
+    return render(request, "backoffice/close_call.html", {
+        "call": call, "form": form, **closure_preview(call, now())})
 
 
 @login_required
