@@ -5,5 +5,8 @@ from guichet.web import views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/lues/", views.read_notifications, name="read-notifications"),
+    path("notifications/preference/", views.mail_preference, name="mail-preference"),
     path("schemas/guichet.dossier-1.json", views.dossier_schema, name="dossier-schema"),
 ]

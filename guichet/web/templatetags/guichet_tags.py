@@ -7,6 +7,7 @@ from django.utils.translation import get_language
 
 from guichet.calls import selectors as call_selectors
 from guichet.core import labels
+from guichet.notifications.selectors import unread_count
 
 register = template.Library()
 
@@ -18,6 +19,12 @@ def rule_message(result) -> str:
     if isinstance(result, dict):
         return result.get("message_en") if labels.in_english() else result["message"]
     return result.message_en if labels.in_english() else result.message
+
+
+@register.simple_tag
+def unread_notifications(user) -> int:
+    """How many notifications the person has not read (the header's badge)."""
+    return unread_count(user) if user.is_authenticated else 0
 
 
 @register.filter
