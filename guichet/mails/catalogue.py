@@ -18,17 +18,17 @@ from django.template import Context, Engine
 from django.urls import reverse
 from django.utils import translation
 
+from guichet.accounts.models import User
 from guichet.calls.models import Call, Wave
 from guichet.calls.selectors import account_holders
 from guichet.core.clock import format_paris_instant, site_url
+from guichet.core.labels import money
 from guichet.core.text import mail_subject
 from guichet.dossiers.models import Dossier, Invitation
 from guichet.dossiers.receipt import receipt_data
 from guichet.dossiers.receipt_store import receipt_pdf
 from guichet.dossiers.selectors import participants
 from guichet.grants.decisions import decision_letter_pdf
-from guichet.accounts.models import User
-from guichet.core.labels import money
 from guichet.grants.models import Decision, Grant, Payment, Report
 from guichet.notifications.kinds import Kind
 from guichet.notifications.models import Notification
