@@ -14,27 +14,10 @@ from guichet.calls.models import Call
 from guichet.core import labels
 from guichet.core.fields import AmountField
 from guichet.dossiers.format import dossier_queryset, submitted_dossier
-from guichet.dossiers.models import ConsortiumMember, CorrectionRequest, Dossier, DossierStatus
-from guichet.grants.models import (
-    Decision,
-    DecisionStatus,
-    Grant,
-    GrantStatus,
-    Report,
-    ReportStatus,
-    SelectionRun,
-    Tranche,
-    TrancheStatus,
-)
+from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus
+from guichet.grants.models import Decision, DecisionStatus, SelectionRun
 from guichet.review import committee, instruction, scoring
-from guichet.review.models import (
-    Assignment,
-    CallRole,
-    Conflict,
-    ExpertProfile,
-    Instruction,
-    Role,
-)
+from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Instruction
 from guichet.rules.eligibility import compute_figures
 
 SORTS = {"numero": "receipt_number", "-numero": "-receipt_number", "titre": "title",
@@ -290,55 +273,3 @@ def committee_page_data(wave, user) -> dict:
         .select_related("dossier"),
         "can_publish": user.has_perm("review.publish_decisions", call)}
 
-
-@dataclass(frozen=True)
-class Waiting:
-    """What waits for one person, per role they hold (None: they do not hold it). One
-    query per figure, whatever the number of calls or dossiers."""
-
-    to_instruct: int | None = None
-    corrections_overdue: int | None = None
-    answers_received: int | None = None
-    reviews_to_do: int | None = None
-    next_review_due: object = None
-    waves_to_decide: int | None = None
-    agreements_to_sign: int | None = None
-    tranches_due: int | None = None
-    reports_to_review: int | None = None
-
-
-def waiting_work(user, now) -> Waiting:
-    roles = set(CallRole.objects.filter(user=user).values_list("role", flat=True))
-    figures = {}
-
-    def calls(role):
-        return CallRole.objects.filter(user=user, role=role).values("call_id")
-
-    if Role.INSTRUCTOR in roles:
-        mine = calls(Role.INSTRUCTOR)
-        figures["to_instruct"] = Dossier.objects.filter(
-            call__in=mine, status=DossierStatus.SUBMITTED).count()
-        figures["corrections_overdue"] = CorrectionRequest.objects.filter(
-            dossier__call__in=mine, dossier__status=DossierStatus.CORRECTION_REQUESTED,
-            answered_at__isnull=True, deadline__lt=now).count()
-        figures["answers_received"] = Dossier.objects.filter(
-            call__in=mine, status=DossierStatus.SUBMITTED,
-            correction_requests__answered_at__isnull=False).distinct().count()
-    if Role.EXPERT in roles:
-        open_reviews = expert_assignments(user).filter(submitted_at__isnull=True)
-        figures["reviews_to_do"] = open_reviews.count()
-        figures["next_review_due"] = open_reviews.filter(due_on__isnull=False).order_by(
-            "due_on").values_list("due_on", flat=True).first()
-    if Role.COMMITTEE in roles:
-        figures["waves_to_decide"] = Dossier.objects.filter(
-            call__in=calls(Role.COMMITTEE), status=DossierStatus.INSTRUCTED,
-            wave__isnull=False).values("wave_id").distinct().count()
-    if Role.ADMINISTRATOR in roles:
-        mine = calls(Role.ADMINISTRATOR)
-        figures["agreements_to_sign"] = Grant.objects.filter(
-            dossier__call__in=mine, status=GrantStatus.COMMITTED).count()
-        figures["tranches_due"] = Tranche.objects.filter(
-            grant__dossier__call__in=mine, status=TrancheStatus.DUE).count()
-        figures["reports_to_review"] = Report.objects.filter(
-            grant__dossier__call__in=mine, status=ReportStatus.SUBMITTED).count()
-    return Waiting(**figures)

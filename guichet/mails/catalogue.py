@@ -17,6 +17,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.template import Context, Engine
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import ngettext
 
 from guichet.accounts.models import User
 from guichet.calls.models import Call, Wave
@@ -206,7 +207,9 @@ def _expert_assigned(expert: int, dossiers: list[int]) -> Mail:
     path = _review_path(assignments[0]) if len(assignments) == 1 else reverse(
         "backoffice:home")
     about = (_about(assignments[0].dossier) if len(assignments) == 1
-             else f"{expert.call.name} — {len(assignments)}")
+             else ngettext("%(call)s — %(count)d dossier", "%(call)s — %(count)d dossiers",
+                           len(assignments)) % {"call": expert.call.name,
+                                                "count": len(assignments)})
     return Mail([expert.user.email], {
         "call": expert.call.name, "count": len(assignments), "dossiers": lines,
         "due": f"{assignments[0].due_on:%d/%m/%Y}" if assignments[0].due_on else "—"},

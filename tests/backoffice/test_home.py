@@ -85,3 +85,12 @@ def test_home_query_count_does_not_grow_with_the_dossiers(client, deffinum):
     bulk_submitted_dossiers(deffinum, 40, start=3)
     assert queries() == small
     assert small <= 30
+
+
+def test_header_shows_waiting_count_to_staff_only(client, deffinum, example_document):
+    dossier = make_dossier(example_document)
+    submit(dossier, now=IN_WAVE_1)
+    client.force_login(staff(deffinum, "instructeur@example.fr", Role.INSTRUCTOR))
+    assert 'data-testid="waiting-count">1<' in client.get("/").content.decode()
+    client.force_login(staff(deffinum, "autre@example.fr"))  # no role: nothing waits
+    assert 'data-testid="waiting-count"' not in client.get("/").content.decode()

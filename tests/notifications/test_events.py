@@ -18,9 +18,9 @@ from guichet.notifications.digest import send_digests
 from guichet.notifications.kinds import Kind
 from guichet.notifications.models import Notification
 from guichet.notifications.services import set_mail_digest
-from guichet.review.experts import add_assignment
+from guichet.review.experts import add_assignment, assign_experts
 from guichet.review.instruction import record_instruction, request_correction
-from guichet.review.models import ExpertProfile, Role
+from guichet.review.models import Assignment, ExpertProfile, Role
 from guichet.review.reminders import remind_reviews
 from tests.factories import decided_dossier, lead_and_member, make_dossier, staff
 
@@ -119,6 +119,29 @@ def test_add_assignment_mails_and_notifies_the_expert_with_due_date(
     assert f"{assignment.due_on:%d/%m/%Y}" in mail.body
     assert f"/instruction/expertises/{assignment.pk}/" in mail.body
     assert notified(Kind.EXPERT_ASSIGNED) == ["experte@example.fr"]
+
+
+def test_assign_experts_mails_each_expert_once_with_all_their_dossiers(
+        deffinum, example_document, instructed, django_capture_on_commit_callbacks,
+        mailoutbox):
+    first, instructor = instructed
+    second = submitted(example_document)
+    record_instruction(second, instructor, admissible=True, eligible=True)
+    for n in range(3):
+        expert_of(deffinum, f"expert{n}@example.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        assign_experts(first.wave, instructor)
+    assert sorted(mail.to[0] for mail in mailoutbox) == [
+        "expert0@example.fr", "expert1@example.fr", "expert2@example.fr"]
+    for mail in mailoutbox:
+        assert len(mail.to) == 1
+        for dossier in (first, second):
+            assignment = Assignment.objects.get(dossier__receipt_number=dossier.receipt_number,
+                                                expert__user__email=mail.to[0])
+            assert f"/instruction/expertises/{assignment.pk}/" in mail.body
+    assert notified(Kind.EXPERT_ASSIGNED) == [
+        "expert0@example.fr", "expert1@example.fr", "expert2@example.fr"]
+    assert "— 2 dossiers" in Notification.objects.first().about
 
 
 def test_remind_reviews_sends_due_then_overdue_once_each(

@@ -19,7 +19,6 @@ from guichet.backoffice.selectors import (
     staff_call,
     staff_calls,
     staff_dossier,
-    waiting_work,
 )
 from guichet.core import labels, spreadsheets
 from guichet.core.clock import now
@@ -27,6 +26,7 @@ from guichet.core.fields import parse_id
 from guichet.core.http import CSV, XLSX, download, form_action
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.models import DossierStatus
+from guichet.review.selectors import waiting_work
 
 PAGE_SIZE = 50
 

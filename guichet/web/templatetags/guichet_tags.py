@@ -7,7 +7,9 @@ from django.utils.translation import get_language
 
 from guichet.calls import selectors as call_selectors
 from guichet.core import labels
+from guichet.core.clock import now
 from guichet.notifications.selectors import unread_count
+from guichet.review.selectors import waiting_total
 
 register = template.Library()
 
@@ -25,6 +27,13 @@ def rule_message(result) -> str:
 def unread_notifications(user) -> int:
     """How many notifications the person has not read (the header's badge)."""
     return unread_count(user) if user.is_authenticated else 0
+
+
+@register.simple_tag
+def waiting_for(user) -> int:
+    """How many things wait for a staff member, all roles together (the header's count; a
+    fixed number of queries, see guichet.review.selectors.waiting_work)."""
+    return waiting_total(user, now())
 
 
 @register.filter
