@@ -80,6 +80,8 @@ def waiting_work(user, now) -> Waiting:
 
 def waiting_total(user, now) -> int:
     """Everything that waits for the person, all roles together (the header's count)."""
-    figures = waiting_work(user, now)
-    return sum(value for name, value in vars(figures).items()
-               if isinstance(value, int) and name != "next_review_due")
+    return total(waiting_work(user, now))
+
+
+def total(figures: Waiting) -> int:
+    return sum(value for value in vars(figures).values() if isinstance(value, int))
