@@ -152,26 +152,19 @@ def _decision_published(decision: int) -> Mail:
         (f"decision-{number}.pdf", decision_letter_pdf(decision), "application/pdf")])
 
 
-def _report_reminder(report: int) -> Mail:
-    report = Report.objects.select_related("grant__dossier").get(pk=report)
-    return _report_mail(report)
-
-
 def _grant_path(dossier) -> str:
     return reverse("portal:grant", args=[dossier.pk])
 
 
-def _report_mail(report: Report) -> Mail:
-    """A mail about one report to the grant's participants, opening the grant's page."""
+def _report(report: int) -> Mail:
+    """A mail about one report (a reminder, or its review) to the grant's participants,
+    opening the grant's page."""
+    report = Report.objects.select_related("grant__dossier").get(pk=report)
     dossier = report.grant.dossier
     return _applicants(dossier, {
         "report": report.get_kind_display(), "number": dossier.receipt_number,
         "due": f"{report.due_on:%d/%m/%Y}", "comment": report.review_comment},
         _grant_path(dossier))
-
-
-def _report_reviewed(report: int) -> Mail:
-    return _report_mail(Report.objects.select_related("grant__dossier").get(pk=report))
 
 
 def _report_requested(grant: int) -> Mail:
@@ -255,13 +248,13 @@ CATALOGUE: dict[Kind, Callable[..., Mail]] = {
     Kind.EXPERT_INVITED: _expert_invited,
     Kind.CALL_CLOSED: _call_closed,
     Kind.DECISION_PUBLISHED: _decision_published,
-    Kind.REPORT_REMINDER: _report_reminder,
+    Kind.REPORT_REMINDER: _report,
     Kind.EXPERT_ASSIGNED: _expert_assigned,
     Kind.REVIEW_DUE: _review_deadline,
     Kind.REVIEW_OVERDUE: _review_deadline,
     Kind.REPORT_REQUESTED: _report_requested,
-    Kind.REPORT_CHANGES_REQUESTED: _report_reviewed,
-    Kind.REPORT_APPROVED: _report_reviewed,
+    Kind.REPORT_CHANGES_REQUESTED: _report,
+    Kind.REPORT_APPROVED: _report,
     Kind.PAYMENT_MADE: _payment_made,
     Kind.INSTRUCTION_DONE: _instruction_done,
     Kind.DAILY_DIGEST: _daily_digest,
