@@ -17,5 +17,7 @@ app.conf.beat_schedule = {
     "outbox-sweep": {"task": "guichet.sweep_outbox", "schedule": MINUTE},
     "remind-drafts": {"task": "guichet.remind_drafts", "schedule": DAY},
     "remind-reports": {"task": "guichet.remind_reports", "schedule": DAY},
+    "remind-reviews": {"task": "guichet.remind_reviews", "schedule": DAY},
+    "daily-digests": {"task": "guichet.send_digests", "schedule": DAY},
     "audit-anchor": {"task": "guichet.anchor_audit", "schedule": DAY},
 }

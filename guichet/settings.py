@@ -273,6 +273,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 DEADLINE_REMINDER_DAYS = int(os.environ.get("DEADLINE_REMINDER_DAYS", "7"))
+# An expert has REVIEW_DAYS to send a review and is reminded REVIEW_REMINDER_DAYS before.
+REVIEW_DAYS = int(os.environ.get("REVIEW_DAYS", "21"))
+REVIEW_REMINDER_DAYS = int(os.environ.get("REVIEW_REMINDER_DAYS", "3"))
 INVITATION_VALIDITY_DAYS = int(os.environ.get("INVITATION_VALIDITY_DAYS", "14"))
 
 EMAIL_BACKEND = os.environ.get(

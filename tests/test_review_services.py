@@ -316,22 +316,24 @@ def test_post_message_by_outsider_refused(deffinum, example_document):
     assert not dossier.messages.exists()
 
 
-def test_post_message_mails_participants_except_author(
+def test_post_message_mails_participants_except_author_and_instructors_of_answers(
         deffinum, example_document, django_capture_on_commit_callbacks, mailoutbox):
     dossier = submitted_dossier_in(example_document)
     lead, member = lead_and_member(dossier)
     instructor = staff(deffinum, "instructeur@example.fr", Role.INSTRUCTOR)
     with django_capture_on_commit_callbacks(execute=True):
         post_message(dossier, lead, "Une question sur le calendrier.")
-    [notice] = mailoutbox
+    notice, to_instructor = mailoutbox
     assert notice.to == [member.email]
     assert dossier.receipt_number in notice.subject
+    assert to_instructor.to == [instructor.email]
+    assert f"/instruction/dossiers/{dossier.pk}/" in to_instructor.body
     with django_capture_on_commit_callbacks(execute=True):
         post_message(dossier, instructor, "Réponse de l'instruction.")
-    assert sorted(mailoutbox[1].to) == sorted([lead.email, member.email])
+    assert sorted(mailoutbox[2].to) == sorted([lead.email, member.email])
     with django_capture_on_commit_callbacks(execute=True):
         post_message(dossier, instructor, "Note privée.", private=True)
-    assert len(mailoutbox) == 2
+    assert len(mailoutbox) == 3
 
 
 # --- experts and conflicts ------------------------------------------------------------------

@@ -74,7 +74,7 @@ def test_applicant_lands_in_their_space_after_login(client, demo):
 def test_header_links_to_the_back_office_for_staff_only(client, demo):
     client.force_login(Call.objects.get().roles.get(role=Role.INSTRUCTOR).user)
     page = client.get("/").content.decode()
-    assert 'href="/instruction/">Espace instruction</a>' in page
+    assert 'href="/instruction/" data-testid="backoffice-link">Espace instruction' in page
     assert 'href="/espace/"' not in page  # an instructor acting for no organisation
     client.logout()
     _log_in(client, DEMO_LEAD_EMAIL)

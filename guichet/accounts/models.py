@@ -29,6 +29,8 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField(_("adresse électronique"), unique=True)
+    # Staff who receive many notifications may ask for one mail a day instead of one each.
+    mail_digest = models.BooleanField(_("résumé quotidien des notifications"), default=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

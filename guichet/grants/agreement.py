@@ -13,6 +13,8 @@ from guichet.grants.errors import GrantRefused
 from guichet.grants.lifecycle.grant import GrantAction, apply_grant_transition
 from guichet.grants.models import Grant, GrantStatus
 from guichet.grants.payments import TRIGGER_SIGNED, make_due
+from guichet.notifications.kinds import Kind
+from guichet.notifications.services import notify
 
 
 @transaction.atomic
@@ -37,4 +39,6 @@ def sign_agreement(grant: Grant, by, upload, now=None) -> Grant:
     make_due(locked, TRIGGER_SIGNED, now)
     append_event(AuditAction.GRANT_SIGNED, grant.dossier, by=by, at=now,
                  details={"sha256": checked.sha256, **checked.audit_details()})
+    # The reports can be handed in from now on: the participants learn when each is due.
+    notify(Kind.REPORT_REQUESTED, key=f"report_requested:{locked.pk}", grant=locked.pk)
     return locked

@@ -17,6 +17,8 @@ from guichet.grants.errors import GrantRefused
 from guichet.grants.lifecycle.grant import GrantAction, apply_grant_transition
 from guichet.grants.lifecycle.tranche import TrancheAction, apply_tranche_transition
 from guichet.grants.models import Grant, GrantStatus, Payment, Tranche, TrancheStatus
+from guichet.notifications.kinds import Kind
+from guichet.notifications.services import notify
 
 # The triggers of the call definition's tranches (`[[tranches]] trigger`).
 TRIGGER_SIGNED = "agreement_signed"
@@ -63,6 +65,7 @@ def record_payment(tranche: Tranche, by, *, paid_on: dt.date, reference: str,
     apply_tranche_transition(locked, TrancheAction.PAY)
     append_event(AuditAction.GRANT_TRANCHE_PAID, tranche.grant.dossier, by=by, at=now, details={
         "tranche": locked.number, "amount": str(payment.amount), "reference": payment.reference})
+    notify(Kind.PAYMENT_MADE, payment=payment.pk)
     _close_if_settled(locked.grant)
     return payment
 

@@ -86,6 +86,8 @@ def review_report(report: Report, by, *, approve: bool, comment: str = "", now=N
         reviewed_at=now, review_comment=comment.strip())
     append_event(AuditAction.GRANT_REPORT_REVIEWED, report.grant.dossier, by=by,
                  details={"kind": locked.kind, "approved": approve})
+    notify(Kind.REPORT_APPROVED if approve else Kind.REPORT_CHANGES_REQUESTED,
+           report=locked.pk)
     if approve and locked.kind == ReportKind.INTERMEDIATE:
         make_due(locked.grant, TRIGGER_INTERMEDIATE, now)
     elif approve:

@@ -1,5 +1,6 @@
 """Celery tasks: each one calls the function `make run` calls in-process, nothing more."""
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -11,6 +12,8 @@ from guichet.core.clock import now as server_now
 from guichet.dossiers import reminders
 from guichet.grants import reports
 from guichet.notifications import outbox
+from guichet.notifications.digest import send_digests
+from guichet.review.reminders import remind_reviews
 
 logger = logging.getLogger("guichet.tasks")
 
@@ -38,6 +41,17 @@ def remind_drafts() -> int:
 @app.task(name="guichet.remind_reports")
 def remind_reports() -> int:
     return reports.remind_reports(in_paris(server_now()).date())
+
+
+@app.task(name="guichet.remind_reviews")
+def remind_reviews_task() -> int:
+    return remind_reviews(in_paris(server_now()).date())
+
+
+@app.task(name="guichet.send_digests")
+def send_digests_task() -> int:
+    """Yesterday's digests (Paris): the day is over, so each person gets it whole."""
+    return send_digests(in_paris(server_now()).date() - dt.timedelta(days=1))
 
 
 @app.task(name="guichet.anchor_audit")

@@ -17,18 +17,26 @@ from django.core.mail import EmailMessage, get_connection
 from django.template import Context, Engine
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import ngettext
 
+from guichet.accounts.models import User
 from guichet.calls.models import Call, Wave
 from guichet.calls.selectors import account_holders
 from guichet.core.clock import format_paris_instant, site_url
+from guichet.core.labels import money
 from guichet.core.text import mail_subject
 from guichet.dossiers.models import Dossier, Invitation
 from guichet.dossiers.receipt import receipt_data
 from guichet.dossiers.receipt_store import receipt_pdf
 from guichet.dossiers.selectors import participants
 from guichet.grants.decisions import decision_letter_pdf
-from guichet.grants.models import Decision, Report
+from guichet.grants.models import Decision, Grant, Payment, Report
 from guichet.notifications.kinds import Kind
+from guichet.notifications.models import Notification
+from guichet.notifications.selectors import kind_label
+from guichet.notifications.services import record_in_app
+from guichet.review.models import Assignment, ExpertProfile, Role
+from guichet.review.selectors import call_staff
 
 MAILS = Path(__file__).resolve().parent / "texts"
 # Mails are plain text: nothing is HTML-escaped.
@@ -44,14 +52,34 @@ class Mail:
     attachments: list[tuple[str, bytes, str]] = dataclasses.field(default_factory=list)
     # One message per recipient (people who do not know each other), else one for all.
     separately: bool = False
+    # What the recipients' in-app list shows: the dossier or grant in words, and a path here.
+    about: str = ""
+    path: str = ""
+    in_app: bool = True
 
 
 def _participants(dossier) -> list[str]:
     return participants(dossier)
 
 
+def _dossier_path(dossier) -> str:
+    return reverse("portal:step", args=[dossier.pk, "depot"])
+
+
 def _dossier_link(dossier) -> str:
-    return site_url(reverse("portal:step", args=[dossier.pk, "depot"]))
+    return site_url(_dossier_path(dossier))
+
+
+def _about(dossier) -> str:
+    return f"{dossier.receipt_number or dossier.pk} — {dossier.title or '—'}"
+
+
+def _applicants(dossier, values: dict, path: str | None = None) -> Mail:
+    """A mail to the dossier's participants, whose in-app notification opens `path` (the
+    dossier's page unless told)."""
+    path = path or _dossier_path(dossier)
+    return Mail(_participants(dossier), {"link": site_url(path), **values},
+                about=_about(dossier), path=path)
 
 
 def _invitation(invitation: int) -> Mail:
@@ -83,16 +111,24 @@ def _draft_reminder(dossier: int, wave: int) -> Mail:
 
 def _correction_requested(dossier: int, deadline: str, points: str) -> Mail:
     dossier = Dossier.objects.get(pk=dossier)
-    return Mail(_participants(dossier), {
+    return _applicants(dossier, {
         "number": dossier.receipt_number or str(dossier.pk), "points": points,
-        "deadline": format_paris_instant(dt.datetime.fromisoformat(deadline)),
-        "link": _dossier_link(dossier)})
+        "deadline": format_paris_instant(dt.datetime.fromisoformat(deadline))})
 
 
-def _message_posted(dossier: int, author: str) -> Mail:
+def _message_posted(dossier: int, author: str, audience: str = "participants") -> Mail:
+    """Participants are told of a message by anyone else; the call's instructors, each
+    separately, of a message by an applicant (audience "instructors")."""
     dossier = Dossier.objects.get(pk=dossier)
-    return Mail([email for email in _participants(dossier) if email != author], {
-        "number": dossier.receipt_number or str(dossier.pk), "link": _dossier_link(dossier)})
+    values = {"number": dossier.receipt_number or str(dossier.pk)}
+    if audience == "instructors":
+        path = reverse("backoffice:dossier", args=[dossier.pk])
+        return Mail(call_staff(dossier.call, Role.INSTRUCTOR),
+                    {**values, "link": site_url(path)}, separately=True,
+                    about=_about(dossier), path=path)
+    mail = _applicants(dossier, values)
+    return dataclasses.replace(
+        mail, recipients=[email for email in mail.recipients if email != author])
 
 
 def _expert_invited(call: int, email: str) -> Mail:
@@ -109,17 +145,98 @@ def _call_closed(call: int) -> Mail:
 def _decision_published(decision: int) -> Mail:
     decision = Decision.objects.select_related("dossier__call").get(pk=decision)
     number = decision.dossier.receipt_number
-    return Mail(_participants(decision.dossier), {
+    mail = _applicants(decision.dossier, {
         "number": number, "title": decision.dossier.title,
-        "outcome": decision.get_outcome_display()},
-        [(f"decision-{number}.pdf", decision_letter_pdf(decision), "application/pdf")])
+        "outcome": decision.get_outcome_display()})
+    return dataclasses.replace(mail, attachments=[
+        (f"decision-{number}.pdf", decision_letter_pdf(decision), "application/pdf")])
 
 
-def _report_reminder(report: int) -> Mail:
+def _grant_path(dossier) -> str:
+    return reverse("portal:grant", args=[dossier.pk])
+
+
+def _report(report: int) -> Mail:
+    """A mail about one report (a reminder, or its review) to the grant's participants,
+    opening the grant's page."""
     report = Report.objects.select_related("grant__dossier").get(pk=report)
-    return Mail(_participants(report.grant.dossier), {
-        "report": report.get_kind_display(), "number": report.grant.dossier.receipt_number,
-        "due": f"{report.due_on:%d/%m/%Y}"})
+    dossier = report.grant.dossier
+    return _applicants(dossier, {
+        "report": report.get_kind_display(), "number": dossier.receipt_number,
+        "due": f"{report.due_on:%d/%m/%Y}", "comment": report.review_comment},
+        _grant_path(dossier))
+
+
+def _report_requested(grant: int) -> Mail:
+    grant = Grant.objects.select_related("dossier").get(pk=grant)
+    reports = "\n".join(f"- {report.get_kind_display()} : {report.due_on:%d/%m/%Y}"
+                        for report in grant.reports.order_by("due_on"))
+    return _applicants(grant.dossier, {"number": grant.dossier.receipt_number,
+                                       "reports": reports}, _grant_path(grant.dossier))
+
+
+def _payment_made(payment: int) -> Mail:
+    payment = Payment.objects.select_related("tranche__grant__dossier").get(pk=payment)
+    dossier = payment.tranche.grant.dossier
+    return _applicants(dossier, {
+        "number": dossier.receipt_number, "tranche": payment.tranche.number,
+        "amount": money(payment.amount), "paid_on": f"{payment.paid_on:%d/%m/%Y}",
+        "reference": payment.reference}, _grant_path(dossier))
+
+
+def _instruction_done(dossier: int) -> Mail:
+    dossier = Dossier.objects.get(pk=dossier)
+    return _applicants(dossier, {"number": dossier.receipt_number or str(dossier.pk)})
+
+
+def _expert_assigned(expert: int, dossiers: list[int]) -> Mail:
+    expert = ExpertProfile.objects.select_related("user", "call").get(pk=expert)
+    assignments = list(expert.assignments.filter(dossier_id__in=dossiers)
+                       .select_related("dossier").order_by("dossier_id"))
+    if not assignments:  # removed again before the mail left
+        return Mail([], {})
+    lines = "\n".join(f"- {_about(a.dossier)} : {site_url(_review_path(a))}"
+                      for a in assignments)
+    path = _review_path(assignments[0]) if len(assignments) == 1 else reverse(
+        "backoffice:home")
+    about = (_about(assignments[0].dossier) if len(assignments) == 1
+             else ngettext("%(call)s — %(count)d dossier", "%(call)s — %(count)d dossiers",
+                           len(assignments)) % {"call": expert.call.name,
+                                                "count": len(assignments)})
+    return Mail([expert.user.email], {
+        "call": expert.call.name, "count": len(assignments), "dossiers": lines,
+        "due": f"{assignments[0].due_on:%d/%m/%Y}" if assignments[0].due_on else "—"},
+        about=about, path=path)
+
+
+def _review_path(assignment) -> str:
+    return reverse("backoffice:review", args=[assignment.pk])
+
+
+def _review_deadline(assignment: int) -> Mail:
+    """A review due soon or overdue (both kinds say the same things to the expert)."""
+    assignment = Assignment.objects.select_related("expert__user", "dossier").filter(
+        pk=assignment, submitted_at__isnull=True).first()
+    if assignment is None:  # sent or removed in the meantime: nothing to say
+        return Mail([], {})
+    path = _review_path(assignment)
+    return Mail([assignment.expert.user.email], {
+        "number": assignment.dossier.receipt_number, "title": assignment.dossier.title,
+        "due": f"{assignment.due_on:%d/%m/%Y}", "link": site_url(path)},
+        about=_about(assignment.dossier), path=path)
+
+
+def _daily_digest(person: int, day: str) -> Mail:
+    """One mail listing what `person` was told on `day` (guichet.notifications.digest)."""
+    person = User.objects.get(pk=person)
+    rows = Notification.objects.filter(recipient=person,
+                                       digested_on=dt.date.fromisoformat(day)).order_by(
+        "created_at", "pk")
+    lines = "\n".join(f"- {kind_label(row.kind)} : {row.about}"
+                      + (f" ({site_url(row.link)})" if row.link else "") for row in rows)
+    return Mail([person.email] if lines else [], {
+        "day": f"{dt.date.fromisoformat(day):%d/%m/%Y}", "lines": lines,
+        "link": site_url(reverse("web:notifications"))}, in_app=False)
 
 
 CATALOGUE: dict[Kind, Callable[..., Mail]] = {
@@ -131,7 +248,16 @@ CATALOGUE: dict[Kind, Callable[..., Mail]] = {
     Kind.EXPERT_INVITED: _expert_invited,
     Kind.CALL_CLOSED: _call_closed,
     Kind.DECISION_PUBLISHED: _decision_published,
-    Kind.REPORT_REMINDER: _report_reminder,
+    Kind.REPORT_REMINDER: _report,
+    Kind.EXPERT_ASSIGNED: _expert_assigned,
+    Kind.REVIEW_DUE: _review_deadline,
+    Kind.REVIEW_OVERDUE: _review_deadline,
+    Kind.REPORT_REQUESTED: _report_requested,
+    Kind.REPORT_CHANGES_REQUESTED: _report,
+    Kind.REPORT_APPROVED: _report,
+    Kind.PAYMENT_MADE: _payment_made,
+    Kind.INSTRUCTION_DONE: _instruction_done,
+    Kind.DAILY_DIGEST: _daily_digest,
 }
 
 
@@ -148,10 +274,12 @@ def send_notification(kind: str, context: dict, language: str | None = None) -> 
     language = language or settings.LANGUAGE_CODE
     with translation.override(language):
         mail = CATALOGUE[Kind(kind)](**context)
-        if not mail.recipients:
+        recipients = (record_in_app(Kind(kind), mail.recipients, mail.about, mail.path)
+                      if mail.in_app else mail.recipients)
+        if not recipients:
             return 0
         subject, body = render(Kind(kind), mail.values, language)
-    groups = [[email] for email in mail.recipients] if mail.separately else [mail.recipients]
+    groups = [[email] for email in recipients] if mail.separately else [recipients]
     messages = [EmailMessage(mail_subject(subject), body, to=group,
                              attachments=mail.attachments)
                 for group in groups]

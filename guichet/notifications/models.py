@@ -4,6 +4,7 @@ A row exists exactly when the action committed; a relay hands it to a worker aft
 periodic sweep hands it again if it is still pending, so work survives a crash in between.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -33,3 +34,28 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.task} #{self.pk} ({self.status})"
+
+
+class Notification(models.Model):
+    """What one person is told, in the application: written with the mail of the same
+    notification (guichet.mails.catalogue), read or not yet."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  related_name="notifications")
+    kind = models.CharField(max_length=40)  # a guichet.notifications.kinds.Kind
+    about = models.CharField(max_length=300)  # the dossier or grant, in words
+    link = models.CharField(max_length=300, blank=True)  # a path of this site
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    # The day (Paris) whose digest mail carried it; empty while it waits for its digest, and
+    # for people who are mailed at once.
+    digested_on = models.DateField(null=True, blank=True)
+    awaits_digest = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"]),
+                   models.Index(fields=["awaits_digest", "created_at"])]
+
+    def __str__(self):
+        return f"{self.kind} → {self.recipient_id}"

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from guichet.notifications.kinds import Kind
-from guichet.notifications.models import OutboxMessage, OutboxStatus
+from guichet.notifications.models import Notification, OutboxMessage, OutboxStatus
 
 KIND_LABELS = {
     Kind.INVITATION: _("Invitation à rejoindre un consortium"),
@@ -15,11 +15,36 @@ KIND_LABELS = {
     Kind.CALL_CLOSED: _("Clôture d'un appel"),
     Kind.DECISION_PUBLISHED: _("Publication d'une décision"),
     Kind.REPORT_REMINDER: _("Rappel de rapport"),
+    Kind.EXPERT_ASSIGNED: _("Dossiers à expertiser"),
+    Kind.REVIEW_DUE: _("Rappel d'expertise à rendre"),
+    Kind.REVIEW_OVERDUE: _("Expertise en retard"),
+    Kind.REPORT_REQUESTED: _("Rapports attendus"),
+    Kind.REPORT_CHANGES_REQUESTED: _("Compléments demandés sur un rapport"),
+    Kind.REPORT_APPROVED: _("Rapport approuvé"),
+    Kind.PAYMENT_MADE: _("Versement effectué"),
+    Kind.INSTRUCTION_DONE: _("Instruction terminée"),
+    Kind.DAILY_DIGEST: _("Résumé quotidien des notifications"),
 }
 TASK_LABELS = {
     "receipt_pdf": _("PDF de l'accusé de réception"),
     "close_if_exhausted": _("Clôture automatique d'un appel à enveloppe épuisée"),
 }
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS[Kind(kind)])
+
+
+def notifications_of(user, limit: int = 100) -> list[Notification]:
+    """The person's most recent notifications (never anyone else's), each with its `label`."""
+    rows = list(Notification.objects.filter(recipient=user)[:limit])
+    for row in rows:
+        row.label = kind_label(row.kind)
+    return rows
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 def label(message: OutboxMessage) -> str:

@@ -8,11 +8,13 @@ this process dies right after the commit.
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from guichet.accounts.models import User
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
+from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.notifications.kinds import Kind
-from guichet.notifications.models import OutboxMessage, OutboxStatus
+from guichet.notifications.models import Notification, OutboxMessage, OutboxStatus
 from guichet.notifications.outbox import enqueue, make_pending_again, relay
 
 
@@ -26,6 +28,38 @@ def notify(kind: Kind, key: str | None = None, **context) -> OutboxMessage:
     twice (a reminder, a receipt) be written once."""
     return enqueue("notification", {"kind": str(Kind(kind)), "context": context},
                    key=f"notification:{key}" if key else None)
+
+
+def record_in_app(kind: Kind, emails: list[str], about: str, link: str) -> list[str]:
+    """Write the in-app notification of every recipient who has an account, and say who is
+    to be mailed now: everybody but the people who chose a daily digest (their notifications
+    wait for it). Called by the outbox task that sends the mail, in its transaction, so that a
+    failed sending writes nothing and its retry writes them once."""
+    accounts = {user.email: user for user in User.objects.filter(email__in=emails)}
+    instant = server_now()
+    Notification.objects.bulk_create(
+        Notification(recipient=user, kind=str(kind), about=about[:300], link=link,
+                     created_at=instant, awaits_digest=user.mail_digest)
+        for user in accounts.values())
+    return [email for email in emails
+            if email not in accounts or not accounts[email].mail_digest]
+
+
+@transaction.atomic
+def mark_read(user, pks: list[int] | None = None) -> int:
+    """Mark the user's notifications read (those of `pks`, or all); another person's
+    notifications are never touched. Returns how many changed."""
+    mine = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if pks is not None:
+        mine = mine.filter(pk__in=pks)
+    return mine.update(read_at=server_now())
+
+
+@transaction.atomic
+def set_mail_digest(user, digest: bool) -> None:
+    """The person's choice: one mail per notification, or one summary mail a day."""
+    User.objects.filter(pk=user.pk).update(mail_digest=digest)
+    user.mail_digest = digest
 
 
 @transaction.atomic

@@ -1,10 +1,12 @@
 """The expert pool of a call, conflicts of interest, and the optimal assignment."""
 
+import datetime as dt
 import json
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
@@ -13,6 +15,7 @@ from guichet.accounts.models import User
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
 from guichet.calls.models import Call, Wave
+from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.permissions import require_perm
@@ -25,6 +28,11 @@ from guichet.rules.assignment import parse_assignment_instance, solve_assignment
 
 class ExpertRefused(ServiceError):
     code = "expert_refused"
+
+
+def review_due_on(assigned_at) -> dt.date:
+    """The day a review assigned at `assigned_at` is expected: REVIEW_DAYS later (Paris)."""
+    return in_paris(assigned_at).date() + dt.timedelta(days=settings.REVIEW_DAYS)
 
 
 def keyword_set(text: str) -> frozenset[str]:
@@ -229,7 +237,10 @@ def assign_experts(wave: Wave, by) -> AssignmentSummary:
     now = server_now()
     Assignment.objects.bulk_create(
         Assignment(dossier_id=d, expert_id=e, affinity=scores.get((f"d{d}", f"e{e}"), 0),
-                   created_at=now) for d, e in sorted(created))
+                   created_at=now, due_on=review_due_on(now)) for d, e in sorted(created))
+    for expert in sorted({e for _d, e in created}):
+        notify(Kind.EXPERT_ASSIGNED, expert=expert,
+               dossiers=sorted(d for d, e in created if e == expert))
     kept_in_result = len(chosen & started)
     summary = AssignmentSummary(
         pairs=len(chosen), kept=kept_in_result, unchanged=len(chosen & set(unstarted)),
@@ -303,9 +314,10 @@ def add_assignment(dossier: Dossier, expert: ExpertProfile, by) -> Assignment:
         dossier=dossier, expert=expert,
         defaults={"affinity": affinity(expert, dossier, dossier.call.rules().selection),
                   "manual": True,
-                  "created_at": server_now()})
+                  "created_at": server_now(), "due_on": review_due_on(server_now())})
     if created:
         append_event(AuditAction.REVIEW_EXPERT_ADDED, dossier, by=by, details={"expert": expert.pk})
+        notify(Kind.EXPERT_ASSIGNED, expert=expert.pk, dossiers=[dossier.pk])
     return assignment
 
 

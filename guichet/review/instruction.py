@@ -51,6 +51,7 @@ def record_instruction(dossier: Dossier, by, *, admissible: bool, eligible: bool
     append_event(AuditAction.DOSSIER_INSTRUCTED, locked, by=by, details={
         "admissible": admissible, "eligible": eligible, "automatic": automatic,
         "overridden": overridden, "motivation": motivation.strip()})
+    notify(Kind.INSTRUCTION_DONE, dossier=locked.pk)
     return instruction
 
 
@@ -103,6 +104,9 @@ def post_message(dossier: Dossier, author, body: str, *, private: bool = False) 
                  by=author, details={"message": message.pk})
     if not private:
         notify(Kind.MESSAGE_POSTED, dossier=dossier.pk, author=author.email)
+    if applicant and not private:  # an answer the instructors wait for
+        notify(Kind.MESSAGE_POSTED, dossier=dossier.pk, author=author.email,
+               audience="instructors")
     return message
 
 

@@ -112,6 +112,10 @@ class Assignment(models.Model):
     manual = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     submitted_at = models.DateTimeField(null=True, blank=True)  # the review is final
+    # The day (Paris) the review is expected; the expert is reminded before it, told after it.
+    due_on = models.DateField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["dossier", "expert"],

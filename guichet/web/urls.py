@@ -8,5 +8,8 @@ urlpatterns = [
     path("appels/<slug:code>/", views.call_page, name="call"),
     path("appels/<slug:code>/modele-lettre-engagement.pdf", views.commitment_letter,
          name="commitment-letter"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/lues/", views.read_notifications, name="read-notifications"),
+    path("notifications/preference/", views.mail_preference, name="mail-preference"),
     path("schemas/guichet.dossier-1.json", views.dossier_schema, name="dossier-schema"),
 ]

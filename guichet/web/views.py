@@ -1,14 +1,20 @@
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guichet.calls.selectors import call_page as call_page_of
 from guichet.calls.selectors import published_calls
 from guichet.core.clock import now
+from guichet.core.fields import id_or_404
 from guichet.core.http import PDF, download
 from guichet.core.pdf import render_pdf
+from guichet.notifications.selectors import notifications_of
+from guichet.notifications.services import mark_read, set_mail_digest
 from guichet.rules.dossier import json_schema
 
 
@@ -44,3 +50,32 @@ def commitment_letter(request, code):
 def dossier_schema(request):
     """The published JSON Schema of the dossier interchange format, version 1."""
     return JsonResponse(json_schema(), json_dumps_params={"ensure_ascii": False, "indent": 2})
+
+
+@login_required
+@require_http_methods(["GET"])
+def notifications(request):
+    """The signed-in person's notifications, newest first (applicants and staff alike)."""
+    return render(request, "web/notifications.html", {
+        "rows": notifications_of(request.user),
+        "staff": request.user.has_perm("review.open_backoffice")})
+
+
+@login_required
+@require_POST
+def read_notifications(request):
+    """Mark one notification (`notification`) or all of them read; only the person's own."""
+    chosen = request.POST.get("notification")
+    mark_read(request.user, None if chosen is None else [id_or_404(chosen)])
+    return redirect("web:notifications")
+
+
+@login_required
+@require_POST
+def mail_preference(request):
+    """Staff choose one mail per notification or a daily digest."""
+    if not request.user.has_perm("review.open_backoffice"):
+        return redirect("web:notifications")
+    set_mail_digest(request.user, request.POST.get("digest") == "1")
+    messages.success(request, _("Préférence d'envoi enregistrée."))
+    return redirect("web:notifications")

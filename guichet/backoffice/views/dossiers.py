@@ -21,10 +21,12 @@ from guichet.backoffice.selectors import (
     staff_dossier,
 )
 from guichet.core import labels, spreadsheets
+from guichet.core.clock import now
 from guichet.core.fields import parse_id
 from guichet.core.http import CSV, XLSX, download, form_action
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.models import DossierStatus
+from guichet.review.selectors import waiting_work
 
 PAGE_SIZE = 50
 
@@ -33,7 +35,8 @@ PAGE_SIZE = 50
 @require_GET
 def home(request):
     return render(request, "backoffice/home.html", {
-        "calls": staff_calls(request.user), "assignments": expert_assignments(request.user)})
+        "calls": staff_calls(request.user), "assignments": expert_assignments(request.user),
+        "waiting": waiting_work(request.user, now())})
 
 
 @login_required

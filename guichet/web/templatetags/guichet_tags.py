@@ -7,6 +7,9 @@ from django.utils.translation import get_language
 
 from guichet.calls import selectors as call_selectors
 from guichet.core import labels
+from guichet.core.clock import now
+from guichet.notifications.selectors import unread_count
+from guichet.review.selectors import Waiting, total, waiting_total
 
 register = template.Library()
 
@@ -18,6 +21,21 @@ def rule_message(result) -> str:
     if isinstance(result, dict):
         return result.get("message_en") if labels.in_english() else result["message"]
     return result.message_en if labels.in_english() else result.message
+
+
+@register.simple_tag
+def unread_notifications(user) -> int:
+    """How many notifications the person has not read (the header's badge)."""
+    return unread_count(user) if user.is_authenticated else 0
+
+
+@register.simple_tag(takes_context=True)
+def waiting_for(context, user) -> int:
+    """How many things wait for a staff member, all roles together (the header's count; a
+    fixed number of queries, see guichet.review.selectors.waiting_work). The back-office
+    home has counted them already: its figures are reused."""
+    figures = context.get("waiting")
+    return total(figures) if isinstance(figures, Waiting) else waiting_total(user, now())
 
 
 @register.filter
