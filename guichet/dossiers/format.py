@@ -108,9 +108,11 @@ def submitted_envelope(snapshot: str | bytes) -> Envelope:
 
 
 def draft_envelope(dossier: Dossier, profile: HybridProfile | None, documents) -> Envelope:
-    """The dossier as it stands (a draft), in the form of a frozen submission."""
-    return Envelope(to_format(dossier), classification(dossier), hybrid_profile_fields(profile),
-                    document_entries(documents))
+    """The dossier as it stands (a draft), in the form of a frozen submission (a profile never
+    saved is no profile, as on submission)."""
+    saved = profile if profile is not None and profile.pk else None
+    return Envelope(to_format(dossier), classification(dossier), hybrid_profile_fields(saved),
+                    document_entries(sorted(documents, key=lambda d: (d.kind, d.pk))))
 
 
 def submitted_dossier(snapshot: str | bytes) -> fmt.Dossier:

@@ -84,7 +84,7 @@ def dossier_sheet(call, envelope: Envelope, *, documents, verdict: list,
                   views: tuple[str, str] = ("backoffice:document", "backoffice:document-preview"),
                   staff: bool = True) -> DossierSheet:
     """The sheet of `envelope` (a version of a dossier of `call`): `documents` are the stored
-    documents (matched to the version's by SHA-256), `verdict` the automatic verdict's results
+    documents (matched to the version's by kind and SHA-256), `verdict` the automatic verdict's results
     (stored dicts or live results), `previous` the version before it, if any; `views` name
     the URLs serving a document (download, inline preview); `staff` readers also see what
     a PDF can do when opened."""
@@ -143,10 +143,11 @@ def _hybrid_label(name: str):
 
 def _documents(envelope: Envelope, stored, rules, *, staff: bool) -> list[DocumentRow]:
     """The version's documents, in its order, each with its stored file when still there."""
-    by_hash = {document.sha256: document for document in stored}
+    # A file attached under two kinds is two documents: they are told apart by their kind.
+    by_hash = {(document.kind, document.sha256): document for document in stored}
     rows = []
     for entry in envelope.documents:
-        document = by_hash.get(entry["sha256"])
+        document = by_hash.get((entry["kind"], entry["sha256"]))
         warnings = document.active_content_labels if staff and document else []
         rows.append(DocumentRow(document, entry["name"],
                                 labels.call_label(rules, "documents", entry["kind"]), warnings))
