@@ -84,8 +84,9 @@ def dossier_sheet(call, envelope: Envelope, *, documents, verdict: list,
                   views: tuple[str, str] = ("backoffice:document", "backoffice:document-preview"),
                   staff: bool = True) -> DossierSheet:
     """The sheet of `envelope` (a version of a dossier of `call`): `documents` are the stored
-    documents (matched to the version's by kind and SHA-256), `verdict` the automatic verdict's results
-    (stored dicts or live results), `previous` the version before it, if any; `views` name
+    documents (matched to the version's by kind and SHA-256), `verdict` the automatic
+    verdict's results (stored dicts or live results), `previous` the version before it, if
+    any; `views` name
     the URLs serving a document (download, inline preview); `staff` readers also see what
     a PDF can do when opened."""
     rules = call.rules()
