@@ -35,7 +35,7 @@ LINE_FIELDS = {
     "eligible": gettext_lazy("Éligible"), "source": gettext_lazy("Source"),
     "sha256": "SHA-256", "size": gettext_lazy("Taille (octets)"),
 }
-AMOUNT_FIELDS = {"amount"}
+CLASSIFICATION_FIELDS = {"sector": gettext_lazy("Filière"), "keywords": gettext_lazy("Mots-clés")}
 INDICATOR_TARGETS = "indicator_targets"
 
 
@@ -169,6 +169,7 @@ def _text(value) -> str:
 def version_changes(previous: Envelope, current: Envelope) -> list[Change]:
     """Everything that changed from `previous` to `current`, hybridation and documents too."""
     return (diff_dossiers(previous.dossier, current.dossier)
+            + diff_fields("project", previous.classification, current.classification)
             + diff_fields("hybrid", previous.hybrid_profile, current.hybrid_profile)
             + diff_lines("documents", previous.documents, current.documents,
                          lambda row: (row["kind"], row["sha256"])))
@@ -202,6 +203,8 @@ def _item(change: Change, names: dict, rules) -> str:
 def _field_label(change: Change) -> str:
     if change.field is None:
         return ""
+    if change.field in CLASSIFICATION_FIELDS:
+        return str(CLASSIFICATION_FIELDS[change.field])
     if change.section == "project":
         return labels.label("dossier_field", change.field)
     if change.section == "hybrid":
@@ -224,6 +227,7 @@ def _value(change: Change, value, names: dict, rules) -> str:
     readers = {
         "amount": lambda: labels.money(Decimal(value)),
         "scope": lambda: labels.label("scope", value),
+        "sector": lambda: labels.call_label(rules, "sectors", value),
         "member": lambda: names.get(value, value),
         "category": lambda: labels.call_label(rules, "expense_categories", value),
         "source": lambda: labels.label("financing_source", value),

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from guichet.dossiers.models import ExpenseLine
+from guichet.dossiers.models import Dossier, ExpenseLine
 from guichet.dossiers.services import submit
 from guichet.review.experts import add_assignment, declare_conflict
 from guichet.review.instruction import request_correction
@@ -121,6 +121,7 @@ def corrected(dossier, instructor) -> None:
                        IN_WAVE_1 + dt.timedelta(days=7), now=IN_WAVE_1 + dt.timedelta(hours=1))
     ExpenseLine.objects.filter(dossier=dossier, label="Simulateurs").update(
         amount="349999.99")
+    Dossier.objects.filter(pk=dossier.pk).update(keywords="bim, chantier, simulateur")
     submit(dossier, now=IN_WAVE_1 + dt.timedelta(hours=2))
 
 
@@ -136,3 +137,5 @@ def test_staff_dossier_page_shows_the_changes_since_the_previous_version(
     assert "EdTech Immersia — Simulateurs" in page
     assert f"350{NNBSP}000,00{NBSP}€</td><td>349{NNBSP}999,99{NBSP}€" in page
     assert 'data-testid="dossier-sheet"' in page
+    # the keywords were set after the first receipt (instructed_dossier): none in version 1
+    assert "<td>Mots-clés</td><td>—</td><td>bim, chantier, simulateur</td>" in page
