@@ -2,6 +2,7 @@
 size of the expert pool and of the wave; a deep page of the dossier list costs what the second
 one does (keyset pagination), and shows the right rows."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -9,10 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from guichet.calls.models import Wave
-from guichet.dossiers.models import Dossier
+from guichet.dossiers.models import Dossier, ExpenseLine
+from guichet.dossiers.services import submit
+from guichet.review.instruction import request_correction
 from guichet.review.models import ExpertProfile, Role
-from tests.factories import bulk_submitted_dossiers, staff
-from tests.test_decisions import instructed_dossier, pool_of_three, scored
+from tests.factories import attach_required_documents, bulk_submitted_dossiers, staff
+from tests.test_decisions import IN_WAVE_1, instructed_dossier, pool_of_three, scored
 
 pytestmark = pytest.mark.django_db
 LIST = "/instruction/appels/deffinum/dossiers/"
@@ -150,3 +153,25 @@ def test_list_unknown_cursor_shows_the_first_page(client, deffinum, instructor, 
     first = receipts(client.get(LIST).content.decode())
     assert receipts(client.get(f"{LIST}?apres={foreign}").content.decode()) == first
     assert receipts(client.get(f"{LIST}?avant=abc").content.decode()) == first
+
+
+def test_staff_dossier_page_query_count_does_not_grow_with_versions_documents_or_lines(
+        client, team, example_document):
+    """The whole dossier on the page (every budget line, every document, the changes since the
+    previous version) costs the same queries whatever their number."""
+    dossier = instructed_dossier(example_document, team["instructor"])
+    client.force_login(team["instructor"])
+    small = queries(client, f"/instruction/dossiers/{dossier.pk}/")
+    request_correction(dossier, team["instructor"], "Détaillez le budget.",
+                       IN_WAVE_1 + dt.timedelta(days=7), now=IN_WAVE_1 + dt.timedelta(hours=1))
+    member = dossier.expenses.first().member
+    ExpenseLine.objects.bulk_create(
+        ExpenseLine(dossier=dossier, member=member, category="staff", label=f"Poste {n}",
+                    amount="1000.00", eligible=True, position=10 + n) for n in range(20))
+    attach_required_documents(dossier)  # a second copy of every attachment
+    submit(dossier, now=IN_WAVE_1 + dt.timedelta(hours=2))
+    large = queries(client, f"/instruction/dossiers/{dossier.pk}/")
+    assert small == large
+    page = client.get(f"/instruction/dossiers/{dossier.pk}/").content.decode()
+    assert page.count("Poste ") >= 40  # each new line in the budget and in the changes
+    assert page.count("<iframe") == 2 * len(dossier.call.rules().required_documents)

@@ -13,13 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from guichet.calls.models import Call
 from guichet.core import labels
 from guichet.core.fields import AmountField
-from guichet.dossiers.format import submitted_dossier
-from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus
+from guichet.dossiers.format import submitted_envelope
+from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus, Submission
+from guichet.dossiers.presentation import DossierSheet, dossier_sheet
 from guichet.dossiers.selectors import participants_of
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
 from guichet.review import committee, instruction, scoring
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Instruction
-from guichet.rules.eligibility import compute_figures
 
 SORTS = {"numero": "receipt_number", "-numero": "-receipt_number", "titre": "title",
          "-titre": "-title", "aide": "requested_aid", "-aide": "-requested_aid",
@@ -232,16 +232,27 @@ def call_experts(call):
     return ExpertProfile.objects.filter(call=call).select_related("user")
 
 
+def submitted_sheet(dossier: Dossier) -> tuple[Submission | None, DossierSheet | None]:
+    """The latest submission of the dossier and the whole of it as reviewers read it, with
+    what changed since the version before (two queries: the versions and the documents)."""
+    versions = list(dossier.submissions.order_by("-version")[:2])
+    if not versions:
+        return None, None
+    latest = versions[0]
+    previous = submitted_envelope(versions[1].snapshot) if len(versions) > 1 else None
+    return latest, dossier_sheet(dossier.call, submitted_envelope(latest.snapshot),
+                                 documents=dossier.documents.all(),
+                                 verdict=latest.verdict.get("results", []), previous=previous)
+
+
 def dossier_page_data(dossier: Dossier, user) -> dict:
     """What the staff page of a dossier shows to `user`, besides the action forms, in a fixed
     number of queries whatever the size of the expert pool and the number of reviews."""
-    submission = dossier.submissions.order_by("-version").first()
-    frozen = submitted_dossier(submission.snapshot) if submission else None
-    figures = compute_figures(frozen, dossier.call.rules()) if frozen else None
+    submission, sheet = submitted_sheet(dossier)
     see_scores = user.has_perm("review.view_scores", dossier)
     aggregate = scoring.aggregates(dossier.call, [dossier.pk])[dossier.pk] if see_scores else None
     return {
-        "dossier": dossier, "submission": submission, "frozen": frozen, "figures": figures,
+        "dossier": dossier, "submission": submission, "sheet": sheet,
         "instruction": Instruction.objects.filter(dossier=dossier).first(),
         "corrections": dossier.correction_requests.order_by("-requested_at"),
         "thread": instruction.thread(dossier, user),

@@ -13,13 +13,15 @@ Models' choices, forms, templates (the `label` filter and `call_label` tag of `g
 and exports all go through this module.
 """
 
+from decimal import Decimal
+
 from django.utils.functional import lazy
 from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from guichet.rules import vocabulary
-from guichet.rules.money import format_eur_en, format_eur_fr
+from guichet.rules.money import format_eur_en, format_eur_fr, format_percent
 from guichet.rules.regions import REGIONS
 from guichet.rules.vocabulary import Name
 
@@ -108,6 +110,14 @@ def money(amount) -> str:
     if amount is None:
         return "—"
     return format_eur_en(amount) if in_english() else format_eur_fr(amount)
+
+
+def percent(rate) -> str:
+    """A fraction (0.2125) as a percentage in the active language: "21,25 %", "21.25%"."""
+    if rate is None:
+        return "—"
+    number = format_percent(Decimal(rate))
+    return f"{number}%" if in_english() else f"{number.replace('.', ',')}\u00a0%"
 
 
 def missing_items(codes: list[str], definition) -> str:

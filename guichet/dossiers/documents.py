@@ -1,7 +1,8 @@
 """Attachments: PDFs checked by content, stored under their SHA-256, never served unchecked.
 
 What a PDF can do when opened (JavaScript, embedded files, launch actions) is recorded on the
-document for staff; every stored PDF is served as a download only, sandboxed, never sniffed.
+document for staff; every stored PDF is served sandboxed and never sniffed: as a download, or
+inline for the preview frame of our own pages (and no one else's) after the same checks.
 """
 
 from django.core.files.base import ContentFile
@@ -53,12 +54,16 @@ def remove_document(document: Document, user) -> None:
     document.delete()
 
 
-def pdf_file_response(stored_file, filename: str) -> FileResponse:
-    """A stored PDF as a download (the response closes the file when sent). Should a browser
-    render it anyway, the sandbox keeps its scripts away from our origin, and nosniff keeps
-    the declared type."""
-    response = FileResponse(stored_file.open("rb"), as_attachment=True, filename=filename,
+def pdf_file_response(stored_file, filename: str, *, inline: bool = False) -> FileResponse:
+    """A stored PDF as a download, or `inline` for a preview frame (the response closes the
+    file when sent). Whatever the browser renders, the sandbox keeps its scripts away from our
+    origin, and nosniff keeps the declared type; inline, it loads nothing else and only our own
+    pages may frame it."""
+    response = FileResponse(stored_file.open("rb"), as_attachment=not inline, filename=filename,
                             content_type="application/pdf")
-    response["Content-Security-Policy"] = "sandbox"
+    response["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; frame-ancestors 'self'" if inline else "sandbox")
     response["X-Content-Type-Options"] = "nosniff"
+    if inline:
+        response["X-Frame-Options"] = "SAMEORIGIN"
     return response

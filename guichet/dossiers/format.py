@@ -2,6 +2,7 @@
 and the frozen form of a submission (`guichet.submission/1`)."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 import msgspec
 from django.db.models import Prefetch
@@ -17,6 +18,11 @@ from guichet.dossiers.models import (
 from guichet.rules import dossier as fmt
 
 SUBMISSION_FORMAT = "guichet.submission/1"
+# The hybridation profile as frozen in a submission (shares in percent, texts, indicator targets).
+HYBRID_PROFILE_FIELDS = (
+    "synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
+    "work_situation_share", "immersive_tools", "positioning_tools", "learners_targeted",
+    "trades_targeted", "indicator_targets")
 _canonical = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
 
@@ -62,17 +68,51 @@ def frozen_submission(dossier: Dossier, document: fmt.Dossier) -> bytes:
     """Canonical JSON of everything received: the dossier, its hybrid profile, its documents
     (by SHA-256). Its hash is the receipt's."""
     profile = HybridProfile.objects.filter(dossier=dossier).first()
-    hybrid = {} if profile is None else {
-        name: getattr(profile, name) for name in (
-            "synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
-            "work_situation_share", "immersive_tools", "positioning_tools",
-            "learners_targeted", "trades_targeted", "indicator_targets")}
-    documents = [{"kind": d.kind, "name": d.original_name, "sha256": d.sha256, "size": d.size}
-                 for d in Document.objects.filter(dossier=dossier).order_by("kind", "pk")]
+    documents = Document.objects.filter(dossier=dossier).order_by("kind", "pk")
     return _canonical.encode({"format": SUBMISSION_FORMAT, "dossier": document,
-                              "classification": {"sector": dossier.sector,
-                                                 "keywords": dossier.keywords},
-                              "hybrid_profile": hybrid, "documents": documents})
+                              "classification": classification(dossier),
+                              "hybrid_profile": hybrid_profile_fields(profile),
+                              "documents": document_entries(documents)})
+
+
+def classification(dossier: Dossier) -> dict:
+    return {"sector": dossier.sector, "keywords": dossier.keywords}
+
+
+def hybrid_profile_fields(profile: HybridProfile | None) -> dict:
+    return {} if profile is None else {
+        name: getattr(profile, name) for name in HYBRID_PROFILE_FIELDS}
+
+
+def document_entries(documents) -> list[dict]:
+    return [{"kind": d.kind, "name": d.original_name, "sha256": d.sha256, "size": d.size}
+            for d in documents]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Everything a version of a dossier holds: the `guichet.dossier/1` document, its
+    classification, its hybridation profile and its documents (by SHA-256)."""
+    dossier: fmt.Dossier
+    classification: dict
+    hybrid_profile: dict
+    documents: list[dict]
+
+
+def submitted_envelope(snapshot: str | bytes) -> Envelope:
+    """A frozen submission, read back."""
+    envelope = msgspec.json.decode(snapshot)
+    return Envelope(fmt.dossier_from_builtins(envelope["dossier"]),
+                    envelope.get("classification", {}), envelope.get("hybrid_profile", {}),
+                    envelope.get("documents", []))
+
+
+def draft_envelope(dossier: Dossier, profile: HybridProfile | None, documents) -> Envelope:
+    """The dossier as it stands (a draft), in the form of a frozen submission (a profile never
+    saved is no profile, as on submission)."""
+    saved = profile if profile is not None and profile.pk else None
+    return Envelope(to_format(dossier), classification(dossier), hybrid_profile_fields(saved),
+                    document_entries(sorted(documents, key=lambda d: (d.kind, d.pk))))
 
 
 def submitted_dossier(snapshot: str | bytes) -> fmt.Dossier:

@@ -30,6 +30,15 @@ STEPS = [
     ("hybridation", _("Hybridation")), ("documents", _("Pièces")), ("depot", _("Dépôt")),
 ]
 STEP_IDS = [step for step, _label in STEPS]
+# What each step fills in, as `Workspace.missing` names it (documents.<id> for attachments).
+STEP_SECTIONS = {
+    "projet": ("title", "summary", "scope", "pooling_commitment", "start_date",
+               "duration_months"),
+    "consortium": ("members",), "calendrier": ("milestones",), "budget": ("expenses",),
+    "financement": ("financing.aid",), "documents": ("documents.",),
+}
+TIME_SHARES = ("synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
+               "work_situation_share")
 
 
 def dossier_for(user, pk: int) -> Dossier:
@@ -89,6 +98,18 @@ def workspace(dossier: Dossier, user, now: dt.datetime) -> Workspace:
         documents=documents,
         profile=_hybrid_profile(dossier),
     )
+
+
+def step_completion(space: Workspace) -> dict[str, bool]:
+    """Whether each step of the dossier's form is complete: nothing it fills in is missing;
+    the hybridation step, all optional, once its time shares are given; the deposit, once the
+    dossier is submitted."""
+    done = {step: not any(code.startswith(section) for code in space.missing
+                          for section in sections)
+            for step, sections in STEP_SECTIONS.items()}
+    done["hybridation"] = all(getattr(space.profile, name) is not None for name in TIME_SHARES)
+    done["depot"] = not space.editable
+    return {step: done[step] for step in STEP_IDS}
 
 
 def _hybrid_profile(dossier: Dossier) -> HybridProfile:

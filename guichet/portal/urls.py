@@ -19,4 +19,7 @@ urlpatterns = [
     path("dossiers/<int:pk>/annexe.xlsx", views.annex_template, name="annex-template"),
     path("dossiers/<int:pk>/budget.<str:extension>", views.budget_export, name="budget-export"),
     path("dossiers/<int:pk>/pieces/<int:document_pk>/", views.document_file, name="document"),
+    path("dossiers/<int:pk>/pieces/<int:document_pk>/apercu/", views.document_preview,
+         name="document-preview"),
+    path("dossiers/<int:pk>/recapitulatif/", views.recap, name="recap"),
 ]

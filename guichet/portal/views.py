@@ -19,14 +19,17 @@ from guichet.core.fields import id_or_404
 from guichet.core.http import PDF, download, run_service
 from guichet.dossiers import editing, membership
 from guichet.dossiers.documents import pdf_file_response, remove_document, upload_document
+from guichet.dossiers.format import draft_envelope, submitted_envelope
 from guichet.dossiers.models import (
     Document,
+    DossierStatus,
     ExpenseLine,
     FinancingLine,
     HybridProfile,
     Invitation,
     Milestone,
 )
+from guichet.dossiers.presentation import dossier_sheet
 from guichet.dossiers.receipt import receipt_data
 from guichet.dossiers.services import AlreadySubmitted, submit
 from guichet.grants.decisions import decision_letter_pdf, published_decision
@@ -34,7 +37,14 @@ from guichet.portal import forms
 from guichet.portal.annex import budget_export_response, import_annex, template_response
 from guichet.portal.forms import MessageForm
 from guichet.portal.receipts import receipt_pdf_response
-from guichet.portal.selectors import STEP_IDS, STEPS, dossier_for, timeline, workspace
+from guichet.portal.selectors import (
+    STEP_IDS,
+    STEPS,
+    dossier_for,
+    step_completion,
+    timeline,
+    workspace,
+)
 from guichet.review.instruction import open_correction, post_message, thread
 from guichet.rules import dossier as fmt
 
@@ -137,6 +147,7 @@ def _render_step(request, dossier, step, context):
         **defaults, **context, "space": space, "dossier": dossier, "step": step,
         "current_label": dict(STEPS)[step],
         "steps": STEPS, "step_number": STEP_IDS.index(step) + 1, "step_count": len(STEPS),
+        "completion": step_completion(space),
         "next_step": dict(zip(STEP_IDS, [*STEP_IDS[1:], None], strict=True))[step],
         "timeline": timeline(dossier) if step == "depot" else [],
         "correction": open_correction(dossier) if step == "depot" else None,
@@ -437,6 +448,33 @@ def document_file(request, pk, document_pk):
     document = get_object_or_404(Document, dossier=dossier, pk=document_pk)
     return pdf_file_response(document.file, f"{document.sha256[:12]}.pdf")
 
+
+
+@login_required
+@require_GET
+def document_preview(request, pk, document_pk):
+    """The document shown inline, for the sandboxed preview frame of the recap."""
+    dossier = dossier_for(request.user, pk)
+    document = get_object_or_404(Document, dossier=dossier, pk=document_pk)
+    return pdf_file_response(document.file, f"{document.sha256[:12]}.pdf", inline=True)
+
+
+@login_required
+@require_GET
+def recap(request, pk):
+    """The whole dossier as it stands, as reviewers will read it, before it is certified and
+    submitted; after a correction request, with what changed since the version received."""
+    dossier = dossier_for(request.user, pk)
+    space = workspace(dossier, request.user, now())
+    latest = dossier.submissions.order_by("-version").first()
+    sheet = dossier_sheet(
+        dossier.call, draft_envelope(dossier, space.profile, space.documents),
+        documents=space.documents, verdict=space.verdict.results,
+        previous=submitted_envelope(latest.snapshot)
+        if latest and dossier.status == DossierStatus.CORRECTION_REQUESTED else None,
+        views=("portal:document", "portal:document-preview"), staff=False)
+    return render(request, "portal/recap.html", {"dossier": dossier, "space": space,
+                                                 "sheet": sheet})
 
 
 @login_required

@@ -1,7 +1,7 @@
 """The staff's home, the list of a call's dossiers (and its exports) and a dossier's page."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
@@ -19,6 +19,7 @@ from guichet.backoffice.selectors import (
     staff_call,
     staff_calls,
     staff_dossier,
+    submitted_sheet,
 )
 from guichet.core import labels, spreadsheets
 from guichet.core.clock import now
@@ -125,7 +126,31 @@ def dossier_page(request, dossier, **bound_forms):
 
 @login_required
 @require_GET
+def dossier_full(request, pk):
+    """The whole frozen dossier, read-only, for staff and for its experts free of conflict."""
+    dossier = staff_dossier(request.user, pk)
+    submission, sheet = submitted_sheet(dossier)
+    if sheet is None:
+        raise Http404
+    return render(request, "backoffice/dossier_full.html", {
+        "dossier": dossier, "submission": submission, "sheet": sheet,
+        "assignment": expert_assignments(request.user).filter(dossier=dossier).first()})
+
+
+@login_required
+@require_GET
 def staff_document(request, pk, document_pk):
+    return _document_response(request, pk, document_pk, inline=False)
+
+
+@login_required
+@require_GET
+def staff_document_preview(request, pk, document_pk):
+    """The document shown inline, for the sandboxed preview frame of the dossier's pages."""
+    return _document_response(request, pk, document_pk, inline=True)
+
+
+def _document_response(request, pk, document_pk, *, inline: bool):
     dossier = staff_dossier(request.user, pk)
     document = get_object_or_404(dossier.documents, pk=document_pk)
-    return pdf_file_response(document.file, f"{document.sha256[:12]}.pdf")
+    return pdf_file_response(document.file, f"{document.sha256[:12]}.pdf", inline=inline)

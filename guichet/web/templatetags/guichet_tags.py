@@ -44,6 +44,11 @@ def money(amount) -> str:
 
 
 @register.filter
+def percent(rate) -> str:
+    return labels.percent(rate)
+
+
+@register.filter
 def missing_labels(codes: list[str], definition) -> str:
     """What is missing, in words: fields by name, attachments by their label in the call."""
     return labels.missing_items(codes, definition)
