@@ -19,7 +19,7 @@ from guichet.core import spreadsheets
 from guichet.grants.models import Payment
 from guichet.review.models import CallRole, Role
 from tests.factories import make_user
-from tests.test_opendata import consortium_document, signed_grant, validate
+from tests.opendata.test_opendata import consortium_document, signed_grant, validate
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from guichet.review.models import CallRole, Role
 from tests import hostile_pdfs
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import lead_and_member, make_dossier, make_user
-from tests.test_grants import granted, instructed_dossier, select  # noqa: F401 - fixtures
+from tests.grants.test_grants import granted, instructed_dossier, select  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from guichet.dossiers.annex.schema import (
 from guichet.dossiers.annex.template import build_template
 from guichet.rules.money import MAX_AMOUNT
 from guichet.rules.siret import make_siret
-from tests.test_i18n import compiled_catalogue  # noqa: F401 (English tests need the catalogue)
+from tests.locale.test_catalogue import compiled_catalogue  # noqa: F401 (English tests need the catalogue)
 
 ALPHA = make_siret("00012345", "0001")  # leading zeros: must survive as text
 BETA = make_siret("41234567", "0002")

@@ -16,7 +16,7 @@ from tests.factories import fresh_siret, lead_and_member, make_dossier, make_use
 
 pytestmark = pytest.mark.django_db
 
-PACKAGE = Path(__file__).resolve().parent.parent / "guichet"
+PACKAGE = Path(__file__).resolve().parents[2] / "guichet"
 BROKEN_TITLE = "Campus hybride\r\ndes métiers\tdu bâtiment"
 TITLE_ERROR = ("« Titre du projet » doit tenir sur une ligne : retirez les retours à la ligne, "
                "tabulations et autres caractères de contrôle.")

@@ -11,10 +11,10 @@ from guichet.grants.models import Decision
 from guichet.review.experts import add_assignment
 from guichet.review.models import Assignment, Conflict, Instruction
 from tests.factories import database_state
-from tests.test_decisions import CRITERIA, instructed_dossier, pool_of_three
+from tests.grants.test_decisions import CRITERIA, instructed_dossier, pool_of_three
 
 pytestmark = pytest.mark.django_db
-PACKAGE = Path(__file__).resolve().parent.parent / "guichet"
+PACKAGE = Path(__file__).resolve().parents[2] / "guichet"
 
 
 @pytest.fixture

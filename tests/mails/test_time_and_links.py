@@ -22,13 +22,13 @@ from guichet.notifications.kinds import Kind
 from guichet.review.experts import invite_expert
 from guichet.review.instruction import request_correction
 from guichet.review.models import Role
-from tests import test_grants as grants_helpers
 from tests.factories import lead_and_member, make_dossier, make_user, staff
-from tests.test_grants import SIGNED_AT, pdf_text
-from tests.test_review_services import AFTER_WAVE_1, POINTS, submitted_dossier_in
+from tests.grants import test_grants as grants_helpers
+from tests.grants.test_grants import SIGNED_AT, pdf_text
+from tests.review.test_services import AFTER_WAVE_1, POINTS, submitted_dossier_in
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SITE = "http://127.0.0.1:8301"
 # 24 September 2021, 09:00 UTC: 11:00 in Paris (summer time).
 DEADLINE = dt.datetime(2021, 9, 24, 9, 0, tzinfo=dt.UTC)

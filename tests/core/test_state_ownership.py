@@ -11,7 +11,7 @@ write of a status: an assignment to `.status` (alone, in a tuple, or through set
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "guichet"
+PACKAGE = Path(__file__).resolve().parents[2] / "guichet"
 OWNER = PACKAGE / "core" / "lifecycle.py"
 # An outbox row's status (pending, sent, failed) is the delivery state of a mail or a PDF, not a
 # business state: guichet.notifications.outbox alone writes it, under the row's lock.

@@ -28,7 +28,7 @@ from guichet.grants.reports import review_report
 from guichet.notifications.models import OutboxMessage
 from guichet.review.instruction import record_instruction, request_correction
 from tests.factories import lead_and_member, make_dossier
-from tests.test_grants import (
+from tests.grants.test_grants import (
     IN_WAVE_1,
     SIGNED_AT,
     Granted,

@@ -36,7 +36,7 @@ from tests.factories import fresh_siret, make_dossier, make_user
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PARIS = ZoneInfo("Europe/Paris")
 IN_WAVE_1 = dt.datetime(2021, 8, 31, 11, 0, tzinfo=PARIS)
 # 23:30 UTC on 31 December is already 1 January in Paris: the convention date is Paris's.

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STRONG_PASSWORD = "Lanterne-Boréale-Quartz-47"
 NEW_PASSWORD = "Cerf-Volant-Marée-Haute-93"
 

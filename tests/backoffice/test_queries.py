@@ -12,7 +12,7 @@ from guichet.calls.models import Wave
 from guichet.dossiers.models import Dossier
 from guichet.review.models import ExpertProfile, Role
 from tests.factories import bulk_submitted_dossiers, staff
-from tests.test_decisions import instructed_dossier, pool_of_three, scored
+from tests.grants.test_decisions import instructed_dossier, pool_of_three, scored
 
 pytestmark = pytest.mark.django_db
 LIST = "/instruction/appels/deffinum/dossiers/"

@@ -24,7 +24,7 @@ from guichet.dossiers.receipt_store import receipt_path
 from guichet.dossiers.services import submit
 from tests.factories import lead_and_member, make_dossier
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GUICHET = str(Path(sys.executable).parent / "guichet")
 
 # pg_dump and the restored instance read committed data only.
@@ -124,7 +124,7 @@ def test_backup_restore_round_trip_brings_back_data_files_receipts_and_audit(
     verified = _guichet(environment, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
     assert f"audit chain intact: {len(before['audit'])} events" in verified.stdout
-    shown = _guichet(environment, "shell", "-c", "import json; from tests.test_backup import "
+    shown = _guichet(environment, "shell", "-c", "import json; from tests.core.test_backups import "
                      "instance_state; print(json.dumps(instance_state()))")
     assert shown.returncode == 0, shown.stderr
     after = json.loads(shown.stdout.strip().splitlines()[-1])

@@ -1,5 +1,5 @@
 """Probes (/healthz, /readyz), the request id, JSON logs, Prometheus metrics and Sentry, in
-process; tests/test_serve.py drives the same through a real gunicorn."""
+process; tests/core/test_serve.py drives the same through a real gunicorn."""
 
 import datetime as dt
 import json

@@ -6,7 +6,7 @@ programme). SQLite serialises every write, so on SQLite these tests are skipped 
 stays green even without the lock: the PostgreSQL run of .ci/run (DATABASE_URL set) is the one
 that fails when the lock is removed. Run it after touching commitments:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/DB .venv/bin/pytest \
-        tests/test_grants_concurrency.py
+        tests/grants/test_commitment_concurrency.py
 """
 
 import datetime as dt

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "guichet"
+PACKAGE = Path(__file__).resolve().parents[2] / "guichet"
 TEMPLATES = sorted(path for path in PACKAGE.glob("**/templates/**/*.html"))
 # Rendered to PDF by WeasyPrint (guichet.core.pdf.render_pdf), never served to a browser: no
 # CSP applies, and WeasyPrint reads no stylesheet from the static files, so their style is

@@ -18,8 +18,8 @@ from guichet.review.experts import assign_experts
 from guichet.review.models import Assignment, Conflict, Role
 from guichet.review.scoring import save_scores
 from tests.factories import staff
-from tests.test_decisions import CRITERIA, instructed_dossier, pool_of_three, scored
-from tests.test_review_services import expert, instructed, submitted_dossier_in
+from tests.grants.test_decisions import CRITERIA, instructed_dossier, pool_of_three, scored
+from tests.review.test_services import expert, instructed, submitted_dossier_in
 
 pytestmark = pytest.mark.django_db
 COMMITTEE = "/instruction/appels/deffinum/comite/w1/"

@@ -16,7 +16,7 @@ from guichet.audit.actions import AuditAction
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import append_event
 
-PACKAGE = Path(__file__).resolve().parent.parent / "guichet"
+PACKAGE = Path(__file__).resolve().parents[2] / "guichet"
 # Functions that append an event for the action in their first argument. Only these may pass
 # it on as a variable; every other call names its action as a member of AuditAction.
 APPENDERS = {"append_event", "_recorded"}
