@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
-pytestmark = pytest.mark.unit
+# lint-imports runs in processes of its own, over a copy of the tree: not the quick loop.
+pytestmark = pytest.mark.integration
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:

@@ -10,6 +10,8 @@ import pytest
 from tests.conftest import CONTRACT_EXAMPLE, DEFFINUM_TOML
 
 GUICHET = Path(sys.executable).with_name("guichet")
+# Each test starts `guichet` (or Python) in a process of its own: not the quick loop.
+pytestmark = pytest.mark.integration
 
 
 def _check(tmp_path, *args, stdin: bytes | None = None):

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from guichet.core import pdf
 
 READ_CONF = """
@@ -31,6 +33,7 @@ def _conf(env: dict) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.integration  # a fresh interpreter reads the configuration
 def test_gunicorn_conf_freezes_the_preloaded_application_before_fork():
     conf = _conf({})
     assert conf["disabled_while_loading"] is True
@@ -41,6 +44,7 @@ def test_gunicorn_conf_freezes_the_preloaded_application_before_fork():
     assert conf["logger"] == "JsonAccessLogger"
 
 
+@pytest.mark.integration  # a fresh interpreter reads the configuration
 def test_gunicorn_conf_reads_workers_threads_and_timeouts_from_the_environment():
     conf = _conf({"WEB_CONCURRENCY": "3", "GUNICORN_THREADS": "4", "GUNICORN_TIMEOUT": "45",
                   "GUNICORN_GRACEFUL_TIMEOUT": "20", "GUNICORN_MAX_REQUESTS": "500",

@@ -213,6 +213,7 @@ def _sentry_active(env: dict) -> str:
     return done.stdout.decode().strip()
 
 
+@pytest.mark.integration  # two Python processes set Django up
 def test_sentry_initialised_only_when_dsn_set():
     assert _sentry_active({}) == "False"
     assert _sentry_active({"SENTRY_DSN": "https://public@sentry.example/1"}) == "True"

@@ -3,6 +3,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Each test starts a Python process on the production settings: not the quick loop.
+pytestmark = pytest.mark.integration
+
 PRODUCTION_IMPORT = "import django; from django.conf import settings; settings.DEBUG"
 GOOD_KEY = secrets.token_urlsafe(50)
 PRODUCTION = {"GUICHET_ENV": "production", "SECRET_KEY": GOOD_KEY,
