@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
+from tests.factories import make_user
+
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_PASSWORD = "Lanterne-Boréale-Quartz-47"
 NEW_PASSWORD = "Cerf-Volant-Marée-Haute-93"
@@ -30,9 +32,7 @@ def _fresh_rate_limits():
 
 
 def _verified_user(email="candidate@example.fr", password=STRONG_PASSWORD):
-    user = get_user_model().objects.create_user(email=email, password=password)
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
+    return make_user(email, password=password)
 
 
 def _link(mail, pattern: str) -> str:

@@ -15,6 +15,7 @@ from django.utils import translation
 from guichet.audit.actions import AuditAction
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import append_event
+from tests.factories import make_user
 
 PACKAGE = Path(__file__).resolve().parents[2] / "guichet"
 # Functions that append an event for the action in their first argument. Only these may pass
@@ -97,9 +98,8 @@ def test_every_audit_action_has_a_french_label_and_an_english_one():
 
 
 @pytest.mark.django_db
-def test_append_event_with_an_unregistered_action_is_refused_and_writes_nothing(
-        django_user_model):
-    user = django_user_model.objects.create_user(email="a@example.fr", password="x")
+def test_append_event_with_an_unregistered_action_is_refused_and_writes_nothing():
+    user = make_user("a@example.fr")
     with pytest.raises(ValueError, match=r"dossier\.invented"):
         append_event("dossier.invented", user)
     assert not AuditEvent.objects.exists()

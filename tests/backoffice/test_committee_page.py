@@ -15,9 +15,9 @@ from guichet.dossiers.models import Dossier
 from guichet.grants.decisions import prepare_decision
 from guichet.grants.models import Outcome, SelectionRun
 from guichet.review.experts import assign_experts
-from guichet.review.models import Assignment, Conflict, Role
+from guichet.review.models import Assignment, Role
 from guichet.review.scoring import save_scores
-from tests.factories import staff
+from tests.factories import declare_conflict, staff
 from tests.grants.test_decisions import CRITERIA, instructed_dossier, pool_of_three, scored
 from tests.review.test_services import expert, instructed, submitted_dossier_in
 
@@ -200,8 +200,7 @@ def test_assignment_rerun_says_what_it_did_and_why_dossiers_got_no_expert(
     waiting = submitted_dossier_in(example_document)  # not instructed yet
     conflicted = instructed(submitted_dossier_in(example_document), instructor)
     pool = [expert(deffinum, f"e{n}@example.fr") for n in range(3)]
-    Conflict.objects.create(expert=pool[0], dossier=conflicted, source=Conflict.Source.DECLARED,
-                            reason="Ancien employeur.")
+    declare_conflict(pool[0], conflicted, "Ancien employeur.")
     page = text(client.get(client.post(EXPERTS + "affectation/", {"wave": "w1"})["Location"]))
     assert ("Vague 1 : 6 expertises affectées. 6 nouvelles affectations, aucune affectation "
             "retirée. Affinité totale") in page

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from guichet.review.models import CallRole, Role
-from tests.factories import bulk_submitted_dossiers, make_dossier, make_user
+from guichet.review.models import Role
+from tests.factories import bulk_submitted_dossiers, make_dossier, staff
 
 pytestmark = pytest.mark.django_db
 LIST = "/instruction/appels/deffinum/dossiers/"
@@ -18,8 +18,7 @@ LIST = "/instruction/appels/deffinum/dossiers/"
 
 @pytest.fixture
 def instructor(deffinum, client):
-    user = make_user("instructrice@example.fr")
-    CallRole.objects.create(user=user, call=deffinum, role=Role.INSTRUCTOR)
+    user = staff(deffinum, "instructrice@example.fr", Role.INSTRUCTOR)
     client.force_login(user)
     return user
 

@@ -12,9 +12,9 @@ from guichet.calls.models import Call
 from guichet.demo.dossiers import DEMO_LEAD_EMAIL, DEMO_PASSWORD
 from guichet.demo.grants import STAFF
 from guichet.dossiers.models import Dossier, DossierStatus
-from guichet.review.models import Assignment, CallRole, ExpertProfile, Role
+from guichet.review.models import Role
 from tests.conftest import DEFFINUM_TOML
-from tests.factories import make_user
+from tests.factories import assign, expert_profile, make_user
 
 pytestmark = pytest.mark.django_db
 EXPERT_EMAIL = "experte@demo.guichet.test"
@@ -27,11 +27,9 @@ def demo(settings, tmp_path):
     call_command("loadcall", str(DEFFINUM_TOML), "--demo", stdout=io.StringIO())
     call_command("seeddemo", stdout=io.StringIO())
     call = Call.objects.get(code="deffinum")
-    expert = make_user(EXPERT_EMAIL, password=DEMO_PASSWORD)
-    CallRole.objects.create(user=expert, call=call, role=Role.EXPERT)
-    profile = ExpertProfile.objects.create(user=expert, call=call, sectors=["btp"])
+    profile = expert_profile(make_user(EXPERT_EMAIL, password=DEMO_PASSWORD), call)
     dossier = Dossier.objects.filter(call=call).exclude(status=DossierStatus.DRAFT).first()
-    Assignment.objects.create(dossier=dossier, expert=profile, created_at=dossier.updated_at)
+    assign(dossier, profile, dossier.updated_at)
     return call
 
 

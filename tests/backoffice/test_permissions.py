@@ -9,16 +9,21 @@ from guichet.dossiers.services import submit
 from guichet.review.instruction import InstructionRefused, post_message, record_instruction, thread
 from guichet.review.models import (
     Assignment,
-    CallRole,
-    Conflict,
-    ExpertProfile,
     Instruction,
     Message,
     Role,
 )
 from guichet.review.permissions import roles_on
 from guichet.review.scoring import save_scores
-from tests.factories import lead_and_member, make_dossier, make_user
+from tests.factories import (
+    assign,
+    declare_conflict,
+    lead_and_member,
+    make_dossier,
+    make_expert,
+    make_user,
+    staff,
+)
 
 pytestmark = pytest.mark.django_db
 IN_WAVE_ONE = dt.datetime(2021, 8, 31, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
@@ -41,20 +46,16 @@ def world(deffinum, other_call, example_document):
     lead, _member = lead_and_member(own)
     people = {"lead": lead, "outsider": make_user("outsider@example.fr")}
     for role in (Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR):
-        people[role.value] = make_user(f"{role.value}@example.fr")
-        CallRole.objects.create(user=people[role.value], call=deffinum, role=role)
+        people[role.value] = staff(deffinum, f"{role.value}@example.fr", role)
     instructor = people["instructor"]
     record_instruction(own, instructor, admissible=True, eligible=True)
     for name in ("expert", "conflicted", "unassigned"):
-        people[name] = make_user(f"{name}@example.fr")
-        CallRole.objects.create(user=people[name], call=deffinum, role=Role.EXPERT)
-        profile = ExpertProfile.objects.create(user=people[name], call=deffinum,
-                                               sectors=["btp"])
+        profile = make_expert(deffinum, f"{name}@example.fr")
+        people[name] = profile.user
         if name != "unassigned":
-            Assignment.objects.create(dossier=own, expert=profile, created_at=IN_WAVE_ONE)
+            assign(own, profile, IN_WAVE_ONE)
         if name == "conflicted":
-            Conflict.objects.create(expert=profile, dossier=own, source="declared",
-                                    reason="ancien salarié")
+            declare_conflict(profile, own, "ancien salarié")
     _staff_of_other_call(other_call, other)
     return {"own": own, "other": other, "people": people}
 
@@ -62,13 +63,9 @@ def world(deffinum, other_call, example_document):
 def _staff_of_other_call(other_call, other):
     """The other call's own instructor (who instructs its dossier, so that it stands in its
     committee's ranking) and its own assigned expert: none of it may show on our pages."""
-    instructor = make_user("instructeur-deffinov@example.fr")
-    CallRole.objects.create(user=instructor, call=other_call, role=Role.INSTRUCTOR)
+    instructor = staff(other_call, "instructeur-deffinov@example.fr", Role.INSTRUCTOR)
     record_instruction(other, instructor, admissible=True, eligible=True)
-    expert = make_user("expert-deffinov@example.fr")
-    CallRole.objects.create(user=expert, call=other_call, role=Role.EXPERT)
-    profile = ExpertProfile.objects.create(user=expert, call=other_call, sectors=["btp"])
-    Assignment.objects.create(dossier=other, expert=profile, created_at=IN_WAVE_ONE)
+    assign(other, make_expert(other_call, "expert-deffinov@example.fr"), IN_WAVE_ONE)
 
 
 STAFF_PAGES = {
@@ -184,10 +181,9 @@ def test_backoffice_private_note_never_reaches_applicants(client, world):
 def test_backoffice_expert_cannot_see_other_scores_before_submitting(client, world, deffinum):
     dossier = world["own"]
     expert = world["people"]["expert"]
-    second = make_user("second@example.fr")
-    CallRole.objects.create(user=second, call=deffinum, role=Role.EXPERT)
-    profile = ExpertProfile.objects.create(user=second, call=deffinum, sectors=["btp"])
-    theirs = Assignment.objects.create(dossier=dossier, expert=profile, created_at=IN_WAVE_ONE)
+    profile = make_expert(deffinum, "second@example.fr")
+    second = profile.user
+    theirs = assign(dossier, profile, IN_WAVE_ONE)
     grid = {c.id: (4, "solide") for c in deffinum.rules().selection.criteria}
     save_scores(theirs, second, grid, submit=True)
     mine = Assignment.objects.get(dossier=dossier, expert__user=expert)

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from guichet.calls.models import Wave
 from guichet.dossiers.models import Dossier
-from guichet.review.models import ExpertProfile, Role
-from tests.factories import bulk_submitted_dossiers, staff
+from guichet.review.models import ExpertProfile
+from tests.factories import bulk_submitted_dossiers, make_expert
 from tests.grants.test_decisions import instructed_dossier, pool_of_three, scored
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +28,7 @@ def queries(client, url: str) -> int:
 def grow_pool(call, count: int, start: int) -> None:
     """Experts of the call who review nothing (yet): they only appear in the pool."""
     for n in range(start, start + count):
-        ExpertProfile.objects.create(user=staff(call, f"vivier{n}@example.fr", Role.EXPERT),
-                                     call=call, sectors=["btp"])
+        make_expert(call, f"vivier{n}@example.fr")
 
 
 @pytest.mark.parametrize("person", ["admin", "instructor", "committee"])

@@ -32,13 +32,13 @@ from guichet.grants.payments import record_payment
 from guichet.grants.reports import review_report, submit_report
 from guichet.portal.selectors import STEP_IDS
 from guichet.review import committee, experts, instruction, scoring
-from guichet.review.models import Assignment, CallRole, ExpertProfile, Role
+from guichet.review.models import Assignment, Role
 from guichet.rules import dossier as fmt
 from guichet.rules import vocabulary
 from guichet.rules.eligibility import missing_fields
 from tests.codes import codes_in, known_codes
 from tests.conftest import DEFFINUM_TOML
-from tests.factories import make_applicant, make_dossier, make_user
+from tests.factories import give_roles, make_applicant, make_dossier, make_expert, make_user
 
 # --- the vocabularies ------------------------------------------------------------------------
 
@@ -90,14 +90,10 @@ def rich_call(db, settings, tmp_path):
     call = load_call(DEFFINUM_TOML, demo_today=dt.date.today()).call
     seed_demo()
     staff = make_user("equipe@example.fr")
-    for role in (Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR):
-        CallRole.objects.create(user=staff, call=call, role=role)
-    pool = []
-    for n, sectors in enumerate((["btp", "sante"], ["industrie"], ["btp", "transverse"])):
-        user = make_user(f"relecteur{n}@example.fr")
-        CallRole.objects.create(user=user, call=call, role=Role.EXPERT)
-        pool.append(ExpertProfile.objects.create(user=user, call=call, sectors=sectors,
-                                                 keywords="hybridation", max_load=6))
+    give_roles(staff, call, Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR)
+    pool = [make_expert(call, f"relecteur{n}@example.fr", sectors=sectors,
+                        keywords="hybridation", max_load=6)
+            for n, sectors in enumerate((["btp", "sante"], ["industrie"], ["btp", "transverse"]))]
     w1, w2 = call.waves.order_by("position")[:2]
     first, second, third, fourth = Dossier.objects.filter(call=call).order_by("pk")
     Organisation.objects.filter(memberships__consortium=third.consortium, region="").update(

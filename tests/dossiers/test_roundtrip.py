@@ -12,7 +12,11 @@ from guichet.dossiers.format import dossier_queryset, export_dossier, submitted_
 from guichet.dossiers.models import Dossier, Organisation
 from guichet.dossiers.services import ImportRefused, import_dossier, submit
 from guichet.rules import dossier as fmt
-from tests.factories import attach_required_documents, document_with_fresh_sirets
+from tests.factories import (
+    OrganisationFactory,
+    attach_required_documents,
+    document_with_fresh_sirets,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +113,7 @@ def test_import_duplicate_member_siret_refused_naming_member(deffinum, example_d
 
 
 def test_import_existing_organisation_is_reused(deffinum, example_document):
-    Organisation.objects.create(siret="73282932000074", name="Réseau Formation BTP (registre)")
+    OrganisationFactory(siret="73282932000074", name="Réseau Formation BTP (registre)")
     import_dossier(json.dumps(example_document).encode())
     assert Organisation.objects.get(siret="73282932000074").name == (
         "Réseau Formation BTP (registre)")

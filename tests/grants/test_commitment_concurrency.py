@@ -27,10 +27,10 @@ from guichet.grants.commitment import commit_grant
 from guichet.grants.errors import GrantRefused
 from guichet.grants.models import Decision, DecisionStatus, Grant, Outcome, Tranche
 from guichet.grants.selectors import programme_remaining
-from guichet.review.models import CallRole, Role
+from guichet.review.models import Role
 from guichet.rules import dossier as fmt
 from guichet.rules.money import format_eur_fr
-from tests.factories import bulk_submitted_dossiers, make_user
+from tests.factories import bulk_submitted_dossiers, staff
 
 IN_WAVE_ONE = dt.datetime(2021, 8, 31, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
 CONTENDERS = 50
@@ -52,8 +52,7 @@ def _pending_decisions(call, example_document, count: int) -> list[int]:
     dossier's figures: 800 000 € base, 36 months) and a pending decision selecting it."""
     wave = call.waves.get(code="w1")
     bulk_submitted_dossiers(call, count, wave=wave)
-    committee = make_user("comite@example.fr")
-    CallRole.objects.create(user=committee, call=call, role=Role.COMMITTEE)
+    committee = staff(call, "comite@example.fr", Role.COMMITTEE)
     document = fmt.dossier_from_builtins(dict(example_document,
                                               submitted_at=IN_WAVE_ONE.isoformat()))
     dossiers = list(Dossier.objects.filter(call=call, wave=wave))
@@ -102,8 +101,7 @@ def test_parallel_commitments_never_exceed_envelope(deffinum, example_document, 
                                                     fitting):
     envelope = fitting * AWARD + LEFT_OVER
     Programme.objects.filter(pk=deffinum.programme_id).update(envelope=envelope)
-    admin = make_user("admin@example.fr")
-    CallRole.objects.create(user=admin, call=deffinum, role=Role.ADMINISTRATOR)
+    admin = staff(deffinum, "admin@example.fr", Role.ADMINISTRATOR)
     decision_pks = _pending_decisions(deffinum, example_document, CONTENDERS)
 
     outcomes = _race(decision_pks, admin)

@@ -32,7 +32,7 @@ from guichet.review.instruction import (
 from guichet.review.models import ExpertProfile, Role
 from guichet.review.scoring import save_scores
 from tests.conftest import DEFFINUM_TOML
-from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, staff
+from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, make_expert, staff
 
 PARIS = ZoneInfo("Europe/Paris")
 IN_WAVE_1 = dt.datetime(2021, 8, 31, 11, 0, tzinfo=PARIS)
@@ -333,9 +333,7 @@ def test_revert_decision_not_published_refused(team, example_document):
 # --- committee ------------------------------------------------------------------------------
 
 def pool_of_three(call) -> list[ExpertProfile]:
-    return [ExpertProfile.objects.create(
-        user=staff(call, f"e{i}@example.fr", Role.EXPERT), call=call, sectors=["btp"])
-        for i in range(3)]
+    return [make_expert(call, f"e{i}@example.fr") for i in range(3)]
 
 
 def test_simulate_selects_within_available_budget(deffinum, team, example_document):

@@ -20,19 +20,20 @@ from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier
 from guichet.dossiers.services import submit
 from guichet.grants.models import (
-    Decision,
-    DecisionStatus,
     Grant,
     GrantStatus,
-    Outcome,
     Payment,
-    Tranche,
-    TrancheStatus,
 )
 from guichet.opendata import exports
 from guichet.opendata.scdl import SCDL_COLUMNS, SCHEMA_PATH, scdl_csv, scdl_rows, write_scdl
-from guichet.rules.grants import tranche_amounts
-from tests.factories import fresh_siret, make_dossier, make_user
+from tests.factories import (
+    fresh_siret,
+    make_dossier,
+    make_payment,
+    make_user,
+    published_decision,
+    stored_grant,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -81,28 +82,10 @@ def signed_grant(deffinum, document: dict, *, paid: int = 1,
     submit(dossier, now=IN_WAVE_1)
     dossier.refresh_from_db()
     staff = make_user(f"instructeur{dossier.pk}@example.fr")
-    decision = Decision.objects.create(
-        dossier=dossier, outcome=Outcome.SELECTED, awarded_aid=AID,
-        status=DecisionStatus.PUBLISHED, prepared_by=staff, prepared_at=IN_WAVE_1,
-        published_at=IN_WAVE_1)
-    grant = Grant.objects.create(
-        dossier=dossier, decision=decision, wave=dossier.wave, award=AID, eligible_base=BASE,
-        duration_months=DURATION, start_date=START, committed_at=IN_WAVE_1,
-        status=status, signed_at=SIGNED_AT)
-    rules = deffinum.rules().tranches
-    amounts = tranche_amounts(AID, [tranche.share for tranche in rules])
-    for number, (tranche, amount) in enumerate(zip(rules, amounts, strict=True), start=1):
-        row = Tranche.objects.create(
-            grant=grant, number=number, label=tranche.label, trigger=tranche.trigger,
-            scheduled_amount=amount, amount=amount if number <= paid else None,
-            status=TrancheStatus.PAID if number <= paid else TrancheStatus.SCHEDULED)
-        if number <= paid:
-            Payment.objects.create(
-                tranche=row, amount=amount,
-                paid_on=FIRST_PAID_ON.replace(year=FIRST_PAID_ON.year + number - 1),
-                reference=f"VIR-{dossier.pk}-{number}", recorded_by=staff,
-                recorded_at=SIGNED_AT)
-    return grant
+    decision = published_decision(dossier, staff, IN_WAVE_1, awarded_aid=AID)
+    return stored_grant(decision, staff, paid=paid, first_paid_on=FIRST_PAID_ON,
+                        eligible_base=BASE, duration_months=DURATION, start_date=START,
+                        committed_at=IN_WAVE_1, status=status, signed_at=SIGNED_AT)
 
 
 @pytest.fixture
@@ -253,10 +236,9 @@ def test_scdl_period_follows_amended_duration(deffinum, example_document):
 def test_scdl_period_ignores_a_reversed_payment(deffinum, example_document):
     grant = signed_grant(deffinum, consortium_document(example_document))
     first = Payment.objects.get(tranche__grant=grant)
-    Payment.objects.create(tranche=first.tranche, amount=-first.amount,
-                           paid_on=dt.date(2022, 2, 1), reference=first.reference,
-                           reverses=first, reason="Mauvais RIB.", recorded_by=first.recorded_by,
-                           recorded_at=SIGNED_AT)
+    make_payment(first.tranche, -first.amount, first.recorded_by, paid_on=dt.date(2022, 2, 1),
+                 reference=first.reference, reverses=first, reason="Mauvais RIB.",
+                 recorded_at=SIGNED_AT)
 
     periods = {row["datesPeriodeVersement"] for row in scdl_rows(deffinum)}
 

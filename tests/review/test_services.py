@@ -48,7 +48,15 @@ from guichet.rules.definition import shipped_definition
 from guichet.rules.dossier import parse_dossier
 from guichet.rules.eligibility import evaluate
 from guichet.rules.siret import make_siret
-from tests.factories import NOT_ALLOWED, lead_and_member, make_dossier, make_user, staff
+from tests.factories import (
+    NOT_ALLOWED,
+    OrganisationFactory,
+    lead_and_member,
+    make_dossier,
+    make_expert,
+    make_user,
+    staff,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 IN_WAVE_1 = dt.datetime(2021, 8, 31, 11, 0, tzinfo=PARIS)
@@ -78,10 +86,8 @@ def instructed(dossier: Dossier, instructor, *, sector="btp", keywords="bim, cha
 def expert(call, email: str, *, sectors=("btp",), keywords="", max_load=8,
            organisation=None) -> ExpertProfile:
     """An expert of the call's pool, stored directly (no automatic conflict refresh)."""
-    user = staff(call, email, Role.EXPERT)
-    return ExpertProfile.objects.create(user=user, call=call, sectors=list(sectors),
-                                        keywords=keywords, max_load=max_load,
-                                        organisation=organisation)
+    return make_expert(call, email, sectors=sectors, keywords=keywords, max_load=max_load,
+                       organisation=organisation)
 
 
 def sibling_organisation(dossier: Dossier) -> Organisation:
@@ -92,7 +98,7 @@ def sibling_organisation(dossier: Dossier) -> Organisation:
     sibling = make_siret(siret[:8], establishment)
     assert sibling[:9] == siret[:9]
     assert sibling != siret
-    return Organisation.objects.create(siret=sibling, name="Filiale du membre")
+    return OrganisationFactory(siret=sibling, name="Filiale du membre")
 
 
 def grid(*values: int, comment: str = "Justification écrite.") -> dict:
@@ -408,8 +414,7 @@ def test_add_assignment_refuses_declared_conflict(deffinum, example_document):
     dossier = submitted_dossier_in(example_document)
     instructor = staff(deffinum, "instructeur@example.fr", Role.INSTRUCTOR)
     profile = expert(deffinum, "expert@example.fr")
-    Conflict.objects.create(expert=profile, dossier=dossier, source=Conflict.Source.DECLARED,
-                            reason="Ancien salarié du chef de file.")
+    declare_conflict(profile, dossier, "Ancien salarié du chef de file.")
     with pytest.raises(ExpertRefused, match="conflit"):
         add_assignment(dossier, profile, instructor)
     assert not Assignment.objects.exists()
