@@ -26,9 +26,18 @@ from guichet.dossiers.models import (
 )
 from guichet.dossiers.services import import_dossier, submit
 from guichet.grants.decisions import prepare_decision, publish_decisions
-from guichet.grants.models import Outcome
+from guichet.grants.models import (
+    Decision,
+    DecisionStatus,
+    Grant,
+    Outcome,
+    Payment,
+    Tranche,
+    TrancheStatus,
+)
 from guichet.review.instruction import record_instruction
-from guichet.review.models import CallRole, Role
+from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Role
+from guichet.rules.grants import tranche_amounts
 from guichet.rules.siret import make_siret
 
 _serial = itertools.count(1)
@@ -65,6 +74,19 @@ class MemberFactory(factory.django.DjangoModelFactory):
     name = factory.SelfAttribute("organisation.name")
     kind = "training_network"
     is_lead = False
+
+
+class DocumentFactory(factory.django.DjangoModelFactory):
+    """An attachment record without a file (as an imported one): give `dossier`."""
+
+    class Meta:
+        model = Document
+
+    kind = "cv"
+    original_name = factory.LazyAttribute(lambda document: f"{document.kind}.pdf")
+    sha256 = "0" * 64
+    size = 1
+    uploaded_at = factory.LazyFunction(now)
 
 
 def document_with_fresh_sirets(document: dict) -> dict:
@@ -153,12 +175,42 @@ def bulk_submitted_dossiers(call, count: int, *, wave=None, start: int = 0) -> N
         for n, consortium in enumerate(consortia))
 
 
-def staff(call, email: str, *roles: str):
-    """A confirmed account with staff roles on `call`."""
-    user = make_user(email)
+def give_roles(user, call, *roles: str) -> None:
+    """`user` holds `roles` on `call`."""
     for role in roles:
         CallRole.objects.create(user=user, call=call, role=role)
+
+
+def staff(call, email: str, *roles: str, password: str = "Formation-Hybride-2021!"):
+    """A confirmed account with staff roles on `call`."""
+    user = make_user(email, password=password)
+    give_roles(user, call, *roles)
     return user
+
+
+def expert_profile(user, call, *, sectors=("btp",), **fields) -> ExpertProfile:
+    """`user` in the call's pool of experts (the expert role and a profile), stored directly:
+    no automatic conflict refresh, as the services would do."""
+    give_roles(user, call, Role.EXPERT)
+    return ExpertProfile.objects.create(user=user, call=call, sectors=list(sectors), **fields)
+
+
+def make_expert(call, email: str, **profile) -> ExpertProfile:
+    """A new confirmed account in the call's pool of experts (see expert_profile)."""
+    return expert_profile(make_user(email), call, **profile)
+
+
+def assign(dossier, expert: ExpertProfile, created_at=None) -> Assignment:
+    """The expert assigned to review the dossier, stored directly (not through add_assignment,
+    which checks conflicts and the wave)."""
+    return Assignment.objects.create(dossier=dossier, expert=expert,
+                                     created_at=created_at or now())
+
+
+def declare_conflict(expert: ExpertProfile, dossier, reason: str = "Ancien salarié.") -> Conflict:
+    """A conflict of interest the expert declared on the dossier."""
+    return Conflict.objects.create(expert=expert, dossier=dossier,
+                                   source=Conflict.Source.DECLARED, reason=reason)
 
 
 def database_state() -> dict[str, list[dict]]:
@@ -183,6 +235,42 @@ def decided_dossier(call, document: dict):
     publish_decisions(first_wave, team[Role.ADMINISTRATOR])
     dossier.refresh_from_db()
     return dossier
+
+
+def published_decision(dossier, by, at, **fields) -> Decision:
+    """A published decision selecting the dossier, stored directly (no commitment, no grant):
+    for tests that set a grant's state and instants themselves."""
+    fields.setdefault("awarded_aid", dossier.requested_aid)
+    return Decision.objects.create(dossier=dossier, outcome=Outcome.SELECTED,
+                                   status=DecisionStatus.PUBLISHED, prepared_by=by,
+                                   prepared_at=at, published_at=at, **fields)
+
+
+def stored_grant(decision, by, *, paid: int = 0, first_paid_on=None, **fields) -> Grant:
+    """The grant of a published decision stored directly, with the call's tranches; the first
+    `paid` of them paid, recorded by `by` (tranche n on `first_paid_on` + n − 1 years)."""
+    dossier = decision.dossier
+    grant = Grant.objects.create(dossier=dossier, decision=decision, wave=dossier.wave,
+                                 award=decision.awarded_aid, **fields)
+    rules = dossier.call.rules().tranches
+    amounts = tranche_amounts(grant.award, [tranche.share for tranche in rules])
+    for number, (tranche, amount) in enumerate(zip(rules, amounts, strict=True), start=1):
+        row = Tranche.objects.create(
+            grant=grant, number=number, label=tranche.label, trigger=tranche.trigger,
+            scheduled_amount=amount, amount=amount if number <= paid else None,
+            status=TrancheStatus.PAID if number <= paid else TrancheStatus.SCHEDULED)
+        if number <= paid:
+            make_payment(row, amount, by,
+                         paid_on=first_paid_on.replace(year=first_paid_on.year + number - 1),
+                         reference=f"VIR-{dossier.pk}-{number}",
+                         recorded_at=grant.signed_at or grant.committed_at)
+    return grant
+
+
+def make_payment(tranche, amount, by, **fields) -> Payment:
+    """A payment (or, negative, a reversal) of the tranche stored directly, recorded by `by`."""
+    fields.setdefault("recorded_at", now())
+    return Payment.objects.create(tranche=tranche, amount=amount, recorded_by=by, **fields)
 
 
 PORTAL_STEPS = ("projet", "consortium", "calendrier", "budget", "financement", "hybridation",

@@ -4,7 +4,7 @@ that applies them.
 Each stateful model (dossier, decision, grant, tranche, report) has one module that declares
 its `Lifecycle`: its transitions, as `Transition(source, action, target)` records. Calling the
 lifecycle's `apply` is the only way the code changes that model's status (an AST test,
-tests/test_state_ownership.py, holds every other module to it): it refuses a transition that is
+tests/core/test_state_ownership.py, holds every other module to it): it refuses a transition that is
 not in the table with a `TransitionRefused` naming the object and its state, and writes the new
 status (with the other fields the service changes at the same time) only if the row is still
 in the state the service read, so that a concurrent change is refused, never overwritten.

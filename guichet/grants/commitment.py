@@ -28,7 +28,7 @@ def commit_grant(decision: Decision, by, now=None) -> Grant:
     # One lock per programme: commitments of all its calls and waves are serialised, so the
     # sums read below cannot change before this commitment is written. `make test` (SQLite,
     # which serialises every write) stays green without it: only the PostgreSQL run of
-    # tests/test_grants_concurrency.py (.ci/run) fails if this lock goes.
+    # tests/grants/test_commitment_concurrency.py (.ci/run) fails if this lock goes.
     Programme.objects.select_for_update().get(pk=call.programme_id)
     available = allowances(call)[dossier.wave_id]
     if decision.awarded_aid > available:

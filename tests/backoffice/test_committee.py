@@ -13,9 +13,9 @@ from guichet.dossiers.models import DossierStatus, Submission
 from guichet.grants.decisions import prepare_decision
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
 from guichet.notifications.models import OutboxMessage
+from tests.backoffice.test_committee_page import COMMITTEE, simulate, text
 from tests.factories import lead_and_member
-from tests.test_committee_page import COMMITTEE, simulate, text
-from tests.test_decisions import instructed_dossier, pool_of_three, scored
+from tests.grants.test_decisions import instructed_dossier, pool_of_three, scored
 
 pytestmark = pytest.mark.django_db
 LEAD = "Réseau Formation BTP"

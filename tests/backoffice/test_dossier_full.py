@@ -10,7 +10,7 @@ from guichet.dossiers.services import submit
 from guichet.review.experts import add_assignment, declare_conflict
 from guichet.review.instruction import request_correction
 from tests.factories import lead_and_member
-from tests.test_decisions import IN_WAVE_1, instructed_dossier, pool_of_three
+from tests.grants.test_decisions import IN_WAVE_1, instructed_dossier, pool_of_three
 
 pytestmark = pytest.mark.django_db
 NNBSP, NBSP = "\u202f", "\u00a0"

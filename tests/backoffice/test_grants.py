@@ -5,8 +5,8 @@ import pytest
 
 from guichet.calls.models import CallStatus
 from guichet.review.models import Role
+from tests.backoffice.test_committee_page import text
 from tests.factories import staff
-from tests.test_committee_page import text
 
 pytestmark = pytest.mark.django_db
 

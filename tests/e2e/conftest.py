@@ -16,17 +16,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from playwright.sync_api import expect
 
 from guichet.calls.services import load_call
-from guichet.dossiers.models import Affiliation
 from guichet.review.models import CallRole
 from tests.codes import codes_in
 from tests.conftest import DEFFINUM_TOML
-from tests.factories import take_part
+from tests.factories import make_user, take_part
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -262,10 +259,8 @@ def deffinum_open(transactional_db, settings, tmp_path):
 def verified_user(email: str, password: str, members=()):
     """A confirmed account (allauth e-mail address verified) acting for the organisations of
     `members` and taking part in their consortia for them."""
-    user = get_user_model().objects.create_user(email, password)
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    user = make_user(email, [member.organisation for member in members], password)
     for member in members:
-        Affiliation.objects.create(user=user, organisation=member.organisation)
         take_part(user, member)
     return user
 

@@ -15,7 +15,7 @@ from guichet.review.instruction import record_instruction
 from guichet.review.models import Role
 from tests.e2e.conftest import click_through, log_in, visit
 from tests.factories import lead_and_member, make_dossier, staff
-from tests.test_decisions import pool_of_three, scored
+from tests.grants.test_decisions import pool_of_three, scored
 
 pytestmark = pytest.mark.e2e
 

@@ -27,10 +27,10 @@ from guichet.grants.models import (
     TrancheStatus,
 )
 from guichet.review.instruction import record_instruction
-from guichet.review.models import CallRole, Role
+from guichet.review.models import Role
 from guichet.rules.money import format_eur_fr
 from tests.e2e.conftest import click_through, log_in, paris_today, visit
-from tests.factories import lead_and_member, make_dossier, make_user
+from tests.factories import give_roles, lead_and_member, make_dossier, make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -192,7 +192,7 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     staff = {}
     for role in (Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR):
         staff[role] = make_user(f"{role.value}@deffinum.example.fr")
-        CallRole.objects.create(user=staff[role], call=call, role=role)
+        give_roles(staff[role], call, role)
     dossier = make_dossier(example_document)
     submit(dossier)
     record_instruction(dossier, staff[Role.INSTRUCTOR], admissible=True, eligible=True)

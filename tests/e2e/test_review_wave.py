@@ -16,9 +16,9 @@ from guichet.calls.models import Wave
 from guichet.dossiers.models import CorrectionRequest, Dossier, DossierStatus, Submission
 from guichet.dossiers.services import submit
 from guichet.grants.models import Decision, DecisionStatus, Outcome, SelectionRun
-from guichet.review.models import Assignment, CallRole, ExpertProfile, Instruction, Role
+from guichet.review.models import Assignment, Instruction, Role
 from tests.e2e.conftest import PARIS, click_through, log_in, tick, visit
-from tests.factories import lead_and_member, make_dossier, make_user
+from tests.factories import give_roles, lead_and_member, make_dossier, make_expert, make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -96,14 +96,11 @@ def test_review_wave_from_instruction_to_published_decisions(
     staff = {}
     for role in (Role.INSTRUCTOR, Role.ADMINISTRATOR, Role.COMMITTEE):
         staff[role] = make_user(f"{role.value}@deffinum.example.fr")
-        CallRole.objects.create(user=staff[role], call=call, role=role)
+        give_roles(staff[role], call, role)
     experts = []
     for n in (1, 2, 3):
-        expert = make_user(f"expert{n}@deffinum.example.fr")
-        CallRole.objects.create(user=expert, call=call, role=Role.EXPERT)
-        ExpertProfile.objects.create(user=expert, call=call, sectors=["btp"], keywords="bim",
-                                     max_load=5)
-        experts.append(expert)
+        experts.append(make_expert(call, f"expert{n}@deffinum.example.fr", keywords="bim",
+                                   max_load=5).user)
     first_receipt, second_receipt = first.receipt_number, second.receipt_number
     first_version = Submission.objects.get(dossier=second, version=1)
 

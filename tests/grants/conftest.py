@@ -1,1 +1,1 @@
-from tests.test_grants import granted  # noqa: F401  (the fixture, shared)
+from tests.grants.test_grants import granted  # noqa: F401  (the fixture, shared)

@@ -5,7 +5,7 @@ import pytest
 
 from guichet.grants.documents import agreement_pdf
 from guichet.grants.models import Grant
-from tests.test_decisions import pdf_text
+from tests.grants.test_decisions import pdf_text
 
 pytestmark = pytest.mark.django_db
 

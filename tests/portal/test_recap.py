@@ -9,7 +9,7 @@ import pytest
 from guichet.dossiers.models import Document, HybridProfile, Milestone
 from guichet.review.instruction import request_correction
 from tests.factories import lead_and_member, make_dossier
-from tests.test_decisions import IN_WAVE_1, instructed_dossier
+from tests.grants.test_decisions import IN_WAVE_1, instructed_dossier
 
 pytestmark = pytest.mark.django_db
 NNBSP, NBSP = "\u202f", "\u00a0"

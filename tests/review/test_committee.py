@@ -14,8 +14,8 @@ from guichet.dossiers.models import Submission
 from guichet.grants.models import Decision, DecisionStatus, Outcome
 from guichet.review.committee import adopt_simulation, simulate, threshold_what_if
 from guichet.rules.whatif import Thresholds, thresholds_of
-from tests.test_committee_page import scaled
-from tests.test_decisions import instructed_dossier, pool_of_three, scored
+from tests.backoffice.test_committee_page import scaled
+from tests.grants.test_decisions import instructed_dossier, pool_of_three, scored
 
 pytestmark = pytest.mark.django_db
 

@@ -450,6 +450,7 @@ def _write(tmp_path, document) -> str:
     return path.name
 
 
+@pytest.mark.integration  # `guichet` in a process of its own
 def test_cli_assign_solved_exits_zero_with_result(tmp_path):
     done = _assign(tmp_path, _write(tmp_path, {**CONTRACT_INSTANCE, "allow_unlisted": True}))
     assert done.returncode == 0, done.stderr
@@ -460,6 +461,7 @@ def test_cli_assign_solved_exits_zero_with_result(tmp_path):
     assert result["weakest_dossier"] == {"dossier": "d2", "affinity": 0.0}
 
 
+@pytest.mark.integration  # `guichet` in a process of its own
 def test_cli_assign_stdin_accepted(tmp_path):
     document = {**CONTRACT_INSTANCE, "allow_unlisted": True}
     done = _assign(tmp_path, "-", stdin=json.dumps(document).encode())
@@ -474,6 +476,7 @@ def test_cli_assign_stdin_accepted(tmp_path):
         k: v for k, v in from_file.items() if k != "seconds"}
 
 
+@pytest.mark.integration  # `guichet` in a process of its own
 def test_cli_assign_infeasible_exits_one_with_reason(tmp_path):
     done = _assign(tmp_path, _write(tmp_path, CONTRACT_INSTANCE))
     assert done.returncode == 1
@@ -492,6 +495,7 @@ def test_cli_assign_infeasible_exits_one_with_reason(tmp_path):
         ({**CONTRACT_INSTANCE, "experts": "e1"}, "guichet assign: instance.json: experts: "),
     ],
 )
+@pytest.mark.integration  # `guichet` in a process of its own
 def test_cli_assign_unreadable_exits_two_one_line(tmp_path, document, expected):
     done = _assign(tmp_path, _write(tmp_path, document))
     assert done.returncode == 2
@@ -502,6 +506,7 @@ def test_cli_assign_unreadable_exits_two_one_line(tmp_path, document, expected):
     assert b"Traceback" not in done.stderr
 
 
+@pytest.mark.integration  # `guichet` in a process of its own
 def test_cli_assign_missing_file_exits_two(tmp_path):
     done = _assign(tmp_path, "absent.json")
     assert done.returncode == 2

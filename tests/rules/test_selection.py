@@ -501,6 +501,7 @@ def _select(tmp_path, document, *options):
                           capture_output=True, env=env, timeout=60, check=False)
 
 
+@pytest.mark.integration  # `guichet` in a process of its own
 def test_cli_select_solved_exits_zero_with_contract_result(tmp_path):
     done = _select(tmp_path, _contract_without_floor(), "--time-limit", "5", "--gap", "0")
     assert done.returncode == 0, done.stderr
@@ -512,6 +513,7 @@ def test_cli_select_solved_exits_zero_with_contract_result(tmp_path):
     assert done.stderr == b""
 
 
+@pytest.mark.integration  # `guichet` in a process of its own
 def test_cli_select_infeasible_exits_one_with_reason(tmp_path):
     done = _select(tmp_path, CONTRACT_INSTANCE)
     assert done.returncode == 1
@@ -533,6 +535,7 @@ def test_cli_select_infeasible_exits_one_with_reason(tmp_path):
     (json.dumps(CONTRACT_INSTANCE).replace('"350000.00"', "[1]"),
      "dossiers[0].aid: expected a decimal amount, got a list"),
 ])
+@pytest.mark.integration  # `guichet` in a process of its own
 def test_cli_select_unreadable_exits_two_with_one_line(tmp_path, document, expected):
     done = _select(tmp_path, document)
     assert done.returncode == 2
@@ -543,6 +546,7 @@ def test_cli_select_unreadable_exits_two_with_one_line(tmp_path, document, expec
     assert "Traceback" not in stderr
 
 
+@pytest.mark.integration  # `guichet` in a process of its own
 def test_cli_select_missing_file_exits_two(tmp_path):
     env = {"PATH": "/usr/bin:/bin"}
     done = subprocess.run([str(GUICHET), "select", "absent.json"], cwd=tmp_path,

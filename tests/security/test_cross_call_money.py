@@ -11,9 +11,9 @@ from guichet.calls.services import load_call
 from guichet.grants.decisions import publish_decisions
 from guichet.grants.models import Grant
 from guichet.review.models import Role
-from tests import test_grants as grants_helpers
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import staff
+from tests.grants import test_grants as grants_helpers
 
 pytestmark = pytest.mark.django_db
 DASHBOARD = "/instruction/tableau-de-bord/"

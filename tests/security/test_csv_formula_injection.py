@@ -17,9 +17,9 @@ from django.core.management import call_command
 
 from guichet.core import spreadsheets
 from guichet.grants.models import Payment
-from guichet.review.models import CallRole, Role
-from tests.factories import make_user
-from tests.test_opendata import consortium_document, signed_grant, validate
+from guichet.review.models import Role
+from tests.factories import staff
+from tests.opendata.test_opendata import consortium_document, signed_grant, validate
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +41,7 @@ def grant(deffinum, example_document):
 
 @pytest.fixture
 def instructor_client(client, deffinum):
-    user = make_user("instructrice@example.fr")
-    CallRole.objects.create(user=user, call=deffinum, role=Role.INSTRUCTOR)
-    client.force_login(user)
+    client.force_login(staff(deffinum, "instructrice@example.fr", Role.INSTRUCTOR))
     return client
 
 
@@ -130,9 +128,7 @@ def test_scdl_command_neutralises_member_names(grant):
 
 
 def test_dashboard_csv_written_by_the_same_writer(client, deffinum, grant):
-    user = make_user("finance@example.fr")
-    CallRole.objects.create(user=user, call=deffinum, role=Role.ADMINISTRATOR)
-    client.force_login(user)
+    client.force_login(staff(deffinum, "finance@example.fr", Role.ADMINISTRATOR))
 
     response = client.get("/instruction/tableau-de-bord/?csv=money")
 

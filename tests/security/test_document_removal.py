@@ -7,7 +7,7 @@ from guichet.core.errors import ServiceError
 from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.documents import remove_document, upload_document
 from guichet.dossiers.models import Document
-from tests.factories import lead_and_member, make_dossier
+from tests.factories import DocumentFactory, lead_and_member, make_dossier
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +41,7 @@ def test_member_removing_the_leads_document_is_refused(client, dossier):
 
 def test_member_removing_a_document_nobody_uploaded_is_refused(dossier):
     lead, member = lead_and_member(dossier)
-    imported = Document.objects.create(dossier=dossier, kind="cv", original_name="x.pdf",
-                                       sha256="0" * 64, size=1, uploaded_at=dossier.created_at)
+    imported = DocumentFactory(dossier=dossier, kind="cv", uploaded_at=dossier.created_at)
     with pytest.raises(ServiceError):
         remove_document(imported, member)  # uploaded by nobody in particular: the lead's call
     remove_document(imported, lead)

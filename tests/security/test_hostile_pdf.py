@@ -16,11 +16,11 @@ from guichet.dossiers.services import submit
 from guichet.grants.agreement import sign_agreement
 from guichet.grants.errors import GrantRefused
 from guichet.grants.models import Grant
-from guichet.review.models import CallRole, Role
+from guichet.review.models import Role
 from tests import hostile_pdfs
 from tests.conftest import DEFFINUM_TOML
-from tests.factories import lead_and_member, make_dossier, make_user
-from tests.test_grants import granted, instructed_dossier, select  # noqa: F401 - fixtures
+from tests.factories import lead_and_member, make_dossier, staff
+from tests.grants.test_grants import granted, instructed_dossier, select  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +40,7 @@ def lead(dossier):
 
 @pytest.fixture
 def instructor(dossier):
-    user = make_user("instructrice@example.fr")
-    CallRole.objects.create(user=user, call=dossier.call, role=Role.INSTRUCTOR)
-    return user
+    return staff(dossier.call, "instructrice@example.fr", Role.INSTRUCTOR)
 
 
 def upload(lead, dossier, content: bytes, name: str = "presentation.pdf"):

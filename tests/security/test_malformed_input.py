@@ -15,10 +15,10 @@ from django.core.management import CommandError, call_command
 from guichet.dossiers.models import Document, ExpenseLine
 from guichet.grants.decisions import publish_decisions
 from guichet.grants.models import Payment, SelectionRun
-from tests import test_grants as grants_helpers
 from tests.conftest import CONTRACT_EXAMPLE
 from tests.factories import bulk_submitted_dossiers, lead_and_member, make_dossier, make_user
-from tests.test_decisions import instructed_dossier, pool_of_three, scored
+from tests.grants import test_grants as grants_helpers
+from tests.grants.test_decisions import instructed_dossier, pool_of_three, scored
 
 pytestmark = pytest.mark.django_db
 

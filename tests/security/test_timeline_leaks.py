@@ -14,9 +14,9 @@ from guichet.grants.models import Outcome
 from guichet.portal.selectors import APPLICANT_EVENTS, timeline
 from guichet.review.experts import add_assignment, declare_conflict
 from guichet.review.instruction import post_message, record_instruction
-from guichet.review.models import ExpertProfile, Role
+from guichet.review.models import Role
 from guichet.review.scoring import save_scores
-from tests.factories import lead_and_member, make_dossier, staff
+from tests.factories import lead_and_member, make_dossier, make_expert, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -83,9 +83,7 @@ def test_expert_review_never_reaches_the_applicants_timeline(client, submitted):
     dossier, people, team = submitted
     record_instruction(dossier, team[Role.INSTRUCTOR], admissible=True, eligible=True)
     dossier.refresh_from_db()
-    profiles = [ExpertProfile.objects.create(
-        user=staff(dossier.call, email, Role.EXPERT), call=dossier.call, sectors=["btp"])
-        for email in EXPERTS]
+    profiles = [make_expert(dossier.call, email) for email in EXPERTS]
     assignment = add_assignment(dossier, profiles[0], team[Role.INSTRUCTOR])
     save_scores(assignment, profiles[0].user,
                 {criterion.id: (3, "") for criterion in dossier.call.rules().selection.criteria},

@@ -7,7 +7,7 @@ import pypdf
 import pytest
 from django.test import override_settings
 
-from tests.test_committee_page import text
+from tests.backoffice.test_committee_page import text
 
 pytestmark = pytest.mark.django_db
 PAGE = "/appels/deffinum/"
