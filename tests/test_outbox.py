@@ -350,7 +350,7 @@ def test_notification_in_english_from_its_english_template(
     [message] = mailoutbox
     assert message.subject == f"Invitation to join the “{dossier.title}” consortium"
     assert "as a new partner organisation" in message.body
-    assert "(heure de Paris, UTC+0" in message.body  # instants always in Paris time
+    assert "(Paris time, UTC+0" in message.body  # instants always in Paris time
 
 
 @pytest.fixture
