@@ -43,6 +43,7 @@ ORDINARY_WORDS = {
     "transport": "noun (a sector id)",
     "transverse": "adjective (« compétences transverses »; a sector id)",
     "optimal": "adjective (« Portefeuille optimal »; a solver status)",
+    "en": "preposition (« en cours », « en ligne »; a language code of the account)",
 }
 # Digits alone ("11", a region's INSEE code) cannot be told from a number, a date or an
 # amount: region codes are checked where they would appear (the list export, the filters) by

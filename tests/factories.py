@@ -288,3 +288,12 @@ def portal_addresses(dossier) -> list[str]:
                                                   "reversement")),
             f"{base}/accuse/", f"{base}/accuse.pdf", f"{base}/annexe.xlsx",
             f"{base}/budget.xlsx", f"{base}/budget.ods", f"{base}/pieces/{document.pk}/"]
+
+
+def portal_action_addresses(dossier) -> list[str]:
+    """The addresses of the portal's actions on one dossier (POST only, one per action)."""
+    base = f"/dossiers/{dossier.pk}"
+    return [f"{base}/{action}/" for action in (
+        "invitations/retrait", "jalons/suppression", "depenses/suppression",
+        "financement/suppression", "annexe", "pieces/retrait", "subvention/signature",
+        "subvention/rapport")]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,9 @@ class User(AbstractUser):
     email = models.EmailField(_("adresse électronique"), unique=True)
     # Staff who receive many notifications may ask for one mail a day instead of one each.
     mail_digest = models.BooleanField(_("résumé quotidien des notifications"), default=False)
+    # The language of the person's pages once signed in, and of every mail sent to them.
+    language = models.CharField(_("langue"), max_length=8, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -4,7 +4,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -17,16 +18,17 @@ def in_paris(instant: dt.datetime) -> dt.datetime:
     return instant.astimezone(PARIS)
 
 
-def format_paris_instant(instant: dt.datetime) -> str:
-    """An aware instant as "31/08/2021 à 11:59:59 (heure de Paris, UTC+02:00)": the one way
-    mails and PDFs write an instant (the offset tells summer from winter time)."""
+def format_paris_instant(instant: dt.datetime, language: str = "fr") -> str:
+    """An aware instant as "31/08/2021 à 11:59:59 (heure de Paris, UTC+02:00)" (in `language`):
+    the one way mails and PDFs write an instant (the offset tells summer from winter time)."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError("the instant must be timezone-aware")
     local = in_paris(instant)
     offset = local.strftime("%z")  # "+0200"; "%:z" only exists from Python 3.12
-    return local.strftime("%d/%m/%Y à %H:%M:%S") + (
-        f" (heure de Paris, UTC{offset[:3]}:{offset[3:]})"
-    )
+    with translation.override(language):
+        return _("%(date)s à %(time)s (heure de Paris, UTC%(offset)s)") % {
+            "date": local.strftime("%d/%m/%Y"), "time": local.strftime("%H:%M:%S"),
+            "offset": f"{offset[:3]}:{offset[3:]}"}
 
 
 def site_url(path: str) -> str:

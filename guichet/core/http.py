@@ -40,18 +40,18 @@ def run_service(form, action) -> bool:
     return True
 
 
-def run_service_and_confirm(request, form, action) -> bool:
-    """`run_service`, telling the person it is saved when it is."""
+def run_service_and_confirm(request, form, action, confirmation: str | None = None) -> bool:
+    """`run_service`, telling the person it is saved (or `confirmation`) when it is."""
     if run_service(form, action):
-        messages.success(request, _("Enregistré."))
+        messages.success(request, confirmation or _("Enregistré."))
         return True
     return False
 
 
-def form_action(request, form, service, done: str, again):
+def form_action(request, form, service, done: str, again, confirmation: str | None = None):
     """One action of a page with one form: `service(cleaned_data)` when the form is valid, then
     to `done` (a URL); otherwise `again(form)`, the page with the form and its errors."""
-    if form.is_valid() and run_service_and_confirm(request, form,
-                                                   lambda: service(form.cleaned_data)):
+    if form.is_valid() and run_service_and_confirm(
+            request, form, lambda: service(form.cleaned_data), confirmation):
         return redirect(done)
     return again(form)

@@ -1,5 +1,7 @@
 """French first (the language switch, not the browser, decides), and private responses."""
 
+from django.utils import translation
+
 from guichet.core.http import mark_private
 
 
@@ -12,6 +14,21 @@ class FrenchUnlessChosenMiddleware:
 
     def __call__(self, request):
         request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)
+
+
+class PersonLanguageMiddleware:
+    """A signed-in person reads the pages in the language of their account, whatever the
+    language cookie says (after LocaleMiddleware and authentication, which it overrides)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = getattr(request.user, "language", None)
+        if request.user.is_authenticated and language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         return self.get_response(request)
 
 

@@ -20,6 +20,7 @@ from django.utils import translation
 from django.utils.translation import ngettext
 
 from guichet.accounts.models import User
+from guichet.accounts.services import language_of
 from guichet.calls.models import Call, Wave
 from guichet.calls.selectors import account_holders
 from guichet.core.clock import format_paris_instant, site_url
@@ -58,6 +59,11 @@ class Mail:
     in_app: bool = True
 
 
+def _instant(instant: dt.datetime) -> str:
+    """In Paris time, written in the language the mail is being built in."""
+    return format_paris_instant(instant, translation.get_language() or settings.LANGUAGE_CODE)
+
+
 def _participants(dossier) -> list[str]:
     return participants(dossier)
 
@@ -89,7 +95,7 @@ def _invitation(invitation: int) -> Mail:
         "inviter": invitation.invited_by.email, "title": dossier.title,
         "call": dossier.call.name, "member": invitation.member.name if invitation.member else "",
         "link": site_url(reverse("portal:invitation", args=[invitation.token])),
-        "until": format_paris_instant(invitation.expires_at)})
+        "until": _instant(invitation.expires_at)})
 
 
 def _receipt(dossier: int, version: int) -> Mail:
@@ -97,7 +103,7 @@ def _receipt(dossier: int, version: int) -> Mail:
     data = receipt_data(dossier, version=version)
     return Mail(_participants(dossier), {
         "title": data.title, "number": data.receipt_number, "hash": data.sha256,
-        "at": format_paris_instant(data.received_at)},
+        "at": _instant(data.received_at)},
         [(f"accuse-reception-{data.receipt_number}.pdf", receipt_pdf(dossier, version),
           "application/pdf")])
 
@@ -106,14 +112,15 @@ def _draft_reminder(dossier: int, wave: int) -> Mail:
     dossier, wave = Dossier.objects.get(pk=dossier), Wave.objects.get(pk=wave)
     return Mail(_participants(dossier), {
         "title": dossier.title or "—", "wave": wave.name, "link": _dossier_link(dossier),
-        "at": format_paris_instant(wave.closes_at)})
+        "at": _instant(wave.closes_at)})
 
 
 def _correction_requested(dossier: int, deadline: str, points: str) -> Mail:
     dossier = Dossier.objects.get(pk=dossier)
     return _applicants(dossier, {
         "number": dossier.receipt_number or str(dossier.pk), "points": points,
-        "deadline": format_paris_instant(dt.datetime.fromisoformat(deadline))})
+        "deadline": _instant(dt.datetime.fromisoformat(deadline)),
+        "link": _dossier_link(dossier)})
 
 
 def _message_posted(dossier: int, author: str, audience: str = "participants") -> Mail:
@@ -269,19 +276,45 @@ def render(kind: Kind, values: dict, language: str) -> tuple[str, str]:
 
 
 def send_notification(kind: str, context: dict, language: str | None = None) -> int:
-    """Build and send the mail of one notification (the outbox task); returns how many
-    messages left. Nobody to tell is not an error."""
-    language = language or settings.LANGUAGE_CODE
-    with translation.override(language):
-        mail = CATALOGUE[Kind(kind)](**context)
-        recipients = (record_in_app(Kind(kind), mail.recipients, mail.about, mail.path)
-                      if mail.in_app else mail.recipients)
-        if not recipients:
-            return 0
-        subject, body = render(Kind(kind), mail.values, language)
-    groups = [[email] for email in recipients] if mail.separately else [recipients]
-    messages = [EmailMessage(mail_subject(subject), body, to=group,
-                             attachments=mail.attachments)
-                for group in groups]
+    """Build and send the mail of one notification (the outbox task), and write the in-app
+    notification of each recipient with an account: each recipient reads it in the language of
+    their account (the site's language for an address with no account), or all in `language`
+    when it is given. Returns how many messages left; nobody to tell is not an error."""
+    kind = Kind(kind)
+    first_language = language or settings.LANGUAGE_CODE
+    mail = _built(kind, context, first_language)
+    recipients = (record_in_app(kind, mail.recipients, mail.about, mail.path)
+                  if mail.in_app else mail.recipients)
+    messages = []
+    for reader_language, group in _by_language(recipients, language).items():
+        # Labels, dates and attachments are written in the reader's language.
+        localised = (mail if reader_language == first_language
+                     else _built(kind, context, reader_language))
+        messages += _messages(kind, localised, group, reader_language)
+    if not messages:
+        return 0
     with get_connection() as connection:
         return connection.send_messages(messages) or 0
+
+
+def _built(kind: Kind, context: dict, language: str) -> Mail:
+    with translation.override(language):
+        return CATALOGUE[kind](**context)
+
+
+def _by_language(recipients: list[str], forced: str | None) -> dict[str, list[str]]:
+    """The recipients grouped by the language they read, each group in their order."""
+    known = {} if forced else language_of(recipients)
+    groups: dict[str, list[str]] = {}
+    for email in recipients:
+        reader = forced or known.get(email.lower(), settings.LANGUAGE_CODE)
+        groups.setdefault(reader, []).append(email)
+    return groups
+
+
+def _messages(kind: Kind, mail: Mail, recipients: list[str], language: str) -> list[EmailMessage]:
+    with translation.override(language):
+        subject, body = render(kind, mail.values, language)
+    groups = [[email] for email in recipients] if mail.separately else [recipients]
+    return [EmailMessage(mail_subject(subject), body, to=group, attachments=mail.attachments)
+            for group in groups]

@@ -28,6 +28,9 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField()
     next_attempt_at = models.DateTimeField()
     done_at = models.DateTimeField(null=True, blank=True)
+    # The id of the request that queued the work (guichet.core.request_id), so that the log
+    # lines of the work carry it; None (not "") when no request did: a periodic job, a command.
+    request_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"])]

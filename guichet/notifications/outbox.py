@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
 
 from guichet.core.clock import now as server_now
+from guichet.core.request_id import bound_request_id, current_request_id
 from guichet.notifications.models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger("guichet.outbox")
@@ -49,7 +50,7 @@ def enqueue(task: str, payload: dict, key: str | None = None) -> OutboxMessage:
         with transaction.atomic():
             message = OutboxMessage.objects.create(
                 task=task, payload=payload, idempotency_key=key, created_at=instant,
-                next_attempt_at=instant)
+                next_attempt_at=instant, request_id=current_request_id())
     except IntegrityError:
         return OutboxMessage.objects.get(idempotency_key=key)
     transaction.on_commit(lambda: relay(message.pk))
@@ -84,18 +85,27 @@ def run(pk: int) -> Outcome:
             return Outcome("busy")
         if message.status != OutboxStatus.PENDING:
             return Outcome(message.status)
-        message.attempts += 1
-        try:
-            with transaction.atomic():
-                import_string(TASKS[message.task])(**message.payload)
-        except Exception as error:
-            logger.exception("outbox row %s (%s) failed, attempt %s", pk, message.task,
-                             message.attempts)
-            return _record_failure(message, error)
-        message.status, message.done_at, message.last_error = (
-            OutboxStatus.SENT, server_now(), "")
-        message.save(update_fields=["status", "done_at", "attempts", "last_error"])
-        return Outcome(OutboxStatus.SENT)
+        with bound_request_id(message.request_id):
+            return _do(message)
+
+
+def _do(message: OutboxMessage) -> Outcome:
+    """The row's work and its outcome, under the id of the request that queued it (a fresh id
+    when none did), so that its log lines can be followed back to that request."""
+    message.attempts += 1
+    try:
+        with transaction.atomic():
+            import_string(TASKS[message.task])(**message.payload)
+    except Exception as error:
+        logger.exception("outbox row %s (%s) failed, attempt %s", message.pk, message.task,
+                         message.attempts)
+        return _record_failure(message, error)
+    message.status, message.done_at, message.last_error = (
+        OutboxStatus.SENT, server_now(), "")
+    message.save(update_fields=["status", "done_at", "attempts", "last_error"])
+    logger.info("outbox row %s (%s) done, attempt %s", message.pk, message.task,
+                message.attempts)
+    return Outcome(OutboxStatus.SENT)
 
 
 def backoff(attempts: int) -> float:

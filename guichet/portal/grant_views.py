@@ -6,14 +6,15 @@ from decimal import Decimal
 from django import forms as django_forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_POST
 from dsfr.forms import DsfrBaseForm
 
 from guichet.core.fields import AmountField
-from guichet.core.http import run_service_and_confirm
+from guichet.core.http import form_action
 from guichet.core.uploads import max_size
 from guichet.dossiers.models import HybridProfile
 from guichet.dossiers.pdf_check import MAX_DOCUMENT_BYTES
@@ -24,8 +25,6 @@ from guichet.grants.selectors import paid_total
 from guichet.portal.selectors import dossier_for
 from guichet.rules.money import format_eur_fr
 from guichet.web.documents import grant_pdf_response
-
-POST_FORM = require_http_methods(["GET", "POST"])
 
 
 class SignatureForm(DsfrBaseForm):
@@ -80,33 +79,54 @@ def report_form(grant: Grant, report: Report, data=None):
 
 
 @login_required
-@POST_FORM
+@require_GET
 def grant_page(request, pk):
-    grant = _grant_of(request.user, pk)
-    action = request.POST.get("action")
-    signature_form = SignatureForm(request.POST if action == "sign" else None,
-                                   request.FILES if action == "sign" else None)
-    open_report = grant.reports.filter(status__in=[ReportStatus.DRAFT,
-                                                   ReportStatus.CHANGES_REQUESTED]
-                                       ).order_by("due_on").first()
-    form = report_form(grant, open_report, request.POST if action == "report" else None) \
-        if open_report else None
-    if action == "sign" and signature_form.is_valid() and run_service_and_confirm(
-            request, signature_form, lambda: sign_agreement(
-                grant, request.user, signature_form.cleaned_data["file"])):
-        return redirect("portal:grant", pk=pk)
-    if action == "report" and form is not None and form.is_valid() and run_service_and_confirm(
-            request, form, lambda: _submit_report(request.user, open_report, form)):
-        return redirect("portal:grant", pk=pk)
+    return _grant_page(request, _grant_of(request.user, pk))
+
+
+def _open_report(grant) -> Report | None:
+    return grant.reports.filter(status__in=[ReportStatus.DRAFT, ReportStatus.CHANGES_REQUESTED]
+                                ).order_by("due_on").first()
+
+
+def _grant_page(request, grant, signature_form=None, form=None):
+    open_report = _open_report(grant)
+    if form is None and open_report:
+        form = report_form(grant, open_report)
     return render(request, "portal/grant.html", {
-        "dossier": grant.dossier, "grant": grant, "signature_form": signature_form,
+        "dossier": grant.dossier, "grant": grant,
+        "signature_form": signature_form or SignatureForm(),
         "tranches": grant.tranches.prefetch_related("payments").order_by("number"),
         "reports": grant.reports.order_by("due_on"), "open_report": open_report,
         "report_form": form, "paid": paid_total(grant)})
 
 
-def _submit_report(user, report: Report, form) -> None:
-    data = form.cleaned_data
+@login_required
+@require_POST
+def sign(request, pk):
+    grant = _grant_of(request.user, pk)
+    form = SignatureForm(request.POST, request.FILES)
+    return form_action(request, form,
+                       lambda data: sign_agreement(grant, request.user, data["file"]),
+                       reverse("portal:grant", kwargs={"pk": pk}),
+                       lambda form: _grant_page(request, grant, signature_form=form))
+
+
+@login_required
+@require_POST
+def hand_in_report(request, pk):
+    """Hand in the report that is due (the open one)."""
+    grant = _grant_of(request.user, pk)
+    open_report = _open_report(grant)
+    if open_report is None:
+        raise Http404
+    form = report_form(grant, open_report, request.POST)
+    return form_action(request, form, lambda data: _submit_report(request.user, open_report, data),
+                       reverse("portal:grant", kwargs={"pk": pk}),
+                       lambda form: _grant_page(request, grant, form=form))
+
+
+def _submit_report(user, report: Report, data) -> None:
     indicators = {name.removeprefix("indicator_"): value for name, value in data.items()
                   if name.startswith("indicator_") and value is not None}
     expenses = []

@@ -7,8 +7,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guichet.calls.models import Call
 from guichet.calls.services import open_wave
@@ -16,7 +17,7 @@ from guichet.core import labels
 from guichet.core.clock import now
 from guichet.core.errors import ServiceError
 from guichet.core.fields import id_or_404
-from guichet.core.http import PDF, download, run_service
+from guichet.core.http import PDF, download, form_action, run_service
 from guichet.dossiers import editing, membership
 from guichet.dossiers.documents import pdf_file_response, remove_document, upload_document
 from guichet.dossiers.format import draft_envelope, submitted_envelope
@@ -56,70 +57,112 @@ def _is_htmx(request) -> bool:
 
 
 @login_required
-@POST_FORM
+@require_GET
 def dashboard(request):
+    return _dashboard_page(request)
+
+
+def _dashboard_page(request, organisation_form=None, start_form=None):
     organisations = membership.organisations_of(request.user)
-    organisation_form = forms.OrganisationForm(
-        request.POST if request.POST.get("action") == "organisation" else None)
-    start_form = forms.StartDossierForm(
-        request.POST if request.POST.get("action") == "start" else None,
-        organisations=organisations)
-    calls = [call for call in Call.objects.order_by("code")
-             if not call.is_closed and open_wave(call, now())]
-    if organisation_form.is_bound and organisation_form.is_valid() and run_service(
-            organisation_form, lambda: membership.register_organisation(
-                request.user, organisation_form.cleaned_data["siret"],
-                organisation_form.cleaned_data["name"],
-                organisation_form.cleaned_data["region"])):
-        messages.success(request, _("Organisme enregistré."))
-        return redirect("portal:dashboard")
-    if start_form.is_bound and start_form.is_valid() and calls:
-        started = []
-        if run_service(start_form, lambda: started.append(membership.start_dossier(
-                request.user, calls[0], start_form.cleaned_data["organisation"],
-                start_form.cleaned_data["kind"], start_form.cleaned_data["title"]))):
-            return redirect("portal:step", pk=started[0].pk, step="projet")
-    invitations = membership.pending_invitations(request.user)
     return render(request, "portal/dashboard.html", {
-        "organisations": organisations, "organisation_form": organisation_form,
-        "start_form": start_form, "open_calls": calls, "invitations": invitations,
+        "organisations": organisations,
+        "organisation_form": organisation_form or forms.OrganisationForm(),
+        "start_form": start_form or forms.StartDossierForm(organisations=organisations),
+        "open_calls": _open_calls(), "invitations": membership.pending_invitations(request.user),
         "dossiers": membership.dossiers_of(request.user).select_related("call", "wave")})
 
 
+def _open_calls() -> list[Call]:
+    return [call for call in Call.objects.order_by("code")
+            if not call.is_closed and open_wave(call, now())]
+
+
+def _register_organisation(user, data) -> None:
+    membership.register_organisation(user, data["siret"], data["name"], data["region"])
+
+
 @login_required
-@POST_FORM
-def invitation(request, token):
+@require_POST
+def register_organisation(request):
+    form = forms.OrganisationForm(request.POST)
+    return form_action(request, form, lambda data: _register_organisation(request.user, data),
+                       reverse("portal:dashboard"),
+                       lambda form: _dashboard_page(request, organisation_form=form),
+                       confirmation=_("Organisme enregistré."))
+
+
+@login_required
+@require_POST
+def start_dossier(request):
+    """The dossier is started in the first call open now, and its first step shown."""
+    form = forms.StartDossierForm(request.POST,
+                                  organisations=membership.organisations_of(request.user))
+    calls = _open_calls()
+    if not calls:
+        form.add_error(None, _("Aucun appel à projets n'est ouvert."))
+    started = []
+    if form.is_valid() and run_service(form, lambda: started.append(membership.start_dossier(
+            request.user, calls[0], form.cleaned_data["organisation"],
+            form.cleaned_data["kind"], form.cleaned_data["title"]))):
+        return redirect("portal:step", pk=started[0].pk, step="projet")
+    return _dashboard_page(request, start_form=form)
+
+
+def _invitation_or_refusal(request, token):
+    """The invitation of `token`, and why this person may not use it (None when they may)."""
     invitation = membership.invitation_by_token(token)
     if invitation is None:
         raise Http404
     try:
         membership.check_invitation(invitation, request.user, now())
     except ServiceError as refused:  # expired, revoked, accepted, another address…
-        return render(request, "portal/invitation.html", {"refusal": refused.message})
-    organisations = membership.organisations_of(request.user)
-    options = {"organisations": organisations, "for_member": invitation.member}
-    form = forms.AcceptInvitationForm(request.POST if request.method == "POST" else None,
-                                      **options)
-    organisation_form = forms.OrganisationForm(
-        request.POST if request.POST.get("action") == "organisation" else None)
-    if organisation_form.is_bound:
-        if organisation_form.is_valid() and run_service(
-                organisation_form, lambda: membership.register_organisation(
-                    request.user, organisation_form.cleaned_data["siret"],
-                    organisation_form.cleaned_data["name"],
-                    organisation_form.cleaned_data["region"])):
-            return redirect("portal:invitation", token=token)
-        form = forms.AcceptInvitationForm(**options)
-    elif form.is_bound and form.is_valid() and run_service(
+        return invitation, refused.message
+    return invitation, None
+
+
+def _accept_form(request, invitation, data=None):
+    return forms.AcceptInvitationForm(data, organisations=membership.organisations_of(
+        request.user), for_member=invitation.member)
+
+
+def _invitation_page(request, invitation, form=None, organisation_form=None):
+    return render(request, "portal/invitation.html", {
+        "invitation": invitation, "form": form or _accept_form(request, invitation),
+        "organisation_form": organisation_form or forms.OrganisationForm(),
+        "dossier": membership.invitation_dossier(invitation)})
+
+
+@login_required
+@POST_FORM
+def invitation(request, token):
+    """The invitation's page, whose form accepts it."""
+    invitation, refusal = _invitation_or_refusal(request, token)
+    if refusal:
+        return render(request, "portal/invitation.html", {"refusal": refusal})
+    form = _accept_form(request, invitation, request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid() and run_service(
             form, lambda: membership.accept_invitation(
                 token, request.user, form.cleaned_data.get("organisation"),
                 form.cleaned_data.get("kind", ""))):
         messages.success(request, _("Vous faites désormais partie du consortium."))
         return redirect("portal:step", pk=membership.invitation_dossier(invitation).pk,
                         step="budget")
-    return render(request, "portal/invitation.html", {
-        "invitation": invitation, "form": form, "organisation_form": organisation_form,
-        "dossier": membership.invitation_dossier(invitation)})
+    return _invitation_page(request, invitation, form=form)
+
+
+@login_required
+@require_POST
+def invitation_organisation(request, token):
+    """Declare the organisation one represents, to accept the invitation for it next."""
+    invitation, refusal = _invitation_or_refusal(request, token)
+    if refusal:
+        return render(request, "portal/invitation.html", {"refusal": refusal})
+    form = forms.OrganisationForm(request.POST)
+    return form_action(request, form, lambda data: _register_organisation(request.user, data),
+                       reverse("portal:invitation", kwargs={"token": token}),
+                       lambda form: _invitation_page(request, invitation,
+                                                     organisation_form=form),
+                       confirmation=_("Organisme enregistré."))
 
 
 @login_required
@@ -252,8 +295,6 @@ def _with_conflict(form, form_class, fields, **options):
 def _consortium(request, dossier):
     if request.method != "POST":
         return None
-    if request.POST.get("action") == "revoke":
-        return _revoke_invitation(request, dossier)
     form = forms.InviteForm(request.POST, members=membership.invitable_members(dossier))
     if form.is_valid() and run_service(form, lambda: membership.invite_member(
             dossier, form.cleaned_data["email"], request.user,
@@ -264,7 +305,10 @@ def _consortium(request, dossier):
     return {"form": form}
 
 
-def _revoke_invitation(request, dossier):
+@login_required
+@require_POST
+def revoke_invitation(request, pk):
+    dossier = dossier_for(request.user, pk)
     invitation_id = request.POST.get("invitation", "")
     if not (invitation_id.isascii() and invitation_id.isdecimal() and len(invitation_id) < 19):
         raise Http404  # not an id (and never a number the database cannot hold)
@@ -277,14 +321,12 @@ def _revoke_invitation(request, dossier):
     else:
         messages.success(request, _("Invitation à %(email)s retirée : son lien ne fonctionne "
                                     "plus.") % {"email": invitation.email})
-    return True
+    return redirect("portal:step", pk=pk, step="consortium")
 
 
 def _calendar(request, dossier):
     if request.method != "POST":
         return None
-    if request.POST.get("action") == "delete":
-        return _delete_line(request, dossier, Milestone)
     form = forms.MilestoneForm(request.POST)
     if form.is_valid() and run_service(form, lambda: editing.add_milestone(
             dossier, request.user, **form.cleaned_data)):
@@ -295,11 +337,6 @@ def _calendar(request, dossier):
 def _budget(request, dossier):
     if request.method != "POST":
         return None
-    action = request.POST.get("action")
-    if action == "delete":
-        return _delete_line(request, dossier, ExpenseLine)
-    if action == "annex":
-        return import_annex(request, dossier)
     space = workspace(dossier, request.user, now())
     categories = labels.call_choices(dossier.call.rules(), "expense_categories")
     form = forms.ExpenseForm(request.POST, members=_member_queryset(space), categories=categories)
@@ -312,8 +349,6 @@ def _budget(request, dossier):
 def _financing(request, dossier):
     if request.method != "POST":
         return None
-    if request.POST.get("action") == "delete":
-        return _delete_line(request, dossier, FinancingLine)
     space = workspace(dossier, request.user, now())
     form = forms.FinancingForm(request.POST, members=_member_queryset(space),
                                sources=_sources(space))
@@ -323,16 +358,34 @@ def _financing(request, dossier):
     return {"form": form}
 
 
-def _delete_line(request, dossier, model):
-    """The delete buttons post "line id:version" (one form for the whole table)."""
+LINE_MODELS = {"calendrier": Milestone, "budget": ExpenseLine, "financement": FinancingLine}
+
+
+@login_required
+@require_POST
+def delete_line(request, pk, step):
+    """The delete buttons of a step's table post "line id:version" (one form for the table);
+    htmx follows the redirect and swaps the step in."""
+    dossier = dossier_for(request.user, pk)
     line_id, _sep, version = request.POST.get("line", "").partition(":")
-    line = get_object_or_404(model.objects.select_related("dossier"), dossier=dossier,
-                             pk=id_or_404(line_id))
+    line = get_object_or_404(LINE_MODELS[step].objects.select_related("dossier"),
+                             dossier=dossier, pk=id_or_404(line_id))
     try:
         editing.delete_line(line, request.user, id_or_404(version))
     except ServiceError as refused:
         messages.error(request, refused.message)
-    return True
+    return redirect("portal:step", pk=pk, step=step)
+
+
+@login_required
+@require_POST
+def annex_import(request, pk):
+    """The financial annex replaces the budget; its errors are shown on the budget step."""
+    dossier = dossier_for(request.user, pk)
+    outcome = import_annex(request, dossier)
+    if outcome is True:
+        return redirect("portal:step", pk=pk, step="budget")
+    return _render_step(request, dossier, "budget", outcome)
 
 
 def _hybrid(request, dossier):
@@ -360,14 +413,6 @@ def _hybrid(request, dossier):
 def _documents(request, dossier):
     if request.method != "POST":
         return None
-    if request.POST.get("action") == "delete":
-        document = get_object_or_404(Document, dossier=dossier,
-                                     pk=id_or_404(request.POST.get("document")))
-        try:
-            remove_document(document, request.user)
-        except ServiceError as refused:
-            messages.error(request, refused.message)
-        return True
     space = workspace(dossier, request.user, now())
     form = forms.DocumentForm(request.POST, request.FILES, kinds=_document_kinds(space))
     if form.is_valid() and run_service(form, lambda: upload_document(
@@ -391,6 +436,19 @@ def _submit_once(dossier, by) -> None:
     POST after a timeout) is answered with its receipt, not an error."""
     with contextlib.suppress(AlreadySubmitted):
         submit(dossier, by=by)
+
+
+@login_required
+@require_POST
+def document_removal(request, pk):
+    dossier = dossier_for(request.user, pk)
+    document = get_object_or_404(Document, dossier=dossier,
+                                 pk=id_or_404(request.POST.get("document")))
+    try:
+        remove_document(document, request.user)
+    except ServiceError as refused:
+        messages.error(request, refused.message)
+    return redirect("portal:step", pk=pk, step="documents")
 
 
 STEP_HANDLERS = {

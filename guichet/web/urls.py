@@ -11,5 +11,7 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/lues/", views.read_notifications, name="read-notifications"),
     path("notifications/preference/", views.mail_preference, name="mail-preference"),
+    path("compte/", views.account, name="account"),
+    path("compte/langue/", views.account_language, name="account-language"),
     path("schemas/guichet.dossier-1.json", views.dossier_schema, name="dossier-schema"),
 ]

@@ -3,19 +3,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from guichet.accounts.services import set_language
 from guichet.calls.selectors import call_page as call_page_of
 from guichet.calls.selectors import published_calls
 from guichet.core.clock import now
 from guichet.core.fields import id_or_404
-from guichet.core.http import PDF, download
+from guichet.core.http import PDF, download, run_service
 from guichet.core.pdf import render_pdf
 from guichet.notifications.selectors import notifications_of
 from guichet.notifications.services import mark_read, set_mail_digest
 from guichet.rules.dossier import json_schema
+from guichet.web.forms import LanguageForm
 
 
 @require_GET
@@ -59,6 +64,14 @@ def notifications(request):
     return render(request, "web/notifications.html", {
         "rows": notifications_of(request.user),
         "staff": request.user.has_perm("review.open_backoffice")})
+@require_GET
+def account(request):
+    return _account_page(request)
+
+
+def _account_page(request, form=None):
+    return render(request, "web/account.html", {
+        "form": form or LanguageForm(initial={"language": request.user.language})})
 
 
 @login_required
@@ -79,3 +92,25 @@ def mail_preference(request):
     set_mail_digest(request.user, request.POST.get("digest") == "1")
     messages.success(request, _("Préférence d'envoi enregistrée."))
     return redirect("web:notifications")
+def account_language(request):
+    """The person's language, from their account page or the header's switch (which sends
+    `next`, the page to show again, now in that language)."""
+    form = LanguageForm(request.POST)
+    if not (form.is_valid() and run_service(
+            form, lambda: set_language(request.user, form.cleaned_data["language"]))):
+        return _account_page(request, form)
+    translation.activate(request.user.language)  # the rest of this answer speaks it already
+    messages.success(request, _("Langue enregistrée."))
+    response = redirect(_next_page(request))
+    # Kept after signing out too, as the switch of a person not signed in keeps it.
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, request.user.language,
+                        samesite="Lax", secure=request.is_secure())
+    return response
+
+
+def _next_page(request) -> str:
+    wanted = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return wanted
+    return reverse("web:account")

@@ -97,7 +97,7 @@ def test_start_dossier_with_a_line_break_in_its_title_is_refused(client, open_ca
                                  "Projet\nSud")
     assert (refused.value.message, refused.value.field) == (TITLE_ERROR, "title")
     client.force_login(user)
-    page = client.post("/espace/", {"action": "start", "organisation": organisation.pk,
+    page = client.post("/espace/dossiers/", {"organisation": organisation.pk,
                                     "kind": "training_network",
                                     "title": "Projet\tSud"}).content.decode()
     assert "« Titre du projet » doit tenir sur une ligne" in page

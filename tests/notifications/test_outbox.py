@@ -3,6 +3,8 @@ delivered once (in-process without a broker, by a real Celery worker on Redis wi
 with backoff, swept after a crash, and retried by staff from the back office."""
 
 import datetime as dt
+import json
+import logging
 import os
 import socket
 import time
@@ -16,10 +18,13 @@ from django.db import transaction
 
 from guichet.audit.models import AuditEvent
 from guichet.celery import app
+from guichet.core.jsonlog import JsonFormatter
+from guichet.core.request_id import RequestIdFilter, bound_request_id, current_request_id
 from guichet.dossiers import membership
 from guichet.dossiers.models import Submission
 from guichet.dossiers.receipt import receipt_hash_from_pdf
 from guichet.dossiers.receipt_store import receipt_ready
+from guichet.jobs.tasks import run_outbox_message
 from guichet.mails.catalogue import CATALOGUE, render, send_notification
 from guichet.notifications import outbox
 from guichet.notifications.kinds import Kind
@@ -345,4 +350,46 @@ def test_notification_in_english_from_its_english_template(
     [message] = mailoutbox
     assert message.subject == f"Invitation to join the “{dossier.title}” consortium"
     assert "as a new partner organisation" in message.body
-    assert "(heure de Paris, UTC+0" in message.body  # instants always in Paris time
+    assert "(Paris time, UTC+0" in message.body  # instants always in Paris time
+
+
+@pytest.fixture
+def outbox_log(caplog):
+    """The outbox's log lines as the JSON formatter writes them (with their request id)."""
+    caplog.handler.addFilter(RequestIdFilter())
+    caplog.set_level(logging.INFO, logger="guichet.outbox")
+    return lambda: [json.loads(JsonFormatter().format(record)) for record in caplog.records
+                    if record.name == "guichet.outbox"]
+
+
+def test_outbox_request_id_follows_a_request_into_its_mail_delivery(
+        client, dossier, people, mailoutbox, outbox_log, django_capture_on_commit_callbacks):
+    lead, _member = people
+    client.force_login(lead)
+    with django_capture_on_commit_callbacks(execute=True):  # run after the request is over
+        client.post(f"/dossiers/{dossier.pk}/etape/consortium/",
+                    {"email": "invitee@example.fr"}, HTTP_X_REQUEST_ID="req-invite-1")
+    row = OutboxMessage.objects.get(payload__kind=Kind.INVITATION)
+    assert (row.request_id, row.status) == ("req-invite-1", OutboxStatus.SENT)
+    assert mailoutbox[0].to == ["invitee@example.fr"]
+    [done] = [entry for entry in outbox_log() if entry["message"].endswith("done, attempt 1")]
+    assert done["request_id"] == "req-invite-1"
+
+
+def test_outbox_celery_task_run_on_a_row_carries_its_request_id(dossier, people, mailoutbox,
+                                                                 outbox_log):
+    lead, _member = people
+    with bound_request_id("req-celery-7"):
+        membership.invite_member(dossier, "invitee@example.fr", lead)
+    row = OutboxMessage.objects.get(payload__kind=Kind.INVITATION)
+    assert current_request_id() is None
+    assert run_outbox_message(row.pk) == OutboxStatus.SENT
+    assert [entry["request_id"] for entry in outbox_log()] == ["req-celery-7"]
+    assert current_request_id() is None  # restored after the task
+    assert len(mailoutbox) == 1
+
+
+def test_outbox_row_queued_outside_a_request_has_no_request_id(dossier, people):
+    lead, _member = people
+    membership.invite_member(dossier, "invitee@example.fr", lead)  # as a periodic job would
+    assert OutboxMessage.objects.get(payload__kind=Kind.INVITATION).request_id is None

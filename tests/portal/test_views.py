@@ -223,8 +223,8 @@ def test_portal_annex_with_formula_refused_and_nothing_changes(client, dossier, 
     lead, _member = people
     client.force_login(lead)
     lines_before = list(ExpenseLine.objects.filter(dossier=dossier).values_list("pk", "amount"))
-    response = client.post(f"/dossiers/{dossier.pk}/etape/budget/", {
-        "action": "annex", "file": SimpleUploadedFile("annexe.xlsx",
+    response = client.post(f"/dossiers/{dossier.pk}/annexe/", {
+        "file": SimpleUploadedFile("annexe.xlsx",
                                                       _annex_with_formula(client, dossier))})
     page = response.content.decode()
     assert "Feuille « Dépenses », ligne 2, colonne E" in page
@@ -238,8 +238,8 @@ def test_portal_annex_round_trip_keeps_the_budget(client, dossier, people):
     client.force_login(lead)
     before = sorted(ExpenseLine.objects.filter(dossier=dossier).values_list("label", "amount"))
     template = client.get(f"/dossiers/{dossier.pk}/annexe.xlsx").content
-    response = client.post(f"/dossiers/{dossier.pk}/etape/budget/", {
-        "action": "annex", "file": SimpleUploadedFile("annexe.xlsx", template)})
+    response = client.post(f"/dossiers/{dossier.pk}/annexe/", {
+        "file": SimpleUploadedFile("annexe.xlsx", template)})
     assert response.status_code == 302
     assert sorted(ExpenseLine.objects.filter(dossier=dossier).values_list(
         "label", "amount")) == before
@@ -332,11 +332,11 @@ def test_start_dossier_and_invite_through_dashboard(client, open_call, mailoutbo
     user = make_user("cheffe@example.fr")
     client.force_login(user)
     siret = fresh_siret()
-    client.post("/espace/", {"action": "organisation", "siret": siret[:7] + " " + siret[7:],
+    client.post("/espace/organismes/", {"siret": siret[:7] + " " + siret[7:],
                              "name": "Réseau Sud"})
     organisation = user.affiliations.get().organisation
     assert organisation.siret == siret
-    response = client.post("/espace/", {"action": "start", "organisation": organisation.pk,
+    response = client.post("/espace/dossiers/", {"organisation": organisation.pk,
                                         "kind": "training_network", "title": "Projet Sud"})
     dossier = Dossier.objects.get(title="Projet Sud")
     assert response["Location"] == f"/dossiers/{dossier.pk}/etape/projet/"
@@ -349,7 +349,7 @@ def test_start_dossier_and_invite_through_dashboard(client, open_call, mailoutbo
 def test_dashboard_invalid_siret_refused_with_reason(client, open_call):
     user = make_user("x@example.fr")
     client.force_login(user)
-    page = client.post("/espace/", {"action": "organisation", "siret": "12345678901234",
+    page = client.post("/espace/organismes/", {"siret": "12345678901234",
                                     "name": "Faux"}).content.decode()
     assert "n&#x27;est pas valide" in page
     assert not user.affiliations.exists()
@@ -359,11 +359,11 @@ def test_portal_delete_line_with_stale_version_refused(client, dossier, people):
     lead, _member = people
     client.force_login(lead)
     line = ExpenseLine.objects.filter(dossier=dossier).first()
-    url = f"/dossiers/{dossier.pk}/etape/budget/"
+    url = f"/dossiers/{dossier.pk}/depenses/suppression/"
     ExpenseLine.objects.filter(pk=line.pk).update(version=line.version + 1)  # someone edited it
-    page = client.post(url, {"action": "delete", "line": f"{line.pk}:{line.version}"},
+    page = client.post(url, {"line": f"{line.pk}:{line.version}"},
                        follow=True).content.decode()
     assert "Quelqu&#x27;un a modifié ces informations" in page
     assert ExpenseLine.objects.filter(pk=line.pk).exists()
-    client.post(url, {"action": "delete", "line": f"{line.pk}:{line.version + 1}"})
+    client.post(url, {"line": f"{line.pk}:{line.version + 1}"})
     assert not ExpenseLine.objects.filter(pk=line.pk).exists()

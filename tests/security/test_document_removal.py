@@ -33,7 +33,7 @@ def test_member_removing_the_leads_document_is_refused(client, dossier):
     client.force_login(member)
     url = f"/dossiers/{dossier.pk}/etape/documents/"
     assert f'name="document" value="{document.pk}"' not in client.get(url).content.decode()
-    page = client.post(url, {"action": "delete", "document": document.pk},
+    page = client.post(f"/dossiers/{dossier.pk}/pieces/retrait/", {"document": document.pk},
                        follow=True).content.decode()
     assert "Seuls la personne qui a ajouté cette pièce et le chef de file" in page
     assert Document.objects.filter(pk=document.pk).exists()
@@ -54,6 +54,6 @@ def test_uploader_and_lead_remove_a_members_document(client, dossier):
     client.force_login(member)
     url = f"/dossiers/{dossier.pk}/etape/documents/"
     assert f'name="document" value="{first.pk}"' in client.get(url).content.decode()
-    client.post(url, {"action": "delete", "document": first.pk})
+    client.post(f"/dossiers/{dossier.pk}/pieces/retrait/", {"document": first.pk})
     remove_document(second, lead)
     assert not Document.objects.filter(pk__in=[first.pk, second.pk]).exists()

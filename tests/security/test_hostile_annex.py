@@ -52,8 +52,8 @@ def budget_of(dossier) -> list[tuple]:
 
 def post_annex(client, dossier, data: bytes) -> str:
     """Post `data` as the annex; the page (a refusal is a page, never a redirect)."""
-    response = client.post(f"/dossiers/{dossier.pk}/etape/budget/", {
-        "action": "annex", "file": SimpleUploadedFile("annexe.xlsx", data)})
+    response = client.post(f"/dossiers/{dossier.pk}/annexe/", {
+        "file": SimpleUploadedFile("annexe.xlsx", data)})
     assert response.status_code == 200
     return response.content.decode()
 
@@ -172,7 +172,7 @@ def test_upload_over_5_mb_refused_on_its_field(lead_client, dossier):
 def test_upload_beyond_server_limit_dropped_as_it_arrives(settings):
     settings.UPLOAD_MAX_BYTES = 1000
     request = RequestFactory().post("/", data={
-        "action": "annex", "file": SimpleUploadedFile("annexe.xlsx", b"x" * 5000),
+        "file": SimpleUploadedFile("annexe.xlsx", b"x" * 5000),
         "after": "kept"})
     handlers = [BoundedUploadHandler(request), MemoryFileUploadHandler(request),
                 TemporaryFileUploadHandler(request)]

@@ -99,8 +99,8 @@ def test_revoked_invitation_cannot_be_accepted(client, dossier, people):
     lead, _member = people
     invitation = membership.invite_member(dossier, "invitee@example.fr", lead)
     client.force_login(lead)
-    client.post(f"/dossiers/{dossier.pk}/etape/consortium/",
-                {"action": "revoke", "invitation": invitation.pk})
+    client.post(f"/dossiers/{dossier.pk}/invitations/retrait/",
+                {"invitation": invitation.pk})
     invitation.refresh_from_db()
     assert invitation.revoked_at is not None
     assert invitation.revoked_by == lead
@@ -121,8 +121,8 @@ def test_member_revoking_the_leads_invitation_is_refused(client, dossier, people
     assert _refusal(lambda: membership.revoke_invitation(dossier, invitation, member)) \
         == "Seul le chef de file retire une invitation."
     client.force_login(member)
-    client.post(f"/dossiers/{dossier.pk}/etape/consortium/",
-                {"action": "revoke", "invitation": invitation.pk})
+    client.post(f"/dossiers/{dossier.pk}/invitations/retrait/",
+                {"invitation": invitation.pk})
     invitation.refresh_from_db()
     assert invitation.revoked_at is None
 
@@ -167,8 +167,8 @@ def test_invitee_declaring_the_lead_siret_cannot_join_as_the_lead(open_call, exa
 def test_revoking_with_a_forged_invitation_id_is_a_404(client, dossier, people, bad_id):
     lead, _member = people
     client.force_login(lead)
-    response = client.post(f"/dossiers/{dossier.pk}/etape/consortium/",
-                           {"action": "revoke", "invitation": bad_id})
+    response = client.post(f"/dossiers/{dossier.pk}/invitations/retrait/",
+                           {"invitation": bad_id})
     assert response.status_code == 404
 
 
@@ -179,8 +179,8 @@ def test_revoking_another_consortiums_invitation_is_a_404(client, dossier, peopl
     invitation = membership.invite_member(other, "invitee@example.fr", other_lead)
     lead, _member = people
     client.force_login(lead)
-    response = client.post(f"/dossiers/{dossier.pk}/etape/consortium/",
-                           {"action": "revoke", "invitation": invitation.pk})
+    response = client.post(f"/dossiers/{dossier.pk}/invitations/retrait/",
+                           {"invitation": invitation.pk})
     assert response.status_code == 404
     invitation.refresh_from_db()
     assert invitation.revoked_at is None

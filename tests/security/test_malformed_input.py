@@ -167,8 +167,8 @@ def lead_client(client, deffinum, example_document):
 @pytest.mark.parametrize("value", NON_NUMERIC_IDS)
 def test_applicant_document_delete_with_non_numeric_id_is_404(lead_client, value):
     client, draft = lead_client
-    response = client.post(f"/dossiers/{draft.pk}/etape/documents/",
-                           {"action": "delete", "document": value})
+    response = client.post(f"/dossiers/{draft.pk}/pieces/retrait/",
+                           {"document": value})
     assert response.status_code == 404
     assert Document.objects.filter(dossier=draft).count() == 3
 
@@ -176,8 +176,8 @@ def test_applicant_document_delete_with_non_numeric_id_is_404(lead_client, value
 @pytest.mark.parametrize("line", ["²:1", "1:²", "99999999999999999999:1", "١:1", "x:y", ":"])
 def test_applicant_line_delete_with_non_numeric_id_is_404(lead_client, line):
     client, draft = lead_client
-    response = client.post(f"/dossiers/{draft.pk}/etape/budget/",
-                           {"action": "delete", "line": line})
+    response = client.post(f"/dossiers/{draft.pk}/depenses/suppression/",
+                           {"line": line})
     assert response.status_code == 404
     assert ExpenseLine.objects.filter(dossier=draft).count() == 2
 

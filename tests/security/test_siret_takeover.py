@@ -35,6 +35,7 @@ from tests.factories import (
     make_applicant,
     make_dossier,
     make_user,
+    portal_action_addresses,
     portal_addresses,
 )
 from tests.factories import staff as make_staff
@@ -96,8 +97,8 @@ def _declare_every_member(client, dossiers) -> None:
     """What the attacker does first: declare each member's SIRET from the dashboard."""
     for dossier in dossiers:
         for member in dossier.consortium.members.select_related("organisation"):
-            client.post("/espace/", {"action": "organisation",
-                                     "siret": member.organisation.siret, "name": member.name})
+            client.post("/espace/organismes/", {
+                "siret": member.organisation.siret, "name": member.name})
 
 
 @pytest.fixture
@@ -121,9 +122,7 @@ def _hostile_forms(dossier) -> list[dict]:
               "amount": "1", "eligible": "on", "source": "own_cash", "month": 1,
               "kind": "lead_statutes", "narrative": "Rapport", "line": f"{line.pk}:{line.version}",
               "document": dossier.documents.first().pk}
-    return [{**common, "file": _pdf()}, {**common, "action": "delete"},
-            {**common, "action": "sign", "file": _pdf()}, {**common, "action": "report"},
-            {**common, "action": "revoke", "invitation": "1"}]
+    return [{**common, "file": _pdf()}, {**common, "invitation": "1"}]
 
 
 def test_stranger_declaring_every_member_siret_opens_no_dossier_page(client, victims,
@@ -135,6 +134,9 @@ def test_stranger_declaring_every_member_siret_opens_no_dossier_page(client, vic
             assert client.get(address).status_code == 404, address
             for form in _hostile_forms(dossier):
                 assert client.post(address, form).status_code in (404, 405), address
+        for address in portal_action_addresses(dossier):
+            for form in _hostile_forms(dossier):
+                assert client.post(address, form).status_code == 404, address
     assert database_state() == before
 
 

@@ -4,6 +4,7 @@ in `guichet_tags`."""
 import datetime as dt
 
 from django import template
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
@@ -27,12 +28,13 @@ def duration_fr(delta: dt.timedelta | None) -> str:
 
 
 @register.simple_tag
-def live_form():
-    """htmx attributes: post the form, swap the step and the verdict panel, no page reload.
-    Without JavaScript the form posts normally."""
-    return mark_safe(  # a constant string: nothing to escape
-        'hx-post="" hx-target="#step-zone" hx-select="#step-zone" hx-swap="outerHTML" '
-        'hx-select-oob="#verdict"')
+def live_form(url: str = ""):
+    """htmx attributes: post the form (to `url`, the page's own address when empty), swap the
+    step and the verdict panel, no page reload; an action elsewhere redirects to the step, which
+    htmx follows. Without JavaScript the form posts normally (give it `action` too)."""
+    return format_html(
+        'hx-post="{}" hx-target="#step-zone" hx-select="#step-zone" hx-swap="outerHTML" '
+        'hx-select-oob="#verdict"', url)
 
 
 @register.simple_tag
