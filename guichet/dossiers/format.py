@@ -58,21 +58,33 @@ def content_hash(dossier: Dossier) -> str:
     return fmt.sha256_hex(fmt.canonical_json(to_format(dossier)))
 
 
-def frozen_submission(dossier: Dossier, document: fmt.Dossier) -> bytes:
+def frozen_submission(dossier: Dossier, document: fmt.Dossier,
+                      documents: list[Document] | None = None) -> bytes:
     """Canonical JSON of everything received: the dossier, its hybrid profile, its documents
-    (by SHA-256). Its hash is the receipt's."""
-    profile = HybridProfile.objects.filter(dossier=dossier).first()
+    (by SHA-256; `documents` when the caller has read them already). Its hash is the
+    receipt's."""
+    profile = _hybrid_profile(dossier)
     hybrid = {} if profile is None else {
         name: getattr(profile, name) for name in (
             "synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
             "work_situation_share", "immersive_tools", "positioning_tools",
             "learners_targeted", "trades_targeted", "indicator_targets")}
+    if documents is None:
+        documents = Document.objects.filter(dossier=dossier)
     documents = [{"kind": d.kind, "name": d.original_name, "sha256": d.sha256, "size": d.size}
-                 for d in Document.objects.filter(dossier=dossier).order_by("kind", "pk")]
+                 for d in sorted(documents, key=lambda d: (d.kind, d.pk))]
     return _canonical.encode({"format": SUBMISSION_FORMAT, "dossier": document,
                               "classification": {"sector": dossier.sector,
                                                  "keywords": dossier.keywords},
                               "hybrid_profile": hybrid, "documents": documents})
+
+
+def _hybrid_profile(dossier: Dossier) -> HybridProfile | None:
+    """The dossier's profile (read with the dossier when it was selected with it), if any."""
+    try:
+        return dossier.hybrid_profile
+    except HybridProfile.DoesNotExist:
+        return None
 
 
 def submitted_dossier(snapshot: str | bytes) -> fmt.Dossier:
