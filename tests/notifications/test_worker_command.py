@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_outbox import TEST_REDIS_URL
-
 GUICHET = Path(sys.executable).with_name("guichet")
 ROOT = Path(__file__).resolve().parent.parent.parent
+# A broker must be named for the command to start; the worker is stopped before it connects.
+NO_BROKER_NEEDED = "redis://127.0.0.1:1/0"
 
 
 def _niceness(pid: int) -> int:
@@ -31,7 +31,7 @@ def _niceness_once_celery_runs(process: subprocess.Popen, timeout_s: float = 60)
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 @pytest.mark.parametrize(("setting", "lowered_by"), [(None, 10), ("3", 3), ("0", 0)])
 def test_worker_command_lowers_its_cpu_priority(tmp_path, setting, lowered_by):
-    env = {**os.environ, "REDIS_URL": TEST_REDIS_URL, "GUICHET_DATA_DIR": str(tmp_path),
+    env = {**os.environ, "REDIS_URL": NO_BROKER_NEEDED, "GUICHET_DATA_DIR": str(tmp_path),
            "PYTHONPATH": str(ROOT)}
     env.pop("WORKER_NICENESS", None)
     if setting is not None:
