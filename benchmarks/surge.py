@@ -172,10 +172,18 @@ def server_environment(database_url: str, redis_url: str, smtp_port: int, folder
         # minute), this long after it fell due.
         "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_RETRY_BASE_SECONDS": "2",
         "PYTHONUNBUFFERED": "1",
+        # The code of this tree, whatever the shared virtualenv's editable install points to.
+        "PYTHONPATH": str(ROOT),
     }
 
 
-def gunicorn(name: str, port: int, env: dict, folder: Path, workers: int = 2) -> Service:
+def gunicorn(name: str, port: int, env: dict, folder: Path, workers: int = 2,
+             measured: bool = False) -> Service:
+    """`measured`: each response tells its worker's CPU time and SQL queries (the settings of
+    benchmarks/http_server, as http_serving.py runs them)."""
+    if measured:
+        env = {**env, "DJANGO_SETTINGS_MODULE": "http_settings",
+               "PYTHONPATH": f"{ROOT}:{ROOT / 'benchmarks' / 'http_server'}"}
     return Service(name, [str(GUICHET), "serve", "--bind", f"127.0.0.1:{port}",
                           "--workers", str(workers)], env, folder)
 
@@ -263,6 +271,11 @@ def seed(count: int) -> list[tuple[int, str]]:
 class Tally:
     post_ms: list = dataclasses.field(default_factory=list)
     get_ms: list = dataclasses.field(default_factory=list)  # the submission step's page
+    # What the server says it spent (X-CPU-Ms, X-Query-Count), when it is measured.
+    get_cpu_ms: list = dataclasses.field(default_factory=list)
+    post_cpu_ms: list = dataclasses.field(default_factory=list)
+    get_queries: list = dataclasses.field(default_factory=list)
+    post_queries: list = dataclasses.field(default_factory=list)
     submitted: int = 0
     retried: int = 0  # POSTs sent again after a failure
     retried_with_receipt: int = 0
@@ -277,6 +290,7 @@ class Browser:
         self.address = address  # the server asked unless a request names another
         self.cookies = {"sessionid": session_key} if session_key else {}
         self.connections = {}
+        self.last = None  # the last response
 
     def request(self, method: str, path: str, body: str | None = None, address=None):
         address = address or self.address
@@ -296,6 +310,7 @@ class Browser:
             connection.close()
             del self.connections[address]
             raise
+        self.last = response
         for header, value in response.getheaders():
             if header.lower() == "set-cookie":
                 name, _, rest = value.partition("=")
@@ -336,6 +351,7 @@ def submit_as(browser: Browser, dossier: int, tally: Tally) -> None:
     token = browser.csrf_token(step)
     with tally.lock:
         tally.get_ms.append((time.perf_counter() - start) * 1000)
+        record_server_cost(browser.last, tally.get_cpu_ms, tally.get_queries)
     form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "confirm": "on"})
     receipt = f"/dossiers/{dossier}/accuse/"
     start = time.perf_counter()
@@ -360,9 +376,17 @@ def submit_as(browser: Browser, dossier: int, tally: Tally) -> None:
     elif response.getheader("Location") != receipt:
         raise RuntimeError(f"POST answered {response.getheader('Location')}")
     with tally.lock:
+        if failure is None:
+            record_server_cost(response, tally.post_cpu_ms, tally.post_queries)
         tally.submitted += 1
         if failure is None:
             tally.post_ms.append(elapsed)
+
+
+def record_server_cost(response, cpu_ms: list, queries: list) -> None:
+    if response.getheader("X-CPU-Ms"):
+        cpu_ms.append(float(response.getheader("X-CPU-Ms")))
+        queries.append(int(response.getheader("X-Query-Count")))
 
 
 def client_loop(address, work: queue.Queue, tally: Tally) -> None:
@@ -550,6 +574,13 @@ def write_report(result: dict, name: str) -> None:
         f"| errors | {len(run['errors'])} |",
         f"| gunicorn CPU per submission (ms; GET + POST, workers killed excepted) | "
         f"{run['web_cpu_ms_per_submission']} |",
+        f"| server CPU per request, median (ms; the worker thread's own, X-CPU-Ms): GET / POST "
+        f"| {run['get_server_cpu_p50_ms']} / {run['post_server_cpu_p50_ms']} "
+        f"(POST p95 {run['post_server_cpu_p95_ms']}) |",
+        f"| SQL queries per request (benchmark middleware; BEGIN/COMMIT not counted): GET / POST "
+        f"| {run['get_queries']} / {run['post_queries']} |",
+        f"| load average at the start / at the end of the surge | {result['load_before']} / "
+        f"{result['load_after']} |",
         f"| outbox drained after (s) | {result['outbox_drain_s']} "
         f"(rows still pending: {result['outbox_pending']}) |",
         "", "## Faults", "", *(f"- {line}" for line in result["fault_log"] or ["none"]),
@@ -621,7 +652,7 @@ def main() -> int:
     sink = MailSink(folder / "mails", smtp_port)
     sink.controller.start()
     celery_concurrency = 2
-    services = {"gunicorn": gunicorn("gunicorn", port, env, folder),
+    services = {"gunicorn": gunicorn("gunicorn", port, env, folder, measured=True),
                 "celery-worker": celery_worker(env, folder, celery_concurrency),
                 "celery-scheduler": celery_scheduler(env, folder)}
     problems = ["did not run"]
@@ -649,6 +680,7 @@ def main() -> int:
             client.join()
         seconds = time.perf_counter() - start
         web_cpu = services["gunicorn"].cpu() - web_cpu_before
+        load_after = round(os.getloadavg()[0], 2)
         done.set()
         faults.join()
         if options.worker_after:
@@ -667,7 +699,7 @@ def main() -> int:
             "count": options.count, "clients": options.clients, "faults": options.faults,
             "worker_after": options.worker_after,
             "gunicorn_workers": 2, "celery_concurrency": celery_concurrency,
-            "load_before": load_before,
+            "load_before": load_before, "load_after": load_after,
             "run": {"seconds": round(seconds, 1),
                     "submissions_per_s": round(tally.submitted / seconds, 1),
                     "post_p50_ms": percentile(tally.post_ms, 0.5),
@@ -680,6 +712,11 @@ def main() -> int:
                     "get_p95_ms": percentile(tally.get_ms, 0.95),
                     "get_p99_ms": percentile(tally.get_ms, 0.99),
                     "web_cpu_ms_per_submission": round(1000 * web_cpu / max(1, tally.submitted)),
+                    "get_server_cpu_p50_ms": percentile(tally.get_cpu_ms, 0.5),
+                    "post_server_cpu_p50_ms": percentile(tally.post_cpu_ms, 0.5),
+                    "post_server_cpu_p95_ms": percentile(tally.post_cpu_ms, 0.95),
+                    "get_queries": sorted(set(tally.get_queries)),
+                    "post_queries": sorted(set(tally.post_queries)),
                     "retried": tally.retried, "retried_with_receipt": tally.retried_with_receipt,
                     "errors": tally.errors},
             "outbox_pending": pending, "outbox_drain_s": drain_s,

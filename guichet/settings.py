@@ -163,6 +163,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves it to another
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# `guichet worker` and `guichet scheduler` lower their CPU priority by this much (os.nice): the
+# web processes come first, and a surge of submissions leaves its receipt PDFs and mails in the
+# outbox for afterwards instead of being slowed down by them. 0 keeps the same priority.
+WORKER_NICENESS = int(os.environ.get("WORKER_NICENESS", "10"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "60"))
 # A pending row overdue by this much lost its hand-over: the sweep relays it again.

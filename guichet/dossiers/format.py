@@ -64,11 +64,15 @@ def content_hash(dossier: Dossier) -> str:
     return fmt.sha256_hex(fmt.canonical_json(to_format(dossier)))
 
 
-def frozen_submission(dossier: Dossier, document: fmt.Dossier) -> bytes:
+def frozen_submission(dossier: Dossier, document: fmt.Dossier,
+                      documents: list[Document] | None = None) -> bytes:
     """Canonical JSON of everything received: the dossier, its hybrid profile, its documents
-    (by SHA-256). Its hash is the receipt's."""
-    profile = HybridProfile.objects.filter(dossier=dossier).first()
-    documents = Document.objects.filter(dossier=dossier).order_by("kind", "pk")
+    (by SHA-256; `documents` when the caller has read them already). Its hash is the
+    receipt's."""
+    profile = _hybrid_profile(dossier)
+    if documents is None:
+        documents = Document.objects.filter(dossier=dossier)
+    documents = sorted(documents, key=lambda d: (d.kind, d.pk))
     return _canonical.encode({"format": SUBMISSION_FORMAT, "dossier": document,
                               "classification": classification(dossier),
                               "hybrid_profile": hybrid_profile_fields(profile),
@@ -113,6 +117,14 @@ def draft_envelope(dossier: Dossier, profile: HybridProfile | None, documents) -
     saved = profile if profile is not None and profile.pk else None
     return Envelope(to_format(dossier), classification(dossier), hybrid_profile_fields(saved),
                     document_entries(sorted(documents, key=lambda d: (d.kind, d.pk))))
+
+
+def _hybrid_profile(dossier: Dossier) -> HybridProfile | None:
+    """The dossier's profile (read with the dossier when it was selected with it), if any."""
+    try:
+        return dossier.hybrid_profile
+    except HybridProfile.DoesNotExist:
+        return None
 
 
 def submitted_dossier(snapshot: str | bytes) -> fmt.Dossier:

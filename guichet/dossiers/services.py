@@ -42,8 +42,8 @@ from guichet.dossiers.models import (
 )
 from guichet.dossiers.permissions import is_lead
 from guichet.notifications.kinds import Kind
-from guichet.notifications.outbox import enqueue
-from guichet.notifications.services import notify
+from guichet.notifications.outbox import Job, enqueue_all
+from guichet.notifications.services import notification_job
 from guichet.rules import dossier as fmt
 from guichet.rules.eligibility import evaluate, missing_documents, missing_fields
 
@@ -157,21 +157,23 @@ def submit(dossier: Dossier, by=None, now: dt.datetime | None = None) -> Submiss
 
 
 def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
-    locked = Dossier.objects.select_for_update().get(pk=dossier_pk)
+    # The row lock and the content in one query: the prefetches run once the row is locked, so
+    # they read what the edits committed before it.
+    locked = (dossier_queryset().select_related("hybrid_profile")
+              .select_for_update(of=("self",)).get(pk=dossier_pk))
     if locked.status == DossierStatus.CORRECTION_REQUESTED:
         return _resubmit(locked, by, received_at)
     if locked.status != DossierStatus.DRAFT:
         raise AlreadySubmitted(_("Ce dossier a déjà été déposé (accusé de réception %(number)s).")
                                 % {"number": locked.receipt_number})
-    dossier = dossier_queryset().get(pk=dossier_pk)
-    call = dossier.call
+    call = locked.call
     if call.is_closed:
         raise SubmissionRefused(call.closed_message or _("Cet appel à projets est clos."))
     wave = open_wave(call, received_at)
     if wave is None:
         raise SubmissionRefused(_("Aucune vague de l'appel n'est ouverte à la date de réception "
                                   "(%(instant)s).") % {"instant": _paris_text(received_at, call)})
-    return _freeze(dossier, by, received_at, wave, version=1, counted_at=received_at,
+    return _freeze(locked, by, received_at, wave, version=1, counted_at=received_at,
                    action=DossierAction.SUBMIT)
 
 
@@ -187,7 +189,7 @@ def _resubmit(locked: Dossier, by, received_at: dt.datetime) -> Submission:
                                 % {"deadline": _paris_text(request.deadline, locked.call)})
     first = locked.submissions.order_by("version").first()
     last = locked.submissions.order_by("-version").first()
-    submission = _freeze(dossier_queryset().get(pk=locked.pk), by, received_at, first.wave,
+    submission = _freeze(locked, by, received_at, first.wave,
                          version=last.version + 1, counted_at=first.received_at,
                          action=DossierAction.RESUBMIT)
     if request is not None:
@@ -200,7 +202,8 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
             counted_at: dt.datetime, action: DossierAction) -> Submission:
     call = dossier.call
     draft = to_format(dossier)
-    missing = missing_items(dossier, draft)
+    documents = list(Document.objects.filter(dossier=dossier).order_by("kind", "pk"))
+    missing = missing_items(dossier, draft, documents)
     if missing:
         raise SubmissionRefused(_("Le dossier est incomplet ; à renseigner : %(missing)s.")
                                 % {"missing": labels.missing_items(missing, call.rules())},
@@ -208,7 +211,7 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
     hash_before = fmt.sha256_hex(fmt.canonical_json(draft))
     frozen = stamped(draft, received_at, counted_at, call.rules().zone)
     verdict = evaluate(frozen, call.rules())
-    snapshot = frozen_submission(dossier, frozen)
+    snapshot = frozen_submission(dossier, frozen, documents)
     submission = Submission.objects.create(
         dossier=dossier, version=version, received_at=received_at, wave=wave,
         submitted_by=by if getattr(by, "is_authenticated", False) else None,
@@ -219,20 +222,24 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
         dossier, action, wave=wave,
         receipt_number=dossier.receipt_number or receipt_number(call, wave, dossier),
         requested_aid=verdict.figures.aid, eligible_at_receipt=verdict.eligible)
+    _ask_for_receipt(dossier, version)
+    # Last: the audit chain's head stays locked from here to the commit, and every submission
+    # of the surge waits for it.
     append_event(AuditAction.DOSSIER_SUBMITTED, dossier, by=by, at=received_at,
                  hash_before=hash_before, hash_after=submission.sha256,
                  details={"version": version, "wave": wave.code, "eligible": verdict.eligible})
-    _ask_for_receipt(dossier, version)
     return submission
 
 
 def _ask_for_receipt(dossier: Dossier, version: int) -> None:
     """The receipt PDF and its mail leave the request: both are written to the outbox with the
-    submission, and made by a worker (or in-process right after the commit)."""
-    enqueue("receipt_pdf", {"dossier": dossier.pk, "version": version},
-            key=f"receipt_pdf:{dossier.pk}:{version}")
-    notify(Kind.RECEIPT, key=f"receipt:{dossier.pk}:{version}", dossier=dossier.pk,
-           version=version)
+    submission (in one insert), and made by a worker (or in-process right after the commit)."""
+    enqueue_all([
+        Job("receipt_pdf", {"dossier": dossier.pk, "version": version},
+            key=f"receipt_pdf:{dossier.pk}:{version}"),
+        notification_job(Kind.RECEIPT, key=f"receipt:{dossier.pk}:{version}",
+                         dossier=dossier.pk, version=version),
+    ])
 
 
 def missing_items(dossier: Dossier, draft: fmt.Dossier | None = None,

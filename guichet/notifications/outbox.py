@@ -37,24 +37,43 @@ class Outcome:
     retry_in: float | None = None  # seconds before the next attempt, when one is due
 
 
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """A row to write: a task of TASKS, its payload, and the key that makes it written once."""
+    task: str
+    payload: dict
+    key: str | None = None
+
+
 def enqueue(task: str, payload: dict, key: str | None = None) -> OutboxMessage:
     """Write the row in the current transaction; relay it once the transaction commits.
 
     A row with the same `key` already written means the work is already asked for: that row is
     returned and nothing new is written."""
-    if task not in TASKS:
-        raise ValueError(f"unknown outbox task {task!r}")
+    return enqueue_all([Job(task, payload, key)])[0]
+
+
+def enqueue_all(jobs: list[Job]) -> list[OutboxMessage]:
+    """`enqueue` of several rows, in one insert when none of their keys is written yet (the
+    common case: a submission's receipt PDF and mail); otherwise one at a time."""
+    for job in jobs:
+        if job.task not in TASKS:
+            raise ValueError(f"unknown outbox task {job.task!r}")
     instant = server_now()
-    key = key or f"{task}:{uuid.uuid4()}"
+    rows = [OutboxMessage(task=job.task, payload=job.payload, created_at=instant,
+                          next_attempt_at=instant, request_id=current_request_id(),
+                          idempotency_key=job.key or f"{job.task}:{uuid.uuid4()}")
+            for job in jobs]
     try:
         with transaction.atomic():
-            message = OutboxMessage.objects.create(
-                task=task, payload=payload, idempotency_key=key, created_at=instant,
-                next_attempt_at=instant, request_id=current_request_id())
+            messages = OutboxMessage.objects.bulk_create(rows)
     except IntegrityError:
-        return OutboxMessage.objects.get(idempotency_key=key)
-    transaction.on_commit(lambda: relay(message.pk))
-    return message
+        if len(rows) == 1:
+            return [OutboxMessage.objects.get(idempotency_key=rows[0].idempotency_key)]
+        return [enqueue(row.task, row.payload, row.idempotency_key) for row in rows]
+    pks = [message.pk for message in messages]
+    transaction.on_commit(lambda: [relay(pk) for pk in pks])
+    return messages
 
 
 def broker_configured() -> bool:

@@ -15,7 +15,7 @@ from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.notifications.kinds import Kind
 from guichet.notifications.models import Notification, OutboxMessage, OutboxStatus
-from guichet.notifications.outbox import enqueue, make_pending_again, relay
+from guichet.notifications.outbox import Job, enqueue, make_pending_again, relay
 
 
 class OutboxRefused(ServiceError):
@@ -26,8 +26,14 @@ def notify(kind: Kind, key: str | None = None, **context) -> OutboxMessage:
     """Ask for the mail `kind` (guichet.mails.catalogue) about `context` (primary keys
     and plain values: it is stored as JSON). `key` makes a notification that may be asked for
     twice (a reminder, a receipt) be written once."""
-    return enqueue("notification", {"kind": str(Kind(kind)), "context": context},
-                   key=f"notification:{key}" if key else None)
+    job = notification_job(kind, key, **context)
+    return enqueue(job.task, job.payload, job.key)
+
+
+def notification_job(kind: Kind, key: str | None = None, **context) -> Job:
+    """The outbox row `notify` writes, for a service that writes it with others (enqueue_all)."""
+    return Job("notification", {"kind": str(Kind(kind)), "context": context},
+               key=f"notification:{key}" if key else None)
 
 
 def record_in_app(kind: Kind, emails: list[str], about: str, link: str) -> list[str]:

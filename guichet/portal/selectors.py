@@ -47,6 +47,12 @@ def dossier_for(user, pk: int) -> Dossier:
                              pk=pk)
 
 
+def dossier_row_for(user, pk: int) -> Dossier:
+    """`dossier_for` without the content: for an action that reads the dossier itself (the
+    submission locks and reads it again)."""
+    return get_object_or_404(dossiers_of(user).filter(pk=pk))
+
+
 @dataclass
 class Workspace:
     dossier: Dossier

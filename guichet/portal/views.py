@@ -42,6 +42,7 @@ from guichet.portal.selectors import (
     STEP_IDS,
     STEPS,
     dossier_for,
+    dossier_row_for,
     step_completion,
     timeline,
     workspace,
@@ -170,7 +171,8 @@ def invitation_organisation(request, token):
 def step(request, pk, step):
     if step not in STEP_IDS:
         raise Http404
-    dossier = dossier_for(request.user, pk)
+    light = request.method == "POST" and step in STEPS_READING_THEIR_DOSSIER
+    dossier = (dossier_row_for if light else dossier_for)(request.user, pk)
     handler = STEP_HANDLERS[step]
     outcome = handler(request, dossier)
     if isinstance(outcome, HttpResponse):
@@ -450,6 +452,9 @@ def document_removal(request, pk):
         messages.error(request, refused.message)
     return redirect("portal:step", pk=pk, step="documents")
 
+# Steps whose POST hands the dossier to a service that reads it again (under its lock): the
+# view only checks that the person takes part in it.
+STEPS_READING_THEIR_DOSSIER = frozenset({"depot"})
 
 STEP_HANDLERS = {
     "projet": _project, "consortium": _consortium, "calendrier": _calendar, "budget": _budget,

@@ -393,3 +393,47 @@ def test_outbox_row_queued_outside_a_request_has_no_request_id(dossier, people):
     lead, _member = people
     membership.invite_member(dossier, "invitee@example.fr", lead)  # as a periodic job would
     assert OutboxMessage.objects.get(payload__kind=Kind.INVITATION).request_id is None
+
+
+
+# --- several rows at once ----------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_enqueue_all_returns_the_row_of_a_key_written_already_and_writes_the_others(
+        django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        first = outbox.enqueue("notification", {"kind": "receipt", "context": {"n": 1}},
+                               key="asked-before")
+    with django_capture_on_commit_callbacks(execute=False) as relays:
+        again, fresh = outbox.enqueue_all([
+            outbox.Job("notification", {"kind": "receipt", "context": {"n": 2}},
+                       key="asked-before"),
+            outbox.Job("receipt_pdf", {"dossier": 1, "version": 1}, key="new-one"),
+        ])
+    assert again.pk == first.pk
+    assert OutboxMessage.objects.get(pk=first.pk).payload["context"] == {"n": 1}
+    assert OutboxMessage.objects.get(pk=fresh.pk).idempotency_key == "new-one"
+    assert OutboxMessage.objects.count() == 2
+    assert len(relays) == 1  # the new row only: the other one was relayed when it was written
+
+
+@pytest.mark.django_db
+def test_enqueue_all_refuses_an_unknown_task_before_writing_anything():
+    with pytest.raises(ValueError, match="no_such_task"):
+        outbox.enqueue_all([outbox.Job("receipt_pdf", {"dossier": 1, "version": 1}),
+                            outbox.Job("no_such_task", {})])
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_submit_post_stays_within_its_query_budget(
+        client, dossier, people, django_assert_max_num_queries,
+        django_capture_on_commit_callbacks):
+    """Issue 10: at most 20 queries for the submission POST, session and user included (19
+    on PostgreSQL; BEGIN and COMMIT counted here)."""
+    lead, _member = people
+    client.force_login(lead)
+    with django_capture_on_commit_callbacks(execute=False), \
+            django_assert_max_num_queries(21):
+        response = client.post(f"/dossiers/{dossier.pk}/etape/depot/", {"confirm": "on"})
+    assert response["Location"] == f"/dossiers/{dossier.pk}/accuse/"

@@ -22,6 +22,8 @@ class Command(BaseCommand):
         if not settings.CELERY_BROKER_URL:
             raise CommandError("No broker: set REDIS_URL. Without it, background work runs "
                                "in-process after each commit and no worker is needed.")
+        if settings.WORKER_NICENESS > 0:  # inherited by exec and by Celery's pool processes
+            os.nice(settings.WORKER_NICENESS)
         os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "guichet.celery",
                                   self.celery_command, *self.default_arguments(), *arguments])
 
