@@ -41,6 +41,7 @@ from guichet.dossiers.models import (
     Submission,
 )
 from guichet.dossiers.permissions import is_lead
+from guichet.dossiers.search import search_document
 from guichet.notifications.kinds import Kind
 from guichet.notifications.outbox import enqueue
 from guichet.notifications.services import notify
@@ -218,7 +219,8 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
     apply_dossier_transition(
         dossier, action, wave=wave,
         receipt_number=dossier.receipt_number or receipt_number(call, wave, dossier),
-        requested_aid=verdict.figures.aid, eligible_at_receipt=verdict.eligible)
+        requested_aid=verdict.figures.aid, eligible_at_receipt=verdict.eligible,
+        received_at=counted_at, search_text=search_document(dossier))
     append_event(AuditAction.DOSSIER_SUBMITTED, dossier, by=by, at=received_at,
                  hash_before=hash_before, hash_after=submission.sha256,
                  details={"version": version, "wave": wave.code, "eligible": verdict.eligible})
