@@ -47,7 +47,9 @@ def create_label(call, by, name: str, colour: str) -> Label:
         raise WorkbenchRefused(_("Nommez l'étiquette."), field="name")
     if colour not in BadgeColour.values:
         raise WorkbenchRefused(_("Choisissez une couleur de la palette."), field="colour")
-    if Label.objects.filter(call=call, name__iexact=name).exists():
+    # Compared in Python: SQLite folds the case of ASCII letters only ("À" and "à").
+    if name.casefold() in {other.casefold() for other in
+                           Label.objects.filter(call=call).values_list("name", flat=True)}:
         raise WorkbenchRefused(_("Une étiquette porte déjà ce nom."), field="name")
     label = Label.objects.create(call=call, name=name, colour=colour)
     append_event(AuditAction.CALL_LABEL_CREATED, call, by=by,
