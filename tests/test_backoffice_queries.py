@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from guichet.calls.models import Wave
 from guichet.dossiers.models import Dossier
-from guichet.review.models import ExpertProfile, Role
+from guichet.review import workbench
+from guichet.review.models import ExpertProfile, Label, Role
 from tests.factories import bulk_submitted_dossiers, staff
 from tests.test_decisions import instructed_dossier, pool_of_three, scored
 
@@ -150,3 +151,32 @@ def test_list_unknown_cursor_shows_the_first_page(client, deffinum, instructor, 
     first = receipts(client.get(LIST).content.decode())
     assert receipts(client.get(f"{LIST}?apres={foreign}").content.decode()) == first
     assert receipts(client.get(f"{LIST}?avant=abc").content.decode()) == first
+
+
+# --- the workbench: labels on the rows, search, saved filters ------------------------------
+
+def labelled(call, instructor, every: int) -> None:
+    """Two labels of the call, the first on every `every`-th dossier, the second on all."""
+    first = workbench.create_label(call, instructor, "À revoir", "pink-macaron")
+    second = workbench.create_label(call, instructor, "Dossier phare", "green-menthe")
+    dossiers = list(Dossier.objects.filter(call=call).order_by("pk"))
+    first.dossiers.add(*dossiers[::every])
+    second.dossiers.add(*dossiers)
+
+
+def test_list_query_count_constant_with_labels_and_search(client, deffinum, instructor):
+    bulk_submitted_dossiers(deffinum, 4)
+    labelled(deffinum, instructor, 2)
+    workbench.save_filter(deffinum, instructor, "Mes dossiers", "q=organisme")
+    urls = [LIST, f"{LIST}?q=organisme", f"{LIST}?q=organisme&etiquette=1&tri=-recu"]
+    few = [queries(client, url) for url in urls]
+    Label.objects.all().delete()
+    bulk_submitted_dossiers(deffinum, 120, start=4)
+    labelled(deffinum, instructor, 3)
+    many = [queries(client, url.replace("etiquette=1", f"etiquette={Label.objects.first().pk}"))
+            for url in urls]
+    assert few == many
+    assert len(set(many)) == 1  # searching and filtering by label cost no query more
+    assert many[0] <= 17
+    page = client.get(f"{LIST}?q=organisme").content.decode()
+    assert page.count('fr-badge--green-menthe">Dossier phare') == 50 + 1  # the rows, the call's
