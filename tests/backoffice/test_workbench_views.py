@@ -64,7 +64,8 @@ def test_bulk_label_through_the_list_shows_on_rows_and_dossier_page(client, deff
     filtered = client.get(LIST, {"etiquette": label.pk}).content.decode()
     assert sorted(receipts(filtered)) == sorted(d.receipt_number for d in chosen)
     detail = client.get(f"/instruction/dossiers/{chosen[0].pk}/").content.decode()
-    assert 'data-testid="labels"' in detail and "Dossier phare" in detail
+    assert 'data-testid="labels"' in detail
+    assert "Dossier phare" in detail
 
 
 @pytest.mark.parametrize(("post", "field"), [

@@ -53,7 +53,7 @@ def test_search_finds_a_member_name(client, two, instructor):
 
 
 def test_search_finds_a_siret_and_a_siren(client, two, instructor):
-    campus, classe = two
+    campus, _classe = two
     siret = campus.consortium.members.get(is_lead=False).organisation.siret
     assert found(client, siret) == [campus.receipt_number]
     assert found(client, siret[:9]) == [campus.receipt_number]
