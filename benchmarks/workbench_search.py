@@ -109,11 +109,12 @@ def markdown(results: dict) -> str:
              "dossiers, a client on the same machine (client-side times, the server's SQL query "
              f"count). Load average when it started: {results['load_average']} (other work "
              "shares the machine).", "",
-             "| page | median ms | p95 ms | max ms | queries | bytes |",
-             "|---|---:|---:|---:|---|---:|"]
+             "| page | median ms | p95 ms | max ms | server CPU median ms | queries | bytes |",
+             "|---|---:|---:|---:|---:|---|---:|"]
     for name, row in results["pages"].items():
         lines.append(f"| {name} | {row['median_ms']} | {row['p95_ms']} | {row['max_ms']} | "
-                     f"{', '.join(map(str, row['queries']))} | {row['bytes']} |")
+                     f"{row['server_cpu_median_ms']} | {', '.join(map(str, row['queries']))} | "
+                     f"{row['bytes']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -316,8 +316,6 @@ def workbench_data(dossier: Dossier, user) -> dict:
     staff = user.has_perm("review.annotate", dossier)
     return {
         "labels": list(dossier.labels.all()), "staff_of_call": staff,
-        "can_label": user.has_perm("review.label", dossier),
-        "call_labels": call_labels(dossier.call) if staff else [],
         "annotations": dossier.annotations.select_related("author") if staff else [],
         "followers": [follow.user for follow in dossier.follows.select_related("user")
                       .order_by("created_at", "pk")] if staff else [],
