@@ -57,6 +57,7 @@ def create_label(call, by, name: str, colour: str) -> Label:
     return label
 
 
+@transaction.atomic
 def set_label(dossier: Dossier, by, label: Label, *, present: bool) -> None:
     """Put `label` on the dossier (`present`) or take it off."""
     require_perm(by, "review.label", dossier)
@@ -126,6 +127,7 @@ def follow(dossier: Dossier, by, *, following: bool = True) -> None:
                      else AuditAction.DOSSIER_UNFOLLOWED, dossier, by=by)
 
 
+@transaction.atomic
 def assign_instructor(dossier: Dossier, by, instructor) -> DossierInstructor:
     """Put an instructor of the call in charge of the dossier (replacing the previous one)."""
     require_perm(by, "review.assign_instructor", dossier)
