@@ -209,6 +209,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def server_environment(database_url: str, data_dir: str) -> dict:
+    """The server's settings: the normal ones plus the query-count middleware, and this
+    checkout's code first (the shared virtualenv may hold another checkout's)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GUICHET_ENV": "test",
+        "DATABASE_URL": database_url, "GUICHET_DATA_DIR": data_dir,
+        "DJANGO_SETTINGS_MODULE": "http_settings",
+        "PYTHONPATH": os.pathsep.join([str(BENCHMARKS / "http_server"), str(ROOT)]),
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "LOG_LEVEL": "ERROR", "GUNICORN_ACCESS_LOG": "/dev/null",
+        # A shared, overloaded machine can starve a worker for long: not a timeout here.
+        "GUNICORN_TIMEOUT": "300"}
+
+
 def serve(environment: dict, port: int, log: Path) -> subprocess.Popen:
     with log.open("w") as output:
         server = subprocess.Popen([str(GUICHET), "serve", "--bind", f"127.0.0.1:{port}",
@@ -277,15 +291,7 @@ def main() -> None:
 
         fixtures = seed(options.dossiers, options.submissions, options.instructed)
         connections.close_all()
-        environment = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GUICHET_ENV": "test",
-            "DATABASE_URL": database_url, "GUICHET_DATA_DIR": data_dir,
-            "DJANGO_SETTINGS_MODULE": "http_settings",
-            "PYTHONPATH": str(BENCHMARKS / "http_server"),
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-            "LOG_LEVEL": "ERROR", "GUNICORN_ACCESS_LOG": "/dev/null",
-            # A shared, overloaded machine can starve a worker for long: not a timeout here.
-            "GUNICORN_TIMEOUT": "300"}
+        environment = server_environment(database_url, data_dir)
         port = free_port()
         server = serve(environment, port, Path(data_dir) / "serve.log")
         try:

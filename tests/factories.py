@@ -24,6 +24,7 @@ from guichet.dossiers.models import (
     Organisation,
     Participant,
 )
+from guichet.dossiers.search import document_text
 from guichet.dossiers.services import import_dossier, submit
 from guichet.grants.decisions import prepare_decision, publish_decisions
 from guichet.grants.models import (
@@ -162,17 +163,20 @@ def bulk_submitted_dossiers(call, count: int, *, wave=None, start: int = 0) -> N
         for n in range(count))
     consortia = Consortium.objects.bulk_create(
         Consortium(name=f"Consortium {start + n}") for n in range(count))
-    ConsortiumMember.objects.bulk_create(
+    leads = ConsortiumMember.objects.bulk_create(
         ConsortiumMember(consortium=consortium, organisation=organisation, is_lead=True,
                          name=organisation.name, kind="training_network", confirmed_at=now())
         for consortium, organisation in zip(consortia, organisations, strict=True))
+    received = wave.opens_at
     Dossier.objects.bulk_create(
         Dossier(call=call, consortium=consortium, wave=wave, status=DossierStatus.SUBMITTED,
                 receipt_number=f"{call.code.upper()}-{wave.code.upper()}-B{start + n:07d}",
                 title=f"Projet {start + n}", scope="national", sector=sectors[n % len(sectors)],
                 requested_aid=Decimal(350_000 + (n * 7919) % 4_000_000),
-                eligible_at_receipt=n % 9 != 0)
-        for n, consortium in enumerate(consortia))
+                eligible_at_receipt=n % 9 != 0,
+                received_at=received + dt.timedelta(minutes=(n * 7907) % 100_000),
+                search_text=document_text(f"Projet {start + n}", "", [lead]))
+        for n, (consortium, lead) in enumerate(zip(consortia, leads, strict=True)))
 
 
 def give_roles(user, call, *roles: str) -> None:

@@ -17,6 +17,7 @@ class AuditAction(models.TextChoices):
     CALL_CLOSED = "call.closed", _("Appel clos")
     CALL_EXPERT_INVITED = "call.expert_invited", _("Expert invité sur l'appel")
     CALL_LOADED = "call.loaded", _("Définition de l'appel chargée")
+    CALL_LABEL_CREATED = "call.label_created", _("Étiquette créée")
 
     ORGANISATION_AFFILIATED = "organisation.affiliated", _("Rattachement à une organisation")
 
@@ -47,6 +48,11 @@ class AuditAction(models.TextChoices):
     DOSSIER_MESSAGE_POSTED = ("dossier.message_posted",
                               _("Message échangé avec l'équipe d'instruction"))
     DOSSIER_NOTE_WRITTEN = "dossier.note_written", _("Note interne écrite")
+    DOSSIER_ANNOTATED = "dossier.annotated", _("Annotation interne écrite")
+    DOSSIER_LABELS_CHANGED = "dossier.labels_changed", _("Étiquettes du dossier modifiées")
+    DOSSIER_INSTRUCTOR_ASSIGNED = "dossier.instructor_assigned", _("Instructeur désigné")
+    DOSSIER_FOLLOWED = "dossier.followed", _("Dossier suivi")
+    DOSSIER_UNFOLLOWED = "dossier.unfollowed", _("Dossier plus suivi")
 
     REVIEW_EXPERT_ADDED = "review.expert_added", _("Expert ajouté")
     REVIEW_EXPERT_REMOVED = "review.expert_removed", _("Expert retiré")

@@ -1,3 +1,4 @@
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -7,8 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
 from guichet.core import labels
-from guichet.core.fields import AmountField, DateField, DateTimeField
+from guichet.core.clock import PARIS
+from guichet.core.fields import AmountField, DateField, DateTimeField, parse_id
 from guichet.grants.models import Outcome
+from guichet.review.models import AnnotationKind, BadgeColour
 from guichet.rules.whatif import Thresholds
 
 
@@ -265,3 +268,90 @@ class BudgetMoveForm(DsfrBaseForm):
 class ClosureForm(DsfrBaseForm):
     message = forms.CharField(label=_("Message publié sur l'appel"),
                               widget=forms.Textarea(attrs={"rows": 3}))
+
+
+# --- the instruction workbench -----------------------------------------------------------
+
+class LabelForm(DsfrBaseForm):
+    name = forms.CharField(label=_("Nom de l'étiquette"), max_length=60)
+    colour = forms.ChoiceField(label=_("Couleur"), choices=BadgeColour.choices)
+
+
+class SavedFilterForm(DsfrBaseForm):
+    name = forms.CharField(label=_("Nom du filtre"), max_length=80)
+    query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+
+
+class AnnotationForm(DsfrBaseForm):
+    kind = forms.ChoiceField(label=_("Nature"), choices=AnnotationKind.choices)
+    body = forms.CharField(label=_("Annotation (jamais visible des porteurs ni des experts)"),
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class IdListField(forms.Field):
+    """Repeated ids of a form (checked boxes); one that is not an id is refused."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        ids = [parse_id(item) for item in value or []]
+        if None in ids:
+            raise forms.ValidationError(_("Un dossier coché n'est pas valide."))
+        return ids
+
+
+class BulkForm(DsfrBaseForm):
+    """An action on the dossiers checked in the list, with what that action needs."""
+
+    ACTIONS = [("add_label", _("Ajouter l'étiquette")),
+               ("remove_label", _("Retirer l'étiquette")),
+               ("assign_instructor", _("Confier à l'instructeur")),
+               ("request_documents", _("Demander des pièces ou corrections")),
+               ("prepare_decision", _("Préparer la décision"))]
+    NEEDS = {"add_label": ("label",), "remove_label": ("label",),
+             "assign_instructor": ("instructor",), "request_documents": ("points", "deadline"),
+             "prepare_decision": ("outcome",)}
+
+    ids = IdListField(label=_("Dossiers cochés"))
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
+    label = forms.ModelChoiceField(label=_("Étiquette"), queryset=None, required=False)
+    instructor = forms.ModelChoiceField(label=_("Instructeur"), queryset=None, required=False)
+    points = forms.CharField(label=_("Pièces ou points à corriger"), required=False,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    deadline = DateTimeField(label=_("Date limite (heure de Paris)"), required=False,
+                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    outcome = forms.ChoiceField(label=_("Décision"), choices=[("", "—"), *Outcome.choices],
+                                required=False)
+    motivation = forms.CharField(label=_("Motivation"), required=False,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+    redirected_to = forms.CharField(label=_("Programme de réorientation"), required=False)
+
+    def __init__(self, *args, labels, instructors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["label"].queryset = labels
+        self.fields["instructor"].queryset = instructors
+        self.fields["instructor"].label_from_instance = str
+
+    def clean(self):
+        data = super().clean()
+        for name in self.NEEDS.get(data.get("action"), ()):
+            if not data.get(name) and name not in self.errors:
+                self.add_error(name, _("Renseignez ce champ pour cette action."))
+        return data
+
+    def params(self) -> dict:
+        """The keyword arguments of the chosen action's service."""
+        data = self.cleaned_data
+        if data["action"] in ("add_label", "remove_label"):
+            return {"label": data["label"]}
+        if data["action"] == "assign_instructor":
+            return {"instructor": data["instructor"]}
+        if data["action"] == "request_documents":
+            return {"points": data["points"], "deadline": paris_aware(data["deadline"])}
+        return {"outcome": data["outcome"], "motivation": data["motivation"],
+                "redirected_to": data["redirected_to"]}
+
+
+def paris_aware(value: dt.datetime) -> dt.datetime:
+    """A date and time typed without an offset is Paris time."""
+    return value if value.tzinfo else value.replace(tzinfo=PARIS)

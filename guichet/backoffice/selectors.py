@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.http import Http404
@@ -13,17 +14,27 @@ from django.utils.translation import gettext_lazy as _
 from guichet.calls.models import Call
 from guichet.core import labels
 from guichet.core.fields import AmountField
+from guichet.dossiers import search
 from guichet.dossiers.format import submitted_envelope
 from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus, Submission
 from guichet.dossiers.presentation import DossierSheet, dossier_sheet
 from guichet.dossiers.selectors import participants_of
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
 from guichet.review import committee, instruction, scoring
-from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Instruction
+from guichet.review.models import (
+    Assignment,
+    CallRole,
+    Conflict,
+    ExpertProfile,
+    Instruction,
+    Label,
+    Role,
+    SavedFilter,
+)
 
 SORTS = {"numero": "receipt_number", "-numero": "-receipt_number", "titre": "title",
          "-titre": "-title", "aide": "requested_aid", "-aide": "-requested_aid",
-         "etat": "status", "-etat": "-status"}
+         "etat": "status", "-etat": "-status", "recu": "received_at", "-recu": "-received_at"}
 
 
 STAFF_ROLES = ("instructor", "committee", "administrator")
@@ -76,6 +87,8 @@ class ListFilterForm(forms.Form):
     aide_min = AmountField(required=False)
     aide_max = AmountField(required=False)
     tri = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS])
+    q = forms.CharField(required=False, max_length=200)
+    etiquette = forms.IntegerField(required=False, min_value=1)
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,8 @@ class ListFilters:
     min_aid: Decimal | None = None
     max_aid: Decimal | None = None
     sort: str = "numero"
+    search: str = ""
+    label: int | None = None
 
     @classmethod
     def from_query(cls, query) -> "ListFilters":
@@ -100,7 +115,8 @@ class ListFilters:
                    eligible=data.get("eligible", ""), scope=data.get("portee", ""),
                    region=data.get("region", ""), sector=data.get("filiere", ""),
                    min_aid=data.get("aide_min"), max_aid=data.get("aide_max"),
-                   sort=data.get("tri") or "numero")
+                   sort=data.get("tri") or "numero", search=data.get("q", ""),
+                   label=data.get("etiquette"))
 
 
 def instruction_list(call: Call, filters: ListFilters):
@@ -126,12 +142,17 @@ def instruction_list(call: Call, filters: ListFilters):
         queryset = queryset.filter(requested_aid__gte=filters.min_aid)
     if filters.max_aid is not None:
         queryset = queryset.filter(requested_aid__lte=filters.max_aid)
-    return queryset.select_related("wave").annotate(
+    if filters.label:
+        queryset = queryset.filter(labels=filters.label)
+    queryset = search.matching(queryset, filters.search)
+    return queryset.select_related("wave", "instructor_assignment__instructor").prefetch_related(
+        "labels").annotate(
         lead_name=Subquery(lead.values("name")[:1]),
         lead_region=Subquery(lead.values("organisation__region")[:1]),
     ).order_by(*list_order(filters.sort)).only(
         "pk", "receipt_number", "title", "status", "scope", "sector", "requested_aid",
-        "eligible_at_receipt", "wave__code", "wave__name", "call_id", "consortium_id")
+        "eligible_at_receipt", "received_at", "wave__code", "wave__name", "call_id",
+        "consortium_id", "instructor_assignment__instructor__email")
 
 
 def list_order(sort: str, *, backwards: bool = False) -> tuple:
@@ -227,6 +248,20 @@ def has_any_staff_role(user) -> bool:
         Q(role="expert")).exists()
 
 
+def call_instructors(call):
+    """The people who may be put in charge of a call's dossiers."""
+    return get_user_model().objects.filter(call_roles__call=call,
+                                           call_roles__role=Role.INSTRUCTOR).order_by("email")
+
+
+def call_labels(call):
+    return Label.objects.filter(call=call)
+
+
+def saved_filters(user, call):
+    return SavedFilter.objects.filter(user=user, call=call)
+
+
 def call_experts(call):
     """The call's expert pool, as the choices of a form."""
     return ExpertProfile.objects.filter(call=call).select_related("user")
@@ -263,6 +298,7 @@ def dossier_page_data(dossier: Dossier, user) -> dict:
         "can_decide": user.has_perm("review.prepare_decision", dossier),
         "can_revert": user.has_perm("review.revert_decision", dossier),
         "can_note": user.has_perm("review.write_note", dossier),
+        **workbench_data(dossier, user),
         "can_assign": user.has_perm("review.assign_experts", dossier.call),
         "decision": Decision.objects.filter(dossier=dossier).exclude(
             status=DecisionStatus.REVERTED).first(),
@@ -315,3 +351,13 @@ def publication_preview(wave) -> dict:
 def _lead_name(dossier: Dossier) -> str:
     lead = next((m for m in dossier.consortium.members.all() if m.is_lead), None)
     return lead.organisation.name if lead else "—"
+def workbench_data(dossier: Dossier, user) -> dict:
+    """The dossier's labels, and for staff of the call only (never experts) its private
+    annotations and its followers."""
+    staff = user.has_perm("review.annotate", dossier)
+    return {
+        "labels": list(dossier.labels.all()), "staff_of_call": staff,
+        "annotations": dossier.annotations.select_related("author") if staff else [],
+        "followers": [follow.user for follow in dossier.follows.select_related("user")
+                      .order_by("created_at", "pk")] if staff else [],
+    }

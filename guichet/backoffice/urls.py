@@ -8,14 +8,22 @@ from guichet.backoffice.views import (
     grants,
     instruction,
     review,
+    workbench,
 )
 
 app_name = "backoffice"
 urlpatterns = [
     path("", dossiers.home, name="home"),
     path("appels/<slug:code>/dossiers/", dossiers.dossier_list, name="dossiers"),
+    path("appels/<slug:code>/dossiers/lot/", workbench.bulk, name="dossier-bulk"),
+    path("appels/<slug:code>/dossiers/filtres/", workbench.save_filter, name="save-filter"),
+    path("appels/<slug:code>/dossiers/filtres/<int:filter_pk>/suppression/",
+         workbench.delete_filter, name="delete-filter"),
+    path("appels/<slug:code>/etiquettes/", workbench.create_label, name="create-label"),
     path("dossiers/<int:pk>/", dossiers.dossier_detail, name="dossier"),
     path("dossiers/<int:pk>/complet/", dossiers.dossier_full, name="dossier-full"),
+    path("dossiers/<int:pk>/annotations/", workbench.annotate, name="annotate"),
+    path("dossiers/<int:pk>/suivi/", workbench.follow, name="follow"),
     path("dossiers/<int:pk>/pieces/<int:document_pk>/", dossiers.staff_document,
          name="document"),
     path("dossiers/<int:pk>/pieces/<int:document_pk>/apercu/", dossiers.staff_document_preview,

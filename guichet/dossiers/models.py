@@ -153,6 +153,12 @@ class Dossier(models.Model):
     requested_aid = models.DecimalField(null=True, blank=True, **MONEY)
     eligible_at_receipt = models.BooleanField(null=True)
     keywords = models.CharField(_("mots-clés"), max_length=500, blank=True)
+    # The first receipt instant (a correction keeps it), for the staff list to sort on.
+    received_at = models.DateTimeField(_("reçu le"), null=True, blank=True)
+    # Title, summary, members' names and SIRET as one text, written with each submission
+    # (guichet.dossiers.search): the staff list searches it, through a GIN index of its French
+    # text-search vector on PostgreSQL.
+    search_text = models.TextField(blank=True, editable=False)
     version = models.PositiveIntegerField(default=1)  # optimistic lock of the project section
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -162,7 +168,8 @@ class Dossier(models.Model):
                                                name="one_dossier_per_consortium_and_call")]
         indexes = [models.Index(fields=["call", "status"]),
                    models.Index(fields=["wave", "status"]),
-                   models.Index(fields=["wave", "requested_aid"])]
+                   models.Index(fields=["wave", "requested_aid"]),
+                   models.Index(fields=["call", "received_at"])]
 
     def __str__(self) -> str:
         return self.title or f"dossier {self.pk}"

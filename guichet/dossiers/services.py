@@ -41,6 +41,7 @@ from guichet.dossiers.models import (
     Submission,
 )
 from guichet.dossiers.permissions import is_lead
+from guichet.dossiers.search import search_document
 from guichet.notifications.kinds import Kind
 from guichet.notifications.outbox import Job, enqueue_all
 from guichet.notifications.services import notification_job
@@ -221,7 +222,8 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
     apply_dossier_transition(
         dossier, action, wave=wave,
         receipt_number=dossier.receipt_number or receipt_number(call, wave, dossier),
-        requested_aid=verdict.figures.aid, eligible_at_receipt=verdict.eligible)
+        requested_aid=verdict.figures.aid, eligible_at_receipt=verdict.eligible,
+        received_at=counted_at, search_text=search_document(dossier))
     _ask_for_receipt(dossier, version)
     # Last: the audit chain's head stays locked from here to the commit, and every submission
     # of the surge waits for it.

@@ -140,3 +140,119 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"{self.criterion}={self.value}"
+
+
+# --- the instruction workbench: labels, saved filters, annotations, follows, assignees ----
+
+class BadgeColour(models.TextChoices):
+    """The DSFR badge palette (accent colours), for the labels staff define."""
+
+    GREEN_TILLEUL_VERVEINE = "green-tilleul-verveine", _("vert tilleul verveine")
+    GREEN_BOURGEON = "green-bourgeon", _("vert bourgeon")
+    GREEN_EMERAUDE = "green-emeraude", _("vert émeraude")
+    GREEN_MENTHE = "green-menthe", _("vert menthe")
+    GREEN_ARCHIPEL = "green-archipel", _("vert archipel")
+    BLUE_ECUME = "blue-ecume", _("bleu écume")
+    BLUE_CUMULUS = "blue-cumulus", _("bleu cumulus")
+    PURPLE_GLYCINE = "purple-glycine", _("violet glycine")
+    PINK_MACARON = "pink-macaron", _("rose macaron")
+    PINK_TUILE = "pink-tuile", _("rose tuile")
+    YELLOW_TOURNESOL = "yellow-tournesol", _("jaune tournesol")
+    YELLOW_MOUTARDE = "yellow-moutarde", _("jaune moutarde")
+    ORANGE_TERRE_BATTUE = "orange-terre-battue", _("orange terre battue")
+    BROWN_CAFE_CREME = "brown-cafe-creme", _("brun café crème")
+    BROWN_CARAMEL = "brown-caramel", _("brun caramel")
+    BROWN_OPERA = "brown-opera", _("brun opéra")
+    BEIGE_GRIS_GALET = "beige-gris-galet", _("beige gris galet")
+
+
+class Label(models.Model):
+    """A label the staff of a call put on its dossiers (e.g. "à revoir", "dossier phare")."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(_("nom"), max_length=60)
+    colour = models.CharField(_("couleur"), max_length=24, choices=BadgeColour.choices)
+    dossiers = models.ManyToManyField(Dossier, related_name="labels", blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["call", "name"],
+                                               name="one_label_name_per_call")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SavedFilter(models.Model):
+    """A person's filters of a call's dossier list, saved under a name (the query string)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="saved_filters")
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("nom"), max_length=80)
+    query = models.CharField(max_length=1000)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "call", "name"],
+                                               name="one_saved_filter_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AnnotationKind(models.TextChoices):
+    VIGILANCE = "vigilance", _("point de vigilance")
+    QUESTION = "question", _("question à instruire")
+    SYNTHESIS = "synthesis", _("synthèse")
+    FOLLOW_UP = "follow_up", _("suite à donner")
+
+
+class Annotation(models.Model):
+    """A private, structured note of the staff on a dossier: never shown to applicants nor to
+    experts."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="annotations")
+    kind = models.CharField(_("nature"), max_length=16, choices=AnnotationKind.choices)
+    body = models.TextField(_("annotation"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                               related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"annotation {self.pk}"
+
+
+class Follow(models.Model):
+    """A staff member follows a dossier (the notifications that follow are another matter)."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="follows")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="follows")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dossier", "user"],
+                                               name="one_follow_per_person")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.dossier_id}"
+
+
+class DossierInstructor(models.Model):
+    """The instructor in charge of a dossier."""
+
+    dossier = models.OneToOneField(Dossier, on_delete=models.CASCADE,
+                                   related_name="instructor_assignment")
+    instructor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    assigned_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.instructor_id} instructs {self.dossier_id}"

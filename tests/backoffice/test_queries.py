@@ -12,9 +12,14 @@ from django.test.utils import CaptureQueriesContext
 from guichet.calls.models import Wave
 from guichet.dossiers.models import Dossier, ExpenseLine
 from guichet.dossiers.services import submit
+from guichet.review import workbench
 from guichet.review.instruction import request_correction
-from guichet.review.models import ExpertProfile
-from tests.factories import attach_required_documents, bulk_submitted_dossiers, make_expert
+from guichet.review.models import ExpertProfile, Label
+from tests.factories import (
+    attach_required_documents,
+    bulk_submitted_dossiers,
+    make_expert,
+)
 from tests.grants.test_decisions import IN_WAVE_1, instructed_dossier, pool_of_three, scored
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +179,36 @@ def test_staff_dossier_page_query_count_does_not_grow_with_versions_documents_or
     page = client.get(f"/instruction/dossiers/{dossier.pk}/").content.decode()
     assert page.count("Poste ") >= 40  # each new line in the budget and in the changes
     assert page.count("<iframe") == 2 * len(dossier.call.rules().required_documents)
+
+
+# --- the workbench: labels on the rows, search, saved filters ------------------------------
+
+def labelled(call, instructor, every: int) -> Label:
+    """Two labels of the call, the first on every `every`-th dossier, the second on all;
+    returns the first."""
+    first = workbench.create_label(call, instructor, "À revoir", "pink-macaron")
+    second = workbench.create_label(call, instructor, "Dossier phare", "green-menthe")
+    dossiers = list(Dossier.objects.filter(call=call).order_by("pk"))
+    first.dossiers.add(*dossiers[::every])
+    second.dossiers.add(*dossiers)
+    return first
+
+
+def searched(label: Label) -> list[str]:
+    return [LIST, f"{LIST}?q=organisme", f"{LIST}?q=organisme&etiquette={label.pk}&tri=-recu"]
+
+
+def test_list_query_count_constant_with_labels_and_search(client, deffinum, instructor):
+    bulk_submitted_dossiers(deffinum, 4)
+    label = labelled(deffinum, instructor, 2)
+    workbench.save_filter(deffinum, instructor, "Mes dossiers", "q=organisme")
+    few = [queries(client, url) for url in searched(label)]
+    Label.objects.all().delete()
+    bulk_submitted_dossiers(deffinum, 120, start=4)
+    label = labelled(deffinum, instructor, 3)
+    many = [queries(client, url) for url in searched(label)]
+    assert few == many
+    assert len(set(many)) == 1  # searching and filtering by label cost no query more
+    assert many[0] <= 17
+    page = client.get(f"{LIST}?q=organisme&etiquette={label.pk}").content.decode()
+    assert page.count('fr-badge--pink-macaron">À revoir') == 42 + 1  # the rows, the call's

@@ -6,7 +6,7 @@ from guichet.accounts.models import User
 from guichet.mails.catalogue import send_notification
 from guichet.notifications.kinds import Kind
 from tests.factories import lead_and_member
-from tests.test_review_services import submitted_dossier_in
+from tests.review.test_services import submitted_dossier_in
 
 pytestmark = pytest.mark.django_db
 

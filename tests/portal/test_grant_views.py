@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from guichet.grants.decisions import publish_decisions
 from guichet.grants.models import Grant, GrantStatus, ReportStatus
 from tests.factories import lead_and_member
-from tests.test_grants import instructed_dossier, pdf_upload, select
+from tests.grants.test_grants import instructed_dossier, pdf_upload, select
 
 pytestmark = pytest.mark.django_db
 

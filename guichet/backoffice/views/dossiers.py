@@ -12,10 +12,13 @@ from guichet.backoffice import forms
 from guichet.backoffice.selectors import (
     ListFilters,
     call_experts,
+    call_instructors,
+    call_labels,
     dossier_page_data,
     expert_assignments,
     instruction_list,
     keyset_page,
+    saved_filters,
     staff_call,
     staff_calls,
     staff_dossier,
@@ -55,8 +58,12 @@ def dossier_list(request, code):
     query = request.GET.copy()
     for cursor in ("apres", "avant"):
         query.pop(cursor, None)
+    labels_of_call = call_labels(call)
     return render(request, "backoffice/dossier_list.html", {
         "call": call, "page": page, "filters": filters, "query": query.urlencode(),
+        "call_labels": labels_of_call, "saved_filters": saved_filters(request.user, call),
+        "bulk_form": forms.BulkForm(labels=labels_of_call, instructors=call_instructors(call)),
+        "label_form": forms.LabelForm(), "can_label": request.user.has_perm("review.label", call),
         "waves": call.waves.all(), "statuses": DossierStatus.choices,
         "regions": labels.REGION_CHOICES,
         "sectors": labels.call_choices(rules, "sectors"), "scopes": labels.SCOPE_CHOICES})
@@ -118,6 +125,7 @@ def dossier_page(request, dossier, **bound_forms):
         "add_expert_form": forms.AddExpertForm(experts=call_experts(dossier.call)),
         "decision_form": forms.DecisionForm(),
         "revert_form": forms.RevertForm(),
+        "annotation_form": forms.AnnotationForm(),
         **bound_forms,
     }
     return render(request, "backoffice/dossier_detail.html", {

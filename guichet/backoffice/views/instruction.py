@@ -1,14 +1,11 @@
 """The instructor's actions on a dossier: instruction, correction request, message."""
 
-import datetime as dt
-
 from django.contrib.auth.decorators import login_required
 from django.views.decorators.http import require_POST
 
 from guichet.backoffice import forms
 from guichet.backoffice.selectors import staff_dossier
 from guichet.backoffice.views.dossiers import dossier_action
-from guichet.core.clock import PARIS
 from guichet.review import instruction
 
 
@@ -28,11 +25,7 @@ def request_correction(request, pk):
     return dossier_action(request, dossier, forms.CorrectionForm(request.POST),
                           "correction_form", lambda data: instruction.request_correction(
                               dossier, request.user, data["points"],
-                              _paris_aware(data["deadline"])))
-
-
-def _paris_aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=PARIS)
+                              forms.paris_aware(data["deadline"])))
 
 
 @login_required
