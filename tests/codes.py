@@ -43,6 +43,8 @@ ORDINARY_WORDS = {
     "transport": "noun (a sector id)",
     "transverse": "adjective (« compétences transverses »; a sector id)",
     "optimal": "adjective (« Portefeuille optimal »; a solver status)",
+    "vigilance": "noun (« point de vigilance »; an annotation kind)",
+    "question": "noun (« question à instruire »; an annotation kind)",
     "en": "preposition (« en cours », « en ligne »; a language code of the account)",
 }
 # Digits alone ("11", a region's INSEE code) cannot be told from a number, a date or an

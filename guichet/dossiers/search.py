@@ -19,9 +19,10 @@ MAX_QUERY = 200
 
 
 def search_document(dossier) -> str:
-    """The text a dossier is found by (`document_text` of its title, summary and members)."""
-    return document_text(dossier.title, dossier.summary,
-                         dossier.consortium.members.select_related("organisation"))
+    """The text a dossier is found by (`document_text` of its title, summary and members).
+    The submission reads it from the members it has prefetched with their organisations
+    (`dossier_queryset`): no query of its own."""
+    return document_text(dossier.title, dossier.summary, dossier.consortium.members.all())
 
 
 def document_text(title: str, summary: str, members) -> str:

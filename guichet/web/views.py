@@ -64,6 +64,7 @@ def notifications(request):
     return render(request, "web/notifications.html", {
         "rows": notifications_of(request.user),
         "staff": request.user.has_perm("review.open_backoffice")})
+@login_required
 @require_GET
 def account(request):
     return _account_page(request)
@@ -92,6 +93,10 @@ def mail_preference(request):
     set_mail_digest(request.user, request.POST.get("digest") == "1")
     messages.success(request, _("Préférence d'envoi enregistrée."))
     return redirect("web:notifications")
+
+
+@login_required
+@require_POST
 def account_language(request):
     """The person's language, from their account page or the header's switch (which sends
     `next`, the page to show again, now in that language)."""

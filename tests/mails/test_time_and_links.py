@@ -128,7 +128,7 @@ def test_agreement_pdf_gives_signature_in_paris_time_whatever_the_active_zone(
                            grants_helpers.pdf_upload(), now=SIGNED_AT)
     with timezone.override("UTC"):
         text = pdf_text(agreement_pdf(grant))
-    assert f"Signée le {format_paris_instant(SIGNED_AT)}." in text
+    assert f"Signée par le bénéficiaire le {format_paris_instant(SIGNED_AT)}." in text
     assert "10/01/2022 à 15:30:00 (heure de Paris, UTC+01:00)" in text
 
 

@@ -14,7 +14,7 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from guichet.audit.models import AuditEvent
 from guichet.celery import app
@@ -303,7 +303,13 @@ def celery_worker_on_redis(settings):
 def _wait_until_done(pk: int, seconds: float = 30) -> OutboxMessage:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        row = OutboxMessage.objects.get(pk=pk)
+        try:
+            row = OutboxMessage.objects.get(pk=pk)
+        except OperationalError:
+            # SQLite's in-memory test database is shared with the worker's thread through a
+            # shared cache, where a table being written is "locked" at once (no busy wait).
+            time.sleep(0.1)
+            continue
         if row.status != OutboxStatus.PENDING:
             return row
         time.sleep(0.1)
