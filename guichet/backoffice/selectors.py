@@ -14,7 +14,7 @@ from guichet.calls.models import Call
 from guichet.core import labels
 from guichet.core.fields import AmountField
 from guichet.dossiers.format import dossier_queryset, submitted_dossier
-from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus
+from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus, Submission
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
 from guichet.review import committee, instruction, scoring
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Instruction
@@ -131,6 +131,17 @@ def instruction_list(call: Call, filters: ListFilters):
     ).order_by(*list_order(filters.sort)).only(
         "pk", "receipt_number", "title", "status", "scope", "sector", "requested_aid",
         "eligible_at_receipt", "wave__code", "wave__name", "call_id", "consortium_id")
+
+
+def export_list(call: Call, filters: ListFilters, ids: list[int] | None = None):
+    """The rows of the list's export: the list's dossiers, filtered and sorted the same way,
+    restricted to `ids` when given (an id outside the list is ignored), with the instant of
+    the latest receipt (a subquery: still one query per chunk of rows)."""
+    queryset = instruction_list(call, filters)
+    if ids:
+        queryset = queryset.filter(pk__in=ids)
+    latest = Submission.objects.filter(dossier=OuterRef("pk")).order_by("-version")
+    return queryset.annotate(received_at=Subquery(latest.values("received_at")[:1]))
 
 
 def list_order(sort: str, *, backwards: bool = False) -> tuple:

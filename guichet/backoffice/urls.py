@@ -5,6 +5,7 @@ from guichet.backoffice.views import (
     decisions,
     dossiers,
     experts,
+    exports,
     grants,
     instruction,
     review,
@@ -14,6 +15,7 @@ app_name = "backoffice"
 urlpatterns = [
     path("", dossiers.home, name="home"),
     path("appels/<slug:code>/dossiers/", dossiers.dossier_list, name="dossiers"),
+    path("appels/<slug:code>/dossiers/export/", exports.dossier_export, name="dossier-export"),
     path("dossiers/<int:pk>/", dossiers.dossier_detail, name="dossier"),
     path("dossiers/<int:pk>/pieces/<int:document_pk>/", dossiers.staff_document,
          name="document"),
