@@ -132,7 +132,7 @@ def main() -> None:
             check=True, capture_output=True, text=True, env=os.environ)
         results.append(json.loads(child.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)
-    write_results(results)
+        write_results(results)  # as each format is measured
 
 
 def write_results(results: list[dict]) -> None:
