@@ -14,7 +14,13 @@ from guichet.calls.models import Call
 from guichet.core import labels
 from guichet.core.fields import AmountField
 from guichet.dossiers.format import dossier_queryset, submitted_dossier
-from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus, Submission
+from guichet.dossiers.models import (
+    ConsortiumMember,
+    Dossier,
+    DossierStatus,
+    Submission,
+    WaveArchive,
+)
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
 from guichet.review import committee, instruction, scoring
 from guichet.review.models import Assignment, CallRole, Conflict, ExpertProfile, Instruction
@@ -144,6 +150,12 @@ def export_list(call: Call, filters: ListFilters, ids: list[int] | None = None):
     return queryset.annotate(received_at=Subquery(latest.values("received_at")[:1]))
 
 
+def wave_archives(call: Call, limit: int = 10):
+    """The latest wave archives asked for on a call, with who asked (one query)."""
+    return WaveArchive.objects.filter(wave__call=call).select_related(
+        "wave", "requested_by")[:limit]
+
+
 def list_order(sort: str, *, backwards: bool = False) -> tuple:
     """The list's order for a sort key: the column (empty values last going up, first going
     down, on every database), then the id; `backwards` reverses it (a previous page)."""
@@ -262,6 +274,7 @@ def dossier_page_data(dossier: Dossier, user) -> dict:
         "can_revert": user.has_perm("review.revert_decision", dossier),
         "can_note": user.has_perm("review.write_note", dossier),
         "can_assign": user.has_perm("review.assign_experts", dossier.call),
+        "can_archive": user.has_perm("review.view_call", dossier.call),
         "decision": Decision.objects.filter(dossier=dossier).exclude(
             status=DecisionStatus.REVERTED).first(),
     }

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from guichet.backoffice.views import (
+    archives,
     committee,
     decisions,
     dossiers,
@@ -16,6 +17,10 @@ urlpatterns = [
     path("", dossiers.home, name="home"),
     path("appels/<slug:code>/dossiers/", dossiers.dossier_list, name="dossiers"),
     path("appels/<slug:code>/dossiers/export/", exports.dossier_export, name="dossier-export"),
+    path("appels/<slug:code>/vagues/<slug:wave_code>/archive/", archives.request_wave_archive,
+         name="request-wave-archive"),
+    path("appels/<slug:code>/archives/<int:pk>/", archives.wave_archive, name="wave-archive"),
+    path("dossiers/<int:pk>/archive.zip", archives.dossier_archive, name="dossier-archive"),
     path("dossiers/<int:pk>/", dossiers.dossier_detail, name="dossier"),
     path("dossiers/<int:pk>/pieces/<int:document_pk>/", dossiers.staff_document,
          name="document"),

@@ -16,6 +16,7 @@ from guichet.backoffice.selectors import (
     staff_call,
     staff_calls,
     staff_dossier,
+    wave_archives,
 )
 from guichet.backoffice.views.exports import FORMATS, export_response
 from guichet.core import labels
@@ -53,7 +54,8 @@ def dossier_list(request, code):
         "call": call, "page": page, "filters": filters, "query": query.urlencode(),
         "waves": call.waves.all(), "statuses": DossierStatus.choices,
         "regions": labels.REGION_CHOICES,
-        "sectors": labels.call_choices(rules, "sectors"), "scopes": labels.SCOPE_CHOICES})
+        "sectors": labels.call_choices(rules, "sectors"), "scopes": labels.SCOPE_CHOICES,
+        "archives": wave_archives(call)})
 
 
 @login_required
