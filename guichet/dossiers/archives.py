@@ -160,7 +160,7 @@ def request_wave_archive(wave, by) -> WaveArchive:
     if pending is not None:
         return pending
     archive = WaveArchive.objects.create(wave=wave, requested_by=by, requested_at=server_now())
-    append_event(AuditAction.WAVE_ARCHIVE_REQUESTED, wave, by=by,
+    append_event(AuditAction.CALL_WAVE_ARCHIVE_REQUESTED, wave, by=by,
                  details={"archive": archive.pk})
     enqueue("wave_archive", {"archive": archive.pk}, key=f"wave_archive:{archive.pk}")
     return archive

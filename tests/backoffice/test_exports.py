@@ -59,7 +59,7 @@ def test_export_csv_semicolon_has_bom_french_headers_and_labels(client, deffinum
     content = response.getvalue()
     assert content.startswith("\ufeff".encode())
     assert content.splitlines()[0].decode("utf-8-sig") == ";".join(f'"{t}"' for t in HEADER)
-    header, first, second = _csv(content, ";")
+    _header, first, second = _csv(content, ";")
     assert first[1:10] == ["Projet 0", "Vague 1", "déposé", "Organisme 0", "Île-de-France",
                            "Nationale", "Bâtiment et travaux publics", "350000.00",
                            "non éligible"]
@@ -108,7 +108,8 @@ def test_export_xlsx_has_labels_amounts_as_numbers_and_paris_instants(
     assert list(rows[0]) == HEADER
     row = rows[1]
     assert (row[2], row[3], row[6]) == ("Vague 1", "déposé", "Nationale")
-    assert row[8] == Decimal("560000") and isinstance(row[8], int | float)
+    assert row[8] == Decimal("560000")
+    assert isinstance(row[8], int | float)
     assert row[9] == "éligible"
     assert row[10] == dt.datetime(2021, 8, 31, 11, 0)  # the wall clock in Paris, not UTC
 
@@ -122,7 +123,8 @@ def test_export_ods_has_labels_exact_amounts_and_paris_instants(
 
     assert "<text:p>Aide demandée (€)</text:p>" in content
     assert "<text:p>Reçu le (heure de Paris)</text:p>" in content
-    assert "<text:p>déposé</text:p>" in content and "<text:p>éligible</text:p>" in content
+    assert "<text:p>déposé</text:p>" in content
+    assert "<text:p>éligible</text:p>" in content
     assert 'office:value="560000.00"' in content
     assert 'office:date-value="2021-08-31T11:00:00"' in content
     assert "submitted" not in content  # the status code never shows
@@ -150,7 +152,8 @@ def test_export_applies_the_list_filters(client, deffinum, instructor):
 
     assert {row[5] for row in rows} == {"Auvergne-Rhône-Alpes"}
     amounts = [Decimal(row[8]) for row in rows]
-    assert len(amounts) == 2 and amounts == sorted(amounts, reverse=True)
+    assert len(amounts) == 2
+    assert amounts == sorted(amounts, reverse=True)
 
 
 def test_export_ids_restrict_to_those_dossiers(client, deffinum, instructor):
