@@ -109,6 +109,17 @@ def attach_required_documents(dossier) -> None:
         document.file.save("document.pdf", ContentFile(content), save=True)
 
 
+def make_document(dossier, kind: str, original_name: str, content: bytes | None = None):
+    """A document of `dossier` stored as uploaded under `original_name` (a small valid PDF
+    unless `content` is given)."""
+    content = content or blank_pdf()
+    document = Document(dossier=dossier, kind=kind, original_name=original_name,
+                        sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+                        uploaded_at=now())
+    document.file.save("document.pdf", ContentFile(content), save=True)
+    return document
+
+
 def make_dossier(document: dict, *, with_documents: bool = True):
     """A draft dossier stored through the import service (fresh SIRETs each time), with its
     required attachments unless told otherwise."""

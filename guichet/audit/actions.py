@@ -40,6 +40,7 @@ class AuditAction(models.TextChoices):
     DOSSIER_ANNEX_IMPORTED = "dossier.annex_imported", _("Annexe financière importée")
     DOSSIER_DOCUMENT_ADDED = "dossier.document_added", _("Pièce ajoutée")
     DOSSIER_DOCUMENT_REMOVED = "dossier.document_removed", _("Pièce retirée")
+    CALL_WAVE_ARCHIVE_REQUESTED = "call.wave_archive_requested", _("Archive de la vague demandée")
     DOSSIER_REMINDED = "dossier.reminded", _("Rappel d'échéance envoyé")
     DOSSIER_SUBMITTED = ("dossier.submitted",
                          _("Dossier déposé, accusé de réception délivré"))

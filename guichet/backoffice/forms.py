@@ -300,6 +300,15 @@ class IdListField(forms.Field):
         return ids
 
 
+class ExportCheckedForm(DsfrBaseForm):
+    """The checked dossiers of the list, to export in one of the list's formats."""
+
+    ids = IdListField(label=_("Dossiers cochés"))
+    format = forms.ChoiceField(label=_("Format"), choices=[
+        ("csv", _("CSV pour Excel (point-virgule)")), ("xlsx", _("Excel (XLSX)")),
+        ("ods", _("OpenDocument (ODS)"))])
+
+
 class BulkForm(DsfrBaseForm):
     """An action on the dossiers checked in the list, with what that action needs."""
 

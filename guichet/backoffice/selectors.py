@@ -16,7 +16,13 @@ from guichet.core import labels
 from guichet.core.fields import AmountField
 from guichet.dossiers import search
 from guichet.dossiers.format import submitted_envelope
-from guichet.dossiers.models import ConsortiumMember, Dossier, DossierStatus, Submission
+from guichet.dossiers.models import (
+    ConsortiumMember,
+    Dossier,
+    DossierStatus,
+    Submission,
+    WaveArchive,
+)
 from guichet.dossiers.presentation import DossierSheet, dossier_sheet
 from guichet.dossiers.selectors import participants_of
 from guichet.grants.models import Decision, DecisionStatus, SelectionRun
@@ -153,6 +159,20 @@ def instruction_list(call: Call, filters: ListFilters):
         "pk", "receipt_number", "title", "status", "scope", "sector", "requested_aid",
         "eligible_at_receipt", "received_at", "wave__code", "wave__name", "call_id",
         "consortium_id", "instructor_assignment__instructor__email")
+
+
+def export_list(call: Call, filters: ListFilters, ids: list[int] | None = None):
+    """The rows of the list's export: the list's dossiers, filtered and sorted the same way,
+    restricted to `ids` when given (an id outside the list is ignored), with the instant the
+    dossier was received, as the list shows it."""
+    queryset = instruction_list(call, filters)
+    return queryset.filter(pk__in=ids) if ids else queryset
+
+
+def wave_archives(call: Call, limit: int = 10):
+    """The latest wave archives asked for on a call, with who asked (one query)."""
+    return WaveArchive.objects.filter(wave__call=call).select_related(
+        "wave", "requested_by")[:limit]
 
 
 def list_order(sort: str, *, backwards: bool = False) -> tuple:
@@ -300,6 +320,7 @@ def dossier_page_data(dossier: Dossier, user) -> dict:
         "can_note": user.has_perm("review.write_note", dossier),
         **workbench_data(dossier, user),
         "can_assign": user.has_perm("review.assign_experts", dossier.call),
+        "can_archive": user.has_perm("review.view_call", dossier.call),
         "decision": Decision.objects.filter(dossier=dossier).exclude(
             status=DecisionStatus.REVERTED).first(),
     }

@@ -1,7 +1,9 @@
 """What views share: downloads, and running a service on behalf of a form."""
 
+import tempfile
+
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
@@ -12,6 +14,7 @@ PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ODS = "application/vnd.oasis.opendocument.spreadsheet"
 CSV = "text/csv; charset=utf-8"
+ZIP = "application/zip"
 
 
 def mark_private(response):
@@ -24,6 +27,20 @@ def download(data: bytes, content_type: str, filename: str) -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return mark_private(response)
+
+
+def file_download(write, content_type: str, filename: str) -> FileResponse:
+    """A download too large to hold in memory: `write(file)` fills a temporary file, which is
+    then streamed (and deleted when the response closes it)."""
+    file = tempfile.TemporaryFile()  # noqa: SIM115 (the response closes it once sent)
+    try:
+        write(file)
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    return mark_private(FileResponse(file, as_attachment=True, filename=filename,
+                                     content_type=content_type))
 
 
 def run_service(form, action) -> bool:

@@ -1,9 +1,10 @@
 """The writers of every spreadsheet we hand out: CSV, XLSX and ODS, exact to the cent.
 
 A table is a header (column titles) and rows of typed values: `str`, `int`, `Decimal` (euros, to
-the cent), `datetime.date` or None. Each format writes the values exactly:
-- CSV as "1234.50" (dot decimals, ISO dates); texts quoted and never read as a formula
-  (`csv_cell`, `csv_writer`);
+the cent), `datetime.date`, an aware `datetime.datetime` (an instant, written as the time in
+Europe/Paris) or None. Each format writes the values exactly:
+- CSV as "1234.50" (dot decimals, ISO dates, instants "2021-08-31 11:59:59" in Paris); texts
+  quoted and never read as a formula (`csv_cell`, `csv_writer`), comma or semicolon separated;
 - XLSX as numbers (openpyxl keeps 16 significant digits, more than any amount of 14 digits)
   with a "#,##0.00" format; a text cell is a string cell, never a formula. Workbooks are written
   in openpyxl's write-only mode: rows go to a temporary file as they come, so a large export is
@@ -12,7 +13,9 @@ the cent), `datetime.date` or None. Each format writes the values exactly:
   float) and the French display text ("1 234,50").
 
 `Sheet` describes one sheet (its rows may be a generator); `write_xlsx` and `write_ods` write
-several, `to_xlsx` and `to_ods` one; `stream_csv` yields a CSV line by line.
+several, `to_xlsx` and `to_ods` one; `save_xlsx` and `save_ods` write them into a file (a large
+export: the ODS content is written row by row too, never held whole); `stream_csv` yields a CSV
+line by line.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import uuid
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,6 +42,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from guichet.core.clock import in_paris
 from guichet.rules.money import CENT, NARROW_NBSP
 
 Header = Sequence[str]
@@ -44,6 +50,7 @@ Row = Sequence[Any]
 
 AMOUNT_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
+INSTANT_FORMAT = "yyyy-mm-dd hh:mm:ss"
 TEXT_FORMAT = "@"
 # XLSX limits a sheet's name to 31 characters.
 MAX_SHEET_TITLE = 31
@@ -85,6 +92,19 @@ def french_amount(amount: Decimal) -> str:
     return f"{amount.quantize(CENT):,.2f}".replace(",", NARROW_NBSP).replace(".", ",")
 
 
+def paris_time(instant: dt.datetime) -> dt.datetime:
+    """An aware instant as the wall-clock time in Paris, without its zone (what a spreadsheet
+    cell holds: XLSX and ODS know no time zones)."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("the instant must be timezone-aware")
+    return in_paris(instant).replace(tzinfo=None)
+
+
+def instant_text(instant: dt.datetime) -> str:
+    """"2021-08-31 11:59:59": an instant as read in Paris."""
+    return paris_time(instant).isoformat(sep=" ", timespec="seconds")
+
+
 def _default_title(title: str | None) -> str:
     return title or gettext("Export")
 
@@ -99,21 +119,29 @@ def csv_cell(value: Any) -> str | int | Decimal:
     """A value as a cell of any CSV we write, the way OWASP's "CSV Injection" page says: text
     that starts with = + - @ a tab or a carriage return gets a leading single quote, so that
     spreadsheets show it as text; numbers (`int`, `Decimal`) stay numbers, never prefixed;
-    dates are ISO text; None is empty. Write the cells with `csv_writer`."""
+    dates are ISO text, instants their time in Paris; None is empty. Write the cells with
+    `csv_writer`."""
     if value is None:
         return ""
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return value
+    if isinstance(value, dt.datetime):
+        return instant_text(value)
     text = value.isoformat() if isinstance(value, dt.date) else str(value)
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def csv_writer(stream, *, lineterminator: str = "\r\n"):
+# The separators a CSV may use: the comma, or the semicolon French Excel splits on.
+SEPARATORS = {"comma": ",", "semicolon": ";"}
+
+
+def csv_writer(stream, *, lineterminator: str = "\r\n", separator: str = ","):
     """The csv writer of every export: numbers bare, every text quoted (inner quotes doubled),
     so that a separator inside a text, "," or ";" (the one French Excel splits on), never
     starts a new cell; whatever a reader splitting on ";" cuts out of a quoted text ends with
     the closing quote, which no formula survives."""
-    return csv.writer(stream, quoting=csv.QUOTE_NONNUMERIC, lineterminator=lineterminator)
+    return csv.writer(stream, quoting=csv.QUOTE_NONNUMERIC, lineterminator=lineterminator,
+                      delimiter=separator)
 
 
 class _Line:
@@ -123,10 +151,12 @@ class _Line:
         return text
 
 
-def stream_csv(header: Header, rows: Iterable[Row], *, excel: bool = False) -> Iterator[bytes]:
-    """The CSV line by line, as UTF-8 bytes (comma separated, dot decimals, ISO dates). With
-    `excel`, a byte order mark first, so that Excel reads the accents right."""
-    writer = csv_writer(_Line())
+def stream_csv(header: Header, rows: Iterable[Row], *, excel: bool = False,
+               separator: str = ",") -> Iterator[bytes]:
+    """The CSV line by line, as UTF-8 bytes (comma separated unless `separator` says
+    otherwise, dot decimals, ISO dates). With `excel`, a byte order mark first, so that Excel
+    reads the accents right."""
+    writer = csv_writer(_Line(), separator=separator)
     if excel:
         yield "\ufeff".encode()
     yield writer.writerow([csv_cell(title) for title in header]).encode("utf-8")
@@ -159,12 +189,17 @@ def style_header(cell) -> None:
 def write_xlsx(sheets: Iterable[Sheet]) -> bytes:
     """The sheets as an XLSX workbook, written row by row (openpyxl's write-only mode: each
     sheet's rows go to a temporary file, only the compressed workbook is held in memory)."""
+    output = io.BytesIO()
+    save_xlsx(sheets, output)
+    return output.getvalue()
+
+
+def save_xlsx(sheets: Iterable[Sheet], target) -> None:
+    """The sheets as an XLSX workbook written into `target` (a path or a binary file)."""
     workbook = Workbook(write_only=True)
     for sheet in sheets:
         _write_xlsx_sheet(workbook, sheet)
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+    workbook.save(target)
 
 
 def to_xlsx(header: Header, rows: Iterable[Row], *, title: str | None = None) -> bytes:
@@ -196,11 +231,14 @@ def _write_xlsx_sheet(workbook: Workbook, sheet: Sheet) -> None:
 def xlsx_cell(worksheet, value: Any, *, bold: bool = False,
               number_format: str | None = None) -> WriteOnlyCell:
     """A cell of a write-only sheet: amounts to the cent with the amount format, dates with
-    the ISO date format, whole numbers and None as they are, anything else as a string cell
-    (never a formula, even when it starts with "=")."""
+    the ISO date format, instants as their time in Paris, whole numbers and None as they are,
+    anything else as a string cell (never a formula, even when it starts with "=")."""
     if isinstance(value, Decimal):
         cell = WriteOnlyCell(worksheet, value=value.quantize(CENT))
         cell.number_format = AMOUNT_FORMAT
+    elif isinstance(value, dt.datetime):
+        cell = WriteOnlyCell(worksheet, value=paris_time(value))
+        cell.number_format = INSTANT_FORMAT
     elif isinstance(value, dt.date):
         cell = WriteOnlyCell(worksheet, value=value)
         cell.number_format = DATE_FORMAT
@@ -222,20 +260,66 @@ def xlsx_cell(worksheet, value: Any, *, bold: bool = False,
 def write_ods(sheets: Iterable[Sheet]) -> bytes:
     """The sheets as an ODS document (odfpy); amounts keep their exact decimal text as the
     cell value ("1234.50")."""
+    output = io.BytesIO()
+    save_ods(sheets, output)
+    return output.getvalue()
+
+
+def save_ods(sheets: Iterable[Sheet], target) -> None:
+    """The sheets as an ODS document written into `target` (a path or a seekable binary file).
+
+    odfpy holds a whole document as a tree of Python objects (about a kilobyte a cell), so the
+    rows do not go into it: odfpy writes the document with, in each table, one marker row
+    holding every cell style (so that it keeps them all), then the content is copied with
+    each marker replaced by the sheet's rows, each serialised by odfpy as it comes."""
     document = OpenDocumentSpreadsheet()
     styles = OdsStyles(document)
+    markers = []
     for sheet in sheets:
         table = Table(name=xml_text(sheet.title) or "Export")
         styles.columns(table, sheet.widths)
         table.addElement(ods_row([ods_text(str(title), styles.bold) for title in sheet.header]))
-        for row in sheet.rows:
-            bold = isinstance(row, Emphasis)
-            values = row.values if bold else row
-            table.addElement(ods_row([ods_cell(value, styles, bold=bold) for value in values]))
+        marker = _marker_row(styles)
+        table.addElement(marker)
+        markers.append((_serialised(marker), sheet))
         document.spreadsheet.addElement(table)
-    output = io.BytesIO()
-    document.write(output)
-    return output.getvalue()
+    skeleton = io.BytesIO()
+    document.write(skeleton)
+    with zipfile.ZipFile(skeleton) as source, zipfile.ZipFile(target, "w") as output:
+        for info in source.infolist():
+            if info.filename == "content.xml":
+                _write_ods_content(source.read(info).decode("utf-8"), markers, styles,
+                                   output, info)
+            else:
+                output.writestr(info, source.read(info))
+
+
+def _marker_row(styles: OdsStyles) -> TableRow:
+    return ods_row([ods_text(f"guichet-rows-{uuid.uuid4().hex}"),
+                    ods_amount(Decimal(0), styles.amount),
+                    ods_amount(Decimal(0), styles.bold_amount),
+                    ods_text("-", styles.bold)])
+
+
+def _serialised(element) -> str:
+    text = io.StringIO()
+    element.toXml(1, text)  # below the root: no namespace declarations
+    return text.getvalue()
+
+
+def _write_ods_content(skeleton: str, markers, styles: OdsStyles, output: zipfile.ZipFile,
+                       info: zipfile.ZipInfo) -> None:
+    with output.open(info, "w", force_zip64=True) as member, \
+            io.TextIOWrapper(member, encoding="utf-8") as content:
+        for marker, sheet in markers:
+            before, skeleton = skeleton.split(marker, 1)
+            content.write(before)
+            for row in sheet.rows:
+                bold = isinstance(row, Emphasis)
+                values = row.values if bold else row
+                ods_row([ods_cell(value, styles, bold=bold) for value in values]).toXml(
+                    1, content)
+        content.write(skeleton)
 
 
 def to_ods(header: Header, rows: Iterable[Row], *, title: str | None = None) -> bytes:
@@ -288,6 +372,11 @@ def ods_cell(value: Any, styles: OdsStyles, *, bold: bool = False) -> TableCell:
         return TableCell()
     if isinstance(value, Decimal):
         return ods_amount(value, styles.bold_amount if bold else styles.amount)
+    if isinstance(value, dt.datetime):
+        local = paris_time(value)
+        cell = TableCell(valuetype="date", datevalue=local.isoformat(timespec="seconds"))
+        cell.addElement(P(text=instant_text(value)))
+        return cell
     if isinstance(value, dt.date):
         cell = TableCell(valuetype="date", datevalue=value.isoformat())
         cell.addElement(P(text=value.isoformat()))

@@ -335,3 +335,28 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dossier.receipt_number} v{self.version}"
+
+
+def wave_archive_path(instance, filename: str) -> str:
+    return f"archives/wave-{instance.wave_id}/{instance.pk}-{filename}"
+
+
+class WaveArchive(models.Model):
+    """A ZIP of every dossier of a wave, asked for by a staff member and built in the
+    background (guichet.dossiers.archives); it is ready once `ready_at` is set."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="archives")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+")
+    requested_at = models.DateTimeField()
+    file = models.FileField(upload_to=wave_archive_path, max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    dossiers = models.PositiveIntegerField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.wave} archive {self.pk}"

@@ -27,6 +27,7 @@ TASKS = {
     "notification": "guichet.mails.catalogue.send_notification",
     "receipt_pdf": "guichet.dossiers.receipt_store.store_receipt_pdf",
     "close_if_exhausted": "guichet.grants.commitment.close_if_exhausted",
+    "wave_archive": "guichet.dossiers.archives.build_wave_archive",
 }
 ERROR_LENGTH = 2000
 

@@ -45,8 +45,8 @@ def test_list_query_count_does_not_grow_with_rows(client, deffinum, instructor):
     filtered = queries(client, LIST + "?region=11&eligible=yes&tri=-aide")
     assert few == many == filtered
     # the rows and their labels, the call's labels and instructors, saved filters, the header's
-    # unread notifications and cached count of waiting work
-    assert many <= 19
+    # unread notifications and cached count of waiting work, the wave archives
+    assert many <= 20
     page = client.get(LIST).content.decode()
     assert _receipt(0) in page
     assert OTHER_CALL_RECEIPT not in page
@@ -59,7 +59,7 @@ def test_list_filters_and_sort(client, deffinum, instructor):
     assert _receipt(1) in page  # region 84 is the second of each six
     assert OTHER_CALL_RECEIPT not in page
     response = client.get(LIST + "?aide_min=400000&aide_max=500000,50&export=csv")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][0] == "Numéro"
     assert all(row[0].startswith("DEFFINUM-W1-B") for row in rows[1:])
     amounts = [Decimal(row[8]) for row in rows[1:]]
@@ -68,14 +68,15 @@ def test_list_filters_and_sort(client, deffinum, instructor):
 
 
 EXPECTED_HEADER = ["Numéro", "Titre", "Vague", "État", "Chef de file", "Région du chef de file",
-                   "Portée", "Filière", "Aide demandée (€)", "Verdict à réception"]
+                   "Portée", "Filière", "Aide demandée (€)", "Verdict à réception",
+                   "Reçu le (heure de Paris)"]
 
 
 def test_list_export_csv_shows_labels_not_codes(client, deffinum, instructor):
     bulk_submitted_dossiers(deffinum, 2)  # region 11 then 84, sector btp then industrie
     response = client.get(LIST + "?export=csv")
     header, first, second = csv.reader(io.StringIO(
-        b"".join(response.streaming_content).decode()))
+        b"".join(response.streaming_content).decode("utf-8-sig")))
     assert header == EXPECTED_HEADER
     assert first[2:8] == ["Vague 1", "déposé", "Organisme 0", "Île-de-France", "Nationale",
                           "Bâtiment et travaux publics"]
@@ -86,7 +87,7 @@ def test_list_export_csv_shows_labels_not_codes(client, deffinum, instructor):
 def test_list_export_xlsx_in_english_shows_english_labels(client, deffinum, instructor):
     bulk_submitted_dossiers(deffinum, 1)
     set_language(instructor, "en")  # a signed-in person's own language wins over the cookie
-    workbook = openpyxl.load_workbook(io.BytesIO(client.get(LIST + "?export=xlsx").content))
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(LIST + "?export=xlsx").getvalue()))
     sheet = workbook.worksheets[0]
     header, row = ([cell.value for cell in line] for line in sheet.iter_rows(max_row=2))
     assert header[:4] == ["Number", "Title", "Wave", "Status"]
@@ -106,7 +107,7 @@ def test_list_pagination_and_xlsx_export(client, deffinum, instructor):
     assert second.count('href="/instruction/dossiers/') == 10
     assert _receipt(59) in second
     assert OTHER_CALL_RECEIPT not in second
-    workbook = openpyxl.load_workbook(io.BytesIO(client.get(LIST + "?export=xlsx").content))
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(LIST + "?export=xlsx").getvalue()))
     sheet = workbook["Dossiers"]
     assert sheet.max_row == 61
     assert sorted(row[0] for row in sheet.iter_rows(min_row=2, values_only=True)) == [
@@ -123,5 +124,5 @@ def test_list_ignores_drafts_and_other_calls(client, deffinum, instructor, examp
     assert f'href="/instruction/dossiers/{draft.pk}/"' not in page
     assert OTHER_CALL_RECEIPT not in page
     response = client.get(LIST + "?export=csv")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert [row[0] for row in rows[1:]] == [_receipt(0), _receipt(1)]

@@ -2,8 +2,10 @@
 private annotations (never shown to applicants nor experts) and follows."""
 
 import datetime as dt
+import io
 import re
 
+import openpyxl
 import pytest
 
 from guichet.core.clock import PARIS
@@ -147,3 +149,30 @@ def test_follow_through_the_dossier_page(client, annotated, instructor):
     page = client.get(f"/instruction/dossiers/{annotated.pk}/").content.decode()
     assert re.search(r'data-testid="followers">[^<]*instructeur@example.fr', page)
     assert "Ne plus suivre ce dossier" in page
+
+
+def test_export_checked_sends_exactly_the_checked_dossiers_to_the_export(client, deffinum,
+                                                                         instructor):
+    bulk_submitted_dossiers(deffinum, 5)
+    checked = list(Dossier.objects.filter(call=deffinum).order_by("pk")
+                   .values_list("pk", flat=True)[:3])
+    response = client.post(f"{LIST}export-coches/", {"ids": checked, "format": "xlsx",
+                                                     "action": "add_label"})
+    assert response.status_code == 302
+    assert response["Location"] == (f"{LIST}export/?format=xlsx&separator=semicolon&"
+                                    + "&".join(f"ids={pk}" for pk in checked))
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(response["Location"]).getvalue()))
+    numbers = [row[0].value for row in workbook.worksheets[0].iter_rows(min_row=2)]
+    assert sorted(numbers) == sorted(Dossier.objects.filter(pk__in=checked)
+                                     .values_list("receipt_number", flat=True))
+
+
+@pytest.mark.parametrize(("post", "field"), [
+    ({"format": "xlsx"}, "Dossiers cochés"),
+    ({"ids": ["1x"], "format": "xlsx"}, "Dossiers cochés"),
+    ({"ids": ["1"], "format": "exe"}, "Format"),
+])
+def test_export_checked_refused_says_which_field(client, deffinum, instructor, post, field):
+    response = client.post(f"{LIST}export-coches/", post, follow=True)
+    assert response.status_code == 200
+    assert re.search(rf'fr-alert--error[^>]*><p>{field} :', response.content.decode())

@@ -142,7 +142,7 @@ def test_xlsx_exports_store_applicant_formulas_as_text(instructor_client, grant)
     grants = instructor_client.get(
         "/instruction/appels/deffinum/subventions/?export=xlsx&table=grants")
 
-    for content in (dossiers.content, grants.content):
+    for content in (dossiers.getvalue(), grants.content):
         sheet = openpyxl.load_workbook(io.BytesIO(content)).active
         title = sheet.cell(row=2, column=2)
         assert (title.value, title.data_type) == (TITLE, "s")

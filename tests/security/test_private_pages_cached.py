@@ -51,6 +51,7 @@ def test_private_pages_cached_by_shared_cache_staff_pages_and_exports(client, de
     for url in ["/instruction/", "/instruction/appels/deffinum/dossiers/",
                 "/instruction/appels/deffinum/dossiers/?export=csv",
                 "/instruction/appels/deffinum/dossiers/?export=xlsx",
+                "/instruction/appels/deffinum/dossiers/export/?format=ods",
                 f"/instruction/dossiers/{submitted.pk}/",
                 f"/instruction/dossiers/{submitted.pk}/pieces/{document.pk}/"]:
         response = client.get(url)

@@ -1,11 +1,9 @@
 """The staff's home, the list of a call's dossiers (and its exports) and a dossier's page."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from guichet.backoffice import forms
@@ -23,11 +21,13 @@ from guichet.backoffice.selectors import (
     staff_calls,
     staff_dossier,
     submitted_sheet,
+    wave_archives,
 )
-from guichet.core import labels, spreadsheets
+from guichet.backoffice.views.exports import FORMATS, export_response
+from guichet.core import labels
 from guichet.core.clock import now
 from guichet.core.fields import parse_id
-from guichet.core.http import CSV, XLSX, download, form_action
+from guichet.core.http import form_action
 from guichet.dossiers.documents import pdf_file_response
 from guichet.dossiers.models import DossierStatus
 from guichet.review.selectors import waiting_work
@@ -50,8 +50,8 @@ def dossier_list(request, code):
     filters = ListFilters.from_query(request.GET)
     queryset = instruction_list(call, filters)
     export = request.GET.get("export")
-    if export in ("csv", "xlsx"):
-        return _export(queryset, export, call)
+    if export in FORMATS:  # the list's former export links, kept working
+        return export_response(request, call, export)
     page = keyset_page(queryset, filters.sort, after=parse_id(request.GET.get("apres")),
                        before=parse_id(request.GET.get("avant")), size=PAGE_SIZE)
     rules = call.rules()
@@ -66,40 +66,8 @@ def dossier_list(request, code):
         "label_form": forms.LabelForm(), "can_label": request.user.has_perm("review.label", call),
         "waves": call.waves.all(), "statuses": DossierStatus.choices,
         "regions": labels.REGION_CHOICES,
-        "sectors": labels.call_choices(rules, "sectors"), "scopes": labels.SCOPE_CHOICES})
-
-
-def _export_header() -> list[str]:
-    return [_("Numéro"), _("Titre"), _("Vague"), _("État"), _("Chef de file"),
-            _("Région du chef de file"), _("Portée"), _("Filière"), _("Aide demandée (€)"),
-            _("Verdict à réception")]
-
-
-def _export_rows(queryset, rules, language: str):
-    """The list's rows as people read them: labels, never codes (the language is fixed here
-    because a streamed response is read after the view returns)."""
-    with translation.override(language):
-        verdicts = {True: _("éligible"), False: _("non éligible")}
-        for dossier in queryset.iterator(chunk_size=2000):
-            yield (dossier.receipt_number, dossier.title,
-                   dossier.wave.name if dossier.wave else "", dossier.get_status_display(),
-                   dossier.lead_name or "", labels.label("region", dossier.lead_region),
-                   labels.label("scope", dossier.scope),
-                   labels.call_label(rules, "sectors", dossier.sector), dossier.requested_aid,
-                   verdicts.get(dossier.eligible_at_receipt, ""))
-
-
-def _export(queryset, kind: str, call):
-    """The filtered list: CSV streamed row by row, or XLSX."""
-    filename = f"dossiers-{call.code}.{kind}"
-    rows = _export_rows(queryset, call.rules(), translation.get_language())
-    if kind == "xlsx":
-        return download(spreadsheets.to_xlsx(_export_header(), rows, title=_("Dossiers")), XLSX,
-                        filename)
-    response = StreamingHttpResponse(spreadsheets.stream_csv(_export_header(), rows),
-                                     content_type=CSV)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+        "sectors": labels.call_choices(rules, "sectors"), "scopes": labels.SCOPE_CHOICES,
+        "archives": wave_archives(call)})
 
 
 @login_required

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -60,6 +61,21 @@ def bulk(request, code):
         lambda count: ngettext("%(n)d dossier modifié.", "%(n)d dossiers modifiés.", count)
         % {"n": count})
     return _back_to_list(request, call)
+
+
+@login_required
+@require_POST
+def export_checked(request, code):
+    """The checked dossiers, exported: sent on to the list's export restricted to them (a
+    plain GET address, fetched as the list's other exports)."""
+    call = staff_call(request.user, code)
+    form = forms.ExportCheckedForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _refusal(form))
+        return _back_to_list(request, call)
+    query = urlencode({"format": form.cleaned_data["format"], "separator": "semicolon",
+                       "ids": form.cleaned_data["ids"]}, doseq=True)
+    return redirect(f"{reverse('backoffice:dossier-export', args=[call.code])}?{query}")
 
 
 @login_required
