@@ -11,7 +11,7 @@ TEMPLATES = sorted(path for path in PACKAGE.glob("**/templates/**/*.html"))
 # Rendered to PDF by WeasyPrint (guichet.core.pdf.render_pdf), never served to a browser: no
 # CSP applies, and WeasyPrint reads no stylesheet from the static files, so their style is
 # inline.
-PDF_TEMPLATES = {"dossiers/receipt_pdf.html", "grants/agreement.html",
+PDF_TEMPLATES = {"dossiers/receipt_pdf.html", "dossiers/summary_pdf.html", "grants/agreement.html",
                  "grants/decision_letter.html", "grants/recovery_order.html",
                  "web/commitment_letter.html"}
 
