@@ -21,8 +21,10 @@ from tests.factories import make_document, make_dossier, make_user, staff
 
 pytestmark = pytest.mark.django_db
 IN_WAVE_ONE = dt.datetime(2021, 8, 31, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
+# No NUL here: PostgreSQL stores none, and Django's upload parser drops every non-printable
+# character of a file's name; safe_name's own test has one.
 HOSTILE_NAMES = ["../../../etc/passwd.pdf", "..\\..\\windows\\system32\\evil.pdf",
-                 "/absolute/path.pdf", "C:\\boot.pdf", "nul\x00byte.pdf", "....pdf",
+                 "/absolute/path.pdf", "C:\\boot.pdf", "....pdf",
                  "Étude de marché — version finale.pdf", ""]
 
 
@@ -101,7 +103,8 @@ def test_dossier_zip_hostile_document_names_stay_inside_the_archive(submitted):
 
 @pytest.mark.parametrize(("typed", "safe"), [
     ("../../etc/passwd", "etc-passwd"), ("..", "fichier"), ("a/b\\c", "a-b-c"),
-    ("Étude été", "Etude-ete"), (".hidden", "hidden"), ("x" * 200, "x" * 80)])
+    ("Étude été", "Etude-ete"), (".hidden", "hidden"), ("x" * 200, "x" * 80),
+    ("nul\x00byte", "nul-byte")])
 def test_safe_name_is_one_plain_file_name(typed, safe):
     assert archives.safe_name(typed) == safe
 
