@@ -38,12 +38,16 @@ GUICHET = Path(sys.executable).with_name("guichet")
 PASSWORD = "Formation-Hybride-2021!"  # tests/factories.make_user's
 
 
-def recreate_database(admin_url: str, name: str) -> None:
+def fresh_database(admin_url: str, name: str) -> str:
+    """Database `name` dropped and created again, made this process's DATABASE_URL; its URL."""
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
+    database_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    os.environ["DATABASE_URL"] = database_url
+    return database_url
 
 
 def seed(dossiers: int, drafts: int, instructed: int) -> dict:
@@ -281,9 +285,7 @@ def main() -> None:
     parser.add_argument("--database", default="guichet_bench_http")
     options = parser.parse_args()
     load_at_start = os.getloadavg()
-    recreate_database(options.admin_url, options.database)
-    database_url = options.admin_url.rsplit("/", 1)[0] + f"/{options.database}"
-    os.environ["DATABASE_URL"] = database_url
+    database_url = fresh_database(options.admin_url, options.database)
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
     with tempfile.TemporaryDirectory() as data_dir:
         setup_django(data_dir)

@@ -18,7 +18,7 @@ import urllib.parse
 from pathlib import Path
 
 from django_bench import ROOT, setup_django
-from http_serving import Browser, free_port, recreate_database, serve, server_environment, time_page
+from http_serving import Browser, free_port, fresh_database, serve, server_environment, time_page
 
 STAFF = "bench-workbench@example.fr"
 
@@ -70,9 +70,7 @@ def main() -> None:
     parser.add_argument("--database", default="guichet_bench_workbench")
     options = parser.parse_args()
     load_at_start = os.getloadavg()
-    recreate_database(options.admin_url, options.database)
-    database_url = options.admin_url.rsplit("/", 1)[0] + f"/{options.database}"
-    os.environ["DATABASE_URL"] = database_url
+    database_url = fresh_database(options.admin_url, options.database)
     with tempfile.TemporaryDirectory() as data_dir:
         setup_django(data_dir)
         from django.db import connections
