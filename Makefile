@@ -28,6 +28,7 @@ messages: $(STAMP)
 run: install
 	$(BIN)/guichet migrate --noinput
 	$(BIN)/guichet loadcall calls/deffinum.toml --demo
+	$(BIN)/guichet loadcall calls/deffinov-exemple.toml --demo
 	SITE_URL=$(SITE_URL) $(BIN)/guichet seeddemo
 	SITE_URL=$(SITE_URL) $(BIN)/guichet runserver 127.0.0.1:$(PORT)
 

@@ -8,6 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFFINUM_TOML = ROOT / "calls" / "deffinum.toml"
+EXAMPLE_REGIONAL_TOML = ROOT / "calls" / "deffinov-exemple.toml"
 CONTRACT_EXAMPLE = Path(__file__).parent / "data" / "contract-example.json"
 
 # The test layers (docs/architecture.md): `pytest -m unit` is the quick loop, without a database.
@@ -44,6 +45,20 @@ def example_document() -> dict:
     document = json.loads(CONTRACT_EXAMPLE.read_text(encoding="utf-8"))
     document.pop("submitted_at")
     return copy.deepcopy(document)
+
+
+@pytest.fixture
+def regional_document(example_document) -> dict:
+    """The contract's example made eligible under the regional example call (other_call): a
+    regional scope, 24 months, first results by month 9, and aid at its 50 % cap."""
+    members = [member["siret"] for member in example_document["members"]]
+    return dict(
+        example_document, call="deffinov-exemple", scope="regional", duration_months=24,
+        milestones=[{"month": 9, "kind": "first_results", "label": "Premiers résultats"},
+                    {"month": 24, "kind": "final", "label": "Bilan final"}],
+        financing=[{"source": "aid", "amount": "400000.00"},
+                   {"source": "own_cash", "member": members[0], "amount": "330000.00"},
+                   {"source": "own_in_kind", "member": members[1], "amount": "70000.00"}])
 
 
 @pytest.fixture
@@ -126,20 +141,12 @@ def _audit_row_triggers(vendor: str) -> tuple[list[str], list[str]]:
 
 
 @pytest.fixture
-def other_call(db, tmp_path):
-    """A second call (a regional offshoot of Deffinum) with its own id, name and rules version,
-    whose staff is not ours: what one call's pages show must never include it."""
+def other_call(db):
+    """A second call, of another funder and programme: the regional example shipped beside
+    Deffinum (calls/deffinov-exemple.toml), whose staff is not ours: what one call's pages show
+    must never include it."""
     # Imported here: tests/rules also run without Django (`make mutation`: -p no:django): Django
     # code loads in the fixtures.
     from guichet.calls.services import load_call  # noqa: PLC0415
 
-    text = DEFFINUM_TOML.read_text(encoding="utf-8")
-    for old, new in [('id = "deffinum"', 'id = "deffinov"'),
-                     ('rules_version = "deffinum-2021.1"', 'rules_version = "deffinov-2021.1"'),
-                     ('name = "Deffinum — ', 'name = "Deffinov Provence — '),
-                     ('name_en = "Deffinum — ', 'name_en = "Deffinov Provence — ')]:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    path = tmp_path / "deffinov.toml"
-    path.write_text(text, encoding="utf-8")
-    return load_call(path).call
+    return load_call(EXAMPLE_REGIONAL_TOML).call

@@ -4,6 +4,7 @@ from guichet.backoffice.views import (
     archives,
     committee,
     decisions,
+    deliveries,
     dossiers,
     experts,
     exports,
@@ -77,4 +78,6 @@ urlpatterns = [
     path("subventions/<int:pk>/avenant/", grants.amend, name="amend-grant"),
     path("subventions/<int:pk>/budget/", grants.move_budget, name="move-budget"),
     path("tableau-de-bord/", grants.money_dashboard, name="dashboard"),
+    path("envois-en-echec/", deliveries.failed_list, name="failed-deliveries"),
+    path("envois-en-echec/<int:pk>/relance/", deliveries.retry, name="retry-delivery"),
 ]

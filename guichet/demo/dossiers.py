@@ -15,6 +15,7 @@ from guichet.dossiers.documents import upload_document
 from guichet.dossiers.models import Affiliation, Dossier, Organisation
 from guichet.dossiers.services import import_dossier, submit
 from guichet.rules import dossier as fmt
+from guichet.rules.definition import CallDefinition
 from guichet.rules.siret import make_siret
 
 DEMO_PROJECTS = [
@@ -27,10 +28,23 @@ DEMO_REGIONS = ("11", "84", "76", "32")
 PARTNER_KINDS = ("edtech", "content_publisher", "research_lab", "company", "siae", "opco")
 
 
-def demo_document(index: int, title: str, lead_kind: str, start_date: dt.date) -> fmt.Dossier:
-    """An eligible consortium dossier (3 to 6 members) for the demo."""
+REGIONAL_EXAMPLE = "deffinov-exemple"
+REGIONAL_PROJECTS = [
+    ("Ateliers numériques des métiers de l'artisanat", "cfa_network", "commerce"),
+    ("Formations hybrides aux métiers de l'agriculture", "training_operator", "agriculture"),
+]
+REGIONAL_LEAD_EMAILS = [f"porteur.region{n}@demo.guichet.test"
+                        for n in range(1, len(REGIONAL_PROJECTS) + 1)]
+
+
+def demo_document(index: int, title: str, lead_kind: str, start_date: dt.date,
+                  rules: CallDefinition | None = None) -> fmt.Dossier:
+    """An eligible consortium dossier (3 to 6 members) for the demo, under the rules of
+    `rules` (Deffinum when not given): its scope, longest duration, first results and aid cap
+    are read from the definition, so that any call's demo dossiers are eligible."""
+    limits = rules.eligibility if rules else None
     sirets = [make_siret(f"{91 + index:02d}{member:06d}", f"{10 + member:04d}")
-              for member in range(3 + index)]
+              for member in range(3 + index % 4)]
     members = [fmt.Member(siret=siret, name=f"{title.split()[0]} — membre {n + 1}",
                           kind=lead_kind if n == 0 else PARTNER_KINDS[n % len(PARTNER_KINDS)],
                           lead=n == 0) for n, siret in enumerate(sirets)]
@@ -40,16 +54,19 @@ def demo_document(index: int, title: str, lead_kind: str, start_date: dt.date) -
                 for category, label, amount in (("staff", "Ingénierie pédagogique", "180000.00"),
                                                 ("digital_resources", "Ressources", "60000.00"))]
     base = sum(line.amount for line in expenses)
-    aid = (base * Decimal("0.70")).quantize(Decimal("1"))
+    aid = (base * (limits.aid_cap_rate if limits else Decimal("0.70"))).quantize(Decimal("1"))
     in_kind = ((base - aid) * Decimal("0.25")).quantize(Decimal("0.01"))
+    duration = limits.max_duration_months if limits else 36
+    scopes = limits.allowed_scopes if limits else ["national", "interregional"]
     return fmt.Dossier(
-        format=fmt.FORMAT_ID, call="deffinum", title=title,
+        format=fmt.FORMAT_ID, call=rules.id if rules else "deffinum", title=title,
         summary="Hybridation des parcours de formation : temps synchrones et asynchrones, "
                 "tiers-lieux, situations de travail et outils immersifs.",
-        scope="national" if index % 2 == 0 else "interregional", pooling_commitment=True,
-        start_date=start_date, duration_months=36, members=members,
-        milestones=[fmt.Milestone(month=12, kind="first_results", label="Premiers résultats"),
-                    fmt.Milestone(month=36, kind="final", label="Bilan final")],
+        scope=scopes[index % len(scopes)], pooling_commitment=True,
+        start_date=start_date, duration_months=duration, members=members,
+        milestones=[fmt.Milestone(month=limits.first_results_month if limits else 12,
+                                  kind="first_results", label="Premiers résultats"),
+                    fmt.Milestone(month=duration, kind="final", label="Bilan final")],
         expenses=expenses,
         financing=[fmt.Financing(source="aid", amount=aid),
                    fmt.Financing(source="own_cash", member=sirets[0],
@@ -127,18 +144,46 @@ def seed_demo(today: dt.date | None = None) -> list[Dossier]:
     started, starting = demo_start_dates(today or in_paris(now()).date())
     created = []
     for index, (title, lead_kind, sector) in enumerate(DEMO_PROJECTS):
-        start_date = started if index < 2 else starting
-        document = msgspec.json.encode(demo_document(index, title, lead_kind, start_date))
         email = DEMO_LEAD_EMAIL if index == 0 else f"porteur{index + 1}@demo.guichet.test"
-        user = demo_user(email)
-        dossier = import_dossier(document, lead_email=email).dossier  # the account leads it
-        Dossier.objects.filter(pk=dossier.pk).update(sector=sector,
-                                                     keywords="hybridation, immersif")
-        dossier.refresh_from_db()
-        lead = dossier.consortium.members.get(is_lead=True).organisation
-        Organisation.objects.filter(pk=lead.pk).update(region=DEMO_REGIONS[index])
-        attach_required_documents(dossier, user)
+        dossier, user = _demo_dossier(call, index, (title, lead_kind, sector), email,
+                                      started if index < 2 else starting)
         if index < 2:
             submit(dossier, by=user, now=first_wave.closes_at - dt.timedelta(days=3 - index))
         created.append(dossier)
     return created
+
+
+@transaction.atomic
+def seed_regional_demo(today: dt.date | None = None) -> list[Dossier]:
+    """The regional example call's demo (when `loadcall calls/deffinov-exemple.toml --demo`
+    loaded it): one dossier submitted yesterday in its open wave, one draft, each led by its own
+    account; built from the call's definition alone."""
+    call = Call.objects.filter(code=REGIONAL_EXAMPLE).first()
+    if call is None or Dossier.objects.filter(call=call).exists():
+        return []
+    today = today or in_paris(now()).date()
+    _started, starting = demo_start_dates(today)
+    created = []
+    for offset, project in enumerate(REGIONAL_PROJECTS):
+        dossier, user = _demo_dossier(call, len(DEMO_PROJECTS) + offset, project,
+                                      REGIONAL_LEAD_EMAILS[offset], starting)
+        if offset == 0:
+            submit(dossier, by=user, now=now() - dt.timedelta(days=1))
+        created.append(dossier)
+    return created
+
+
+def _demo_dossier(call: Call, index: int, project: tuple[str, str, str], email: str,
+                  start_date: dt.date) -> tuple[Dossier, User]:
+    """A draft of `call` led by the demo account `email`, with its required documents."""
+    title, lead_kind, sector = project
+    document = msgspec.json.encode(demo_document(index, title, lead_kind, start_date,
+                                                 call.rules()))
+    user = demo_user(email)
+    dossier = import_dossier(document, lead_email=email).dossier  # the account leads it
+    Dossier.objects.filter(pk=dossier.pk).update(sector=sector, keywords="hybridation, immersif")
+    dossier.refresh_from_db()
+    lead = dossier.consortium.members.get(is_lead=True).organisation
+    Organisation.objects.filter(pk=lead.pk).update(region=DEMO_REGIONS[index % len(DEMO_REGIONS)])
+    attach_required_documents(dossier, user)
+    return dossier, user

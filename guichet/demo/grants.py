@@ -22,10 +22,21 @@ STAFF = {Role.INSTRUCTOR: "instructeur@demo.guichet.test",
          Role.ADMINISTRATOR: "administrateur@demo.guichet.test"}
 
 
-def staff_user(call, role: str):
-    user = demo_user(STAFF[role])
+# The regional example call's own staff: they serve it alone and see nothing of Deffinum.
+REGIONAL_STAFF = {Role.INSTRUCTOR: "instructeur.region@demo.guichet.test",
+                  Role.COMMITTEE: "comite.region@demo.guichet.test",
+                  Role.ADMINISTRATOR: "administrateur.region@demo.guichet.test"}
+
+
+def staff_user(call, role: str, accounts: dict = STAFF):
+    user = demo_user(accounts[role])
     CallRole.objects.get_or_create(user=user, call=call, role=role)
     return user
+
+
+def seed_staff(call, accounts: dict) -> list:
+    """The call's demo staff: one account per role of `accounts`."""
+    return [staff_user(call, role, accounts) for role in accounts]
 
 
 @transaction.atomic

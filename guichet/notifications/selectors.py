@@ -53,8 +53,8 @@ def label(message: OutboxMessage) -> str:
     return str(TASK_LABELS[message.task])
 
 
-def failed_messages(limit: int = 200) -> list[OutboxMessage]:
-    """The most recent failed rows, each with its `label`."""
+def failed_messages(limit: int | None = 200) -> list[OutboxMessage]:
+    """The most recent failed rows (all of them with `limit=None`), each with its `label`."""
     rows = list(OutboxMessage.objects.filter(status=OutboxStatus.FAILED)
                 .order_by("-created_at", "-pk")[:limit])
     for row in rows:

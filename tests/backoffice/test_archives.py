@@ -102,7 +102,8 @@ def test_wave_archive_download_refused_to_staff_of_another_call(client, built, o
     client.force_login(staff(other_call, "ailleurs@example.fr", Role.INSTRUCTOR))
 
     assert client.get(f"/instruction/appels/deffinum/archives/{built.pk}/").status_code == 404
-    assert client.get(f"/instruction/appels/deffinov/archives/{built.pk}/").status_code == 404
+    theirs = f"/instruction/appels/{other_call.code}/archives/{built.pk}/"
+    assert client.get(theirs).status_code == 404
 
 
 def test_wave_archive_download_refused_to_an_expert(client, built, deffinum):

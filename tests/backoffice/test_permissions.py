@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from guichet.accounts.models import User
 from guichet.dossiers.services import submit
 from guichet.review.instruction import InstructionRefused, post_message, record_instruction, thread
 from guichet.review.models import (
@@ -29,20 +30,21 @@ pytestmark = pytest.mark.django_db
 IN_WAVE_ONE = dt.datetime(2021, 8, 31, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 
-def _submitted(example_document, call_code="deffinum"):
-    document = dict(example_document, call=call_code)
+def _submitted(document, call=None):
+    """Submitted in Deffinum's first wave, or a day before the close of `call`'s first wave."""
     dossier = make_dossier(document)
-    submit(dossier, now=IN_WAVE_ONE)
+    at = call.waves.order_by("position").first().closes_at - dt.timedelta(days=1) if call else None
+    submit(dossier, now=at or IN_WAVE_ONE)
     dossier.refresh_from_db()
     return dossier
 
 
 @pytest.fixture
-def world(deffinum, other_call, example_document):
+def world(deffinum, other_call, example_document, regional_document):
     """A dossier of Deffinum and one of the other call (instructed and assigned by the other
     call's staff), and one person per role of Deffinum."""
     own = _submitted(example_document)
-    other = _submitted(example_document, "deffinov")
+    other = _submitted(regional_document, other_call)
     lead, _member = lead_and_member(own)
     people = {"lead": lead, "outsider": make_user("outsider@example.fr")}
     for role in (Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR):
@@ -65,7 +67,7 @@ def _staff_of_other_call(other_call, other):
     committee's ranking) and its own assigned expert: none of it may show on our pages."""
     instructor = staff(other_call, "instructeur-deffinov@example.fr", Role.INSTRUCTOR)
     record_instruction(other, instructor, admissible=True, eligible=True)
-    assign(other, make_expert(other_call, "expert-deffinov@example.fr"), IN_WAVE_ONE)
+    assign(other, make_expert(other_call, "expert-deffinov@example.fr"), other.received_at)
 
 
 STAFF_PAGES = {
@@ -262,3 +264,71 @@ def test_assigned_expert_never_writes_private_notes_through_the_dossier_page(cli
     assert "Seule l&#x27;équipe d&#x27;instruction écrit des notes privées" in \
         response.content.decode()
     assert not Message.objects.filter(body="Avis d'expert").exists()
+
+
+# --- two funders: the regional example's staff against Deffinum's, page by page --------------
+
+def _funders(world, other_call, deffinum):
+    """Each funder's call, its dossier, the other's dossier, and its three staff roles."""
+    theirs = {role: staff(other_call, f"{role.value}-region@example.fr", role)
+              for role in (Role.COMMITTEE, Role.ADMINISTRATOR)}
+    theirs[Role.INSTRUCTOR] = User.objects.get(email="instructeur-deffinov@example.fr")
+    ours = {role: world["people"][role.value]
+            for role in (Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR)}
+    return [(deffinum, world["own"], world["other"], ours),
+            (other_call, world["other"], world["own"], theirs)]
+
+
+FUNDER_PAGES = {
+    # page -> roles that may open it for their own call.
+    "home": {Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR},
+    "list": {Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR},
+    "export": {Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR},
+    "dashboard": {Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR},
+}
+
+
+def _funder_url(page, call) -> str:
+    return {"home": "/instruction/", "list": f"/instruction/appels/{call.code}/dossiers/",
+            "export": f"/instruction/appels/{call.code}/dossiers/export/?format=csv",
+            "dashboard": "/instruction/tableau-de-bord/"}[page]
+
+
+def _body(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode("utf-8-sig")
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("page", list(FUNDER_PAGES))
+def test_two_funders_each_staff_sees_its_call_and_nothing_of_the_other(
+        client, world, other_call, deffinum, page):
+    for call, mine, foreign, people in _funders(world, other_call, deffinum):
+        other = deffinum if call == other_call else other_call
+        for role, person in people.items():
+            client.force_login(person)
+            response = client.get(_funder_url(page, call))
+            assert response.status_code == 200, (call.code, role, page)
+            content = _body(response)
+            assert mine.receipt_number in content or page in ("home", "dashboard"), (
+                call.code, role, page)
+            assert foreign.receipt_number not in content, (call.code, role, page)
+            assert other.name not in content, (call.code, role, page)
+            assert other.programme.name not in content, (call.code, role, page)
+
+
+@pytest.mark.parametrize("page", ["list", "experts", "committee", "detail", "full", "export"])
+def test_two_funders_staff_of_one_cannot_open_the_other_call(
+        client, world, other_call, deffinum, page):
+    for call, _mine, foreign, people in _funders(world, other_call, deffinum):
+        other = deffinum if call == other_call else other_call
+        wave = other.waves.order_by("position").first().code
+        url = {"list": f"/instruction/appels/{other.code}/dossiers/",
+               "experts": f"/instruction/appels/{other.code}/experts/",
+               "committee": f"/instruction/appels/{other.code}/comite/{wave}/",
+               "detail": f"/instruction/dossiers/{foreign.pk}/",
+               "full": f"/instruction/dossiers/{foreign.pk}/complet/",
+               "export": f"/instruction/appels/{other.code}/dossiers/export/?format=csv"}[page]
+        for role, person in people.items():
+            client.force_login(person)
+            assert client.get(url).status_code == 404, (call.code, role, page)

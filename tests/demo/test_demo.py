@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -10,8 +11,10 @@ from guichet.calls.models import Call
 from guichet.core.clock import in_paris, now
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants.dashboard import late_reports
+from guichet.demo.grants import REGIONAL_STAFF, STAFF
 from guichet.grants.models import Grant, Payment, Report, ReportStatus
-from tests.conftest import DEFFINUM_TOML
+from guichet.review.models import CallRole
+from tests.conftest import DEFFINUM_TOML, EXAMPLE_REGIONAL_TOML
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +53,41 @@ def test_demo_money_and_receipts_are_in_the_past(demo):
         received = dossier.submissions.get().received_at
         assert received < now()
         assert dossier.start_date <= today < dossier.start_date + dt.timedelta(days=31)
+
+
+@pytest.fixture
+def regional_demo(demo):
+    """`make run` also loads the regional example call beside Deffinum."""
+    call_command("loadcall", str(EXAMPLE_REGIONAL_TOML), "--demo", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("seeddemo", stdout=out)
+    return Call.objects.get(code="deffinov-exemple"), out.getvalue()
+
+
+def test_regional_demo_dossiers_eligible_under_the_regional_rules(regional_demo):
+    call, _out = regional_demo
+    dossiers = Dossier.objects.filter(call=call).order_by("pk")
+    assert [dossier.status for dossier in dossiers] == [DossierStatus.SUBMITTED,
+                                                       DossierStatus.DRAFT]
+    submitted = dossiers[0]
+    submission = submitted.submissions.get()
+    assert submission.eligible is True, submission.verdict
+    assert submission.rules_version == "deffinov-exemple-2026.1"
+    figures = submission.verdict["figures"]
+    assert Decimal(figures["aid"]) == Decimal(figures["aid_cap"]) == (
+        Decimal(figures["eligible_base"]) * Decimal("0.50")).quantize(Decimal("1")), figures
+    assert submitted.submissions.get().received_at < now()
+    assert call.waves.get().opens_at < now() < call.waves.get().closes_at
+
+
+def test_regional_demo_staff_serve_only_their_call(regional_demo):
+    call, out = regional_demo
+    deffinum = Call.objects.get(code="deffinum")
+    for email in REGIONAL_STAFF.values():
+        assert set(CallRole.objects.filter(user__email=email)
+                   .values_list("call_id", flat=True)) == {call.pk}
+        assert email in out
+    for email in STAFF.values():
+        assert set(CallRole.objects.filter(user__email=email)
+                   .values_list("call_id", flat=True)) == {deffinum.pk}
+    assert Dossier.objects.filter(call=deffinum).count() == 4  # Deffinum's demo is unchanged

@@ -176,7 +176,7 @@ def test_failed_delivery_listed_for_administrators_and_retry_delivers(
 
     client.force_login(staff(open_call, "instructeur@example.fr", Role.INSTRUCTOR))
     assert client.get("/instruction/envois-en-echec/").status_code == 403
-    assert client.post("/instruction/envois-en-echec/", {"message": row.pk}).status_code == 403
+    assert client.post(f"/instruction/envois-en-echec/{row.pk}/relance/").status_code == 403
     client.force_login(lead)
     assert client.get("/instruction/envois-en-echec/").status_code == 403
 
@@ -189,17 +189,47 @@ def test_failed_delivery_listed_for_administrators_and_retry_delivers(
 
     unreachable_smtp.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # repaired
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/instruction/envois-en-echec/", {"message": row.pk},
-                               follow=True)
+        response = client.post(f"/instruction/envois-en-echec/{row.pk}/relance/", follow=True)
     assert "Envoi relancé." in response.content.decode()
     assert [message.to for message in mailoutbox] == [["partenaire@example.fr"]]
     row.refresh_from_db()
     assert row.status == OutboxStatus.SENT
     assert AuditEvent.objects.filter(action="outbox.retried", object_id=str(row.pk)).exists()
-    again = client.post("/instruction/envois-en-echec/", {"message": row.pk}, follow=True)
+    again = client.post(f"/instruction/envois-en-echec/{row.pk}/relance/", follow=True)
     assert "il n&#x27;y a rien à relancer" in again.content.decode()
     assert len(mailoutbox) == 1
     assert "Aucun envoi en échec." in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_failed_deliveries_of_another_funder_neither_listed_nor_retried(
+        client, unreachable_smtp, open_call, other_call, dossier, people, regional_document,
+        mailoutbox, django_capture_on_commit_callbacks):
+    unreachable_smtp.OUTBOX_MAX_ATTEMPTS = 1
+    regional = make_dossier(regional_document)
+    with django_capture_on_commit_callbacks(execute=True):
+        membership.invite_member(dossier, "partenaire@example.fr", people[0])
+        membership.invite_member(regional, "partenaire-region@example.fr",
+                                 lead_and_member(regional)[0])
+    ours = OutboxMessage.objects.get(payload__context__invitation=dossier.consortium.invitations
+                                     .get().pk)
+    theirs = OutboxMessage.objects.exclude(pk=ours.pk).get(status=OutboxStatus.FAILED)
+    retry = "/instruction/envois-en-echec/{}/relance/".format
+
+    client.force_login(staff(open_call, "admin@example.fr", Role.ADMINISTRATOR))
+    page = client.get("/instruction/envois-en-echec/").content.decode()
+    assert f'data-testid="retry-{ours.pk}"' in page
+    assert f'data-testid="retry-{theirs.pk}"' not in page
+    assert client.post(retry(theirs.pk)).status_code == 404
+    client.force_login(staff(other_call, "admin-region@example.fr", Role.ADMINISTRATOR))
+    page = client.get("/instruction/envois-en-echec/").content.decode()
+    assert f'data-testid="retry-{theirs.pk}"' in page
+    assert f'data-testid="retry-{ours.pk}"' not in page
+    assert client.post(retry(ours.pk)).status_code == 404
+    theirs.refresh_from_db()
+    ours.refresh_from_db()
+    assert (ours.status, theirs.status) == (OutboxStatus.FAILED, OutboxStatus.FAILED)
+    assert mailoutbox == []
 
 
 def test_failed_deliveries_link_shown_to_administrators_only(client, open_call):
