@@ -9,9 +9,9 @@ from django.core.management import call_command
 
 from guichet.calls.models import Call
 from guichet.core.clock import in_paris, now
+from guichet.demo.grants import REGIONAL_STAFF, STAFF
 from guichet.dossiers.models import Dossier, DossierStatus
 from guichet.grants.dashboard import late_reports
-from guichet.demo.grants import REGIONAL_STAFF, STAFF
 from guichet.grants.models import Grant, Payment, Report, ReportStatus
 from guichet.review.models import CallRole
 from tests.conftest import DEFFINUM_TOML, EXAMPLE_REGIONAL_TOML

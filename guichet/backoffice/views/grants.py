@@ -23,6 +23,7 @@ from guichet.grants.models import Grant, Payment, RecoveryOrder
 from guichet.grants.selectors import current_budget, paid_total
 from guichet.opendata import exports
 from guichet.opendata.scdl import scdl_csv
+from guichet.review.forecast import wave_forecast
 from guichet.rules.money import format_eur_fr
 from guichet.web.documents import grant_pdf_response
 
@@ -184,11 +185,13 @@ def money_dashboard(request):
     if not calls:
         raise refuse_page("review.view_call")
     programmes = Programme.objects.filter(calls__in=calls).distinct()
-    today = in_paris(now()).date()
+    instant = now()
+    today = in_paris(instant).date()
     sections = [{"call": call, "funnel": dashboard.funnel(call),
                  "regions": dashboard.committed_by_region(call),
                  "sectors": dashboard.committed_by_sector(call),
-                 "late": dashboard.late_reports(call, today)} for call in calls]
+                 "late": dashboard.late_reports(call, today),
+                 "forecast": wave_forecast(call, instant)} for call in calls]
     lines = [line for programme in programmes
              for line in dashboard.money_lines(programme, calls)]
     table = request.GET.get("csv")

@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from guichet.calls.models import Call
+from guichet.calls.commands import call_from_argument
 from guichet.opendata.scdl import write_scdl
 
 
@@ -12,8 +12,4 @@ class Command(BaseCommand):
         parser.add_argument("call", help="the call's code, e.g. deffinum")
 
     def handle(self, *args, call, **options):
-        found = Call.objects.filter(code=call).first()
-        if found is None:
-            known = ", ".join(Call.objects.order_by("code").values_list("code", flat=True))
-            raise CommandError(f"no call with code {call!r} (known calls: {known or 'none'})")
-        write_scdl(found, self.stdout)
+        write_scdl(call_from_argument(call), self.stdout)
