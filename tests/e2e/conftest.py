@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from guichet.calls.services import load_call
 from guichet.review.models import CallRole
 from tests.codes import codes_in
-from tests.conftest import DEFFINUM_TOML
+from tests.conftest import DEFFINUM_TOML, EXAMPLE_REGIONAL_TOML
 from tests.factories import make_user, take_part
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -249,10 +249,20 @@ def deffinum_open(transactional_db, settings, tmp_path):
 
     Uploaded files go to a temporary MEDIA_ROOT, and allauth's rate-limit counters (kept in
     the cache) start from zero."""
+    yield from _open_today(DEFFINUM_TOML, settings, tmp_path)
+
+
+@pytest.fixture
+def regional_open(transactional_db, settings, tmp_path):
+    """The regional example call (calls/deffinov-exemple.toml) with its wave open today, as
+    `deffinum_open`."""
+    yield from _open_today(EXAMPLE_REGIONAL_TOML, settings, tmp_path)
+
+
+def _open_today(definition, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     cache.clear()
-    call = load_call(DEFFINUM_TOML, demo_today=paris_today()).call
-    yield call
+    yield load_call(definition, demo_today=paris_today()).call
     cache.clear()
 
 

@@ -1,11 +1,13 @@
 """A grant in a real browser, from the signature of the agreement to the balance: the lead
 signs and reports, the instructor pays each tranche as it falls due and approves the reports;
 the final report's lower expenses cut the balance; the money dashboard and the open data
-follow."""
+follow. The same journey runs on Deffinum and on the regional example call, whose amounts
+follow from its own definition (50 % aid cap, tranches of 40 / 30 / balance)."""
 
 import csv
 import io
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pypdf
@@ -35,14 +37,33 @@ from tests.factories import give_roles, lead_and_member, make_dossier, make_user
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "Formation-Hybride-2021!"  # make_user's default
-AWARD = Decimal("560000.00")
 BASE = Decimal("800000.00")
-T1, T2, T3 = Decimal("280000.00"), Decimal("168000.00"), Decimal("112000.00")
 # Actual eligible expenses (lead's staff, member's subcontracting): the intermediate statement,
 # then the final one, 700 000 € against the 800 000 € budget.
 INTERMEDIATE = (Decimal("150000.00"), Decimal("100000.00"))
 FINAL = (Decimal("400000.00"), Decimal("300000.00"))
-BALANCE = min(AWARD, AWARD * sum(FINAL) / BASE) - T1 - T2  # 490 000 − 448 000
+
+
+@dataclass(frozen=True)
+class Money:
+    """One call's figures for the 800 000 € budget: the award at the aid cap, its tranches,
+    and the balance that the final report's 700 000 € leave."""
+
+    call: str  # the fixture of the open call
+    document: str  # the fixture of an eligible dossier of that call
+    award: Decimal
+    rate: str  # as the agreement writes it
+    tranches: tuple[Decimal, Decimal, Decimal]
+
+    @property
+    def balance(self) -> Decimal:
+        return min(self.award, self.award * sum(FINAL) / BASE) - sum(self.tranches[:2])
+
+
+DEFFINUM = Money("deffinum_open", "example_document", Decimal("560000.00"), "70,00 %",
+                 (Decimal("280000.00"), Decimal("168000.00"), Decimal("112000.00")))
+REGIONAL = Money("regional_open", "regional_document", Decimal("400000.00"), "50,00 %",
+                 (Decimal("160000.00"), Decimal("120000.00"), Decimal("120000.00")))
 NARRATIVE = {ReportKind.INTERMEDIATE: "Trois parcours hybridés, 1 200 apprenants touchés.",
              ReportKind.FINAL: "Dix parcours hybridés, 4 000 apprenants ; simulateurs partagés."}
 INDICATORS = {ReportKind.INTERMEDIATE: {"Apprenants touchés": 1200, "Parcours hybridés": 3},
@@ -182,10 +203,12 @@ def approve_report(page, base: str, grant: Grant, kind: str, amounts, name: str)
 
 
 @pytest.mark.e2e
-def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, example_document,
-                                         tmp_path):
+@pytest.mark.parametrize("figures", [DEFFINUM, REGIONAL], ids=["deffinum", "regional"])
+def test_grant_from_signature_to_balance(request, new_page, live_server, figures, tmp_path):
     base = live_server.url
-    call = deffinum_open
+    call = request.getfixturevalue(figures.call)
+    document = request.getfixturevalue(figures.document)
+    award, (t1, t2, t3), balance = figures.award, figures.tranches, figures.balance
 
     # Set-up through the services: one complete eligible dossier, submitted in today's open
     # wave, instructed, selected for its full aid and published (the grant is committed).
@@ -193,21 +216,21 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     for role in (Role.INSTRUCTOR, Role.COMMITTEE, Role.ADMINISTRATOR):
         staff[role] = make_user(f"{role.value}@deffinum.example.fr")
         give_roles(staff[role], call, role)
-    dossier = make_dossier(example_document)
+    dossier = make_dossier(document)
     submit(dossier)
     record_instruction(dossier, staff[Role.INSTRUCTOR], admissible=True, eligible=True)
     dossier.refresh_from_db()
-    assert dossier.requested_aid == AWARD
+    assert dossier.requested_aid == award
     lead_user, _member_user = lead_and_member(dossier)
-    prepare_decision(dossier, staff[Role.COMMITTEE], Outcome.SELECTED, awarded_aid=AWARD)
+    prepare_decision(dossier, staff[Role.COMMITTEE], Outcome.SELECTED, awarded_aid=award)
     publish_decisions(dossier.wave, staff[Role.ADMINISTRATOR])
     dossier.refresh_from_db()
     assert dossier.status == DossierStatus.SELECTED
     grant = Grant.objects.get(dossier=dossier)
-    assert (grant.award, grant.eligible_base, grant.status) == (AWARD, BASE, GrantStatus.COMMITTED)
+    assert (grant.award, grant.eligible_base, grant.status) == (award, BASE, GrantStatus.COMMITTED)
     assert [(t.scheduled_amount, t.status) for t in grant.tranches.order_by("number")] == [
-        (T1, TrancheStatus.SCHEDULED), (T2, TrancheStatus.SCHEDULED),
-        (T3, TrancheStatus.SCHEDULED)]
+        (t1, TrancheStatus.SCHEDULED), (t2, TrancheStatus.SCHEDULED),
+        (t3, TrancheStatus.SCHEDULED)]
     members = (ConsortiumMember.objects.get(consortium=dossier.consortium, is_lead=True),
                ConsortiumMember.objects.get(consortium=dossier.consortium, is_lead=False))
     errors: list[str] = []
@@ -219,7 +242,7 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     watch_server_errors(instructor, errors)
     log_in(instructor, base, staff[Role.INSTRUCTOR].email, PASSWORD)
     visit(instructor, "instructor-home")
-    check_dashboard(instructor, base, call.name, AWARD, Decimal("0.00"), "dashboard-committed")
+    check_dashboard(instructor, base, call.name, award, Decimal("0.00"), "dashboard-committed")
     assert funnel_value(instructor, "Retenus") == "1"
     assert funnel_value(instructor, "Conventions signées") == "0"
 
@@ -236,9 +259,9 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     with lead.expect_download() as download:
         lead.get_by_role("link", name="Convention à signer (PDF)").click()
     text = plain(pdf_text(download.value.path().read_bytes()))
-    assert "560 000,00" in text, text
+    assert plain(eur(award))[:-2] in text, text
     assert "800 000,00" in text, text
-    assert "70,00 %" in text, text
+    assert figures.rate in text, text
     assert dossier.receipt_number in text
 
     signed = tmp_path / "convention-signee.pdf"
@@ -252,18 +275,18 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     expect(lead.get_by_text("convention signée", exact=True)).to_be_visible()
     tranches = lead.get_by_test_id("tranches").locator("tbody tr")
     expect(tranches.nth(0)).to_have_attribute("data-status", "due")
-    expect(tranches.nth(0)).to_contain_text(eur(T1))
+    expect(tranches.nth(0)).to_contain_text(eur(t1))
     expect(tranches.nth(1)).to_have_attribute("data-status", "scheduled")
     visit(lead, "lead-grant-signed")
     grant.refresh_from_db()
     assert grant.status == GrantStatus.SIGNED
     assert grant.signed_at is not None
     assert grant.tranches.get(number=1).status == TrancheStatus.DUE
-    assert grant.tranches.get(number=1).amount == T1
+    assert grant.tranches.get(number=1).amount == t1
 
     # 3. The instructor pays tranche 1 once; the dashboard follows.
     instructor.goto(grant_url)
-    expect(instructor.get_by_test_id("award")).to_have_text(eur(AWARD))
+    expect(instructor.get_by_test_id("award")).to_have_text(eur(award))
     expect(instructor.locator('[data-tranche="1"]')).to_have_attribute("data-status", "due")
     expect(instructor.locator('[data-tranche="2"] form')).to_have_count(0)
     visit(instructor, "instructor-grant-signed")
@@ -272,7 +295,7 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     stale.goto(grant_url)
     visit(stale, "instructor-grant-signed-second-tab")
     pay_tranche(instructor, base, grant, 1, "VIR-DEFFINUM-0001", "instructor-tranche-1-paid")
-    expect(instructor.get_by_test_id("paid")).to_have_text(eur(T1))
+    expect(instructor.get_by_test_id("paid")).to_have_text(eur(t1))
     # The form still shown in the other tab, sent again with the same transfer: the recorded
     # payment stands, nothing is paid twice.
     stale_row = stale.locator('[data-tranche="1"]')
@@ -281,11 +304,11 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     click_through(stale_row.get_by_role("button", name="Enregistrer le versement de la tranche 1"))
     expect(stale_row).to_have_attribute("data-status", "paid")
     expect(stale_row.locator('form[action$="/versement/"]')).to_have_count(0)
-    expect(stale.get_by_test_id("paid")).to_have_text(eur(T1))
+    expect(stale.get_by_test_id("paid")).to_have_text(eur(t1))
     visit(stale, "instructor-tranche-1-sent-twice")
     stale.close()
     assert Payment.objects.filter(tranche__grant=grant).count() == 1
-    check_dashboard(instructor, base, call.name, AWARD, T1, "dashboard-tranche-1")
+    check_dashboard(instructor, base, call.name, award, t1, "dashboard-tranche-1")
     assert funnel_value(instructor, "Conventions signées") == "1"
     assert funnel_value(instructor, "Au moins un versement") == "1"
 
@@ -296,44 +319,47 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
                    "instructor-intermediate-approved")
     row = instructor.locator('[data-tranche="2"]')
     expect(row).to_have_attribute("data-status", "due")
-    expect(row.get_by_role("cell").nth(3)).to_have_text(eur(T2))
-    assert grant.tranches.get(number=2).amount == T2
+    expect(row.get_by_role("cell").nth(3)).to_have_text(eur(t2))
+    assert grant.tranches.get(number=2).amount == t2
     pay_tranche(instructor, base, grant, 2, "VIR-DEFFINUM-0002", "instructor-tranche-2-paid")
-    expect(instructor.get_by_test_id("paid")).to_have_text(eur(T1 + T2))
-    check_dashboard(instructor, base, call.name, AWARD, T1 + T2, "dashboard-tranche-2")
+    expect(instructor.get_by_test_id("paid")).to_have_text(eur(t1 + t2))
+    check_dashboard(instructor, base, call.name, award, t1 + t2, "dashboard-tranche-2")
 
     # 5. The final report declares 700 000 € of the 800 000 € budget: the balance is
-    #    min(560 000, 70 % × 700 000) − 448 000 = 42 000 €, not the scheduled 112 000 €.
-    assert Decimal("42000.00") == BALANCE
+    #    min(award, rate × 700 000) − the first two tranches, not the scheduled third one:
+    #    Deffinum min(560 000, 490 000) − 448 000 = 42 000 €; the regional example
+    #    min(400 000, 350 000) − 280 000 = 70 000 €.
+    assert (figures.call, balance) in {("deffinum_open", Decimal("42000.00")),
+                                       ("regional_open", Decimal("70000.00"))}
     hand_in_report(lead, base, dossier, members, ReportKind.FINAL, FINAL, "lead-final-report")
     expect(lead.get_by_test_id("report-form")).to_have_count(0)  # nothing left to hand in
     approve_report(instructor, base, grant, ReportKind.FINAL, FINAL,
                    "instructor-final-approved")
     row = instructor.locator('[data-tranche="3"]')
     expect(row).to_have_attribute("data-status", "due")
-    expect(row.get_by_role("cell").nth(2)).to_have_text(eur(T3))  # scheduled
-    expect(row.get_by_role("cell").nth(3)).to_have_text(eur(BALANCE))  # due
-    assert row.get_by_role("cell").nth(3).text_content().strip() == eur(BALANCE)
+    expect(row.get_by_role("cell").nth(2)).to_have_text(eur(t3))  # scheduled
+    expect(row.get_by_role("cell").nth(3)).to_have_text(eur(balance))  # due
+    assert row.get_by_role("cell").nth(3).text_content().strip() == eur(balance)
     expect(instructor.get_by_test_id("recovery")).to_have_count(0)
     third = grant.tranches.get(number=3)
     assert (third.scheduled_amount, third.amount, third.status) == (
-        T3, BALANCE, TrancheStatus.DUE)
+        t3, balance, TrancheStatus.DUE)
     assert not RecoveryOrder.objects.filter(grant=grant).exists()
     pay_tranche(instructor, base, grant, 3, "VIR-DEFFINUM-0003", "instructor-tranche-3-paid")
-    expect(instructor.get_by_test_id("paid")).to_have_text(eur(T1 + T2 + BALANCE))
+    expect(instructor.get_by_test_id("paid")).to_have_text(eur(t1 + t2 + balance))
     expect(instructor.get_by_text("soldée", exact=True)).to_be_visible()
     grant.refresh_from_db()
     assert grant.status == GrantStatus.CLOSED
     assert sorted(Payment.objects.filter(tranche__grant=grant).values_list(
-        "tranche__number", "amount")) == [(1, T1), (2, T2), (3, BALANCE)]
-    check_dashboard(instructor, base, call.name, AWARD, T1 + T2 + BALANCE, "dashboard-closed")
+        "tranche__number", "amount")) == [(1, t1), (2, t2), (3, balance)]
+    check_dashboard(instructor, base, call.name, award, t1 + t2 + balance, "dashboard-closed")
 
     lead.goto(portal_url)
     expect(lead.get_by_text("soldée", exact=True)).to_be_visible()
-    expect(lead.get_by_test_id("paid")).to_have_text(eur(T1 + T2 + BALANCE))
+    expect(lead.get_by_test_id("paid")).to_have_text(eur(t1 + t2 + balance))
     expect(lead.get_by_test_id("tranches").locator("tbody tr[data-status=paid]")).to_have_count(3)
     expect(lead.get_by_test_id("tranches").locator("tbody tr").nth(2)).to_contain_text(
-        eur(BALANCE))
+        eur(balance))
     visit(lead, "lead-grant-closed")
 
     # 6. The open data (SCDL): one row per member of the consortium, each with the whole award
@@ -344,12 +370,12 @@ def test_grant_from_signature_to_balance(new_page, live_server, deffinum_open, e
     visit(instructor, "instructor-grants")
     with instructor.expect_download() as download:
         instructor.get_by_role("link", name="Données ouvertes SCDL (CSV)").click()
-    assert download.value.url == f"{base}/instruction/appels/deffinum/subventions/?export=scdl"
+    assert download.value.url == f"{base}/instruction/appels/{call.code}/subventions/?export=scdl"
     rows = list(csv.DictReader(io.StringIO(
         download.value.path().read_bytes().decode("utf-8"))))
     assert len(rows) == 2, rows
     assert {row["idBeneficiaire"] for row in rows} == {m.organisation.siret for m in members}
-    assert all(Decimal(row["montant"]) == AWARD for row in rows)
+    assert all(Decimal(row["montant"]) == award for row in rows)
     assert sum(Decimal(row["pourcentageSubvention"]) for row in rows) == 1
     assert all(row["referenceDecision"] == dossier.receipt_number for row in rows)
 

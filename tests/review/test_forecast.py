@@ -37,7 +37,7 @@ def _pipeline(document: dict, count: int, submitted: int = 0) -> list[Dossier]:
 def test_forecast_pipeline_of_drafts_and_submitted_dossiers(regional_today, regional_document):
     _pipeline(regional_document, 6, submitted=2)  # 400 000 € of aid each, all entered today
     wave, result = wave_forecast(regional_today, now())
-    assert wave.code == "unique"
+    assert wave.code == "w1"
     assert result.budget == Decimal("6000000.00")
     assert result.expected_now == Decimal("2400000.00")  # no earlier wave: every rate is 1
     elapsed = (now() - wave.opens_at) / dt.timedelta(days=1)
@@ -89,7 +89,7 @@ def test_forecast_command_prints_json_in_paris_time(regional_today, regional_doc
     out = io.StringIO()
     call_command("forecast", "deffinov-exemple", stdout=out)
     printed = json.loads(out.getvalue())
-    assert printed["wave"] == "unique"
+    assert printed["wave"] == "w1"
     assert printed["expected_now"] == "2400000.00"
     assert printed["before_deadline"] is True
     assert printed["exhausted_at"][-6:] in ("+01:00", "+02:00")

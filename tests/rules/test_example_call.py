@@ -50,7 +50,7 @@ def test_example_call_values_are_those_of_a_regional_call():
     assert (rules.allowed_scopes, rules.aid_cap_rate, rules.minimum_base,
             rules.max_duration_months) == (["regional"], Decimal("0.50"), Decimal("100000.00"),
                                            24)
-    assert [wave.id for wave in EXAMPLE.waves] == ["unique"]
+    assert [wave.id for wave in EXAMPLE.waves] == ["w1"]
     assert EXAMPLE.programme.id != DEFFINUM.programme.id
     assert EXAMPLE.funder != DEFFINUM.funder
     assert "fictif" in EXAMPLE.name
