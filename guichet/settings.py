@@ -172,6 +172,12 @@ OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "60"
 # A pending row overdue by this much lost its hand-over: the sweep relays it again.
 OUTBOX_SWEEP_GRACE_SECONDS = int(os.environ.get("OUTBOX_SWEEP_GRACE_SECONDS", "300"))
 AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE", "")
+# The State's public company search ("API Recherche d'entreprises"), which fills in an
+# organisation from its SIRET: a short timeout, answers kept a day in the shared cache.
+COMPANY_SEARCH_URL = os.environ.get("COMPANY_SEARCH_URL",
+                                    "https://recherche-entreprises.api.gouv.fr")
+COMPANY_SEARCH_TIMEOUT = float(os.environ.get("COMPANY_SEARCH_TIMEOUT", "2"))
+COMPANY_SEARCH_CACHE_SECONDS = 24 * 3600
 
 # The client's address, for the per-address login limits: REMOTE_ADDR unless a proxy we run
 # sets a header we trust. X-Forwarded-For is read only when TRUSTED_PROXY_COUNT says how many

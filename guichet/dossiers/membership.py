@@ -28,6 +28,7 @@ from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.text import require_single_line
+from guichet.dossiers.company_search import ACTIVITY_CODE, LEGAL_FORM, invalid_siret_message
 from guichet.dossiers.models import (
     Affiliation,
     Consortium,
@@ -42,38 +43,43 @@ from guichet.dossiers.permissions import EDITABLE_STATUSES, is_lead
 from guichet.notifications.kinds import Kind
 from guichet.notifications.services import notify
 from guichet.rules import dossier as fmt
-from guichet.rules.siret import is_valid_siret
+from guichet.rules.siret import is_valid_siret, normalise_siret
 
 
 class MembershipRefused(ServiceError):
     code = "membership_refused"
 
 
-def normalise_siret(text: str) -> str:
-    return "".join(text.split())
-
-
 def validated_siret(text: str) -> str:
     siret = normalise_siret(text)
     if not is_valid_siret(siret):
-        raise MembershipRefused(
-            _("Le SIRET %(siret)s n'est pas valide : 14 chiffres avec une clé de contrôle "
-              "correcte.") % {"siret": siret}, field="siret")
+        raise MembershipRefused(invalid_siret_message(siret), field="siret")
     return siret
 
 
 @transaction.atomic
-def register_organisation(user, siret: str, name: str, region: str = "") -> Organisation:
+def register_organisation(user, siret: str, name: str, region: str = "", *,
+                          address: str = "", legal_form: str = "",
+                          activity_code: str = "") -> Organisation:
     """Create an organisation by SIRET and act for it, or claim one nobody acts for yet.
 
     Acting for an organisation opens none of the dossiers where it is a member (that takes a
     participation); an organisation someone already acts for is not claimed a second time.
+    The address, legal category and activity code are optional (the company search fills
+    them in when it answers).
     """
     siret = validated_siret(siret)
     require_single_line(name, field="name", label=_("Raison sociale"))
+    require_single_line(address, field="address", label=_("Adresse"))
+    _require_code(legal_form, LEGAL_FORM, "legal_form",
+                  _("La catégorie juridique est un code INSEE de 4 chiffres (ex. 9220)."))
+    _require_code(activity_code, ACTIVITY_CODE, "activity_code",
+                  _("Le code d'activité est un code NAF (ex. 85.59A)."))
     organisation = Organisation.objects.select_for_update().filter(siret=siret).first()
     if organisation is None:
-        organisation = Organisation.objects.create(siret=siret, name=name.strip(), region=region)
+        organisation = Organisation.objects.create(
+            siret=siret, name=name.strip(), region=region, address=address.strip(),
+            legal_form=legal_form, activity_code=activity_code)
     elif organisation.affiliations.exclude(user=user).exists():
         raise MembershipRefused(
             _("Cet organisme a déjà des représentants : demandez-leur une invitation."),
@@ -81,6 +87,11 @@ def register_organisation(user, siret: str, name: str, region: str = "") -> Orga
     Affiliation.objects.get_or_create(user=user, organisation=organisation)
     append_event(AuditAction.ORGANISATION_AFFILIATED, organisation, by=user)
     return organisation
+
+
+def _require_code(value: str, pattern, field: str, message: str) -> None:
+    if value and not pattern.match(value):
+        raise MembershipRefused(message, field=field)
 
 
 def organisations_of(user):

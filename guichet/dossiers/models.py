@@ -12,6 +12,11 @@ class Organisation(models.Model):
     name = models.CharField(_("raison sociale"), max_length=300)
     region = models.CharField(_("région"), max_length=2, blank=True, db_index=True,
                               choices=labels.REGION_CHOICES)
+    # From the public company search when it answered (guichet.dossiers.company_search), or
+    # as typed: the head office's address, the INSEE legal category and the NAF activity code.
+    address = models.CharField(_("adresse"), max_length=300, blank=True)
+    legal_form = models.CharField(_("catégorie juridique"), max_length=4, blank=True)
+    activity_code = models.CharField(_("code d'activité (NAF)"), max_length=6, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

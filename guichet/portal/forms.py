@@ -22,6 +22,12 @@ class OrganisationForm(DsfrBaseForm):
     name = SingleLineField(label=_("Raison sociale"), max_length=300)
     region = forms.ChoiceField(label=_("Région du siège"), required=False,
                                choices=[("", "—"), *labels.REGION_CHOICES])
+    address = SingleLineField(label=_("Adresse"), max_length=300, required=False)
+    legal_form = forms.CharField(label=_("Catégorie juridique"), max_length=4, required=False,
+                                 help_text=_("Code INSEE à 4 chiffres, ex. 9220 pour une "
+                                             "association déclarée."))
+    activity_code = forms.CharField(label=_("Code d'activité (NAF)"), max_length=6,
+                                    required=False, help_text=_("Ex. 85.59A."))
 
 
 class StartDossierForm(DsfrBaseForm):

@@ -19,6 +19,7 @@ from guichet.core.errors import ServiceError
 from guichet.core.fields import id_or_404
 from guichet.core.http import PDF, download, form_action, run_service
 from guichet.dossiers import editing, membership
+from guichet.dossiers.company_search import Lookup, look_up_organisation
 from guichet.dossiers.documents import pdf_file_response, remove_document, upload_document
 from guichet.dossiers.format import draft_envelope, submitted_envelope
 from guichet.dossiers.models import (
@@ -63,11 +64,21 @@ def dashboard(request):
     return _dashboard_page(request)
 
 
+def _organisation_form(request, form=None) -> tuple[forms.OrganisationForm, Lookup | None]:
+    """The organisation form, filled in from the company search when the page was asked for
+    with `?siret=`, and what the search said."""
+    if form is not None or "siret" not in request.GET:
+        return form or forms.OrganisationForm(), None
+    lookup = look_up_organisation(request.GET["siret"][:40])
+    return forms.OrganisationForm(initial=lookup.initial), lookup
+
+
 def _dashboard_page(request, organisation_form=None, start_form=None):
     organisations = membership.organisations_of(request.user)
+    organisation_form, lookup = _organisation_form(request, organisation_form)
     return render(request, "portal/dashboard.html", {
-        "organisations": organisations,
-        "organisation_form": organisation_form or forms.OrganisationForm(),
+        "organisations": organisations, "lookup": lookup,
+        "organisation_form": organisation_form,
         "start_form": start_form or forms.StartDossierForm(organisations=organisations),
         "open_calls": _open_calls(), "invitations": membership.pending_invitations(request.user),
         "dossiers": membership.dossiers_of(request.user).select_related("call", "wave")})
@@ -79,7 +90,9 @@ def _open_calls() -> list[Call]:
 
 
 def _register_organisation(user, data) -> None:
-    membership.register_organisation(user, data["siret"], data["name"], data["region"])
+    membership.register_organisation(
+        user, data["siret"], data["name"], data["region"], address=data["address"],
+        legal_form=data["legal_form"].strip(), activity_code=data["activity_code"].strip())
 
 
 @login_required
@@ -127,9 +140,10 @@ def _accept_form(request, invitation, data=None):
 
 
 def _invitation_page(request, invitation, form=None, organisation_form=None):
+    organisation_form, lookup = _organisation_form(request, organisation_form)
     return render(request, "portal/invitation.html", {
         "invitation": invitation, "form": form or _accept_form(request, invitation),
-        "organisation_form": organisation_form or forms.OrganisationForm(),
+        "organisation_form": organisation_form, "lookup": lookup,
         "dossier": membership.invitation_dossier(invitation)})
 
 

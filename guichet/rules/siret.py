@@ -42,3 +42,8 @@ def make_siret(siren_stem: str, establishment: str) -> str:
     siren = siren_stem + luhn_digit(siren_stem)
     partial = siren + establishment
     return partial + luhn_digit(partial)
+
+
+def normalise_siret(text: str) -> str:
+    """The SIRET as typed, without its spaces ("775 672 272 00017")."""
+    return "".join(text.split())
