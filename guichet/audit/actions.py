@@ -18,6 +18,9 @@ class AuditAction(models.TextChoices):
     CALL_EXPERT_INVITED = "call.expert_invited", _("Expert invité sur l'appel")
     CALL_LOADED = "call.loaded", _("Définition de l'appel chargée")
     CALL_LABEL_CREATED = "call.label_created", _("Étiquette créée")
+    CALL_WEBHOOK_ADDED = "call.webhook_added", _("Webhook ajouté")
+    CALL_WEBHOOK_REMOVED = "call.webhook_removed", _("Webhook désactivé")
+    CALL_WEBHOOK_TESTED = "call.webhook_tested", _("Événement de test envoyé à un webhook")
 
     ORGANISATION_AFFILIATED = "organisation.affiliated", _("Rattachement à une organisation")
 

@@ -8,9 +8,10 @@ digest) are for the platform's superusers alone.
 
 from collections import defaultdict
 
+from guichet.calls.models import Call, WebhookEndpoint
 from guichet.dossiers.models import Dossier, Invitation, WaveArchive
 from guichet.grants.models import Decision, Grant, Payment, Report
-from guichet.notifications.models import OutboxMessage
+from guichet.notifications.models import OutboxMessage, OutboxStatus
 from guichet.notifications.selectors import failed_messages
 from guichet.review.models import Assignment, CallRole, ExpertProfile, Role
 
@@ -25,6 +26,7 @@ CALL_PATHS = {
     "expert": (ExpertProfile, "call_id"),
     "archive": (WaveArchive, "wave__call_id"),
     "invitation": (Invitation, "consortium__dossiers__call_id"),
+    "endpoint": (WebhookEndpoint, "call_id"),
 }
 CALL_KEYS = ("call", "call_pk")
 
@@ -79,3 +81,16 @@ def delivery_of(user, pk: int) -> OutboxMessage | None:
     """The outbox row `pk` if `user` may handle it, whatever its status; else None."""
     message = OutboxMessage.objects.filter(pk=pk).first()
     return message if message and visible_to(user, [message]) else None
+
+
+def webhook_log(call: Call, recent: int = 10) -> list[WebhookEndpoint]:
+    """The call's endpoints, each with its `recent` deliveries (with what the endpoint
+    answered) and the deliveries still `waiting` (pending or failed, with their last error)."""
+    endpoints = list(call.webhooks.order_by("-active", "-created_at"))
+    for endpoint in endpoints:
+        endpoint.recent = list(endpoint.deliveries.all()[:recent])
+        waiting = OutboxMessage.objects.filter(
+            task="webhook", payload__endpoint=endpoint.pk,
+            status__in=(OutboxStatus.PENDING, OutboxStatus.FAILED))
+        endpoint.waiting = list(waiting.order_by("-created_at")[:recent])
+    return endpoints

@@ -7,6 +7,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
+from guichet.calls.webhooks import SUBSCRIBABLE
 from guichet.core import labels
 from guichet.core.clock import PARIS
 from guichet.core.fields import AmountField, DateField, DateTimeField, parse_id
@@ -364,3 +365,11 @@ class BulkForm(DsfrBaseForm):
 def paris_aware(value: dt.datetime) -> dt.datetime:
     """A date and time typed without an offset is Paris time."""
     return value if value.tzinfo else value.replace(tzinfo=PARIS)
+
+
+class WebhookForm(DsfrBaseForm):
+    url = forms.CharField(label=_("Adresse du système à prévenir"), max_length=500,
+                          help_text=_("Une URL https:// qui reçoit chaque événement en POST."))
+    events = forms.MultipleChoiceField(
+        label=_("Événements"), widget=forms.CheckboxSelectMultiple,
+        choices=[(event.value, event.label) for event in SUBSCRIBABLE])

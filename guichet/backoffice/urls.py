@@ -11,6 +11,7 @@ from guichet.backoffice.views import (
     grants,
     instruction,
     review,
+    webhooks,
     workbench,
 )
 
@@ -79,5 +80,11 @@ urlpatterns = [
     path("subventions/<int:pk>/budget/", grants.move_budget, name="move-budget"),
     path("tableau-de-bord/", grants.money_dashboard, name="dashboard"),
     path("envois-en-echec/", deliveries.failed_list, name="failed-deliveries"),
+    path("appels/<slug:code>/webhooks/", webhooks.webhook_page, name="webhooks"),
+    path("appels/<slug:code>/webhooks/ajout/", webhooks.add_webhook, name="add-webhook"),
+    path("appels/<slug:code>/webhooks/<int:pk>/test/", webhooks.test_webhook,
+         name="test-webhook"),
+    path("appels/<slug:code>/webhooks/<int:pk>/desactivation/", webhooks.remove_webhook,
+         name="remove-webhook"),
     path("envois-en-echec/<int:pk>/relance/", deliveries.retry, name="retry-delivery"),
 ]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +33,9 @@ class Call(models.Model):
     status = models.CharField(max_length=16, choices=CallStatus.choices, default=CallStatus.OPEN)
     closed_message = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The events some active webhook of the call listens to (calls.webhooks keeps it), so that
+    # an action whose event nobody listens to costs no query.
+    webhook_events = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -95,3 +99,50 @@ class Wave(models.Model):
         """The call was closed before this wave opened: it never opens, and keeps its dates."""
         call = self.call
         return call.is_closed and (call.closed_at is None or call.closed_at <= self.opens_at)
+
+
+class WebhookEvent(models.TextChoices):
+    """What a call's webhooks can tell another system (the API's names, then the labels)."""
+
+    DOSSIER_SUBMITTED = "dossier.submitted", _("Dossier déposé")
+    CORRECTION_ANSWERED = "correction.answered", _("Corrections déposées")
+    DECISION_PUBLISHED = "decision.published", _("Décision publiée")
+    AGREEMENT_SIGNED = "agreement.signed", _("Convention signée")
+    PAYMENT_RECORDED = "payment.recorded", _("Versement enregistré")
+    REPORT_SUBMITTED = "report.submitted", _("Rapport remis")
+    TEST = "test", _("Événement de test")
+
+
+class WebhookEndpoint(models.Model):
+    """An address of another system that a call's administrators asked to be told at. The
+    secret signs each delivery (HMAC-SHA256); it is shown once, when the endpoint is made."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(_("adresse"), max_length=500)
+    events = models.JSONField(default=list)  # WebhookEvent values
+    secret = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.call.code} → {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to deliver an event, with what the endpoint answered."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE,
+                                 related_name="deliveries")
+    event = models.CharField(max_length=40)
+    delivery_id = models.CharField(max_length=36)
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True)  # None: no answer
+    response = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.delivery_id} {self.status_code}"

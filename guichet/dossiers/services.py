@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
-from guichet.calls.models import Call
+from guichet.calls.models import Call, WebhookEvent
 from guichet.calls.services import open_wave
+from guichet.calls.webhooks import jobs_for
 from guichet.core import labels
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
@@ -235,12 +236,16 @@ def _freeze(dossier: Dossier, by, received_at: dt.datetime, wave, *, version: in
 
 def _ask_for_receipt(dossier: Dossier, version: int) -> None:
     """The receipt PDF and its mail leave the request: both are written to the outbox with the
-    submission (in one insert), and made by a worker (or in-process right after the commit)."""
+    submission (in one insert), and made by a worker (or in-process right after the commit),
+    with the call's webhooks for the submission."""
+    event = WebhookEvent.DOSSIER_SUBMITTED if version == 1 else WebhookEvent.CORRECTION_ANSWERED
     enqueue_all([
         Job("receipt_pdf", {"dossier": dossier.pk, "version": version},
             key=f"receipt_pdf:{dossier.pk}:{version}"),
         notification_job(Kind.RECEIPT, key=f"receipt:{dossier.pk}:{version}",
                          dossier=dossier.pk, version=version),
+        *jobs_for(dossier.call, event, {"dossier": dossier.pk, "version": version,
+                                           "receipt_number": dossier.receipt_number}),
     ])
 
 

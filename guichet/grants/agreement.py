@@ -6,6 +6,8 @@ from django.utils.translation import gettext as _
 
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
+from guichet.calls.models import WebhookEvent
+from guichet.calls.webhooks import emit
 from guichet.core.clock import now as server_now
 from guichet.dossiers.pdf_check import DocumentRefused, check_pdf
 from guichet.dossiers.permissions import is_lead
@@ -41,4 +43,6 @@ def sign_agreement(grant: Grant, by, upload, now=None) -> Grant:
                  details={"sha256": checked.sha256, **checked.audit_details()})
     # The reports can be handed in from now on: the participants learn when each is due.
     notify(Kind.REPORT_REQUESTED, key=f"report_requested:{locked.pk}", grant=locked.pk)
+    emit(grant.dossier.call, WebhookEvent.AGREEMENT_SIGNED,
+         {"dossier": grant.dossier_id, "grant": locked.pk, "sha256": checked.sha256})
     return locked

@@ -7,6 +7,8 @@ from django.utils.translation import gettext as _
 
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
+from guichet.calls.models import WebhookEvent
+from guichet.calls.webhooks import emit
 from guichet.core.clock import format_paris_instant
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
@@ -92,6 +94,9 @@ def publish_decisions(wave, by) -> list[Decision]:
                      details={"outcome": decision.outcome,
                               "awarded_aid": str(decision.awarded_aid or "")})
         notify(Kind.DECISION_PUBLISHED, decision=decision.pk)
+        emit(wave.call, WebhookEvent.DECISION_PUBLISHED, {
+            "dossier": decision.dossier_id, "decision": decision.pk,
+            "outcome": decision.outcome, "awarded_aid": str(decision.awarded_aid or "")})
     return pending
 
 

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
+from guichet.calls.models import WebhookEvent
+from guichet.calls.webhooks import emit
 from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
 from guichet.core.permissions import require_perm
@@ -66,6 +68,10 @@ def record_payment(tranche: Tranche, by, *, paid_on: dt.date, reference: str,
     append_event(AuditAction.GRANT_TRANCHE_PAID, tranche.grant.dossier, by=by, at=now, details={
         "tranche": locked.number, "amount": str(payment.amount), "reference": payment.reference})
     notify(Kind.PAYMENT_MADE, payment=payment.pk)
+    emit(tranche.grant.dossier.call, WebhookEvent.PAYMENT_RECORDED, {
+        "dossier": tranche.grant.dossier_id, "grant": tranche.grant_id, "tranche": locked.number,
+        "amount": str(payment.amount), "paid_on": paid_on.isoformat(),
+        "reference": payment.reference})
     _close_if_settled(locked.grant)
     return payment
 

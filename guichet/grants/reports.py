@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
+from guichet.calls.models import WebhookEvent
+from guichet.calls.webhooks import emit
 from guichet.core.clock import now as server_now
 from guichet.core.permissions import require_perm
 from guichet.dossiers.permissions import is_lead
@@ -63,6 +65,9 @@ def submit_report(report: Report, by, *, narrative: str, indicators: dict[str, i
         for member, category, amount in expenses)
     append_event(AuditAction.GRANT_REPORT_SUBMITTED, report.grant.dossier, by=by,
                  details={"kind": locked.kind})
+    emit(report.grant.dossier.call, WebhookEvent.REPORT_SUBMITTED,
+         {"dossier": report.grant.dossier_id, "grant": report.grant_id, "report": locked.pk,
+          "kind": locked.kind})
     return locked
 
 

@@ -28,6 +28,7 @@ TASKS = {
     "receipt_pdf": "guichet.dossiers.receipt_store.store_receipt_pdf",
     "close_if_exhausted": "guichet.grants.commitment.close_if_exhausted",
     "wave_archive": "guichet.dossiers.archives.build_wave_archive",
+    "webhook": "guichet.calls.webhooks.deliver",
 }
 ERROR_LENGTH = 2000
 

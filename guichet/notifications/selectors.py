@@ -28,6 +28,8 @@ KIND_LABELS = {
 TASK_LABELS = {
     "receipt_pdf": _("PDF de l'accusé de réception"),
     "close_if_exhausted": _("Clôture automatique d'un appel à enveloppe épuisée"),
+    "wave_archive": _("Archive d'une vague"),
+    "webhook": _("Appel d'un webhook"),
 }
 
 

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 
 from guichet.calls import selectors as call_selectors
+from guichet.calls.models import WebhookEvent
 from guichet.core import labels
 from guichet.core.clock import now
 from guichet.notifications.selectors import unread_count
@@ -74,6 +75,15 @@ def call_label(definition, kind: str, codes) -> str:
 def wave_label(wave) -> str:
     """The wave's name in the page's language, "(annulée)" when the call closed before it."""
     return call_selectors.wave_label(wave, get_language())
+
+
+@register.filter
+def webhook_event(code: str) -> str:
+    """A webhook event (calls.models.WebhookEvent) in words; "—" for one no longer known."""
+    try:
+        return str(WebhookEvent(code).label)
+    except ValueError:
+        return "—"
 
 
 @register.filter
