@@ -178,6 +178,9 @@ COMPANY_SEARCH_URL = os.environ.get("COMPANY_SEARCH_URL",
                                     "https://recherche-entreprises.api.gouv.fr")
 COMPANY_SEARCH_TIMEOUT = float(os.environ.get("COMPANY_SEARCH_TIMEOUT", "2"))
 COMPANY_SEARCH_CACHE_SECONDS = 24 * 3600
+# Webhooks are refused towards loopback, private and link-local addresses in production, so
+# that a call's administrator cannot make the server call the internal network.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _flag("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", not PRODUCTION)
 
 # The client's address, for the per-address login limits: REMOTE_ADDR unless a proxy we run
 # sets a header we trust. X-Forwarded-For is read only when TRUSTED_PROXY_COUNT says how many

@@ -11,12 +11,16 @@ the answer; a failed one keeps the answer in its outbox row (`last_error`).
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -84,6 +88,7 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 def deliver(endpoint: int, event: str, data: dict, id: str) -> None:
     """The outbox task: POST the event, signed; raise DeliveryFailed unless answered 2xx."""
     target = WebhookEndpoint.objects.get(pk=endpoint)
+    _refuse_internal(target.url)
     instant = server_now()
     body = json.dumps({"id": id, "event": event, "call": target.call.code,
                        "created_at": instant.isoformat(), "data": data},
@@ -104,6 +109,23 @@ def deliver(endpoint: int, event: str, data: dict, id: str) -> None:
     WebhookDelivery.objects.create(endpoint=target, event=event, delivery_id=id,
                                    attempted_at=instant, status_code=status,
                                    response=_excerpt(text))
+
+
+def _refuse_internal(url: str) -> None:
+    """Refuse an address that resolves to the server's own networks, unless allowed (tests,
+    development). The name is resolved again by the connection: a DNS answer that changes in
+    between is not caught here; a proxy that filters egress is the complete answer."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        return
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError) as exc:
+        raise DeliveryFailed(f"cannot resolve {host}: {exc}") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise DeliveryFailed(f"{host} resolves to a non-public address ({ip})")
 
 
 def _excerpt(body: bytes) -> str:

@@ -30,7 +30,7 @@ class Receiver(BaseHTTPRequestHandler):
     received: list[dict] = []
     status = 200
 
-    def do_POST(self):  # noqa: N802 (http.server's name)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append({"headers": dict(self.headers), "body": body})
         self.send_response(type(self).status)
@@ -187,3 +187,15 @@ def test_webhook_grant_events_of_a_decided_wave(
     assert sorted(received) == sorted(
         ["dossier.submitted"] * 2 + ["decision.published"] * 2 + ["agreement.signed"] * 2
         + ["payment.recorded"] * 3 + ["report.submitted"])
+
+
+def test_webhook_to_an_internal_address_refused_in_production(
+        open_call, admin, receiver, settings, example_document,
+        django_capture_on_commit_callbacks):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    add_endpoint(open_call, admin, receiver.url, ["dossier.submitted"])
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(make_dossier(example_document), now=now())
+    assert receiver.received == []
+    row = OutboxMessage.objects.get(task="webhook")
+    assert "127.0.0.1 resolves to a non-public address" in row.last_error
