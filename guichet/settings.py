@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "dsfr",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "rules",
     "csp",
     "guichet.core",
@@ -105,6 +106,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "guichet.web.mfa.StaffTwoFactorMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -119,6 +121,13 @@ PASSWORD_HASHERS = [
 if ENVIRONMENT == "test":
     # Argon2 is deliberately slow; tests create many users and need no brute-force resistance.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Two-factor authentication (allauth's MFA): an authenticator app (TOTP) and recovery codes,
+# optional for applicants and, with STAFF_MFA_REQUIRED (on in production), required before any
+# back-office page.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Guichet"
+STAFF_MFA_REQUIRED = _flag("STAFF_MFA_REQUIRED", PRODUCTION)
 
 # Accounts (django-allauth): e-mail only, confirmed before use, rate-limited.
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

@@ -14,8 +14,13 @@ PRODUCTION = {"GUICHET_ENV": "production", "SECRET_KEY": GOOD_KEY,
               "ALLOWED_HOSTS": "guichet.example"}
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def _start(env: dict, code: str = PRODUCTION_IMPORT) -> subprocess.CompletedProcess:
-    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "guichet.settings"}
+    # This checkout's code first, whichever checkout the environment was installed from.
+    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "guichet.settings",
+            "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-c", code], env={**base, **env},
                           capture_output=True, timeout=60, check=False)
 
@@ -91,3 +96,11 @@ def test_settings_smtp_tls_and_ssl_together_refused():
     done = _start({**PRODUCTION, "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"})
     assert done.returncode != 0
     assert "EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other" in done.stderr.decode()
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    (PRODUCTION, ["True", "False"]), ({"GUICHET_ENV": "development"}, ["False", "True"])])
+def test_settings_staff_second_factor_and_internal_webhooks_by_environment(env, expected):
+    code = ("from django.conf import settings; "
+            "print(settings.STAFF_MFA_REQUIRED, settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES)")
+    assert _start(env, code).stdout.decode().split() == expected
