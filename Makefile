@@ -35,6 +35,7 @@ run: install
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/djlint guichet --check --quiet
 	$(BIN)/djlint guichet --lint --quiet
 
 # Django's deployment checklist on the production settings (`guichet check` is ours, so
