@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from tests.factories import make_user
+from tests.html import XHTML, one, tag, text
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_PASSWORD = "Lanterne-Boréale-Quartz-47"
@@ -135,18 +136,17 @@ def test_signup_with_common_password_puts_error_in_password_group(client, mailou
     assert not get_user_model().objects.exists()
     assert mailoutbox == []
     page = _Page(html)
-    assert re.search(r'<p class="fr-message fr-message--error" id="id_password1-error-1">'
-                     r"Ce mot de passe est trop courant\.</p>", html)
+    error = one(html, "#id_password1-error-1")
+    assert (tag(error), error.get("class"), text(error)) == (
+        "p", "fr-message fr-message--error", "Ce mot de passe est trop courant.")
     assert "fr-input-group fr-input-group--error" in page.ids["id_password1-error-1"]
     assert "id_password1-group" in page.inside["id_password1-error-1"]
     assert page.inside["id_password1-error-1"][-1] == "id_password1-messages"
     password1 = next(c for c in page.controls if c.get("name") == "password1")
     assert password1["aria-describedby"] == "id_password1-messages"
     assert password1["aria-invalid"] == "true"
-    summary = re.search(r'<div class="fr-alert fr-alert--error[^"]*" role="alert"[^>]*>(.*?)</div>',
-                        html, re.S)
-    assert summary
-    assert 'href="#id_password1"' in summary.group(1)
+    summary = one(html, 'div.fr-alert.fr-alert--error[role="alert"]')
+    assert [link.get("href") for link in summary.iter(f"{XHTML}a")] == ["#id_password1"]
 
 
 def test_signup_password_fields_show_rules_and_email_autocompletes(client):
@@ -176,9 +176,10 @@ def test_signup_with_script_in_email_shows_it_inert(client):
 
 def test_login_checkbox_is_a_dsfr_checkbox(client):
     html = client.get("/comptes/login/").content.decode()
-    assert re.search(r'<div class="fr-checkbox-group[^"]*">\s*<input type="checkbox" '
-                     r'name="remember" id="id_remember"', html)
-    assert '<label class="fr-label" for="id_remember">Se souvenir de moi</label>' in html
+    box = one(html, "div.fr-checkbox-group > input#id_remember")
+    assert (box.get("type"), box.get("name")) == ("checkbox", "remember")
+    label = one(html, 'label.fr-label[for="id_remember"]')
+    assert text(label) == "Se souvenir de moi"
 
 
 def test_login_with_verified_account_logs_in(client):
@@ -196,8 +197,8 @@ def test_login_wrong_password_shows_summary_alert(client):
                            {"login": "candidate@example.fr", "password": "pas-le-bon-mot"})
     html = response.content.decode()
     assert response.status_code == 200
-    assert re.search(r'class="fr-alert fr-alert--error[^"]*" role="alert"', html)
-    assert "L’adresse e-mail ou le mot de passe sont incorrects." in html
+    alert = one(html, 'div.fr-alert.fr-alert--error[role="alert"]')
+    assert "L’adresse e-mail ou le mot de passe sont incorrects." in text(alert)
     assert "_auth_user_id" not in client.session
 
 

@@ -1,7 +1,5 @@
 import csv
-import html
 import io
-import re
 from decimal import Decimal
 
 import openpyxl
@@ -11,6 +9,7 @@ from guichet.accounts.services import set_language
 from guichet.review.models import Role
 from tests.backoffice.test_queries import queries
 from tests.factories import bulk_submitted_dossiers, make_dossier, staff
+from tests.html import one
 
 pytestmark = pytest.mark.django_db
 LIST = "/instruction/appels/deffinum/dossiers/"
@@ -101,8 +100,8 @@ def test_list_pagination_and_xlsx_export(client, deffinum, instructor):
     assert "1 / 2" in first
     assert _receipt(0) in first
     assert OTHER_CALL_RECEIPT not in first
-    following = re.search(r'href="([^"]+)" data-testid="next-page"', first)[1]
-    second = client.get(LIST + html.unescape(following)).content.decode()
+    following = one(first, '[data-testid="next-page"]').get("href")
+    second = client.get(LIST + following).content.decode()
     assert "2 / 2" in second
     assert second.count('href="/instruction/dossiers/') == 10
     assert _receipt(59) in second

@@ -21,6 +21,7 @@ from tests.factories import (
     make_expert,
 )
 from tests.grants.test_decisions import IN_WAVE_1, instructed_dossier, pool_of_three, scored
+from tests.html import one, select, text
 
 pytestmark = pytest.mark.django_db
 LIST = "/instruction/appels/deffinum/dossiers/"
@@ -90,15 +91,15 @@ def instructor(client, team):
 
 
 def receipts(page: str) -> list[str]:
-    return re.findall(r'href="/instruction/dossiers/\d+/">([^<]+)</a>', page)
+    return [text(link) for link in select(page, "a[href]")
+            if re.fullmatch(r"/instruction/dossiers/\d+/", link.get("href"))]
 
 
 def follow(client, url: str, times: int, link: str = "next-page") -> tuple[str, str]:
     """The page reached by following the next (or previous) link `times` times."""
     page = client.get(url).content.decode()
     for _ in range(times):
-        url = LIST + re.search(rf'href="([^"]+)" data-testid="{link}"', page)[1].replace(
-            "&amp;", "&")
+        url = LIST + one(page, f'[data-testid="{link}"]').get("href")
         page = client.get(url).content.decode()
     return url, page
 

@@ -2,7 +2,6 @@
 the invalid one keeps what was typed and says why, next to it."""
 
 import datetime as dt
-import re
 
 import pytest
 
@@ -10,6 +9,7 @@ from guichet.calls.services import load_call
 from guichet.dossiers.models import Dossier, HybridProfile
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import lead_and_member, make_dossier
+from tests.html import one
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -43,7 +43,7 @@ def _project(dossier, **changes) -> dict:
 
 
 def _error_next_to(page: str, field_id: str) -> str:
-    return re.search(rf'data-error-for="{field_id}" data-message="([^"]*)"', page).group(1)
+    return one(page, f'[data-error-for="{field_id}"]').get("data-message")
 
 
 def test_autosave_saves_valid_fields_when_another_is_invalid(client, dossier, lead):

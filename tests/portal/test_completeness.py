@@ -2,7 +2,6 @@
 text (item 24) count, in the live verdict panel as on the submission step."""
 
 import datetime as dt
-import re
 
 import pytest
 
@@ -12,6 +11,7 @@ from guichet.dossiers.models import Document, Dossier
 from guichet.portal.selectors import workspace
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import lead_and_member, make_dossier
+from tests.html import one
 
 pytestmark = pytest.mark.django_db
 BLANKS = [" ", "   ", "\t\n", "\u00a0", "\u2003\u3000", "\u202f \u2029"]
@@ -39,7 +39,7 @@ def panel(client, dossier) -> str:
 
 
 def rule_ok(html: str, rule: str) -> str:
-    return re.search(rf'data-rule="{rule}" data-ok="(true|false)"', html)[1]
+    return one(html, f'[data-rule="{rule}"][data-ok]').get("data-ok")
 
 
 def test_complete_dossier_with_every_attachment_shows_eligible(lead_client, dossier):

@@ -21,6 +21,8 @@ from tests import hostile_pdfs
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import lead_and_member, make_dossier, staff
 from tests.grants.test_grants import granted, instructed_dossier, select  # noqa: F401 - fixtures
+from tests.html import XHTML, text
+from tests.html import select as matching
 
 pytestmark = pytest.mark.django_db
 
@@ -64,9 +66,12 @@ def test_pdf_with_javascript_badged_for_instructors_next_to_it(lead, instructor,
     document = Document.objects.get(dossier=dossier, original_name="script.pdf")
     assert document.active_content == ["javascript"]
     page = staff_page(instructor, dossier)
-    line = page[page.index("script.pdf"):].split("</li>")[0]
-    assert '<span class="fr-badge fr-badge--warning fr-badge--sm" data-testid="active-content">' \
-           "Contient du JavaScript</span>" in line
+    [line] = [item for item in matching(page, "li") if "script.pdf" in text(item)
+              and item.find(f".//{XHTML}li") is None]
+    [badge] = [span for span in line.iter(f"{XHTML}span")
+               if span.get("data-testid") == "active-content"]
+    assert (badge.get("class"), text(badge)) == ("fr-badge fr-badge--warning fr-badge--sm",
+                                                  "Contient du JavaScript")
     added = AuditEvent.objects.filter(action="dossier.document_added").latest("sequence")
     assert json.loads(added.details)["active_content"] == ["javascript"]
 
