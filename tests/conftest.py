@@ -1,6 +1,7 @@
 import copy
 import datetime as dt
 import json
+import re
 from importlib import import_module
 from pathlib import Path
 
@@ -26,6 +27,26 @@ def layer_of(path: Path, fixturenames, marked_db_or_slow: bool) -> str:
     if parts[0] == "rules" or not (marked_db_or_slow or DATABASE_FIXTURES & set(fixturenames)):
         return "unit"
     return "integration"
+
+
+# A module whose `pytestmark` (on one line, or a list over several) names a database or a
+# layer holds no unit test.
+MODULE_NOT_UNIT = re.compile(
+    r"^pytestmark = (?:[^\n]*\n[ \t\]])*[^\n]*?\b(django_db|integration|e2e)\b", re.M)
+
+
+def pytest_ignore_collect(collection_path: Path, config):
+    """Under `-m unit`, the modules that hold no unit test (tests/e2e, and those a module-level
+    marker makes integration) are not even imported: the quick loop skips what they import
+    (factories, WeasyPrint, boto3, frictionless…). `-m unit --collect-only` counts the same
+    tests as when they are imported and deselected (tests/core/test_architecture.py)."""
+    if config.getoption("markexpr", "") != "unit" or not collection_path.name.startswith("test_"):
+        return None
+    if "e2e" in collection_path.parts or (
+            collection_path.suffix == ".py"
+            and MODULE_NOT_UNIT.search(collection_path.read_text(encoding="utf-8"))):
+        return True
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker

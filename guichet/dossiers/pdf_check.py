@@ -20,6 +20,7 @@ A kept PDF is also inspected, object by object, with pypdf:
   served as a download, in a sandbox.
 """
 
+import dataclasses
 import hashlib
 import io
 from dataclasses import dataclass
@@ -39,29 +40,41 @@ PDF_MAGIC = b"%PDF-"
 # Readers accept the header anywhere in the first kilobyte (some generators prepend junk).
 MAGIC_WINDOW = 1024
 
-# A scanned A4 page at 600 dpi in grey is 35 MB once decoded; nothing in a dossier needs more.
-MAX_DECODED_STREAM_BYTES = 64 * MEBIBYTE
-MAX_DECODED_TOTAL_BYTES = 256 * MEBIBYTE
-MAX_OBJECTS = 100_000  # pypdf reads some 40 000 objects a second
 # The filters decoded to measure a stream; image codecs are bounded by the declared image size.
 MEASURED_FILTERS = frozenset({
     "/FlateDecode", "/Fl", "/LZWDecode", "/LZW", "/RunLengthDecode", "/RL",
     "/ASCIIHexDecode", "/AHx", "/ASCII85Decode", "/A85"})
-# pypdf's limits, lowered to ours (its defaults are 75 MB per stream and 5 MB of byte-by-byte
-# recovery of a damaged stream), and no external decoder.
-PYPDF_LIMITS = {
-    "maximum_declared_stream_length": MAX_DOCUMENT_BYTES,
-    "zlib_maximum_output_length": MAX_DECODED_STREAM_BYTES,
-    "lzw_maximum_output_length": MAX_DECODED_STREAM_BYTES,
-    "run_length_maximum_output_length": MAX_DECODED_STREAM_BYTES,
-    "brotli_maximum_output_length": MAX_DECODED_STREAM_BYTES,
-    "jbig2_maximum_output_length": MAX_DECODED_STREAM_BYTES,
-    "array_based_stream_maximum_output_length": MAX_DECODED_STREAM_BYTES,
-    "image_maximum_buffer_size": MAX_DECODED_STREAM_BYTES,
-    "stream_decoding_work_maximum_length": 4 * MAX_DECODED_STREAM_BYTES,
-    "zlib_maximum_recovery_input_length": MEBIBYTE,
-    "jbig2dec_binary": None,
-}
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """How much a PDF may hold once decoded. A scanned A4 page at 600 dpi in grey is 35 MB
+    once decoded; nothing in a dossier needs more than a stream of 64 MiB."""
+
+    decoded_stream: int = 64 * MEBIBYTE
+    decoded_total: int = 256 * MEBIBYTE
+    objects: int = 100_000  # pypdf reads some 40 000 objects a second
+
+    def pypdf(self, max_bytes: int) -> dict:
+        """pypdf's limits, lowered to ours (its defaults are 75 MB per stream and 5 MB of
+        byte-by-byte recovery of a damaged stream), and no external decoder."""
+        stream = self.decoded_stream
+        return {
+            "maximum_declared_stream_length": max_bytes,
+            "zlib_maximum_output_length": stream,
+            "lzw_maximum_output_length": stream,
+            "run_length_maximum_output_length": stream,
+            "brotli_maximum_output_length": stream,
+            "jbig2_maximum_output_length": stream,
+            "array_based_stream_maximum_output_length": stream,
+            "image_maximum_buffer_size": stream,
+            "stream_decoding_work_maximum_length": 4 * stream,
+            "zlib_maximum_recovery_input_length": MEBIBYTE,
+            "jbig2dec_binary": None,
+        }
+
+
+LIMITS = Limits()
 COMPONENTS = {"/DeviceGray": 1, "/CalGray": 1, "/DeviceRGB": 3, "/CalRGB": 3, "/Lab": 3}
 MOST_COMPONENTS = 4  # CMYK, and the bound for colour spaces given by an array
 
@@ -86,7 +99,8 @@ class CheckedPdf:
         return {"active_content": list(self.active_content)} if self.active_content else {}
 
 
-def check_pdf(stream, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> CheckedPdf:
+def check_pdf(stream, *, max_bytes: int = MAX_DOCUMENT_BYTES,
+              limits: Limits = LIMITS) -> CheckedPdf:
     """Read `stream` (binary, from its current position) and return what was checked.
 
     Raises `DocumentRefused` when the file is empty, larger than `max_bytes`, not a PDF,
@@ -103,7 +117,7 @@ def check_pdf(stream, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> CheckedPdf:
         raise DocumentRefused(
             gettext("Le fichier n'est pas un PDF (contenu vérifié, pas seulement le nom).")
         )
-    pages, active_content = _inspect(data)
+    pages, active_content = _inspect(data, limits, max_bytes)
     return CheckedPdf(sha256=digest, size=len(data), pages=pages, active_content=active_content)
 
 
@@ -120,12 +134,12 @@ def _read_at_most(stream, limit: int) -> tuple[bytes, str]:
     return bytes(buffer), digest.hexdigest()
 
 
-def _inspect(data: bytes) -> tuple[int, tuple[str, ...]]:
+def _inspect(data: bytes, limits: Limits, max_bytes: int) -> tuple[int, tuple[str, ...]]:
     """The page count and the active content found; `DocumentRefused` otherwise."""
     unreadable = gettext("Le PDF est illisible ou endommagé.")
     too_complex = gettext("Le PDF est trop complexe pour être vérifié (structure démesurée) : "
                           "il n'est pas conservé.")
-    with pypdf.apply_configuration(**PYPDF_LIMITS):
+    with pypdf.apply_configuration(**limits.pypdf(max_bytes)):
         try:
             reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
             encrypted = reader.is_encrypted
@@ -134,7 +148,7 @@ def _inspect(data: bytes) -> tuple[int, tuple[str, ...]]:
                 raise DocumentRefused(gettext("Le PDF est protégé par un mot de passe."))
             if pages < 1:
                 raise DocumentRefused(unreadable)
-            objects = _Objects(reader)
+            objects = _Objects(reader, limits)
             objects.measure_decoded_streams()
         except DocumentRefused:
             raise
@@ -157,13 +171,14 @@ class _Objects:
     """Every object of the file, read once: declared sizes checked, active content noted,
     streams kept for measuring."""
 
-    def __init__(self, reader: pypdf.PdfReader):
+    def __init__(self, reader: pypdf.PdfReader, limits: Limits):
+        self.limits = limits
         self.active_content: set[str] = set()
         self.streams: list[StreamObject] = []
         references = [(number, generation) for generation, numbers in reader.xref.items()
                       for number in numbers]
         references += [(number, 0) for number in reader.xref_objStm]
-        if len(references) > MAX_OBJECTS:
+        if len(references) > limits.objects:
             raise LimitReachedError(f"{len(references)} objects")
         for number, generation in references:
             try:
@@ -182,7 +197,7 @@ class _Objects:
             if isinstance(item, DictionaryObject):
                 self._note(item)
                 if isinstance(item, StreamObject):
-                    _check_declared_size(item)
+                    _check_declared_size(item, self.limits)
                     self.streams.append(item)
                 pending.extend(value for value in dict.values(item)
                                if not isinstance(value, IndirectObject))
@@ -202,7 +217,7 @@ class _Objects:
 
     def measure_decoded_streams(self) -> None:
         """Decode what the generic filters would give, one stream at a time, never keeping it:
-        pypdf stops a stream past MAX_DECODED_STREAM_BYTES; the total is counted here."""
+        pypdf stops a stream past the stream limit; the total is counted here."""
         total = 0
         for stream in self.streams:
             filters = _filters(stream)
@@ -211,20 +226,20 @@ class _Objects:
             try:
                 size = len(decode_stream_data(stream))
             except LimitReachedError as exc:
-                raise _bomb(MAX_DECODED_STREAM_BYTES) from exc
+                raise _bomb(self.limits.decoded_stream) from exc
             except Exception:  # a damaged stream, which viewers give up on too
                 continue
             total += size
-            if total > MAX_DECODED_TOTAL_BYTES:
-                raise _bomb(MAX_DECODED_TOTAL_BYTES)
+            if total > self.limits.decoded_total:
+                raise _bomb(self.limits.decoded_total)
 
 
-def _check_declared_size(stream: StreamObject) -> None:
+def _check_declared_size(stream: StreamObject, limits: Limits) -> None:
     declared = max(_integer(stream, "/DL"), _image_bytes(stream),
                    *(_integer(parameters, "/Columns") * _integer(parameters, "/Rows") // 8
                      for parameters in _decode_parameters(stream)))
-    if declared > MAX_DECODED_STREAM_BYTES:
-        raise _bomb(MAX_DECODED_STREAM_BYTES)
+    if declared > limits.decoded_stream:
+        raise _bomb(limits.decoded_stream)
 
 
 def _image_bytes(stream: StreamObject) -> int:

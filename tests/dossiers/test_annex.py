@@ -1,6 +1,7 @@
 """The financial annex: XLSX template, strict import with every error at once, XLSX/ODS exports."""
 
 import datetime as dt
+import functools
 import io
 import zipfile
 from decimal import Decimal
@@ -62,7 +63,7 @@ def workbook_bytes(
     expenses: list[list] = (), financing: list[list] = (), content: AnnexContent | None = None
 ) -> bytes:
     """The real template, filled in with openpyxl as an applicant's spreadsheet would be."""
-    workbook = openpyxl.load_workbook(io.BytesIO(build_template(MEMBERS, CATEGORIES, content)))
+    workbook = openpyxl.load_workbook(io.BytesIO(template(content)))
     for row in expenses:
         workbook[EXPENSES].append(row)
     for row in financing:
@@ -89,8 +90,17 @@ def only_error(data: bytes) -> CellError:
 
 
 def template_sheet(name: str, content: AnnexContent | None = None):
-    data = build_template(MEMBERS, CATEGORIES, content)
-    return openpyxl.load_workbook(io.BytesIO(data))[name]
+    return openpyxl.load_workbook(io.BytesIO(template(content)))[name]
+
+
+def template(content: AnnexContent | None = None) -> bytes:
+    """The template's bytes; the empty one built once for the module (most tests fill it)."""
+    return empty_template() if content is None else build_template(MEMBERS, CATEGORIES, content)
+
+
+@functools.cache
+def empty_template() -> bytes:
+    return build_template(MEMBERS, CATEGORIES)
 
 
 # --- template --------------------------------------------------------------------------------

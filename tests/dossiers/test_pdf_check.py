@@ -9,13 +9,15 @@ import pypdf
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from guichet.core.uploads import format_size_fr
+from guichet.core.uploads import MEBIBYTE, format_size_fr
 from guichet.demo.dossiers import blank_pdf as minimal_pdf
 from guichet.dossiers.pdf_check import (
     CHUNK_BYTES,
+    LIMITS,
     MAX_DOCUMENT_BYTES,
     CheckedPdf,
     DocumentRefused,
+    Limits,
     check_pdf,
 )
 from tests import hostile_pdfs
@@ -214,8 +216,22 @@ def test_check_pdf_web_link_not_reported():
     assert check_pdf(io.BytesIO(hostile_pdfs.web_link())).active_content == ()
 
 
+def test_check_pdf_limits_of_a_dossier_by_default():
+    assert (LIMITS.decoded_stream, LIMITS.decoded_total, LIMITS.objects) == (
+        64 * MEBIBYTE, 256 * MEBIBYTE, 100_000)
+
+
 def test_check_pdf_flate_bomb_refused():
-    assert refusal(hostile_pdfs.flate_bomb()) == BOMB
+    # A stream of 2 MiB past a limit of 1 MiB trips as 100 MiB past 64 MiB does.
+    small = Limits(decoded_stream=MEBIBYTE)
+    assert refusal(hostile_pdfs.flate_bomb(2 * MEBIBYTE), limits=small) == (
+        "Le PDF contient des données qui dépassent 1 Mo une fois décompressées : il n'est pas "
+        "conservé.")
+
+
+def test_check_pdf_stream_at_the_limit_accepted():
+    exact = Limits(decoded_stream=MEBIBYTE)
+    assert check_pdf(io.BytesIO(hostile_pdfs.flate_bomb(MEBIBYTE)), limits=exact).pages == 1
 
 
 def test_check_pdf_declared_decoded_length_refused_before_decoding():
@@ -233,10 +249,14 @@ def test_check_pdf_declared_image_within_limit_accepted():
 
 
 def test_check_pdf_streams_beyond_total_refused():
-    data = hostile_pdfs.many_streams(5, 60 * 1024 * 1024)
+    # Five streams each within the stream limit, together past the total, as 5 × 60 MiB
+    # against 64 MiB and 256 MiB.
+    data = hostile_pdfs.many_streams(5, 960 * 1024)
+    limits = Limits(decoded_stream=MEBIBYTE, decoded_total=4 * MEBIBYTE)
 
-    assert refusal(data) == ("Le PDF contient des données qui dépassent 256 Mo une fois "
-                             "décompressées : il n'est pas conservé.")
+    assert refusal(data, limits=limits) == (
+        "Le PDF contient des données qui dépassent 4 Mo une fois décompressées : il n'est pas "
+        "conservé.")
 
 
 def test_check_pdf_declared_stream_length_beyond_file_refused():
@@ -247,6 +267,6 @@ def test_check_pdf_declared_stream_length_beyond_file_refused():
 
 
 def test_check_pdf_too_many_objects_refused():
-    assert refusal(hostile_pdfs.many_objects(100_001)) == (
+    assert refusal(hostile_pdfs.many_objects(1_001), limits=Limits(objects=1_000)) == (
         "Le PDF est trop complexe pour être vérifié (structure démesurée) : il n'est pas "
         "conservé.")
