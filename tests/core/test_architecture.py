@@ -68,3 +68,20 @@ def test_lint_imports_with_violations_fails_naming_each(tmp_path):
     assert "2 broken" in result.stdout
     missing = [named for _module, _line, named in VIOLATIONS if named not in result.stdout]
     assert not missing, result.stdout
+
+
+def _collected(markexpr: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "-m", markexpr], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return {line for line in done.stdout.splitlines() if "::" in line}
+
+
+@pytest.mark.integration
+def test_unit_loop_skipping_modules_loses_no_unit_test():
+    """`-m unit` does not import the modules a module-level marker makes integration or e2e
+    (tests/conftest.py); any other expression imports them all. Both find the same tests."""
+    quick = _collected("unit")
+    assert len(quick) > 800
+    assert quick == _collected("unit or unit")
