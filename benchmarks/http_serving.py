@@ -5,8 +5,10 @@ and benchmarks/portal.py do; then gunicorn serves it with the normal settings pl
 benchmark-only middleware that returns each response's SQL query count (benchmarks/
 http_server/), and a client on the same machine times the staff list, the staff dossier
 page, the committee page, the applicant's dossier page (10 members, 300 budget lines) and the
-submission (GET the form, read its CSRF token, POST; the receipt PDF and mails are made in the
-request, as without a broker). GUICHET_ENV=test: plain HTTP cookies and a fast password
+submission (GET the form, read its CSRF token, POST). The server runs as in production, with
+Redis as cache and broker: the POST writes the receipt PDF and the mails to the outbox and
+hands them to the broker after commit; no Celery worker runs meanwhile, so that the figures are
+the web tier's alone. GUICHET_ENV=test: plain HTTP cookies and a fast password
 hasher; otherwise the production stack (DEBUG off, cached templates, persistent connections).
 (Not `http.py`: in this folder that name would hide the standard library's `http` from
 every benchmark.) Run: `.venv/bin/python benchmarks/http_serving.py` (PostgreSQL at
@@ -176,7 +178,7 @@ def time_submissions(browser: Browser, drafts: list[int]) -> dict:
         post_ms.append(elapsed)
         post_server.append(measured)
     return {"form": summary(form_ms, form_server, 0),
-            "post_with_receipt_pdf_and_mails": summary(post_ms, post_server, 0)}
+            "post": summary(post_ms, post_server, 0)}
 
 
 def throughput(base: str, email: str, path: str, clients: int, seconds: float) -> dict:
@@ -213,12 +215,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_environment(database_url: str, data_dir: str) -> dict:
+def server_environment(database_url: str, data_dir: str, redis_url: str) -> dict:
     """The server's settings: the normal ones plus the query-count middleware, and this
     checkout's code first (the shared virtualenv may hold another checkout's)."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GUICHET_ENV": "test",
-        "DATABASE_URL": database_url, "GUICHET_DATA_DIR": data_dir,
+        "DATABASE_URL": database_url, "GUICHET_DATA_DIR": data_dir, "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "http_settings",
         "PYTHONPATH": os.pathsep.join([str(BENCHMARKS / "http_server"), str(ROOT)]),
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
@@ -247,16 +249,16 @@ def markdown(results: dict) -> str:
     lines = [
         "# HTTP latency through gunicorn", "",
         f"`benchmarks/http_serving.py`, {results['date']}: `guichet serve` with "
-        f"{results['workers']} sync workers on PostgreSQL, {results['dossiers']} submitted "
-        "dossiers, client on the "
+        f"{results['workers']} sync workers on PostgreSQL, Redis as cache and broker (no "
+        f"Celery worker running), {results['dossiers']} submitted dossiers, client on the "
         "same shared 2-core machine (one request at a time; HTTP/1.0-style, a connection per "
         "request as gunicorn's sync workers do). Times are measured by the client (network, "
         "gunicorn, Django, templates); queries are counted in the server by a benchmark-only "
         "middleware (`X-Query-Count`), session and authentication queries included.", "",
         "",
-        f"Load average of the machine when it started: {results['load_average']} (other "
-        "sessions' test suites): wall times are inflated accordingly; the server CPU time "
-        "per request (`X-CPU-Ms`, the worker thread's own CPU) is the steadier figure.", "",
+        f"Load average of the machine when it started: {results['load_average']}. The server "
+        "CPU time per request (`X-CPU-Ms`, the worker thread's own CPU) is the figure that "
+        "other load on the machine disturbs least.", "",
         "| request | median ms | p95 ms | max ms | server CPU median ms | runs | SQL queries "
         "| bytes |",
         "|---|---:|---:|---:|---:|---:|---|---:|"]
@@ -283,6 +285,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="guichet_bench_http")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/10",
+                        help="a Redis database for this run alone (flushed)")
     options = parser.parse_args()
     load_at_start = os.getloadavg()
     database_url = fresh_database(options.admin_url, options.database)
@@ -293,7 +297,10 @@ def main() -> None:
 
         fixtures = seed(options.dossiers, options.submissions, options.instructed)
         connections.close_all()
-        environment = server_environment(database_url, data_dir)
+        import redis
+
+        redis.Redis.from_url(options.redis).flushdb()
+        environment = server_environment(database_url, data_dir, options.redis)
         port = free_port()
         server = serve(environment, port, Path(data_dir) / "serve.log")
         try:
@@ -315,8 +322,8 @@ def main() -> None:
             }
             submission = time_submissions(applicant, fixtures["drafts"])
             pages["submission: GET the form"] = submission["form"]
-            pages["submission: POST (receipt PDF and mails in the request)"] = \
-                submission["post_with_receipt_pdf_and_mails"]
+            pages["submission: POST (receipt PDF and mails handed to the worker)"] = \
+                submission["post"]
             load = throughput(base, "bench-staff@example.fr",
                               f"/instruction/appels/{code}/dossiers/", options.clients,
                               options.seconds)

@@ -52,6 +52,26 @@ RECEIPT_FILE = re.compile(rb"accuse-reception-([A-Za-z0-9_.-]+?)\.pdf")
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
+def postgres_cpu() -> float:
+    """CPU seconds of PostgreSQL's server processes alive now (the connections of this run
+    persist through it)."""
+    return sum(cpu_seconds(int(entry.name)) for entry in Path("/proc").iterdir()
+               if entry.name.isdigit() and _command(entry).startswith(b"postgres"))
+
+
+def stolen_cpu() -> float:
+    """Seconds of CPU stolen from this virtual machine by its host, all CPUs (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
+def _command(entry: Path) -> bytes:
+    try:
+        return (entry / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -174,6 +194,9 @@ def server_environment(database_url: str, redis_url: str, smtp_port: int, folder
         "PYTHONUNBUFFERED": "1",
         # The code of this tree, whatever the shared virtualenv's editable install points to.
         "PYTHONPATH": str(ROOT),
+        # To try another CPU priority for the background processes.
+        **({"WORKER_NICENESS": os.environ["WORKER_NICENESS"]}
+           if "WORKER_NICENESS" in os.environ else {}),
     }
 
 
@@ -555,7 +578,8 @@ def write_report(result: dict, name: str) -> None:
     lines = [
         f"# Submission surge ({result['when']})", "",
         f"{result['count']} applicants, {result['clients']} concurrent clients, gunicorn "
-        f"{result['gunicorn_workers']} workers, 1 Celery worker (concurrency "
+        f"{result['gunicorn_workers']} workers ({result['gunicorn_threads']} thread(s) each), "
+        "1 Celery worker (concurrency "
         f"{result['celery_concurrency']}) + scheduler, Redis, PostgreSQL, SMTP sink; "
         f"faults: {'yes' if result['faults'] else 'no'}; Celery worker "
         f"{'started after the surge' if result['worker_after'] else 'running throughout'}. "
@@ -574,6 +598,9 @@ def write_report(result: dict, name: str) -> None:
         f"| errors | {len(run['errors'])} |",
         f"| gunicorn CPU per submission (ms; GET + POST, workers killed excepted) | "
         f"{run['web_cpu_ms_per_submission']} |",
+        "| CPU seconds used during the surge (processes killed excepted) | "
+        + ", ".join(f"{name} {seconds}" for name, seconds in result["surge_cpu_s"].items())
+        + f" (of {round(2 * run['seconds'], 1)} on 2 cores) |",
         f"| server CPU per request, median (ms; the worker thread's own, X-CPU-Ms): GET / POST "
         f"| {run['get_server_cpu_p50_ms']} / {run['post_server_cpu_p50_ms']} "
         f"(POST p95 {run['post_server_cpu_p95_ms']}) |",
@@ -620,6 +647,10 @@ def main() -> int:
                         help="seconds to wait for the outbox after the surge (default: 120 + "
                              "1.5 per submission: a receipt PDF takes about a second to render "
                              "on a loaded 2-core machine)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gunicorn worker (more than 1: the gthread worker)")
+    parser.add_argument("--celery-concurrency", type=int, default=2,
+                        help="processes of the Celery worker's pool")
     parser.add_argument("--name", default="surge", help="results file name")
     parser.add_argument("--keep", action="store_true", help="keep the database and folder")
     options = parser.parse_args()
@@ -641,6 +672,7 @@ def main() -> int:
     smtp_port, port = free_port(), free_port()
     env = server_environment(database_url, options.redis, smtp_port, folder,
                              secrets.token_urlsafe(50))
+    env["GUNICORN_THREADS"] = str(options.threads)
     started = time.perf_counter()
     setup_django(env)
     applicants = seed(options.count)
@@ -651,7 +683,7 @@ def main() -> int:
     connection.close()
     sink = MailSink(folder / "mails", smtp_port)
     sink.controller.start()
-    celery_concurrency = 2
+    celery_concurrency = options.celery_concurrency
     services = {"gunicorn": gunicorn("gunicorn", port, env, folder, measured=True),
                 "celery-worker": celery_worker(env, folder, celery_concurrency),
                 "celery-scheduler": celery_scheduler(env, folder)}
@@ -662,7 +694,9 @@ def main() -> int:
                 service.start()
         wait_until_ready(f"http://127.0.0.1:{port}", services["gunicorn"])
         load_before = round(os.getloadavg()[0], 2)
-        web_cpu_before = services["gunicorn"].cpu()
+        cpu_before = {name: service.cpu() for name, service in services.items()}
+        database_cpu_before, clients_cpu_before = postgres_cpu(), time.process_time()
+        steal_before = stolen_cpu()
         work = queue.Queue()
         for applicant in applicants:
             work.put(applicant)
@@ -679,7 +713,13 @@ def main() -> int:
         for client in clients:
             client.join()
         seconds = time.perf_counter() - start
-        web_cpu = services["gunicorn"].cpu() - web_cpu_before
+        surge_cpu = {name: round(service.cpu() - cpu_before[name], 1)
+                     for name, service in services.items()}
+        surge_cpu["postgresql"] = round(postgres_cpu() - database_cpu_before, 1)
+        surge_cpu["the clients"] = round(time.process_time() - clients_cpu_before, 1)
+        # CPU time the hypervisor gave to other machines while this one's processes waited.
+        surge_cpu["stolen by the host"] = round(stolen_cpu() - steal_before, 1)
+        web_cpu = surge_cpu["gunicorn"]
         load_after = round(os.getloadavg()[0], 2)
         done.set()
         faults.join()
@@ -698,7 +738,8 @@ def main() -> int:
             "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "count": options.count, "clients": options.clients, "faults": options.faults,
             "worker_after": options.worker_after,
-            "gunicorn_workers": 2, "celery_concurrency": celery_concurrency,
+            "gunicorn_workers": 2, "gunicorn_threads": options.threads,
+            "celery_concurrency": celery_concurrency,
             "load_before": load_before, "load_after": load_after,
             "run": {"seconds": round(seconds, 1),
                     "submissions_per_s": round(tally.submitted / seconds, 1),
@@ -719,11 +760,15 @@ def main() -> int:
                     "post_queries": sorted(set(tally.post_queries)),
                     "retried": tally.retried, "retried_with_receipt": tally.retried_with_receipt,
                     "errors": tally.errors},
+            "surge_cpu_s": surge_cpu,
             "outbox_pending": pending, "outbox_drain_s": drain_s,
             "fault_log": fault_log, "checks": checks, "rss_mib": rss,
             "restarts": {name: service.starts - 1 for name, service in services.items()},
             "problems": problems,
         }
+        slowest = sorted(range(len(tally.post_ms)), key=tally.post_ms.__getitem__)[-8:]
+        print("slowest POSTs (their rank in completion order, ms):",
+              [(rank, round(tally.post_ms[rank])) for rank in slowest])
         write_report(result, options.name)
         print(json.dumps(result, indent=2, ensure_ascii=False))
         print(f"LOST OR BROKEN: {', '.join(problems)}" if problems else "nothing lost",

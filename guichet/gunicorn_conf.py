@@ -60,6 +60,17 @@ else:  # counts of a previous run would be added to this one's
         stale.unlink()
 
 
+def when_ready(server):
+    """The application is loaded, no worker forked yet: do its lazy first-request work here,
+    once for every worker (guichet/core/warmup.py)."""
+    # Imported here: the configuration loads before the application.
+    from guichet import celery  # noqa: PLC0415
+    from guichet.core.warmup import warm_up  # noqa: PLC0415
+
+    warm_up()
+    celery.warm_up()
+
+
 def pre_fork(server, worker):
     gc.freeze()  # everything allocated so far is permanent: no collection scans it again
     gc.enable()

@@ -211,7 +211,8 @@ TEMPLATES = [{
             "django.template.context_processors.i18n",
             "django.contrib.auth.context_processors.auth",
             "django.contrib.messages.context_processors.messages",
-            "dsfr.context_processors.site_config",
+            # Not django-dsfr's `site_config`: it read the DsfrConfig table twice per page, a
+            # table only Django's admin edits, which Guichet does not install.
         ],
         # Templates are compiled once per process (Hypha renders without a cached loader).
         "loaders": [("django.template.loaders.cached.Loader", _loaders)],

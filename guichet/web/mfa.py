@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
+from guichet.review.permissions import opens_backoffice
+
 BACKOFFICE = "/instruction/"
 
 
@@ -27,5 +29,5 @@ class StaffTwoFactorMiddleware:
     def _must_enrol(request) -> bool:
         user = request.user
         return (request.path.startswith(BACKOFFICE) and user.is_authenticated
-                and (user.is_superuser or user.has_perm("review.open_backoffice"))
+                and opens_backoffice(user)
                 and not is_mfa_enabled(user, [Authenticator.Type.TOTP]))

@@ -19,6 +19,7 @@ from guichet.core.http import PDF, download, run_service
 from guichet.core.pdf import render_pdf
 from guichet.notifications.selectors import notifications_of
 from guichet.notifications.services import mark_read, set_mail_digest
+from guichet.review.permissions import opens_backoffice
 from guichet.rules.dossier import json_schema
 from guichet.web.forms import LanguageForm
 
@@ -63,7 +64,7 @@ def notifications(request):
     """The signed-in person's notifications, newest first (applicants and staff alike)."""
     return render(request, "web/notifications.html", {
         "rows": notifications_of(request.user),
-        "staff": request.user.has_perm("review.open_backoffice")})
+        "staff": opens_backoffice(request.user)})
 @login_required
 @require_GET
 def account(request):
@@ -88,7 +89,7 @@ def read_notifications(request):
 @require_POST
 def mail_preference(request):
     """Staff choose one mail per notification or a daily digest."""
-    if not request.user.has_perm("review.open_backoffice"):
+    if not opens_backoffice(request.user):
         return redirect("web:notifications")
     set_mail_digest(request.user, request.POST.get("digest") == "1")
     messages.success(request, _("Préférence d'envoi enregistrée."))

@@ -27,20 +27,60 @@ def _niceness_once_celery_runs(process: subprocess.Popen, timeout_s: float = 60)
     raise AssertionError("the worker did not start Celery")
 
 
-@pytest.mark.integration
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
-@pytest.mark.parametrize(("setting", "lowered_by"), [(None, 10), ("3", 3), ("0", 0)])
-def test_worker_command_lowers_its_cpu_priority(tmp_path, setting, lowered_by):
+def _start_worker(tmp_path, setting=None, own_session=False) -> subprocess.Popen:
     env = {**os.environ, "REDIS_URL": NO_BROKER_NEEDED, "GUICHET_DATA_DIR": str(tmp_path),
            "PYTHONPATH": str(ROOT)}
     env.pop("WORKER_NICENESS", None)
     if setting is not None:
         env["WORKER_NICENESS"] = setting
-    process = subprocess.Popen([str(GUICHET), "worker", "--concurrency=1"], env=env,
-                               cwd=tmp_path, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    return subprocess.Popen([str(GUICHET), "worker", "--concurrency=1"], env=env,
+                            cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=own_session)
+
+
+def _autogroup_nice(pid: int | str) -> int:
+    return int(Path(f"/proc/{pid}/autogroup").read_text().split("nice")[1])
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize(("setting", "lowered_by"), [(None, 10), ("3", 3), ("0", 0)])
+def test_worker_command_lowers_its_cpu_priority(tmp_path, setting, lowered_by):
+    process = _start_worker(tmp_path, setting)
     try:
         assert _niceness_once_celery_runs(process) == min(19, os.nice(0) + lowered_by)
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(),
+                    reason="a kernel without autogroups has no session groups to lower")
+def test_worker_command_in_its_own_session_lowers_its_session_group(tmp_path):
+    """Each session is a scheduling group: a worker that leads its own (as a supervisor
+    starts it) must lower the group, or its own nice value counts for nothing against the web
+    server's group."""
+    process = _start_worker(tmp_path, "7", own_session=True)
+    try:
+        _niceness_once_celery_runs(process)
+        assert _autogroup_nice(process.pid) == 7
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(),
+                    reason="a kernel without autogroups has no session groups to lower")
+def test_worker_command_sharing_a_session_leaves_the_session_group_alone(tmp_path):
+    """A worker started beside the web server in one session (a shell, a process manager)
+    must not slow the whole session down."""
+    before = _autogroup_nice("self")
+    process = _start_worker(tmp_path, "7")
+    try:
+        assert _niceness_once_celery_runs(process) == min(19, os.nice(0) + 7)
+        assert _autogroup_nice(process.pid) == _autogroup_nice("self") == before
     finally:
         process.kill()
         process.wait()

@@ -10,6 +10,7 @@ from guichet.calls.models import WebhookEvent
 from guichet.core import labels
 from guichet.core.clock import now
 from guichet.notifications.selectors import unread_count
+from guichet.review import permissions
 from guichet.review.selectors import Waiting, total, waiting_total
 
 register = template.Library()
@@ -28,6 +29,12 @@ def rule_message(result) -> str:
 def unread_notifications(user) -> int:
     """How many notifications the person has not read (the header's badge)."""
     return unread_count(user) if user.is_authenticated else 0
+
+
+@register.filter
+def opens_backoffice(user) -> bool:
+    """`{% if user|opens_backoffice %}`: the person serves a call (the back office's link)."""
+    return permissions.opens_backoffice(user)
 
 
 @register.simple_tag(takes_context=True)
