@@ -34,6 +34,7 @@ from guichet.grants.decisions import decision_letter_pdf
 from guichet.grants.models import Decision, Grant, Payment, Report
 from guichet.notifications.kinds import Kind
 from guichet.notifications.models import Notification
+from guichet.notifications.outbox import message_id
 from guichet.notifications.selectors import kind_label
 from guichet.notifications.services import record_in_app
 from guichet.review.models import Assignment, ExpertProfile, Role
@@ -293,6 +294,9 @@ def send_notification(kind: str, context: dict, language: str | None = None) -> 
         messages += _messages(kind, localised, group, reader_language)
     if not messages:
         return 0
+    for index, message in enumerate(messages):
+        if (stable_id := message_id(index)) is not None:
+            message.extra_headers["Message-ID"] = stable_id
     with get_connection() as connection:
         return connection.send_messages(messages) or 0
 

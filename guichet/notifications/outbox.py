@@ -7,13 +7,16 @@ while it is pending, so a row is done at most once however often it is relayed; 
 recorded and retried with exponential backoff, then left failed for staff to retry.
 """
 
+import contextvars
 import dataclasses
 import datetime as dt
 import logging
 import uuid
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 
 from guichet.core.clock import now as server_now
@@ -21,6 +24,7 @@ from guichet.core.request_id import bound_request_id, current_request_id
 from guichet.notifications.models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger("guichet.outbox")
+_running = contextvars.ContextVar("outbox_row", default=None)
 
 # What a row may ask for: its `task` names one of these functions, called with its payload.
 TASKS = {
@@ -106,8 +110,12 @@ def run(pk: int) -> Outcome:
             return Outcome("busy")
         if message.status != OutboxStatus.PENDING:
             return Outcome(message.status)
-        with bound_request_id(message.request_id):
-            return _do(message)
+        token = _running.set(message)
+        try:
+            with bound_request_id(message.request_id):
+                return _do(message)
+        finally:
+            _running.reset(token)
 
 
 def _do(message: OutboxMessage) -> Outcome:
@@ -127,6 +135,21 @@ def _do(message: OutboxMessage) -> Outcome:
     logger.info("outbox row %s (%s) done, attempt %s", message.pk, message.task,
                 message.attempts)
     return Outcome(OutboxStatus.SENT)
+
+
+def message_id(index: int) -> str | None:
+    """The Message-ID of the `index`-th mail sent by the outbox row running now, the same at
+    every attempt: a worker that dies after the SMTP server took a mail but before the row is
+    marked sent makes the sweep send it again, and receivers recognise the copy by this id.
+    Unique to this row and instance (an HMAC with the secret key), revealing neither; None
+    outside an outbox row."""
+    message = _running.get()
+    if message is None:
+        return None
+    stem = salted_hmac("guichet.outbox.message-id", f"{message.pk}:{message.idempotency_key}",
+                       algorithm="sha256").hexdigest()[:40]
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<{stem}.{index}@{domain}>"
 
 
 def backoff(attempts: int) -> float:

@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, transaction
 
 from guichet.audit.models import AuditEvent
+from guichet.calls.models import Wave
 from guichet.celery import app
 from guichet.core.jsonlog import JsonFormatter
 from guichet.core.request_id import RequestIdFilter, bound_request_id, current_request_id
@@ -140,6 +141,39 @@ def test_outbox_running_a_row_twice_sends_once(
     assert outbox.run(row.pk).status == OutboxStatus.SENT
     outbox.relay(row.pk)
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_outbox_mail_sent_again_after_a_crash_keeps_its_message_id(
+        settings, dossier, people, mailoutbox, django_capture_on_commit_callbacks):
+    """The worker died after the SMTP server took the mail, before the row was marked sent:
+    the copy the sweep sends carries the same Message-ID, so receivers drop it."""
+    settings.DEFAULT_FROM_EMAIL = "Guichet <ne-pas-repondre@guichet.example.org>"
+    lead, _member = people
+    with django_capture_on_commit_callbacks(execute=False):
+        membership.invite_member(dossier, "partenaire@example.fr", lead)
+        membership.invite_member(dossier, "autre@example.fr", lead)
+    first, second = OutboxMessage.objects.order_by("pk")
+    outbox.run(first.pk)
+    OutboxMessage.objects.filter(pk=first.pk).update(status=OutboxStatus.PENDING)  # no done mark
+    outbox.run(first.pk)
+    outbox.run(second.pk)
+    ids = [message.message()["Message-ID"] for message in mailoutbox]
+    assert [message.to for message in mailoutbox] == [
+        ["partenaire@example.fr"], ["partenaire@example.fr"], ["autre@example.fr"]]
+    assert ids[0] == ids[1]
+    assert ids[2] != ids[0]
+    assert ids[0].startswith("<")
+    assert ids[0].endswith(".0@guichet.example.org>")
+
+
+@pytest.mark.django_db
+def test_mail_sent_outside_the_outbox_gets_a_fresh_message_id(dossier, people, mailoutbox):
+    context = {"dossier": dossier.pk, "wave": Wave.objects.filter(call=dossier.call).first().pk}
+    send_notification(Kind.DRAFT_REMINDER, context)
+    send_notification(Kind.DRAFT_REMINDER, context)
+    first, again = (message.message()["Message-ID"] for message in mailoutbox)
+    assert first != again
 
 
 @pytest.mark.django_db
