@@ -289,6 +289,19 @@ class AnnotationForm(DsfrBaseForm):
                            widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class DossierLabelForm(DsfrBaseForm):
+    """Put one of the call's labels on a dossier, or take it off."""
+
+    label = forms.ModelChoiceField(label=_("Étiquette"), queryset=None)
+    present = forms.TypedChoiceField(
+        label=_("Action"), choices=[("oui", _("Ajouter")), ("non", _("Retirer"))],
+        coerce=lambda value: value == "oui")
+
+    def __init__(self, *args, labels, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["label"].queryset = labels
+
+
 class IdListField(forms.Field):
     """Repeated ids of a form (checked boxes); one that is not an id is refused."""
 

@@ -373,11 +373,17 @@ def _lead_name(dossier: Dossier) -> str:
     lead = next((m for m in dossier.consortium.members.all() if m.is_lead), None)
     return lead.organisation.name if lead else "—"
 def workbench_data(dossier: Dossier, user) -> dict:
-    """The dossier's labels, and for staff of the call only (never experts) its private
-    annotations and its followers."""
+    """The dossier's labels, and for staff of the call only (never experts) the call's other
+    labels, its private annotations and its followers."""
     staff = user.has_perm("review.annotate", dossier)
+    call_labels = list(Label.objects.filter(call_id=dossier.call_id).annotate(
+        on_dossier=Exists(Label.dossiers.through.objects.filter(label=OuterRef("pk"),
+                                                                dossier=dossier))))
     return {
-        "labels": list(dossier.labels.all()), "staff_of_call": staff,
+        "labels": [label for label in call_labels if label.on_dossier], "staff_of_call": staff,
+        # What the label form offers to add (staff of the call only).
+        "other_labels": [label for label in call_labels if not label.on_dossier] if staff
+        else [],
         "annotations": dossier.annotations.select_related("author") if staff else [],
         "followers": [follow.user for follow in dossier.follows.select_related("user")
                       .order_by("created_at", "pk")] if staff else [],

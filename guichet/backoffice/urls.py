@@ -33,6 +33,7 @@ urlpatterns = [
     path("dossiers/<int:pk>/archive.zip", archives.dossier_archive, name="dossier-archive"),
     path("dossiers/<int:pk>/", dossiers.dossier_detail, name="dossier"),
     path("dossiers/<int:pk>/complet/", dossiers.dossier_full, name="dossier-full"),
+    path("dossiers/<int:pk>/etiquettes/", workbench.label_dossier, name="label-dossier"),
     path("dossiers/<int:pk>/annotations/", workbench.annotate, name="annotate"),
     path("dossiers/<int:pk>/suivi/", workbench.follow, name="follow"),
     path("dossiers/<int:pk>/pieces/<int:document_pk>/", dossiers.staff_document,

@@ -3,16 +3,19 @@ private annotations (never shown to applicants nor experts) and follows."""
 
 import datetime as dt
 import io
+import json
 import re
 
 import openpyxl
 import pytest
 
+from guichet.audit.actions import AuditAction
+from guichet.audit.models import AuditEvent
 from guichet.core.clock import PARIS
 from guichet.dossiers.models import Dossier
 from guichet.dossiers.services import submit
 from guichet.review import workbench
-from guichet.review.models import Assignment, ExpertProfile, Role
+from guichet.review.models import Assignment, ExpertProfile, Label, Role
 from tests.factories import (
     bulk_submitted_dossiers,
     database_state,
@@ -21,6 +24,7 @@ from tests.factories import (
     portal_addresses,
     staff,
 )
+from tests.html import select, text
 
 pytestmark = pytest.mark.django_db
 LIST = "/instruction/appels/deffinum/dossiers/"
@@ -176,3 +180,66 @@ def test_export_checked_refused_says_which_field(client, deffinum, instructor, p
     response = client.post(f"{LIST}export-coches/", post, follow=True)
     assert response.status_code == 200
     assert re.search(rf'fr-alert--error[^>]*><p>{field} :', response.content.decode())
+
+
+def _label_options(page: str) -> list[str]:
+    return [text(option) for option in select(page, '[data-testid="label-form"] option')]
+
+
+def test_dossier_page_label_form_puts_a_label_on_and_takes_it_off(client, annotated, deffinum,
+                                                                 team):
+    phare = workbench.create_label(deffinum, team["admin"], "Dossier phare", "green-menthe")
+    workbench.create_label(deffinum, team["admin"], "À revoir", "orange-terre-battue")
+    client.force_login(team["instructor"])
+    page_url = f"/instruction/dossiers/{annotated.pk}/"
+    assert _label_options(client.get(page_url).content.decode()) == ["Dossier phare",
+                                                                     "À revoir"]
+    response = client.post(f"{page_url}etiquettes/", {"label": phare.pk, "present": "oui"},
+                           follow=True)
+    page = response.content.decode()
+    assert "Étiquettes du dossier mises à jour." in page
+    assert [text(badge) for badge in select(page, '[data-testid="labels"] .fr-badge')] == [
+        "Dossier phare"]
+    assert _label_options(page) == ["À revoir"]
+    assert list(annotated.labels.all()) == [phare]
+    client.post(f"{page_url}etiquettes/", {"label": phare.pk, "present": "non"})
+    assert list(annotated.labels.all()) == []
+    changes = AuditEvent.objects.filter(action=AuditAction.DOSSIER_LABELS_CHANGED,
+                                        object_id=str(annotated.pk))
+    assert [json.loads(event.details)["present"]
+            for event in changes.order_by("sequence")] == [True, False]
+
+
+@pytest.mark.parametrize(("post", "field"), [
+    ({"label": "OTHER", "present": "oui"}, "Étiquette"),
+    ({"label": "1 OR 1=1", "present": "oui"}, "Étiquette"),
+    ({"label": "PHARE", "present": "=cmd|' /C calc'!A0"}, "Action"),
+    ({"present": "oui"}, "Étiquette")])
+def test_dossier_page_label_form_hostile_input_says_which_field_and_changes_nothing(
+        client, annotated, deffinum, other_call, team, post, field):
+    phare = workbench.create_label(deffinum, team["admin"], "Dossier phare", "green-menthe")
+    elsewhere = Label.objects.create(call=other_call, name="Ailleurs", colour="blue-ecume")
+    post = {name: {"OTHER": elsewhere.pk, "PHARE": phare.pk}.get(value, value)
+            for name, value in post.items()}
+    client.force_login(team["instructor"])
+    before = database_state()
+    response = client.post(f"/instruction/dossiers/{annotated.pk}/etiquettes/", post,
+                           follow=True)
+    assert response.status_code == 200
+    assert re.search(rf'fr-alert--error[^>]*><p>{field} :', response.content.decode())
+    assert database_state() == before
+
+
+def test_dossier_page_label_form_not_offered_to_an_expert_and_refused(client, annotated,
+                                                                      deffinum, team):
+    phare = workbench.create_label(deffinum, team["admin"], "Dossier phare", "green-menthe")
+    expert = staff(deffinum, "expert@example.fr", Role.EXPERT)
+    profile = ExpertProfile.objects.create(user=expert, call=deffinum, sectors=["btp"])
+    Assignment.objects.create(dossier=annotated, expert=profile, created_at=ASSIGNED)
+    client.force_login(expert)
+    assert select(client.get(f"/instruction/dossiers/{annotated.pk}/").content.decode(),
+                  '[data-testid="label-form"]') == []
+    response = client.post(f"/instruction/dossiers/{annotated.pk}/etiquettes/",
+                           {"label": phare.pk, "present": "oui"})
+    assert response.status_code == 403
+    assert list(annotated.labels.all()) == []

@@ -112,6 +112,18 @@ def create_label(request, code):
 
 @login_required
 @require_POST
+def label_dossier(request, pk):
+    """One label put on the dossier or taken off, from the dossier's page."""
+    dossier = staff_dossier(request.user, pk, "review.label")
+    form = forms.DossierLabelForm(request.POST, labels=call_labels(dossier.call))
+    _run(request, form, lambda: workbench.set_label(
+        dossier, request.user, form.cleaned_data["label"],
+        present=form.cleaned_data["present"]), _("Étiquettes du dossier mises à jour."))
+    return redirect("backoffice:dossier", dossier.pk)
+
+
+@login_required
+@require_POST
 def annotate(request, pk):
     dossier = staff_dossier(request.user, pk, "review.annotate")
     return dossier_action(request, dossier, forms.AnnotationForm(request.POST),
