@@ -202,6 +202,8 @@ def step(request, pk, step):
 def _render_step(request, dossier, step, context):
     space = workspace(dossier, request.user, now())
     defaults = _default_forms(step, space, request)
+    # A dossier never submitted (no receipt number) has no correction request nor decision.
+    after_submission = step == "depot" and dossier.receipt_number is not None
     return render(request, f"portal/step_{step}.html", {
         **defaults, **context, "space": space, "dossier": dossier, "step": step,
         "current_label": dict(STEPS)[step],
@@ -209,8 +211,8 @@ def _render_step(request, dossier, step, context):
         "completion": step_completion(space),
         "next_step": dict(zip(STEP_IDS, [*STEP_IDS[1:], None], strict=True))[step],
         "timeline": timeline(dossier) if step == "depot" else [],
-        "correction": open_correction(dossier) if step == "depot" else None,
-        "decision": published_decision(dossier) if step == "depot" else None,
+        "correction": open_correction(dossier) if after_submission else None,
+        "decision": published_decision(dossier) if after_submission else None,
     })
 
 

@@ -9,6 +9,8 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from odf.opendocument import load as load_ods
 from odf.table import TableCell
 from odf.text import P
@@ -310,6 +312,24 @@ def test_portal_dossier_page_queries_bounded_with_big_consortium(
         assert response.status_code == 200
     with django_assert_max_num_queries(15):
         assert client.get(f"/dossiers/{big.pk}/verdict/").status_code == 200
+
+
+def test_deposit_step_of_a_draft_reads_no_correction_nor_decision(client, open_call,
+                                                                   example_document):
+    """A dossier never submitted has neither: the step a deadline's surge loads before each
+    submission does not ask for them; once submitted, it does."""
+    dossier = make_dossier(example_document)
+    lead, _member = lead_and_member(dossier)
+    client.force_login(lead)
+    tables = ("dossiers_correctionrequest", "grants_decision")
+    with CaptureQueriesContext(connection) as draft_queries:
+        assert client.get(f"/dossiers/{dossier.pk}/etape/depot/").status_code == 200
+    submit(dossier, by=lead)
+    with CaptureQueriesContext(connection) as submitted_queries:
+        assert client.get(f"/dossiers/{dossier.pk}/etape/depot/").status_code == 200
+    assert not [q for q in draft_queries.captured_queries if any(t in q["sql"] for t in tables)]
+    for table in tables:
+        assert any(table in q["sql"] for q in submitted_queries.captured_queries), table
 
 
 def test_submit_accepts_dossier_once_its_required_documents_are_attached(
