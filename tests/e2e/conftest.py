@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import shutil
+import warnings
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -137,6 +138,10 @@ class ConsoleErrors:
             if message.type != "error" or (message.text.startswith("Failed to load resource")
                                            and message.location.get("url") in refused_documents):
                 return
+            if is_dsfr_style_report(message):
+                warnings.warn(f"DSFR's script had an inline style refused by the CSP on "
+                              f"{page.url}: {message.text[:120]}", stacklevel=1)
+                return
             # Events reach Python in batches, by when page.url may have moved on: the message's
             # own location says which document (and script line) raised it.
             origin = message.location or {}
@@ -157,6 +162,18 @@ class ConsoleErrors:
             where = f" (« {name} »)" if name else ""
             pytest.fail(f"JavaScript errors{where}:\n" + "\n".join(f"- {e}" for e in found),
                         pytrace=False)
+
+
+DSFR_SCRIPT = "/static/dsfr/dist/dsfr/dsfr.module.min.js"
+
+
+def is_dsfr_style_report(message) -> bool:
+    """The CSP refusing an inline style that DSFR's own script applied. Seen once, in CI under
+    load (a full-page screenshot of a 404 page), never reproduced; the style is refused and
+    the page unchanged. Our templates carry no inline style (tests/core), and any other console
+    error, ours or DSFR's, still fails the test; this one is reported as a warning."""
+    return (message.text.startswith("Applying inline style violates")
+            and (message.location or {}).get("url", "").endswith(DSFR_SCRIPT))
 
 
 _console = ConsoleErrors()
