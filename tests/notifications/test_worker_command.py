@@ -1,5 +1,6 @@
 """`guichet worker` runs below the web processes' CPU priority (WORKER_NICENESS)."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -27,60 +28,58 @@ def _niceness_once_celery_runs(process: subprocess.Popen, timeout_s: float = 60)
     raise AssertionError("the worker did not start Celery")
 
 
-def _start_worker(tmp_path, setting=None, own_session=False) -> subprocess.Popen:
+@contextlib.contextmanager
+def _running_worker(tmp_path, setting=None, own_session=False):
+    """`guichet worker` started (in a session of its own or this one's), once it has become
+    Celery: its pid and nice value; killed afterwards."""
     env = {**os.environ, "REDIS_URL": NO_BROKER_NEEDED, "GUICHET_DATA_DIR": str(tmp_path),
            "PYTHONPATH": str(ROOT)}
     env.pop("WORKER_NICENESS", None)
     if setting is not None:
         env["WORKER_NICENESS"] = setting
-    return subprocess.Popen([str(GUICHET), "worker", "--concurrency=1"], env=env,
-                            cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=own_session)
+    process = subprocess.Popen([str(GUICHET), "worker", "--concurrency=1"], env=env,
+                               cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=own_session)
+    try:
+        yield process.pid, _niceness_once_celery_runs(process)
+    finally:
+        process.kill()
+        process.wait()
 
 
 def _autogroup_nice(pid: int | str) -> int:
     return int(Path(f"/proc/{pid}/autogroup").read_text().split("nice")[1])
 
 
+NEEDS_AUTOGROUPS = pytest.mark.skipif(
+    not Path("/proc/self/autogroup").exists(),
+    reason="a kernel without autogroups has no session groups to lower")
+
+
 @pytest.mark.integration
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 @pytest.mark.parametrize(("setting", "lowered_by"), [(None, 10), ("3", 3), ("0", 0)])
 def test_worker_command_lowers_its_cpu_priority(tmp_path, setting, lowered_by):
-    process = _start_worker(tmp_path, setting)
-    try:
-        assert _niceness_once_celery_runs(process) == min(19, os.nice(0) + lowered_by)
-    finally:
-        process.kill()
-        process.wait()
+    with _running_worker(tmp_path, setting) as (_pid, niceness):
+        assert niceness == min(19, os.nice(0) + lowered_by)
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(),
-                    reason="a kernel without autogroups has no session groups to lower")
+@NEEDS_AUTOGROUPS
 def test_worker_command_in_its_own_session_lowers_its_session_group(tmp_path):
     """Each session is a scheduling group: a worker that leads its own (as a supervisor
     starts it) must lower the group, or its own nice value counts for nothing against the web
     server's group."""
-    process = _start_worker(tmp_path, "7", own_session=True)
-    try:
-        _niceness_once_celery_runs(process)
-        assert _autogroup_nice(process.pid) == 7
-    finally:
-        process.kill()
-        process.wait()
+    with _running_worker(tmp_path, "7", own_session=True) as (pid, _niceness):
+        assert _autogroup_nice(pid) == 7
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(),
-                    reason="a kernel without autogroups has no session groups to lower")
+@NEEDS_AUTOGROUPS
 def test_worker_command_sharing_a_session_leaves_the_session_group_alone(tmp_path):
     """A worker started beside the web server in one session (a shell, a process manager)
     must not slow the whole session down."""
     before = _autogroup_nice("self")
-    process = _start_worker(tmp_path, "7")
-    try:
-        assert _niceness_once_celery_runs(process) == min(19, os.nice(0) + 7)
-        assert _autogroup_nice(process.pid) == _autogroup_nice("self") == before
-    finally:
-        process.kill()
-        process.wait()
+    with _running_worker(tmp_path, "7") as (pid, niceness):
+        assert niceness == min(19, os.nice(0) + 7)
+        assert _autogroup_nice(pid) == _autogroup_nice("self") == before
