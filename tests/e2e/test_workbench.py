@@ -76,3 +76,25 @@ def test_instructor_finds_a_dossier_by_member_and_labels_three(new_page, live_se
     workbook = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     rows = list(workbook.worksheets[0].iter_rows(min_row=2, values_only=True))
     assert sorted(row[0] for row in rows) == [dossier.receipt_number for dossier in chosen]
+
+
+@pytest.mark.parametrize("mobile", [False, True], ids=["desktop", "phone"])
+def test_instructor_labels_one_dossier_from_its_page(new_page, live_server, workbench_call,
+                                                     mobile):
+    page = new_page(mobile=mobile)
+    check = on_phone if mobile else visit
+    base = live_server.url
+    dossier = workbench_call["found"]
+    log_in(page, base, workbench_call["instructor"].email, PASSWORD)
+    page.goto(f"{base}/instruction/dossiers/{dossier.pk}/")
+    check(page, "dossier page, label form")
+    page.get_by_label("Ajouter une étiquette").select_option(label="À revoir")
+    click_through(page.get_by_test_id("label-form").get_by_role("button", name="Ajouter"))
+    expect(page.get_by_text("Étiquettes du dossier mises à jour.")).to_be_visible()
+    expect(page.get_by_test_id("labels")).to_contain_text("À revoir")
+    check(page, "dossier page, labelled")
+    assert [label.name for label in dossier.labels.all()] == ["À revoir"]
+    click_through(page.get_by_role("button", name="Retirer l'étiquette À revoir"))
+    expect(page.get_by_test_id("labels")).to_have_count(0)
+    check(page, "dossier page, label taken off")
+    assert not dossier.labels.exists()
