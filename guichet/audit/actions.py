@@ -18,6 +18,8 @@ class AuditAction(models.TextChoices):
     CALL_EXPERT_INVITED = "call.expert_invited", _("Expert invité sur l'appel")
     CALL_LOADED = "call.loaded", _("Définition de l'appel chargée")
     CALL_LABEL_CREATED = "call.label_created", _("Étiquette créée")
+    CALL_MAIL_TEXT_SAVED = "call.mail_text_saved", _("Texte d'un courriel de l'appel modifié")
+    CALL_MAIL_TEXT_RESET = "call.mail_text_reset", _("Texte d'un courriel de l'appel rétabli")
     CALL_WEBHOOK_ADDED = "call.webhook_added", _("Webhook ajouté")
     CALL_WEBHOOK_REMOVED = "call.webhook_removed", _("Webhook désactivé")
     CALL_WEBHOOK_TESTED = "call.webhook_tested", _("Événement de test envoyé à un webhook")

@@ -386,3 +386,9 @@ class WebhookForm(DsfrBaseForm):
     events = forms.MultipleChoiceField(
         label=_("Événements"), widget=forms.CheckboxSelectMultiple,
         choices=[(event.value, event.label) for event in SUBSCRIBABLE])
+
+
+class MailTextForm(DsfrBaseForm):
+    subject = forms.CharField(label=_("Objet"), max_length=200)
+    body = forms.CharField(label=_("Texte"), max_length=10_000,
+                           widget=forms.Textarea(attrs={"rows": 14}))

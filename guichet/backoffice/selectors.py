@@ -59,6 +59,7 @@ PAGE_HOLDERS = {
     "review.manage_experts": _("aux instructeurs et aux administrateurs de l'appel"),
     "review.select": _("au comité de sélection et aux administrateurs de l'appel"),
     "review.publish_decisions": _("aux administrateurs de l'appel"),
+    "calls.manage_mail_texts": _("aux administrateurs de l'appel"),
 }
 
 

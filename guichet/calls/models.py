@@ -146,3 +146,24 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.delivery_id} {self.status_code}"
+
+
+class CallMailText(models.Model):
+    """A call's own text for one kind of mail in one language, written by its administrators in
+    place of the platform's (guichet.mails.custom checks and renders it)."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="mail_texts")
+    kind = models.CharField(max_length=40)  # a guichet.notifications.kinds.Kind
+    language = models.CharField(max_length=8)  # a code of settings.LANGUAGES
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["call", "kind", "language"],
+                                               name="one_mail_text_per_kind_and_language")]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} {self.kind}.{self.language}"

@@ -32,6 +32,7 @@ from guichet.dossiers.receipt_store import receipt_pdf
 from guichet.dossiers.selectors import participants
 from guichet.grants.decisions import decision_letter_pdf
 from guichet.grants.models import Decision, Grant, Payment, Report
+from guichet.mails import custom
 from guichet.notifications.kinds import Kind
 from guichet.notifications.models import Notification
 from guichet.notifications.outbox import message_id
@@ -58,6 +59,8 @@ class Mail:
     about: str = ""
     path: str = ""
     in_app: bool = True
+    # The call whose own text of the mail, if it wrote one, replaces the platform's.
+    call: int | None = None
 
 
 def _instant(instant: dt.datetime) -> str:
@@ -86,7 +89,7 @@ def _applicants(dossier, values: dict, path: str | None = None) -> Mail:
     dossier's page unless told)."""
     path = path or _dossier_path(dossier)
     return Mail(_participants(dossier), {"link": site_url(path), **values},
-                about=_about(dossier), path=path)
+                about=_about(dossier), path=path, call=dossier.call_id)
 
 
 def _invitation(invitation: int) -> Mail:
@@ -96,7 +99,7 @@ def _invitation(invitation: int) -> Mail:
         "inviter": invitation.invited_by.email, "title": dossier.title,
         "call": dossier.call.name, "member": invitation.member.name if invitation.member else "",
         "link": site_url(reverse("portal:invitation", args=[invitation.token])),
-        "until": _instant(invitation.expires_at)})
+        "until": _instant(invitation.expires_at)}, call=dossier.call_id)
 
 
 def _receipt(dossier: int, version: int) -> Mail:
@@ -106,14 +109,14 @@ def _receipt(dossier: int, version: int) -> Mail:
         "title": data.title, "number": data.receipt_number, "hash": data.sha256,
         "at": _instant(data.received_at)},
         [(f"accuse-reception-{data.receipt_number}.pdf", receipt_pdf(dossier, version),
-          "application/pdf")])
+          "application/pdf")], call=dossier.call_id)
 
 
 def _draft_reminder(dossier: int, wave: int) -> Mail:
     dossier, wave = Dossier.objects.get(pk=dossier), Wave.objects.get(pk=wave)
     return Mail(_participants(dossier), {
         "title": dossier.title or "—", "wave": wave.name, "link": _dossier_link(dossier),
-        "at": _instant(wave.closes_at)})
+        "at": _instant(wave.closes_at)}, call=dossier.call_id)
 
 
 def _correction_requested(dossier: int, deadline: str, points: str) -> Mail:
@@ -133,7 +136,7 @@ def _message_posted(dossier: int, author: str, audience: str = "participants") -
         path = reverse("backoffice:dossier", args=[dossier.pk])
         return Mail(call_staff(dossier.call, Role.INSTRUCTOR),
                     {**values, "link": site_url(path)}, separately=True,
-                    about=_about(dossier), path=path)
+                    about=_about(dossier), path=path, call=dossier.call_id)
     mail = _applicants(dossier, values)
     return dataclasses.replace(
         mail, recipients=[email for email in mail.recipients if email != author])
@@ -141,13 +144,13 @@ def _message_posted(dossier: int, author: str, audience: str = "participants") -
 
 def _expert_invited(call: int, email: str) -> Mail:
     return Mail([email], {"call": Call.objects.get(pk=call).name,
-                          "link": site_url(reverse("account_reset_password"))})
+                          "link": site_url(reverse("account_reset_password"))}, call=call)
 
 
 def _call_closed(call: int) -> Mail:
     call = Call.objects.get(pk=call)
     return Mail(account_holders(call), {"call": call.name, "message": call.closed_message},
-                separately=True)
+                separately=True, call=call.pk)
 
 
 def _decision_published(decision: int) -> Mail:
@@ -214,7 +217,7 @@ def _expert_assigned(expert: int, dossiers: list[int]) -> Mail:
     return Mail([expert.user.email], {
         "call": expert.call.name, "count": len(assignments), "dossiers": lines,
         "due": f"{assignments[0].due_on:%d/%m/%Y}" if assignments[0].due_on else "—"},
-        about=about, path=path)
+        about=about, path=path, call=expert.call_id)
 
 
 def _review_path(assignment) -> str:
@@ -231,7 +234,7 @@ def _review_deadline(assignment: int) -> Mail:
     return Mail([assignment.expert.user.email], {
         "number": assignment.dossier.receipt_number, "title": assignment.dossier.title,
         "due": f"{assignment.due_on:%d/%m/%Y}", "link": site_url(path)},
-        about=_about(assignment.dossier), path=path)
+        about=_about(assignment.dossier), path=path, call=assignment.dossier.call_id)
 
 
 def _daily_digest(person: int, day: str) -> Mail:
@@ -269,8 +272,11 @@ CATALOGUE: dict[Kind, Callable[..., Mail]] = {
 }
 
 
-def render(kind: Kind, values: dict, language: str) -> tuple[str, str]:
-    """The subject (not yet made safe: see `mail_subject`) and body of `kind` in `language`."""
+def render(kind: Kind, values: dict, language: str, call: int | None = None) -> tuple[str, str]:
+    """The subject (not yet made safe: see `mail_subject`) and body of `kind` in `language`:
+    the call's own text when it wrote one, else the platform's."""
+    if call is not None and (own := custom.own_text(call, kind, language)) is not None:
+        return custom.render_text(own.subject, values), custom.render_text(own.body, values)
     text = ENGINE.get_template(f"{kind}.{language}.txt").render(Context(values, autoescape=False))
     subject, _blank, body = text.partition("\n\n")
     return subject, body.removesuffix("\n")
@@ -284,14 +290,15 @@ def send_notification(kind: str, context: dict, language: str | None = None) -> 
     kind = Kind(kind)
     first_language = language or settings.LANGUAGE_CODE
     mail = _built(kind, context, first_language)
-    recipients = (record_in_app(kind, mail.recipients, mail.about, mail.path)
-                  if mail.in_app else mail.recipients)
     messages = []
-    for reader_language, group in _by_language(recipients, language).items():
-        # Labels, dates and attachments are written in the reader's language.
+    for reader_language, group in _by_language(mail.recipients, language).items():
+        # Labels, dates, attachments and the in-app text are in the reader's language.
         localised = (mail if reader_language == first_language
                      else _built(kind, context, reader_language))
-        messages += _messages(kind, localised, group, reader_language)
+        mailed_now = (record_in_app(kind, group, localised.about, localised.path)
+                      if mail.in_app else group)
+        if mailed_now:
+            messages += _messages(kind, localised, mailed_now, reader_language)
     if not messages:
         return 0
     for index, message in enumerate(messages):
@@ -318,7 +325,7 @@ def _by_language(recipients: list[str], forced: str | None) -> dict[str, list[st
 
 def _messages(kind: Kind, mail: Mail, recipients: list[str], language: str) -> list[EmailMessage]:
     with translation.override(language):
-        subject, body = render(kind, mail.values, language)
+        subject, body = render(kind, mail.values, language, mail.call)
     groups = [[email] for email in recipients] if mail.separately else [recipients]
     return [EmailMessage(mail_subject(subject), body, to=group, attachments=mail.attachments)
             for group in groups]

@@ -90,6 +90,7 @@ rules.add_perm("review.prepare_decision", is_committee)
 rules.add_perm("review.publish_decisions", is_administrator)
 rules.add_perm("review.revert_decision", is_administrator)
 rules.add_perm("calls.manage_webhooks", is_administrator)
+rules.add_perm("calls.manage_mail_texts", is_administrator)
 # The workbench: experts see none of it (annotations are the staff's private notes).
 rules.add_perm("review.label", is_staff_of_call)
 rules.add_perm("review.annotate", is_staff_of_call)
