@@ -77,6 +77,8 @@ STAFF_PAGES = {
     "list": {"instructor", "committee", "administrator"},
     "experts": {"instructor", "administrator"},
     "committee": {"committee", "administrator"},
+    "mail_texts": {"administrator"},
+    "mail_text": {"administrator"},
     "detail_own": {"instructor", "committee", "administrator", "expert"},
     "document_own": {"instructor", "committee", "administrator", "expert"},
     "review_own": {"expert"},
@@ -85,7 +87,7 @@ STAFF_PAGES = {
 }
 PEOPLE = ["lead", "outsider", "instructor", "committee", "administrator", "expert",
           "conflicted", "unassigned"]
-CALL_PAGES = {"list", "experts", "committee"}
+CALL_PAGES = {"list", "experts", "committee", "mail_texts", "mail_text"}
 SERVING_THE_CALL = {"instructor", "committee", "administrator", "expert", "conflicted",
                     "unassigned"}
 
@@ -98,6 +100,9 @@ def _url(page, world, person) -> str:
         return "/instruction/appels/deffinum/experts/"
     if page == "committee":
         return "/instruction/appels/deffinum/comite/w1/"
+    if page.startswith("mail_text"):
+        return "/instruction/appels/deffinum/courriels/" + (
+            "receipt/fr/" if page == "mail_text" else "")
     dossier = own if page.endswith("_own") else other
     if page.startswith("detail"):
         return f"/instruction/dossiers/{dossier.pk}/"
