@@ -9,7 +9,9 @@ a path, so nothing can land outside the folder the archive is unpacked into.
 A wave's archive is too long to build during a request: `request_wave_archive` writes the
 request and an outbox row in one transaction, and `build_wave_archive` (the outbox task, run by
 a worker or in-process) writes the ZIP to a temporary file, then keeps it in the private
-storage; it is ready once `ready_at` is set, and building it again does nothing.
+storage; it is ready once `ready_at` is set, and the person who asked is told (mail and
+in-app notification) with a link to the list where it is offered. Building it again does
+nothing.
 """
 
 import contextlib
@@ -35,7 +37,9 @@ from guichet.core.permissions import require_perm
 from guichet.dossiers.format import submitted_dossier
 from guichet.dossiers.models import Dossier, DossierStatus, WaveArchive
 from guichet.dossiers.receipt_store import receipt_pdf
+from guichet.notifications.kinds import Kind
 from guichet.notifications.outbox import enqueue
+from guichet.notifications.services import notify
 from guichet.rules.eligibility import compute_figures
 
 MANIFEST_JSON = "manifeste.json"
@@ -186,6 +190,7 @@ def build_wave_archive(archive: int) -> None:
     record.sha256, record.size, record.dossiers = digest, size, count
     record.ready_at = server_now()
     record.save(update_fields=["file", "sha256", "size", "dossiers", "ready_at"])
+    notify(Kind.WAVE_ARCHIVE_READY, key=f"wave_archive_ready:{archive}", archive=archive)
 
 
 def _write_wave_zip(wave, target) -> int:

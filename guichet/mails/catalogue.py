@@ -26,7 +26,7 @@ from guichet.calls.selectors import account_holders
 from guichet.core.clock import format_paris_instant, site_url
 from guichet.core.labels import money
 from guichet.core.text import mail_subject
-from guichet.dossiers.models import Dossier, Invitation
+from guichet.dossiers.models import Dossier, Invitation, WaveArchive
 from guichet.dossiers.receipt import receipt_data
 from guichet.dossiers.receipt_store import receipt_pdf
 from guichet.dossiers.selectors import participants
@@ -237,6 +237,16 @@ def _review_deadline(assignment: int) -> Mail:
         about=_about(assignment.dossier), path=path, call=assignment.dossier.call_id)
 
 
+def _wave_archive_ready(archive: int) -> Mail:
+    """To the staff member who asked for a wave's archive: it can be downloaded."""
+    archive = WaveArchive.objects.select_related("wave__call", "requested_by").get(pk=archive)
+    call, wave = archive.wave.call, archive.wave
+    path = reverse("backoffice:dossiers", args=[call.code])
+    return Mail([archive.requested_by.email], {
+        "call": call.name, "wave": wave.name, "count": archive.dossiers,
+        "link": site_url(path)}, about=f"{call.name} — {wave.name}", path=path, call=call.pk)
+
+
 def _daily_digest(person: int, day: str) -> Mail:
     """One mail listing what `person` was told on `day` (guichet.notifications.digest)."""
     person = User.objects.get(pk=person)
@@ -268,6 +278,7 @@ CATALOGUE: dict[Kind, Callable[..., Mail]] = {
     Kind.REPORT_APPROVED: _report,
     Kind.PAYMENT_MADE: _payment_made,
     Kind.INSTRUCTION_DONE: _instruction_done,
+    Kind.WAVE_ARCHIVE_READY: _wave_archive_ready,
     Kind.DAILY_DIGEST: _daily_digest,
 }
 

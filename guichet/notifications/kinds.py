@@ -22,4 +22,5 @@ class Kind(enum.StrEnum):
     REPORT_APPROVED = "report_approved"
     PAYMENT_MADE = "payment_made"
     INSTRUCTION_DONE = "instruction_done"
+    WAVE_ARCHIVE_READY = "wave_archive_ready"
     DAILY_DIGEST = "daily_digest"

@@ -23,6 +23,7 @@ KIND_LABELS = {
     Kind.REPORT_APPROVED: _("Rapport approuvé"),
     Kind.PAYMENT_MADE: _("Versement effectué"),
     Kind.INSTRUCTION_DONE: _("Instruction terminée"),
+    Kind.WAVE_ARCHIVE_READY: _("Archive d'une vague prête"),
     Kind.DAILY_DIGEST: _("Résumé quotidien des notifications"),
 }
 TASK_LABELS = {

@@ -14,7 +14,7 @@ from guichet.core.errors import ServiceError
 from guichet.dossiers import archives
 from guichet.dossiers.models import WaveArchive
 from guichet.dossiers.services import submit
-from guichet.notifications.models import OutboxMessage, OutboxStatus
+from guichet.notifications.models import Notification, OutboxMessage, OutboxStatus
 from guichet.notifications.outbox import run
 from guichet.review.models import Role
 from tests.factories import make_document, make_dossier, make_user, staff
@@ -205,3 +205,30 @@ def test_wave_archive_requester_must_be_signed_up(deffinum, submitted):
 
     with pytest.raises(ServiceError):
         archives.request_wave_archive(submitted.wave, outsider)
+
+
+def test_wave_archive_ready_tells_who_asked_by_mail_and_in_the_application(
+        deffinum, submitted, mailoutbox):
+    instructor = staff(deffinum, "instructrice@example.fr", Role.INSTRUCTOR)
+    archives.request_wave_archive(submitted.wave, instructor)
+
+    run(OutboxMessage.objects.get(task="wave_archive").pk)
+    mailoutbox.clear()
+    run(OutboxMessage.objects.get(payload__kind="wave_archive_ready").pk)
+
+    [mail] = mailoutbox
+    assert mail.to == [instructor.email]
+    assert mail.subject == f"Archive prête : {deffinum.name} — {submitted.wave.name}"
+    assert "elle réunit 1 dossier(s)" in mail.body
+    assert mail.body.rstrip().endswith("/instruction/appels/deffinum/dossiers/")
+    [notice] = Notification.objects.filter(recipient=instructor)
+    assert (notice.kind, notice.link) == ("wave_archive_ready",
+                                          "/instruction/appels/deffinum/dossiers/")
+
+
+def test_wave_archive_built_twice_tells_once(deffinum, submitted):
+    archive = archives.request_wave_archive(submitted.wave,
+                                            staff(deffinum, "i@example.fr", Role.INSTRUCTOR))
+    archives.build_wave_archive(archive.pk)
+    archives.build_wave_archive(archive.pk)
+    assert OutboxMessage.objects.filter(payload__kind="wave_archive_ready").count() == 1
