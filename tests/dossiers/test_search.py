@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from guichet.dossiers.models import ConsortiumMember, Dossier
-from guichet.dossiers.search import matching
+from guichet.dossiers.search import matching, unaccented
 from guichet.dossiers.services import submit
 from tests.factories import make_dossier
 from tests.grants.test_decisions import IN_WAVE_1
@@ -81,6 +81,7 @@ def test_search_hostile_query_is_never_an_error(client, two, instructor, query):
 def test_submission_writes_the_search_document_and_the_receipt_instant(two):
     campus, _classe = two
     assert "Atelier Gaspard Lenoir" in campus.search_text
+    assert "Campus hybride du batiment" in campus.search_text
     assert campus.received_at is not None
 
 
@@ -100,3 +101,20 @@ def test_search_uses_the_french_gin_index_on_postgresql(two, deffinum):
         plan = matching(Dossier.objects.all(), "lenoir").explain()
         cursor.execute("SET enable_seqscan = on")
     assert "dossier_search_french" in plan
+
+
+@pytest.mark.parametrize(("query", "which"), [
+    ("helene vasseur", 1), ("HÉLÈNE", 1), ("hélène", 1), ("batiment", 0), ("BÂTIMENT", 0)])
+def test_search_ignores_accents_and_case_both_ways(client, two, instructor, query, which):
+    assert found(client, query) == [two[which].receipt_number]
+
+
+def test_search_ligature_found_written_out(client, deffinum, example_document, instructor):
+    dossier = submitted(example_document, title="Main-d'œuvre du bâtiment",
+                        member_name="Atelier Lenoir")
+    assert found(client, "oeuvre") == [dossier.receipt_number]
+    assert found(client, "œuvre") == [dossier.receipt_number]
+
+
+def test_unaccented_keeps_other_scripts_and_drops_only_marks():
+    assert unaccented("Hélène Œuvre Straße ﬁne Ελλάδα") == "Helene OEuvre Strasse fine Ελλαδα"
