@@ -45,6 +45,7 @@ ORDINARY_WORDS = {
     "optimal": "adjective (« Portefeuille optimal »; a solver status)",
     "vigilance": "noun (« point de vigilance »; an annotation kind)",
     "question": "noun (« question à instruire »; an annotation kind)",
+    "invitation": "noun (« cette invitation expire », in a mail's text; a kind of mail)",
     "en": "preposition (« en cours », « en ligne »; a language code of the account)",
 }
 # Digits alone ("11", a region's INSEE code) cannot be told from a number, a date or an

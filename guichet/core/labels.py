@@ -67,11 +67,17 @@ def label(kind: str, code: str | None) -> str:
     """The label of `code` in the vocabulary `kind` (scope, member_kind, milestone_kind,
     financing_source, dossier_field, objective, selection_group, region), as it stands alone
     (in a cell, a list): capitalised; "" for no code."""
+    return capfirst(in_sentence(kind, code))
+
+
+def in_sentence(kind: str, code: str | None) -> str:
+    """The label of `code` as it reads inside a sentence: "réseau de CFA", "OPCO" (a list
+    lowered with `|lower` would write the acronym as its code)."""
     if not code:
         return ""
     if kind in _NAMED:
-        return capfirst(vocabulary.names(code, _NAMED[kind], 1 if in_english() else 0))
-    return capfirst(str(_TRANSLATED[kind].get(code, code)))
+        return vocabulary.names(code, _NAMED[kind], 1 if in_english() else 0)
+    return str(_TRANSLATED[kind].get(code, code))
 
 
 def _definition_items(definition, kind: str):

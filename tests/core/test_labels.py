@@ -268,3 +268,11 @@ def test_missing_items_are_named_in_french_on_the_verdict_panel(client, rich_cal
     assert "Reste à fournir :</strong> résumé, portée" in page
     assert labels.missing_items(["documents.lead_statutes"], rich_call["call"].rules()) == (
         "Statuts et extrait Kbis (ou équivalent) du chef de file")
+
+
+def test_label_in_sentence_not_capitalised_acronyms_kept():
+    assert labels.in_sentence("member_kind", "school") == "école"
+    assert labels.label("member_kind", "school") == "École"
+    assert labels.in_sentence("member_kind", "opco") == "OPCO"
+    assert labels.in_sentence("scope", "regional") == "régionale"
+    assert labels.in_sentence("scope", None) == ""

@@ -8,6 +8,7 @@ import pytest
 from django.test import override_settings
 
 from tests.backoffice.test_committee_page import text
+from tests.codes import codes_in
 
 pytestmark = pytest.mark.django_db
 PAGE = "/appels/deffinum/"
@@ -62,3 +63,12 @@ def test_commitment_letter_is_a_tagged_pdf_naming_the_call(client, deffinum):
     assert "Lettre d'engagement" in content
     assert "Deffinum — Dispositifs France formation innovante numérique" in content
     assert "/StructTreeRoot" in reader.trailer["/Root"]
+
+
+def test_call_page_lists_member_kinds_in_words_acronyms_kept(client, deffinum):
+    page = text(client.get(PAGE))
+    assert ("Ses membres peuvent être : réseau d'organismes de formation, réseau de CFA, "
+            "école") in page
+    assert ", OPCO, " in page
+    assert ", EdTech, " in page
+    assert codes_in(page) == []

@@ -68,6 +68,12 @@ def label_filter(code: str | None, kind: str) -> str:
     return labels.label(kind, code)
 
 
+@register.filter(name="in_sentence")
+def in_sentence_filter(code: str | None, kind: str) -> str:
+    """`{{ kind|in_sentence:"member_kind" }}`: the same words, not capitalised."""
+    return labels.in_sentence(kind, code)
+
+
 @register.simple_tag
 def call_label(definition, kind: str, codes) -> str:
     """`{% call_label call.rules "sectors" expert.sectors %}`: what a call definition calls one
