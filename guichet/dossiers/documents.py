@@ -56,9 +56,10 @@ def remove_document(document: Document, user) -> None:
 
 def pdf_file_response(stored_file, filename: str, *, inline: bool = False) -> FileResponse:
     """A stored PDF as a download, or `inline` for a preview frame (the response closes the
-    file when sent). Whatever the browser renders, the sandbox keeps its scripts away from our
-    origin, and nosniff keeps the declared type; inline, it loads nothing else and only our own
-    pages may frame it."""
+    file when sent). Whatever the browser renders, the CSP sandbox keeps its scripts away from
+    our origin, and nosniff keeps the declared type; inline, it loads nothing else and only our
+    own pages may frame it. The sandbox is the response's, not the frame's: Chromium refuses to
+    show a PDF in a frame with the `sandbox` attribute (tests/e2e/test_document_preview.py)."""
     response = FileResponse(stored_file.open("rb"), as_attachment=not inline, filename=filename,
                             content_type="application/pdf")
     response["Content-Security-Policy"] = (

@@ -46,7 +46,7 @@ def test_expert_reads_the_whole_dossier_then_sends_scores(
         f"21,25{NBSP}%")
     expect(page.get_by_test_id("figures")).to_contain_text(f"70{NBSP}%")
     documents = page.get_by_test_id("sheet-documents")
-    expect(documents.locator("iframe[sandbox]")).to_have_count(
+    expect(documents.locator("iframe.guichet-preview")).to_have_count(
         dossier.documents.count())
     expect(documents.get_by_role("link", name="Télécharger")).to_have_count(
         dossier.documents.count())
