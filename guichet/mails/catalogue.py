@@ -95,11 +95,12 @@ def _applicants(dossier, values: dict, path: str | None = None) -> Mail:
 def _invitation(invitation: int) -> Mail:
     invitation = Invitation.objects.select_related("invited_by", "member").get(pk=invitation)
     dossier = invitation.consortium.dossiers.select_related("call").first()
+    path = reverse("portal:invitation", args=[invitation.token])
     return Mail([invitation.email], {
         "inviter": invitation.invited_by.email, "title": dossier.title,
         "call": dossier.call.name, "member": invitation.member.name if invitation.member else "",
-        "link": site_url(reverse("portal:invitation", args=[invitation.token])),
-        "until": _instant(invitation.expires_at)}, call=dossier.call_id)
+        "link": site_url(path), "until": _instant(invitation.expires_at)},
+        about=dossier.title or dossier.call.name, path=path, call=dossier.call_id)
 
 
 def _receipt(dossier: int, version: int) -> Mail:
@@ -109,14 +110,16 @@ def _receipt(dossier: int, version: int) -> Mail:
         "title": data.title, "number": data.receipt_number, "hash": data.sha256,
         "at": _instant(data.received_at)},
         [(f"accuse-reception-{data.receipt_number}.pdf", receipt_pdf(dossier, version),
-          "application/pdf")], call=dossier.call_id)
+          "application/pdf")], about=_about(dossier),
+        path=reverse("portal:receipt", args=[dossier.pk]), call=dossier.call_id)
 
 
 def _draft_reminder(dossier: int, wave: int) -> Mail:
     dossier, wave = Dossier.objects.get(pk=dossier), Wave.objects.get(pk=wave)
     return Mail(_participants(dossier), {
         "title": dossier.title or "—", "wave": wave.name, "link": _dossier_link(dossier),
-        "at": _instant(wave.closes_at)}, call=dossier.call_id)
+        "at": _instant(wave.closes_at)}, about=_about(dossier), path=_dossier_path(dossier),
+        call=dossier.call_id)
 
 
 def _correction_requested(dossier: int, deadline: str, points: str) -> Mail:
@@ -143,14 +146,16 @@ def _message_posted(dossier: int, author: str, audience: str = "participants") -
 
 
 def _expert_invited(call: int, email: str) -> Mail:
-    return Mail([email], {"call": Call.objects.get(pk=call).name,
-                          "link": site_url(reverse("account_reset_password"))}, call=call)
+    name = Call.objects.get(pk=call).name
+    return Mail([email], {"call": name, "link": site_url(reverse("account_reset_password"))},
+                about=name, path=reverse("backoffice:home"), call=call)
 
 
 def _call_closed(call: int) -> Mail:
     call = Call.objects.get(pk=call)
     return Mail(account_holders(call), {"call": call.name, "message": call.closed_message},
-                separately=True, call=call.pk)
+                separately=True, about=call.name, path=reverse("web:call", args=[call.code]),
+                call=call.pk)
 
 
 def _decision_published(decision: int) -> Mail:
