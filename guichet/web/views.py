@@ -22,6 +22,7 @@ from guichet.notifications.services import mark_read, set_mail_digest
 from guichet.review.permissions import opens_backoffice
 from guichet.rules.dossier import json_schema
 from guichet.web.forms import LanguageForm
+from guichet.web.personal_data import personal_data_json
 
 
 @require_GET
@@ -65,6 +66,16 @@ def notifications(request):
     return render(request, "web/notifications.html", {
         "rows": notifications_of(request.user),
         "staff": opens_backoffice(request.user)})
+
+
+@login_required
+@require_GET
+def personal_data(request):
+    """Everything the platform holds about the signed-in person, as a JSON file."""
+    return download(personal_data_json(request.user), "application/json; charset=utf-8",
+                    "mes-donnees-guichet.json")
+
+
 @login_required
 @require_GET
 def account(request):
