@@ -68,6 +68,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="guichet_bench_workbench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14",
+                        help="the server's cache and broker (a Redis database of its own: it "
+                             "is flushed)")
     options = parser.parse_args()
     load_at_start = os.getloadavg()
     database_url = fresh_database(options.admin_url, options.database)
@@ -77,8 +80,11 @@ def main() -> None:
 
         fixtures = seed(options.dossiers)
         connections.close_all()
+        import redis
+
+        redis.Redis.from_url(options.redis).flushdb()
         port = free_port()
-        server = serve(server_environment(database_url, data_dir), port,
+        server = serve(server_environment(database_url, data_dir, options.redis), port,
                        Path(data_dir) / "serve.log")
         try:
             browser = Browser(f"http://127.0.0.1:{port}")
