@@ -23,6 +23,8 @@ class AuditAction(models.TextChoices):
     CALL_WEBHOOK_ADDED = "call.webhook_added", _("Webhook ajouté")
     CALL_WEBHOOK_REMOVED = "call.webhook_removed", _("Webhook désactivé")
     CALL_WEBHOOK_TESTED = "call.webhook_tested", _("Événement de test envoyé à un webhook")
+    CALL_ROLE_GRANTED = "call.role_granted", _("Rôle donné sur l'appel")
+    CALL_ROLE_REVOKED = "call.role_revoked", _("Rôle retiré sur l'appel")
 
     ORGANISATION_AFFILIATED = "organisation.affiliated", _("Rattachement à une organisation")
 
