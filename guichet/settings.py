@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "rules",
     "csp",
+    "ninja",
     "guichet.core",
     "guichet.accounts",
     "guichet.audit",
@@ -190,6 +191,8 @@ COMPANY_SEARCH_CACHE_SECONDS = 24 * 3600
 # Webhooks are refused towards loopback, private and link-local addresses in production, so
 # that a call's administrator cannot make the server call the internal network.
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _flag("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", not PRODUCTION)
+# Requests each API token may make (django-ninja's rate syntax: "<n>/<s|m|h|d>").
+API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "600/m")
 
 # The client's address, for the per-address login limits: REMOTE_ADDR unless a proxy we run
 # sets a header we trust. X-Forwarded-For is read only when TRUSTED_PROXY_COUNT says how many
@@ -391,3 +394,7 @@ if SENTRY_DSN:
         traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
         send_default_pii=False,
     )
+
+# The API's per-address throttle (before a token is known) reads X-Forwarded-For only as far
+# as our own proxies wrote it, like the login limits.
+NINJA_NUM_PROXIES = ALLAUTH_TRUSTED_PROXY_COUNT

@@ -43,3 +43,33 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", _("lecture seule")
+    WRITE = "write", _("lecture et écriture")
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a digest of the secret is kept: the secret is shown once,
+    when the token is made. A token acts with exactly its owner's permissions, narrowed by its
+    scope (`read` refuses every change)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="api_tokens")
+    name = models.CharField(_("nom"), max_length=80)
+    # The secret's first characters, to tell tokens apart in a list and in logs.
+    prefix = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(_("portée"), max_length=8, choices=TokenScope.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        # The API's throttle keys its counter on this: one counter per token (the random
+        # prefix, not the id, which another database may give another token).
+        return f"api-token {self.prefix}"

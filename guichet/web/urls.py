@@ -13,6 +13,8 @@ urlpatterns = [
     path("notifications/preference/", views.mail_preference, name="mail-preference"),
     path("compte/", views.account, name="account"),
     path("compte/langue/", views.account_language, name="account-language"),
+    path("compte/jetons/", views.create_api_token, name="create-api-token"),
+    path("compte/jetons/revoquer/", views.revoke_api_token, name="revoke-api-token"),
     path("compte/mes-donnees.json", views.personal_data, name="personal-data"),
     path("schemas/guichet.dossier-1.json", views.dossier_schema, name="dossier-schema"),
 ]

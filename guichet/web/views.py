@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guichet.accounts.services import set_language
+from guichet.accounts.tokens import active_tokens, create_token, revoke_token
 from guichet.calls.selectors import call_page as call_page_of
 from guichet.calls.selectors import published_calls
 from guichet.core.clock import now
+from guichet.core.errors import ServiceError
 from guichet.core.fields import id_or_404
 from guichet.core.http import PDF, download, run_service
 from guichet.core.pdf import render_pdf
@@ -21,7 +23,7 @@ from guichet.notifications.selectors import notifications_of
 from guichet.notifications.services import mark_read, set_mail_digest
 from guichet.review.permissions import opens_backoffice
 from guichet.rules.dossier import json_schema
-from guichet.web.forms import LanguageForm
+from guichet.web.forms import ApiTokenForm, LanguageForm
 from guichet.web.personal_data import personal_data_json
 
 
@@ -82,9 +84,38 @@ def account(request):
     return _account_page(request)
 
 
-def _account_page(request, form=None):
-    return render(request, "web/account.html", {
-        "form": form or LanguageForm(initial={"language": request.user.language})})
+def _account_page(request, form=None, token_form=None, new_token=None):
+    response = render(request, "web/account.html", {
+        "form": form or LanguageForm(initial={"language": request.user.language}),
+        "token_form": token_form or ApiTokenForm(), "new_token": new_token,
+        "tokens": active_tokens(request.user)})
+    if new_token is not None:
+        response["Cache-Control"] = "no-store"  # the secret is shown once, never kept
+    return response
+
+
+@login_required
+@require_POST
+def create_api_token(request):
+    """A new personal API token; its secret is shown in this answer only."""
+    form = ApiTokenForm(request.POST)
+    created = []
+    if form.is_valid() and run_service(form, lambda: created.append(create_token(
+            request.user, form.cleaned_data["name"], form.cleaned_data["scope"]))):
+        return _account_page(request, new_token=created[0])
+    return _account_page(request, token_form=form)
+
+
+@login_required
+@require_POST
+def revoke_api_token(request):
+    try:
+        revoke_token(request.user, id_or_404(request.POST.get("token")))
+    except ServiceError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("Jeton révoqué : il ne donne plus accès à l'API."))
+    return redirect("web:account")
 
 
 @login_required

@@ -236,13 +236,15 @@ def check_accessibility(page, name: str) -> None:
 
 def check_no_codes(page, name: str) -> None:
     """Fail when the page shows an internal code as text (see tests/codes.py), outside the
-    elements marked `data-template-syntax`. French pages only: in English, many labels are
-    their code ("draft", "region", "sector")."""
+    elements marked `data-template-syntax` or `data-program-names`. French pages only: in
+    English, many labels are their code ("draft", "region", "sector")."""
     if page.evaluate("() => document.documentElement.lang") != "fr":
         return
     text = page.evaluate("() => document.body.innerText")
-    # Template syntax that people write themselves (a mail's variables) is shown on purpose.
-    for syntax in page.locator("[data-template-syntax]").all_inner_texts():
+    # Template syntax that people write themselves (a mail's variables), and the names a
+    # program sends (the API's fields and paths), are shown on purpose.
+    marked = page.locator("[data-template-syntax], [data-program-names]").all_inner_texts()
+    for syntax in sorted(marked, key=len, reverse=True):  # a path before its own prefix
         text = text.replace(syntax, " ")
     shown = codes_in(text)
     if shown:

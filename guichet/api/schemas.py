@@ -1,0 +1,135 @@
+"""What the API reads and answers. Amounts are decimal strings (euros to the cent, never a
+binary float); instants carry their offset, in Paris time."""
+
+import datetime as dt
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+AMOUNT = "Euros au centime, en chaîne décimale : « 1234.50 »."
+
+
+class WaveOut(Schema):
+    code: str
+    name: str
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    is_open: bool
+    budget: Decimal | None = Field(description="Budget de la vague ; absent : ce qui reste.")
+    remaining: Decimal | None = Field(
+        description="Ce que la vague peut encore engager ; pour l'équipe de l'appel seulement.")
+
+
+class CallOut(Schema):
+    code: str
+    name: str
+    programme: str
+    envelope: Decimal
+    status: str
+    status_label: str
+    rules_version: str
+    waves: list[WaveOut]
+
+
+class DossierRow(Schema):
+    id: int
+    call: str
+    title: str
+    status: str
+    status_label: str
+    receipt_number: str | None
+    received_at: dt.datetime | None
+    requested_aid: Decimal | None
+    eligible_at_receipt: bool | None
+    wave: str | None
+
+
+class DossierPage(Schema):
+    items: list[DossierRow]
+    count: int
+    next_cursor: str | None = Field(
+        description="À passer en `cursor` pour la page suivante ; absent sur la dernière.")
+
+
+class DossierOut(Schema):
+    id: int
+    call: str
+    status: str
+    status_label: str
+    receipt_number: str | None
+    version: int = Field(description="Version du projet ; aussi dans l'en-tête ETag.")
+    editable: bool
+    document: dict = Field(description="Le dossier au format d'échange guichet.dossier/1 : le "
+                                       "brouillon pour ses participants, sinon la version "
+                                       "déposée.")
+    documents: list["DocumentOut"]
+
+
+class DocumentOut(Schema):
+    id: int
+    kind: str
+    name: str
+    sha256: str
+    size: int
+
+
+class StartIn(Schema):
+    call: str
+    organisation: str = Field(description="SIRET de l'organisme chef de file, auquel vous "
+                                          "êtes rattaché.")
+    kind: str = Field(description="Catégorie de l'organisme (identifiant de l'appel).")
+    title: str
+
+
+class ProjectIn(Schema):
+    """Only the fields sent change."""
+
+    title: str | None = None
+    summary: str | None = None
+    scope: str | None = None
+    pooling_commitment: bool | None = None
+    start_date: dt.date | None = None
+    duration_months: int | None = None
+    sector: str | None = None
+    keywords: str | None = None
+
+
+class MilestoneIn(Schema):
+    month: int
+    kind: str
+    label: str
+
+
+class ExpenseIn(Schema):
+    member: str = Field(description="SIRET du membre qui engage la dépense.")
+    category: str
+    label: str
+    amount: str = Field(description=AMOUNT)
+    eligible: bool = True
+
+
+class FinancingIn(Schema):
+    source: str
+    member: str | None = Field(None, description="SIRET du membre, pour un apport propre.")
+    amount: str = Field(description=AMOUNT)
+
+
+class ReceiptOut(Schema):
+    dossier: int
+    receipt_number: str
+    version: int
+    received_at: dt.datetime
+    sha256: str = Field(description="Empreinte SHA-256 du dossier figé, imprimée sur l'accusé.")
+    eligible: bool
+    failed_rules: list[str]
+    pdf: str = Field(description="Adresse de l'accusé de réception en PDF.")
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    scope: str
+    owner: str
+
+
+DossierOut.model_rebuild()
