@@ -115,11 +115,12 @@ class Browser:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect)
 
-    def request(self, path: str, data: dict | None = None) -> tuple[int, float, dict, str]:
+    def request(self, path: str, data: dict | None = None, *, headers: dict | None = None,
+                method: str | None = None) -> tuple[int, float, dict, str]:
         """(status, client milliseconds, {"queries", "cpu_ms"} from the server, body)"""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(self.base + path, data=body,
-                                         headers={"Referer": self.base + path})
+        request = urllib.request.Request(self.base + path, data=body, method=method,
+                                         headers={"Referer": self.base + path, **(headers or {})})
         start = time.perf_counter()
         try:
             with self.opener.open(request, timeout=120) as response:
@@ -152,12 +153,12 @@ def summary(samples: list[float], server: list[dict], size: int) -> dict:
             "queries": sorted({s["queries"] for s in server}), "bytes": size}
 
 
-def time_page(browser: Browser, path: str, runs: int) -> dict:
+def time_page(browser: Browser, path: str, runs: int, headers: dict | None = None) -> dict:
     for _ in range(3):  # every worker compiles its templates and loads the call once
-        browser.request(path)
+        browser.request(path, headers=headers)
     samples, server = [], []
     for _ in range(runs):
-        status, elapsed, measured, page = browser.request(path)
+        status, elapsed, measured, page = browser.request(path, headers=headers)
         assert status == 200, (path, status, page[:500])
         samples.append(elapsed)
         server.append(measured)

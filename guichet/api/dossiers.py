@@ -47,21 +47,22 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
-def _own(user, pk: int) -> Dossier | None:
+def own_dossier(user, pk: int) -> Dossier | None:
+    """The dossier, if the person takes part in it."""
     return membership.dossiers_of(user).select_related("call").filter(pk=pk).first()
 
 
 def _readable(user, pk: int) -> tuple[Dossier, bool]:
     """The dossier and whether the person takes part in it; else one staff or a
     non-conflicted expert may open (a 404 otherwise, as on the pages)."""
-    own = _own(user, pk)
+    own = own_dossier(user, pk)
     if own is not None:
         return own, True
     return staff_dossier(user, pk), False
 
 
 def _own_or_404(user, pk: int) -> Dossier:
-    own = _own(user, pk)
+    own = own_dossier(user, pk)
     if own is None:
         raise Http404
     return own

@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 from ninja import NinjaAPI
 
-from guichet.api import calls, dossiers, problems
+from guichet.api import calls, dossiers, grants, problems
 from guichet.api.auth import TokenAuth, TokenThrottle
 from guichet.api.schemas import TokenOut
 
@@ -21,6 +21,7 @@ api = GuichetAPI(
 problems.register(api)
 api.add_router("/calls", calls.router)
 api.add_router("/dossiers", dossiers.router)
+api.add_router("", grants.router)
 
 
 @api.get("/me", response=TokenOut, summary="Le jeton présenté et son titulaire", tags=["token"])

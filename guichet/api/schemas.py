@@ -132,4 +132,52 @@ class TokenOut(Schema):
     owner: str
 
 
+class DecisionOut(Schema):
+    outcome: str
+    outcome_label: str
+    awarded_aid: Decimal | None
+    motivation: str
+    published_at: dt.datetime | None
+
+
+class PaymentOut(Schema):
+    amount: Decimal = Field(description="Négatif pour l'annulation d'un versement.")
+    paid_on: dt.date
+    reference: str
+    reversal: bool
+
+
+class TrancheOut(Schema):
+    number: int
+    label: str
+    scheduled_amount: Decimal
+    amount: Decimal | None
+    status: str
+    status_label: str
+    due_at: dt.datetime | None
+    payments: list[PaymentOut]
+
+
+class ReportOut(Schema):
+    kind: str
+    kind_label: str
+    due_on: dt.date
+    status: str
+    status_label: str
+    submitted_at: dt.datetime | None
+
+
+class GrantOut(Schema):
+    award: Decimal
+    eligible_base: Decimal
+    status: str
+    status_label: str
+    start_date: dt.date
+    duration_months: int
+    signed_at: dt.datetime | None
+    paid: Decimal = Field(description="Versé, annulations déduites.")
+    tranches: list[TrancheOut]
+    reports: list[ReportOut]
+
+
 DossierOut.model_rebuild()
