@@ -76,8 +76,9 @@ def fill_database(count: int) -> None:
         fill(count)
 
 
-def measure(kind: str, count: int) -> dict:
-    """One format, in this process (run by `main` in a child process)."""
+def measure(kind: str, count: int, *, trace: bool = True) -> dict:
+    """One format, in this process (run by `main` in a child process); `trace`: a second
+    export under tracemalloc (five times slower) for the peak of Python's allocations."""
     with tempfile.TemporaryDirectory() as data_dir:
         setup_django(data_dir)
         # Imported here: a benchmark chooses its settings and sets Django up in main(), before
@@ -100,14 +101,18 @@ def measure(kind: str, count: int) -> dict:
         rss_before = max_rss_mb()
         seconds, size = export_once(client, url)
         rss_after = max_rss_mb()
-        tracemalloc.start()
-        traced_seconds, _ = export_once(client, url)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        traced = _traced_export(client, url) if trace else {}
     return {"format": kind, "dossiers": count, "seconds": round(seconds, 2),
             "bytes": size, "max_rss_mb_before": round(rss_before, 1),
-            "max_rss_mb": round(rss_after, 1),
-            "tracemalloc_peak_mb": round(peak / 2**20, 1),
+            "max_rss_mb": round(rss_after, 1), "load_average": os.getloadavg()[0], **traced}
+
+
+def _traced_export(client, url: str) -> dict:
+    tracemalloc.start()
+    traced_seconds, _ = export_once(client, url)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"tracemalloc_peak_mb": round(peak / 2**20, 1),
             "seconds_under_tracemalloc": round(traced_seconds, 2)}
 
 
@@ -116,12 +121,15 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=100_000)
     parser.add_argument("--format", choices=FORMATS, help="measure one format, in this process")
     parser.add_argument("--fill", action="store_true", help="only make the dossiers")
+    parser.add_argument("--no-trace", action="store_true",
+                        help="skip the second export under tracemalloc")
     options = parser.parse_args()
     if options.fill:
         fill_database(options.dossiers)
         return
     if options.format:
-        print(json.dumps(measure(options.format, options.dossiers)))
+        print(json.dumps(measure(options.format, options.dossiers,
+                                 trace=not options.no_trace)))
         return
     subprocess.run([sys.executable, __file__, "--fill", "--dossiers", str(options.dossiers)],
                    check=True, env=os.environ)
@@ -152,7 +160,8 @@ def write_results(results: list[dict]) -> None:
              "| format | seconds | size (MB) | max RSS before (MB) | max RSS after (MB) "
              "| tracemalloc peak (MB) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {r['format']} | {r['seconds']} | {r['bytes'] / 2**20:.1f} "
-              f"| {r['max_rss_mb_before']} | {r['max_rss_mb']} | {r['tracemalloc_peak_mb']} |"
+              f"| {r['max_rss_mb_before']} | {r['max_rss_mb']} "
+              f"| {r.get('tracemalloc_peak_mb', '—')} |"
               for r in results]
     (out / "export.md").write_text("\n".join(lines) + "\n")
 

@@ -135,6 +135,15 @@ class Reporting(_Strict):
     reminder_days: Annotated[int, msgspec.Meta(ge=0, le=120)]
 
 
+class PersonalData(_Strict):
+    """How long the call keeps its dossiers and the personal data in them (RGPD art. 5.1.e),
+    in whole years: after the last payment of a grant, after the decision for a dossier not
+    funded (or never submitted: after the call closes)."""
+
+    years_after_last_payment: Annotated[int, msgspec.Meta(ge=1, le=30)] = 10
+    years_after_decision: Annotated[int, msgspec.Meta(ge=1, le=30)] = 2
+
+
 class Indicator(_Strict):
     id: Identifier
     label: Label
@@ -162,6 +171,8 @@ class CallDefinition(_Strict):
     attributing_body: AttributingBody
     reporting: Reporting
     indicators: list[Indicator]
+    # A definition stored before this section existed keeps the platform's durations.
+    personal_data: PersonalData = msgspec.field(default_factory=PersonalData)
     to_confirm: list[str] = []
 
     @property

@@ -6,6 +6,7 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("appels/<slug:code>/", views.call_page, name="call"),
+    path("appels/<slug:code>/donnees-personnelles/", views.privacy, name="privacy"),
     path("appels/<slug:code>/modele-lettre-engagement.pdf", views.commitment_letter,
          name="commitment-letter"),
     path("notifications/", views.notifications, name="notifications"),

@@ -46,6 +46,17 @@ def call_page(request, code):
 
 
 @require_GET
+def privacy(request, code):
+    """What the call does with personal data, in plain French: who decides, what is kept,
+    who reads it, for how long, and the person's rights."""
+    page = call_page_of(code, now(), language=get_language() or "fr")
+    if page is None:
+        raise Http404
+    return render(request, "web/privacy.html", {"entry": page.summary, "rules": page.rules,
+                                                "contact": settings.CONTACT_EMAIL})
+
+
+@require_GET
 def commitment_letter(request, code):
     """The model letter of commitment a member signs, as a PDF to fill in."""
     page = call_page_of(code, now())

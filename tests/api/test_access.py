@@ -41,6 +41,21 @@ def test_api_dossier_opens_to_exactly_the_people_its_pages_open_to(client, world
 
 
 @pytest.mark.parametrize("which", ["own", "other"])
+@pytest.mark.parametrize(("resource", "pages"), [
+    ("receipt", ["/dossiers/{pk}/accuse/", "/instruction/dossiers/{pk}/"]),
+    ("receipt.pdf", ["/dossiers/{pk}/accuse.pdf", "/instruction/dossiers/{pk}/"]),
+])
+def test_api_receipt_opens_to_exactly_the_people_its_pages_open_to(client, world, bearer,
+                                                                  which, resource, pages):
+    dossier = world[which]
+    for name in PEOPLE:
+        person = world["people"][name]
+        answer = client.get(f"{API}/dossiers/{dossier.pk}/{resource}", headers=bearer(person))
+        urls = [page.format(pk=dossier.pk) for page in pages]
+        assert (answer.status_code == 200) == _page_opens(client, person, urls), name
+
+
+@pytest.mark.parametrize("which", ["own", "other"])
 def test_api_document_downloads_for_exactly_the_people_its_pages_serve(client, world, bearer,
                                                                        which):
     dossier = world[which]
