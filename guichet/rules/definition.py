@@ -171,8 +171,9 @@ class CallDefinition(_Strict):
     attributing_body: AttributingBody
     reporting: Reporting
     indicators: list[Indicator]
-    # A definition stored before this section existed keeps the platform's durations.
-    personal_data: PersonalData = msgspec.field(default_factory=PersonalData)
+    # None: the call declares no durations (Deffinum's sources give none); the platform's
+    # apply, shown as such (`retention`).
+    personal_data: PersonalData | None = None
     to_confirm: list[str] = []
 
     @property
@@ -181,6 +182,11 @@ class CallDefinition(_Strict):
 
     def wave(self, wave_id: str) -> Wave:
         return next(wave for wave in self.waves if wave.id == wave_id)
+
+    @property
+    def retention(self) -> PersonalData:
+        """The durations the call declares, else the platform's."""
+        return self.personal_data or PersonalData()
 
     @property
     def required_documents(self) -> list[Document]:

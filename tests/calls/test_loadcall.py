@@ -41,7 +41,7 @@ def test_loadcall_changed_rules_without_new_version_refused(tmp_path):
     changed = tmp_path / "deffinum.toml"
     changed.write_text(DEFFINUM_TOML.read_text().replace(
         'minimum_base = "500000.00"', 'minimum_base = "400000.00"'))
-    with pytest.raises(RulesVersionConflict, match=r"deffinum-2021\.2"):
+    with pytest.raises(RulesVersionConflict, match=r"deffinum-2021\.1"):
         load_call(changed)
     assert Call.objects.get().rules().eligibility.minimum_base == 500_000
 
@@ -51,9 +51,9 @@ def test_loadcall_new_rules_version_is_recorded(tmp_path):
     changed = tmp_path / "deffinum.toml"
     changed.write_text(DEFFINUM_TOML.read_text().replace(
         'minimum_base = "500000.00"', 'minimum_base = "400000.00"').replace(
-        'rules_version = "deffinum-2021.2"', 'rules_version = "deffinum-2021.3"'))
+        'rules_version = "deffinum-2021.1"', 'rules_version = "deffinum-2021.2"'))
     call = load_call(changed).call
-    assert call.rules_version == "deffinum-2021.3"
+    assert call.rules_version == "deffinum-2021.2"
     assert call.rules().eligibility.minimum_base == 400_000
     assert CallDefinitionVersion.objects.count() == 2
 

@@ -37,7 +37,7 @@ def test_check_eligible_exits_zero_with_contract_verdict(tmp_path):
     assert done.returncode == 0, done.stderr
     verdict = json.loads(done.stdout)
     assert (verdict["eligible"], verdict["call"], verdict["wave"]) == (True, "deffinum", "w1")
-    assert verdict["rules_version"] == "deffinum-2021.2"
+    assert verdict["rules_version"] == "deffinum-2021.1"
     assert verdict["figures"]["aid_rate"] == "0.7000"
     assert [r["rule"] for r in verdict["results"]][-1] == "deadline"
     assert done.stderr == b""

@@ -36,7 +36,7 @@ def test_submit_eligible_dossier_issues_receipt_with_snapshot_hash(deffinum, exa
     assert frozen.submitted_at.utcoffset() == dt.timedelta(hours=2)
     assert submission.eligible is True
     assert submission.verdict["eligible"] is True
-    assert submission.rules_version == "deffinum-2021.2"
+    assert submission.rules_version == "deffinum-2021.1"
 
 
 def test_submit_at_closing_instant_refused_summer_time(deffinum, example_document):

@@ -398,7 +398,7 @@ def other_call_of_programme(tmp_path, **replacements):
     """A second call of Deffinum's programme, its definition edited by `replacements`."""
     source = DEFFINUM_TOML.read_text(encoding="utf-8").replace(
         'id = "deffinum"', 'id = "deffinov"', 1).replace(
-        'rules_version = "deffinum-2021.2"', 'rules_version = "deffinov-2022.1"')
+        'rules_version = "deffinum-2021.1"', 'rules_version = "deffinov-2022.1"')
     for old, new in replacements.items():
         source = source.replace(old, new)
     path = tmp_path / "deffinov.toml"

@@ -32,7 +32,7 @@ def deffinum():
 def test_shipped_definition_identity(deffinum):
     assert deffinum.format == "guichet.call/1"
     assert deffinum.id == "deffinum"
-    assert deffinum.rules_version == "deffinum-2021.2"
+    assert deffinum.rules_version == "deffinum-2021.1"
     assert deffinum.timezone == "Europe/Paris"
     assert deffinum.name.startswith("Deffinum")
     assert deffinum.name_en.startswith("Deffinum")

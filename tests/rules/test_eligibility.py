@@ -78,7 +78,7 @@ def test_evaluate_contract_example_eligible_in_wave_1():
     assert verdict.eligible is True
     assert verdict.wave == "w1"
     assert verdict.call == "deffinum"
-    assert verdict.rules_version == "deffinum-2021.2"
+    assert verdict.rules_version == "deffinum-2021.1"
     assert failed_rules(verdict) == []
     assert verdict.figures.to_dict() == {
         "eligible_base": "800000.00", "aid": "560000.00", "aid_cap": "560000.00",
@@ -711,7 +711,7 @@ def test_verdict_to_dict_has_the_contract_keys():
     data = check(example()).to_dict()
     assert list(data) == ["eligible", "call", "rules_version", "wave", "figures", "results"]
     assert (data["eligible"], data["call"], data["rules_version"], data["wave"]) == (
-        True, "deffinum", "deffinum-2021.2", "w1")
+        True, "deffinum", "deffinum-2021.1", "w1")
 
 
 def test_verdict_without_instant_has_no_wave():

@@ -26,7 +26,7 @@ def other_call(tmp_path, deffinum):
     """A second call of the same programme (another id, code and rules version)."""
     source = DEFFINUM_TOML.read_text(encoding="utf-8")
     source = source.replace('id = "deffinum"', 'id = "deffinov"', 1).replace(
-        'rules_version = "deffinum-2021.2"', 'rules_version = "deffinov-2022.1"').replace(
+        'rules_version = "deffinum-2021.1"', 'rules_version = "deffinov-2022.1"').replace(
         'name = "Deffinum — ', 'name = "Deffinov — ', 1)
     path = tmp_path / "deffinov.toml"
     path.write_text(source, encoding="utf-8")
