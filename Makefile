@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 AXE_VERSION := 4.14.1
 AXE := node_modules/axe-core/axe.min.js
+OIDC_PROVIDER_VERSION := 9.13.3
+OIDC_PROVIDER := node_modules/oidc-provider/package.json
 CHROMIUM := /usr/bin/chromium
 # `make run PORT=8301`: the server listens there and links in mails point there, unless
 # SITE_URL is set (e.g. the public address behind a proxy).
@@ -50,10 +52,14 @@ deploy-check: $(STAMP)
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-$(AXE):
-	npm install --no-save --no-audit --no-fund axe-core@$(AXE_VERSION)
+# One npm install for both: a later `--no-save` install would remove the other package.
+$(AXE) $(OIDC_PROVIDER):
+	npm install --no-save --no-audit --no-fund axe-core@$(AXE_VERSION) \
+		oidc-provider@$(OIDC_PROVIDER_VERSION)
 
-browser: $(CHROMIUM) $(AXE)
+# The browser tests: Chromium, axe-core, and a local OpenID Connect provider standing in for
+# ProConnect (tests/oidc/provider.mjs, panva's oidc-provider).
+browser: $(CHROMIUM) $(AXE) $(OIDC_PROVIDER)
 
 # The suite on two workers (pytest-xdist), the machine's two cores: each worker has its own
 # test database (PostgreSQL: test_<name>_gw0, _gw1), live-server port and media folder.

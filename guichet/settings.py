@@ -6,6 +6,7 @@ mail). `GUICHET_ENV=production` refuses to start without `SECRET_KEY` and `ALLOW
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -71,6 +72,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "guichet.accounts.proconnect",
     "rules",
     "csp",
     "ninja",
@@ -145,6 +148,28 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/h/ip,5/h/key",
 }
 LOGIN_REDIRECT_URL = "/espace/"  # staff: the back office (AccountAdapter)
+# ProConnect (OpenID Connect), beside e-mail and password, when its client is configured:
+# PROCONNECT_URL is the issuer (its /.well-known/openid-configuration is read).
+PROCONNECT_URL = os.environ.get("PROCONNECT_URL", "")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+SOCIALACCOUNT_PROVIDERS = {"proconnect": {"APPS": [{
+    "client_id": os.environ.get("PROCONNECT_CLIENT_ID", ""),
+    "secret": os.environ.get("PROCONNECT_CLIENT_SECRET", ""),
+    "settings": {"server_url": PROCONNECT_URL, "token_auth_method": "client_secret_post"},
+}]}} if PROCONNECT_URL else {}
+# The provider proved the address: an account with the same address is signed in, a new one
+# is made without a second confirmation; the pages still ask nothing more.
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
 ACCOUNT_ADAPTER = "guichet.accounts.adapter.AccountAdapter"  # role landing, SITE_URL links
 LOGIN_URL = "/comptes/login/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Guichet] "
@@ -355,7 +380,9 @@ CONTENT_SECURITY_POLICY = {
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        # The ProConnect button's form is answered by a redirect to the provider, which
+        # browsers also hold to form-action.
+        "form-action": ["'self'", *([_origin(PROCONNECT_URL)] if PROCONNECT_URL else [])],
         "frame-ancestors": ["'none'"],
     },
 }

@@ -6,5 +6,6 @@ class DossiersConfig(AppConfig):
     label = "dossiers"
 
     def ready(self):
-        # Imported once the app registry is ready: they register the rules and /metrics readers.
-        from guichet.dossiers import metrics, permissions  # noqa: F401, PLC0415
+        # Imported once the app registry is ready: they register the rules, the /metrics
+        # readers and the ProConnect sign-in receiver.
+        from guichet.dossiers import metrics, permissions, proconnect  # noqa: F401, PLC0415

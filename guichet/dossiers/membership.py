@@ -28,7 +28,13 @@ from guichet.core.clock import in_paris
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.text import require_single_line
-from guichet.dossiers.company_search import ACTIVITY_CODE, LEGAL_FORM, invalid_siret_message
+from guichet.dossiers.company_search import (
+    ACTIVITY_CODE,
+    LEGAL_FORM,
+    CompanySearchUnavailable,
+    invalid_siret_message,
+    lookup_company,
+)
 from guichet.dossiers.models import (
     Affiliation,
     Consortium,
@@ -87,6 +93,35 @@ def register_organisation(user, siret: str, name: str, region: str = "", *,
     Affiliation.objects.get_or_create(user=user, organisation=organisation)
     append_event(AuditAction.ORGANISATION_AFFILIATED, organisation, by=user)
     return organisation
+
+
+@transaction.atomic
+def affiliate_proven(user, siret: str) -> Organisation:
+    """ProConnect vouched that the person acts for the organisation of `siret`: they act for
+    it, even when others already do (that proof is what an invitation otherwise gives). An
+    organisation new to the platform takes its name from the company search when it answers,
+    else its SIRET, until someone completes it."""
+    siret = validated_siret(siret)
+    organisation = Organisation.objects.select_for_update().filter(siret=siret).first()
+    if organisation is None:
+        organisation = Organisation.objects.create(siret=siret, **_public_record(siret))
+    _affiliation, created = Affiliation.objects.get_or_create(user=user,
+                                                              organisation=organisation)
+    if created:
+        append_event(AuditAction.ORGANISATION_AFFILIATED, organisation, by=user,
+                     details={"proof": "proconnect"})
+    return organisation
+
+
+def _public_record(siret: str) -> dict:
+    try:
+        record = lookup_company(siret)
+    except CompanySearchUnavailable:
+        record = None
+    if record is None:
+        return {"name": siret}
+    return {"name": record.name, "address": record.address, "legal_form": record.legal_form,
+            "activity_code": record.activity_code, "region": record.region}
 
 
 def _require_code(value: str, pattern, field: str, message: str) -> None:

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProConnectConfig(AppConfig):
+    name = "guichet.accounts.proconnect"
+    label = "proconnect"
