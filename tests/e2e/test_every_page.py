@@ -62,6 +62,14 @@ UNREACHED = {
                       "(portal:step), checked here",
     "web:dossier-schema": "the JSON schema of the dossier format, for programs "
                           "(tests/web/test_home.py)",
+    "proconnect_login": "ProConnect is not configured here: its button and the round trip "
+                        "through a provider are tests/e2e/test_proconnect.py",
+    "proconnect_callback": "ProConnect's answer (tests/e2e/test_proconnect.py)",
+    "socialaccount_signup": "asked only when ProConnect gives no usable address",
+    "socialaccount_login_cancelled": "after cancelling at ProConnect",
+    "socialaccount_login_error": "after a failed answer from ProConnect",
+    "socialaccount_connections": "allauth's list of linked sign-ins, not linked from our "
+                                 "pages: a ProConnect link is made by signing in with it",
 }
 
 # The REST API's operations answer programs holding a token, in JSON (tests/api); its

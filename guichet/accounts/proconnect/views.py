@@ -1,8 +1,10 @@
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.internal import jwtkit
+from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from allauth.utils import build_absolute_uri
+from django.http import Http404
 from django.urls import reverse
 
 JWT = "application/jwt"
@@ -31,5 +33,17 @@ class ProConnectAdapter(OpenIDConnectOAuth2Adapter):
             lookup_kid=jwtkit.lookup_kid_jwk, verify_signature=True)
 
 
-oauth2_login = OAuth2LoginView.adapter_view(ProConnectAdapter)
-oauth2_callback = OAuth2CallbackView.adapter_view(ProConnectAdapter)
+def _configured_only(view):
+    """Without PROCONNECT_URL the provider has no client: its addresses do not exist (404)."""
+
+    def answer(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except SocialApp.DoesNotExist:
+            raise Http404 from None
+
+    return answer
+
+
+oauth2_login = _configured_only(OAuth2LoginView.adapter_view(ProConnectAdapter))
+oauth2_callback = _configured_only(OAuth2CallbackView.adapter_view(ProConnectAdapter))

@@ -1,5 +1,6 @@
-"""ProConnect's userinfo is a signed JWT: its signature, issuer and audience are checked
-against the provider's published keys (a local HTTP server plays the provider)."""
+"""ProConnect's provider: its userinfo, a signed JWT, is checked (signature, issuer, audience)
+against the provider's published keys (a local HTTP server plays the provider); without a
+configured client its addresses do not exist."""
 
 import json
 import threading
@@ -29,7 +30,7 @@ def provider(settings):
     answer = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
+        def do_GET(self):
             issuer = f"http://127.0.0.1:{self.server.server_port}"
             routes = {
                 "/.well-known/openid-configuration": ("application/json", json.dumps({
@@ -85,3 +86,11 @@ def test_proconnect_userinfo_forged_is_refused(provider, forgery):
     }[forgery]
     with pytest.raises(OAuth2Error):
         _userinfo()
+
+
+@pytest.mark.parametrize("path", ["/comptes/proconnect/login/",
+                                  "/comptes/proconnect/login/callback/"])
+def test_proconnect_addresses_without_configuration_are_404(client, settings, path):
+    settings.SOCIALACCOUNT_PROVIDERS = {}
+    assert client.get(path).status_code == 404
+    assert client.post(path).status_code == 404
