@@ -35,7 +35,7 @@ class Problem(Exception):
     def __init__(self, status: int, detail: str, *, code: str, field: str | None = None,
                  errors: list | None = None):
         super().__init__(detail)
-        self.status, self.detail, self.code, self.field = status, detail, code, field
+        self.http_status, self.detail, self.code, self.field = status, detail, code, field
         self.errors = errors
 
 
@@ -90,7 +90,7 @@ def register(api) -> None:
 
     @api.exception_handler(Problem)
     def own_problem(request, error):
-        return problem(error.status, error.detail, code=error.code, field=error.field,
+        return problem(error.http_status, error.detail, code=error.code, field=error.field,
                        errors=error.errors)
 
     @api.exception_handler(ValidationError)
