@@ -24,6 +24,7 @@ from guichet.api.schemas import (
     ProjectIn,
     ReceiptOut,
     StartIn,
+    VerdictOut,
 )
 from guichet.api.serialise import dossier_row, in_paris_or_none
 from guichet.api.validation import validated
@@ -41,6 +42,7 @@ from guichet.dossiers.services import AlreadySubmitted, submit
 from guichet.portal import forms
 from guichet.portal.receipts import receipt_pdf_response
 from guichet.rules import dossier as fmt
+from guichet.rules.eligibility import evaluate
 
 router = Router(tags=["dossiers"])
 PAGE_SIZE = 50
@@ -263,6 +265,26 @@ def _receipt(found: Dossier) -> dict:
             "sha256": data.sha256, "eligible": data.eligible,
             "failed_rules": [str(rule) for rule in data.failed_rules],
             "pdf": reverse("api-v1:receipt_pdf", kwargs={"pk": found.pk})}
+
+
+@router.get("/{pk}/verdict", response=VerdictOut, summary="Le verdict automatique",
+            description="Chaque règle de l'appel, respectée ou non, avec la valeur du dossier "
+                        "et la limite. Pour ses participants, un dossier modifiable est jugé "
+                        "tel qu'il est ; sinon, c'est le verdict figé de la dernière version "
+                        "déposée.")
+def verdict(request: HttpRequest, pk: int):
+    found, as_participant = _readable(request.user, pk)
+    if as_participant and found.status in EDITABLE_STATUSES:
+        kinds = set(found.documents.values_list("kind", flat=True))
+        live = evaluate(to_format(dossier_queryset().get(pk=found.pk)), found.call.rules(),
+                        documents=kinds)
+        return {"dossier": found.pk, "frozen": False, "version": None, "received_at": None,
+                **live.to_dict()}
+    latest = found.submissions.order_by("-version").first()
+    if latest is None:
+        raise Http404
+    return {"dossier": found.pk, "frozen": True, "version": latest.version,
+            "received_at": in_paris_or_none(latest.received_at), **latest.verdict}
 
 
 @router.get("/{pk}/receipt.pdf", summary="L'accusé de réception en PDF", url_name="receipt_pdf",

@@ -125,6 +125,31 @@ class ReceiptOut(Schema):
     pdf: str = Field(description="Adresse de l'accusé de réception en PDF.")
 
 
+class RuleResultOut(Schema):
+    rule: str = Field(description="Identifiant de la règle, ex. « aid_cap ».")
+    ok: bool
+    value: str | None = Field(description="La valeur du dossier, en texte (montants à deux "
+                                          "décimales).")
+    limit: str | None = Field(description="La limite de l'appel, en texte.")
+    message: str
+    message_en: str
+
+
+class VerdictOut(Schema):
+    dossier: int
+    frozen: bool = Field(description="Vrai : le verdict du dossier déposé, figé à sa réception "
+                                     "(version). Faux : le verdict du brouillon tel qu'il est, "
+                                     "pour ses participants.")
+    version: int | None
+    received_at: dt.datetime | None
+    eligible: bool
+    rules_version: str
+    wave: str | None
+    figures: dict[str, str | None] = Field(description="Assiette, aide, plafonds, "
+                                                       "cofinancement, en texte.")
+    results: list[RuleResultOut]
+
+
 class TokenOut(Schema):
     id: int
     name: str

@@ -44,6 +44,7 @@ def test_api_dossier_opens_to_exactly_the_people_its_pages_open_to(client, world
 @pytest.mark.parametrize(("resource", "pages"), [
     ("receipt", ["/dossiers/{pk}/accuse/", "/instruction/dossiers/{pk}/"]),
     ("receipt.pdf", ["/dossiers/{pk}/accuse.pdf", "/instruction/dossiers/{pk}/"]),
+    ("verdict", ["/dossiers/{pk}/", "/instruction/dossiers/{pk}/"]),
 ])
 def test_api_receipt_opens_to_exactly_the_people_its_pages_open_to(client, world, bearer,
                                                                   which, resource, pages):
