@@ -1,10 +1,12 @@
 """The whole applicant journey in a real browser: from sign-up to the receipt of a consortium
-dossier, with a second person joining the consortium from another browser context."""
+dossier, with a second person joining the consortium from another browser context. It runs on
+Deffinum and on the regional example call, each dossier shaped by its call's limits."""
 
 import datetime as dt
 import hashlib
 import re
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 import openpyxl
@@ -33,8 +35,30 @@ MEMBER_EXPENSE = Decimal("150000.00")
 LEAD_EXPENSES = [("staff", "Ingénierie pédagogique", Decimal("600000.00")),
                  ("digital_resources", "Simulateurs et licences", Decimal("250000.00"))]
 MEMBER_IN_KIND = Decimal("50000.00")
-AID = (BASE * Decimal("0.70")).quantize(Decimal("1"))
-LEAD_CASH = BASE - AID - MEMBER_IN_KIND
+
+
+@dataclass(frozen=True)
+class Application:
+    """A dossier at the limits of its call: scope, longest duration, first results as late as
+    allowed, aid at the cap."""
+
+    call: str  # the fixture of the open call
+    scope: str
+    duration_months: int
+    first_results_month: int
+    aid_cap_rate: Decimal
+
+    @property
+    def aid(self) -> Decimal:
+        return (BASE * self.aid_cap_rate).quantize(Decimal("1"))
+
+    @property
+    def lead_cash(self) -> Decimal:
+        return BASE - self.aid - MEMBER_IN_KIND
+
+
+DEFFINUM = Application("deffinum_open", "national", 36, 12, Decimal("0.70"))
+REGIONAL = Application("regional_open", "regional", 24, 9, Decimal("0.50"))
 
 
 def on_server(url: str, base_url: str) -> str:
@@ -94,9 +118,17 @@ def step_link(page, label: str) -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("application", [DEFFINUM, REGIONAL], ids=["deffinum", "regional"])
 def test_applicant_journey_from_signup_to_receipt(
-        page, new_page, live_server, deffinum_open, mailoutbox, tmp_path):
+        request, page, new_page, live_server, application, mailoutbox, tmp_path):
     base = live_server.url
+    call = request.getfixturevalue(application.call)
+    limits = call.rules().eligibility
+    assert application.scope in limits.allowed_scopes
+    assert (application.duration_months, application.first_results_month,
+            application.aid_cap_rate) == (
+        limits.max_duration_months, limits.first_results_month, limits.aid_cap_rate)
+    duration = application.duration_months
 
     # 1. The lead signs up, confirms the address with the button, and is logged in.
     sign_up(page, base, mailoutbox, LEAD_EMAIL, LEAD_PASSWORD, "lead")
@@ -125,10 +157,10 @@ def test_applicant_journey_from_signup_to_receipt(
         lambda: form.get_by_label("Titre du projet").fill(TITLE),
         lambda: form.get_by_label("Résumé").fill(
             "Hybridation des parcours CAP/BP avec simulateurs immersifs et tiers-lieux."),
-        lambda: form.get_by_label("Portée").select_option("national"),
+        lambda: form.get_by_label("Portée").select_option(application.scope),
         lambda: tick(form.get_by_label(re.compile("s'engage à mutualiser"))),
         lambda: form.get_by_label("Date de début").fill(start_date.isoformat()),
-        lambda: form.get_by_label("Durée (mois)").fill("36"),
+        lambda: form.get_by_label("Durée (mois)").fill(str(duration)),
     ]
     for fill_in in fill_ins:
         # Each change is saved on its own (htmx, "change delay:400ms"): no button pressed.
@@ -138,14 +170,14 @@ def test_applicant_journey_from_signup_to_receipt(
     expect(page.locator("#dossier-title")).to_have_text(TITLE)
     dossier.refresh_from_db()
     assert (dossier.title, dossier.scope, dossier.pooling_commitment, dossier.duration_months,
-            dossier.start_date) == (TITLE, "national", True, 36, start_date)
+            dossier.start_date) == (TITLE, application.scope, True, duration, start_date)
     assert dossier.summary.startswith("Hybridation des parcours")
     version = dossier.version
     click_through(form.get_by_role("button", name="Enregistrer"))  # a plain post, page reloads
     expect(page.locator("[data-conflict]")).to_have_count(0)
     dossier.refresh_from_db()
     assert dossier.version == version + 1
-    assert (dossier.start_date, dossier.duration_months) == (start_date, 36)
+    assert (dossier.start_date, dossier.duration_months) == (start_date, duration)
     visit(page, "lead-step-projet")
 
     # 3. Invites a second person, who joins from its own browser.
@@ -207,8 +239,10 @@ def test_applicant_journey_from_signup_to_receipt(
     # 4. Back to the lead: calendar, documents, then the financial annex.
     page.goto(f"{steps}/calendrier/")
     milestone = page.locator("form").filter(has=page.get_by_label("Type de jalon"))
-    for month, kind, label in ((12, "first_results", "Premiers résultats : 3 parcours hybridés"),
-                               (36, "final", "Bilan final")):
+    first_results = application.first_results_month
+    for month, kind, label in (
+            (first_results, "first_results", "Premiers résultats : 3 parcours hybridés"),
+            (duration, "final", "Bilan final")):
         milestone.get_by_label("Mois (1 = premier mois du projet)").fill(str(month))
         milestone.get_by_label("Type de jalon").select_option(kind)
         milestone.get_by_label("Libellé").fill(label)
@@ -216,7 +250,7 @@ def test_applicant_journey_from_signup_to_receipt(
                   "/etape/calendrier/")
         expect(page.get_by_role("table")).to_contain_text(label)
     assert list(dossier.milestones.order_by("month").values_list("month", "kind")) == [
-        (12, "first_results"), (36, "final")]
+        (first_results, "first_results"), (duration, "final")]
     visit(page, "lead-step-calendrier")
 
     step_link(page, "Hybridation")
@@ -254,13 +288,13 @@ def test_applicant_journey_from_signup_to_receipt(
     assert [(row[1], Decimal(str(row[2]))) for row in funding] == [(member_siret, MEMBER_IN_KIND)]
     for category, label, amount in LEAD_EXPENSES:
         expenses.append([lead_siret, lead_name, category, label, amount, "oui"])
-    plan.append(["Aide demandée", None, AID])
-    plan.append(["Autofinancement", lead_siret, LEAD_CASH])
+    plan.append(["Aide demandée", None, application.aid])
+    plan.append(["Autofinancement", lead_siret, application.lead_cash])
     filled = tmp_path / "annexe-remplie.xlsx"
     workbook.save(filled)
     assert MEMBER_EXPENSE + sum(amount for *_, amount in LEAD_EXPENSES) == BASE
-    assert (BASE - AID) * Decimal("0.30") >= MEMBER_IN_KIND  # in kind: at most 30 % of co-fin.
-    assert AID + LEAD_CASH + MEMBER_IN_KIND == BASE
+    # In kind: at most 30 % of the co-financing, in both calls.
+    assert (BASE - application.aid) * limits.in_kind_cap_rate >= MEMBER_IN_KIND
 
     annex = page.get_by_test_id("annex-form")
     annex.get_by_label("Annexe financière remplie (XLSX)").set_input_files(filled)

@@ -1,6 +1,8 @@
 """One wave of the back office in a real browser: instruction (with a correction round trip to
 the lead), the optimal expert assignment, the experts' grids, the committee's simulation and
-decisions, their joint publication, and what the leads then receive."""
+decisions, their joint publication, and what the leads then receive. The same journey runs on
+Deffinum's second wave and on the regional example call's single wave, each as its
+definition sets it (addresses, wave, selection objective, minimum score)."""
 
 import datetime as dt
 import io
@@ -27,7 +29,7 @@ FIRST_TITLE = "Campus hybride des métiers du bâtiment"
 SECOND_TITLE = "Chantiers-écoles connectés"
 CORRECTED_TITLE = "Chantiers-écoles connectés et maquettes BIM"
 CORRECTION_POINTS = "Le titre doit mentionner la maquette numérique (BIM) du projet."
-BETTER, WORSE = 4, 3  # every criterion; both at least 2 (no comment required), 3 ≥ min_score
+BETTER, WORSE = 4, 3  # every criterion; both at least 2 (no comment required), both fundable
 REJECTION = "Budget de la vague épuisé par un projet mieux classé."
 
 
@@ -72,16 +74,23 @@ def pdf_text(content: bytes) -> str:
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize(("call_fixture", "document_fixture"), [
+    ("deffinum_open", "example_document"), ("regional_open", "regional_document")],
+    ids=["deffinum", "regional"])
 def test_review_wave_from_instruction_to_published_decisions(
-        new_page, live_server, deffinum_open, example_document, mailoutbox):
+        request, new_page, live_server, call_fixture, document_fixture, mailoutbox):
     base = live_server.url
-    call = deffinum_open
-    criteria = call.rules().selection.criteria
+    call = request.getfixturevalue(call_fixture)
+    document = request.getfixturevalue(document_fixture)
+    selection = call.rules().selection
+    criteria = selection.criteria
+    assert selection.min_score <= WORSE  # both dossiers stay fundable: the budget decides
+    call_pages = f"{base}/instruction/appels/{call.code}"
 
     # Set-up: two complete eligible dossiers submitted in today's open wave, and the staff.
     dossiers = []
     for title in (FIRST_TITLE, SECOND_TITLE):
-        dossier = make_dossier({**example_document, "title": title})
+        dossier = make_dossier({**document, "title": title})
         Dossier.objects.filter(pk=dossier.pk).update(sector="btp", keywords="bim, chantier")
         submit(dossier)
         dossier.refresh_from_db()
@@ -91,15 +100,16 @@ def test_review_wave_from_instruction_to_published_decisions(
     first, second = dossiers
     wave = first.wave
     assert wave == second.wave
-    assert wave.code == "w2"
+    assert wave.is_open_at(dt.datetime.now(PARIS))
     (lead1, _member1), (lead2, _member2) = lead_and_member(first), lead_and_member(second)
     staff = {}
     for role in (Role.INSTRUCTOR, Role.ADMINISTRATOR, Role.COMMITTEE):
-        staff[role] = make_user(f"{role.value}@deffinum.example.fr")
+        staff[role] = make_user(f"{role.value}@{call.code}.example.fr")
         give_roles(staff[role], call, role)
     experts = []
-    for n in (1, 2, 3):
-        experts.append(make_expert(call, f"expert{n}@deffinum.example.fr", keywords="bim",
+    # As many experts as the call asks reviews of each dossier: each expert scores both.
+    for n in range(1, selection.reviews_per_dossier + 1):
+        experts.append(make_expert(call, f"expert{n}@{call.code}.example.fr", keywords="bim",
                                    max_load=5).user)
     first_receipt, second_receipt = first.receipt_number, second.receipt_number
     first_version = Submission.objects.get(dossier=second, version=1)
@@ -108,7 +118,7 @@ def test_review_wave_from_instruction_to_published_decisions(
     #    the second back to its lead for corrections.
     instructor = new_page()
     log_in(instructor, base, staff[Role.INSTRUCTOR].email, PASSWORD)
-    instructor.goto(f"{base}/instruction/appels/deffinum/dossiers/")
+    instructor.goto(f"{call_pages}/dossiers/")
     listing = instructor.get_by_test_id("dossiers")
     expect(instructor.get_by_test_id("count")).to_have_text("2 dossiers")
     for dossier in dossiers:
@@ -121,7 +131,7 @@ def test_review_wave_from_instruction_to_published_decisions(
     visit(instructor, "instructor-first-dossier")
     instruct(instructor, base, first, "instructor-first-instructed")
 
-    instructor.goto(f"{base}/instruction/appels/deffinum/dossiers/")
+    instructor.goto(f"{call_pages}/dossiers/")
     click_through(instructor.get_by_test_id("dossiers").get_by_role("link", name=second_receipt))
     expect(instructor.get_by_role("heading", level=1)).to_have_text(SECOND_TITLE)
     visit(instructor, "instructor-second-dossier")
@@ -136,9 +146,9 @@ def test_review_wave_from_instruction_to_published_decisions(
     visit(instructor, "instructor-correction-requested")
     second.refresh_from_db()
     assert second.status == DossierStatus.CORRECTION_REQUESTED
-    request = CorrectionRequest.objects.get(dossier=second)
-    assert (request.points, request.deadline, request.answered_at) == (
-        CORRECTION_POINTS, deadline, None)
+    correction_request = CorrectionRequest.objects.get(dossier=second)
+    assert (correction_request.points, correction_request.deadline,
+            correction_request.answered_at) == (CORRECTION_POINTS, deadline, None)
     correction_mail = wait_for_mail(
         mailoutbox, f"Corrections demandées sur votre dossier {second_receipt}")[0]
     assert lead2.email in correction_mail.to
@@ -183,8 +193,8 @@ def test_review_wave_from_instruction_to_published_decisions(
     visit(lead2_page, "lead2-receipt-version-2")
     second.refresh_from_db()
     assert (second.status, second.receipt_number) == (DossierStatus.SUBMITTED, second_receipt)
-    request.refresh_from_db()
-    assert request.answered_at == second_version.received_at
+    correction_request.refresh_from_db()
+    assert correction_request.answered_at == second_version.received_at
 
     # 3. The instructor instructs the corrected dossier.
     instructor.goto(f"{base}/instruction/dossiers/{second.pk}/")
@@ -194,14 +204,15 @@ def test_review_wave_from_instruction_to_published_decisions(
     visit(instructor, "instructor-second-corrected")
     instruct(instructor, base, second, "instructor-second-instructed")
 
-    # 4. The optimal assignment of the wave: three experts on each dossier.
-    instructor.goto(f"{base}/instruction/appels/deffinum/experts/")
+    # 4. The optimal assignment of the wave: every expert on each dossier.
+    pairs = len(dossiers) * len(experts)
+    instructor.goto(f"{call_pages}/experts/")
     visit(instructor, "instructor-experts")
     instructor.get_by_label("Vague", exact=True).select_option(wave.code)
     click_through(instructor.get_by_role("button", name="Calculer l'affectation optimale"))
     expect(instructor.get_by_text(re.compile(
-        r"^Vague 2 : 6 expertises affectées\. 6 nouvelles affectations, aucune affectation "
-        r"retirée\. Affinité totale"))).to_be_visible()
+        rf"^{re.escape(wave.name)} : {pairs} expertises affectées\. {pairs} nouvelles "
+        r"affectations, aucune affectation retirée\. Affinité totale"))).to_be_visible()
     expect(instructor.get_by_label("Vague", exact=True)).to_have_value(wave.code)  # kept
     for expert in experts:
         expect(instructor.get_by_test_id("pool").get_by_role("row").filter(
@@ -257,13 +268,14 @@ def test_review_wave_from_instruction_to_published_decisions(
                 (criterion.id, value) for criterion in criteria)
 
     # 6. Run again once every review is sent: the reviews are kept, nothing else changes.
-    instructor.goto(f"{base}/instruction/appels/deffinum/experts/?vague={wave.code}")
+    instructor.goto(f"{call_pages}/experts/?vague={wave.code}")
     click_through(instructor.get_by_role("button", name="Calculer l'affectation optimale"))
     expect(instructor.get_by_text(re.compile(
-        r"^Vague 2 : 6 expertises affectées\. 6 expertises en cours conservées, aucune "
-        r"nouvelle affectation, aucune affectation retirée\."))).to_be_visible()
+        rf"^{re.escape(wave.name)} : {pairs} expertises affectées\. {pairs} expertises en cours "
+        r"conservées, aucune nouvelle affectation, aucune affectation retirée\."
+    ))).to_be_visible()
     visit(instructor, "instructor-experts-rerun")
-    assert Assignment.objects.filter(submitted_at__isnull=False).count() == 6
+    assert Assignment.objects.filter(submitted_at__isnull=False).count() == pairs
 
     # 7. A budget for one dossier only; the committee simulates the funding line. The earlier
     # waves get no budget either: the call carries unspent budgets over to the next wave.
@@ -272,7 +284,7 @@ def test_review_wave_from_instruction_to_published_decisions(
     assert first.requested_aid == second.requested_aid  # the budget cannot hold both
     committee = new_page()
     log_in(committee, base, staff[Role.COMMITTEE].email, PASSWORD)
-    committee.goto(f"{base}/instruction/appels/deffinum/comite/{wave.code}/")
+    committee.goto(f"{call_pages}/comite/{wave.code}/")
     ranking = committee.get_by_test_id("ranking").locator("tbody tr")
     expect(ranking).to_have_count(2)
     expect(ranking.nth(0)).to_contain_text(f"{first_receipt} — {FIRST_TITLE}")
@@ -282,7 +294,7 @@ def test_review_wave_from_instruction_to_published_decisions(
     expect(committee.get_by_test_id("simulation")).to_have_count(0)
     visit(committee, "committee-ranking")
     simulation_form = committee.get_by_test_id("simulation-form")
-    expect(simulation_form.get_by_label("Objectif")).to_have_value("score_weighted_aid")
+    expect(simulation_form.get_by_label("Objectif")).to_have_value(selection.objective)
     simulation_form.get_by_label("Plancher 1 : groupe").select_option(
         label="Bâtiment et travaux publics")
     simulation_form.get_by_label("Plancher 1 : Nombre minimal de dossiers").fill("1")
@@ -313,7 +325,7 @@ def test_review_wave_from_instruction_to_published_decisions(
     expect(committee.get_by_test_id("decision")).to_contain_text("retenu — en préparation")
     visit(committee, "committee-first-decided")
 
-    committee.goto(f"{base}/instruction/appels/deffinum/comite/{wave.code}/")
+    committee.goto(f"{call_pages}/comite/{wave.code}/")
     click_through(ranking.nth(1).get_by_role("link"))
     assert committee.url == f"{base}/instruction/dossiers/{second.pk}/"
     decide = action_form(committee, "decide")
@@ -330,7 +342,7 @@ def test_review_wave_from_instruction_to_published_decisions(
     # 9. The administrator publishes every decision of the wave at once.
     administrator = new_page()
     log_in(administrator, base, staff[Role.ADMINISTRATOR].email, PASSWORD)
-    administrator.goto(f"{base}/instruction/appels/deffinum/comite/{wave.code}/")
+    administrator.goto(f"{call_pages}/comite/{wave.code}/")
     expect(administrator.get_by_role("listitem").filter(has_text=first_receipt)).to_contain_text(
         "retenu")
     expect(administrator.get_by_role("listitem").filter(has_text=second_receipt)).to_contain_text(
