@@ -9,20 +9,19 @@ Run: `.venv/bin/python benchmarks/api.py` (PostgreSQL at 127.0.0.1:5432).
 """
 
 import argparse
-import datetime as dt
 import json
 import os
-import sys
 import tempfile
-from pathlib import Path
 
-from django_bench import ROOT, setup_django
+from django_bench import setup_django
 from http_serving import (
     Browser,
-    free_port,
+    flush_redis,
     fresh_database,
+    run_header,
+    save_results,
     seed,
-    serve,
+    served,
     server_environment,
     summary,
     time_page,
@@ -104,15 +103,11 @@ def main() -> None:
         fixtures = seed(options.dossiers, options.submissions, instructed=0)
         headers = tokens(fixtures["applicant"])
         connections.close_all()
-        import redis
-
-        redis.Redis.from_url(options.redis).flushdb()
+        flush_redis(options.redis)
         environment = {**server_environment(database_url, data_dir, options.redis),
                        "API_THROTTLE_RATE": "100000/m"}
-        port = free_port()
-        server = serve(environment, port, Path(data_dir) / "serve.log")
-        try:
-            client = Browser(f"http://127.0.0.1:{port}")
+        with served(environment, data_dir) as base:
+            client = Browser(base)
             listing = f"/api/v1/calls/{fixtures['call']}/dossiers"
             cursor = deep_cursor(client, listing, headers["staff"], options.deep_pages)
             requests = {
@@ -129,19 +124,8 @@ def main() -> None:
                 "submission: POST /submit (receipt PDF and mails handed to the worker)":
                     time_submissions(client, fixtures["drafts"], headers["applicant"]),
             }
-        except Exception:
-            print((Path(data_dir) / "serve.log").read_text()[-5000:], file=sys.stderr)
-            raise
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
-    results = {"date": dt.date.today().isoformat(), "database": "postgresql", "workers": 2,
-               "load_average": " ".join(f"{load:.1f}" for load in load_at_start),
-               "dossiers": options.dossiers, "requests": requests}
-    print(json.dumps(results, indent=2))
-    out = ROOT / "benchmarks" / "results"
-    (out / "api.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "api.md").write_text(markdown(results))
+    results = {**run_header(load_at_start, options.dossiers), "requests": requests}
+    save_results("api", results, markdown(results))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ every benchmark.) Run: `.venv/bin/python benchmarks/http_serving.py` (PostgreSQL
 """
 
 import argparse
+import contextlib
 import datetime as dt
 import http.cookiejar
 import json
@@ -246,6 +247,45 @@ def serve(environment: dict, port: int, log: Path) -> subprocess.Popen:
     raise RuntimeError(f"gunicorn did not start: {log.read_text()[-3000:]}")
 
 
+@contextlib.contextmanager
+def served(environment: dict, data_dir: str):
+    """gunicorn on a free port for the block, which gets its base URL; the end of the server's
+    log is printed if the block fails (the client's error alone rarely says why)."""
+    log = Path(data_dir) / "serve.log"
+    port = free_port()
+    server = serve(environment, port, log)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    except Exception:
+        print(log.read_text()[-5000:], file=sys.stderr)
+        raise
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def flush_redis(url: str) -> None:
+    """Start from an empty cache and broker (the run's own Redis database)."""
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+def run_header(load_at_start: tuple[float, ...], dossiers: int) -> dict:
+    """What every HTTP benchmark's results start with."""
+    return {"date": dt.date.today().isoformat(), "database": "postgresql", "workers": 2,
+            "load_average": " ".join(f"{load:.1f}" for load in load_at_start),
+            "dossiers": dossiers}
+
+
+def save_results(name: str, results: dict, markdown_text: str) -> None:
+    """Print the results, and write them to benchmarks/results/<name>.json and .md."""
+    print(json.dumps(results, indent=2))
+    out = ROOT / "benchmarks" / "results"
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / f"{name}.md").write_text(markdown_text)
+
+
 def markdown(results: dict) -> str:
     lines = [
         "# HTTP latency through gunicorn", "",
@@ -298,14 +338,9 @@ def main() -> None:
 
         fixtures = seed(options.dossiers, options.submissions, options.instructed)
         connections.close_all()
-        import redis
-
-        redis.Redis.from_url(options.redis).flushdb()
+        flush_redis(options.redis)
         environment = server_environment(database_url, data_dir, options.redis)
-        port = free_port()
-        server = serve(environment, port, Path(data_dir) / "serve.log")
-        try:
-            base = f"http://127.0.0.1:{port}"
+        with served(environment, data_dir) as base:
             staff_browser, applicant = Browser(base), Browser(base)
             staff_browser.login("bench-staff@example.fr")
             applicant.login(fixtures["applicant"])
@@ -328,20 +363,9 @@ def main() -> None:
             load = throughput(base, "bench-staff@example.fr",
                               f"/instruction/appels/{code}/dossiers/", options.clients,
                               options.seconds)
-        except Exception:
-            print((Path(data_dir) / "serve.log").read_text()[-5000:], file=sys.stderr)
-            raise
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
-    results = {"date": dt.date.today().isoformat(), "database": "postgresql", "workers": 2,
-               "load_average": " ".join(f"{load:.1f}" for load in load_at_start),
-               "dossiers": options.dossiers, "pages": pages, "throughput": load,
-               "throughput_seconds": options.seconds}
-    print(json.dumps(results, indent=2))
-    out = ROOT / "benchmarks" / "results"
-    (out / "http.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "http.md").write_text(markdown(results))
+    results = {**run_header(load_at_start, options.dossiers), "pages": pages,
+               "throughput": load, "throughput_seconds": options.seconds}
+    save_results("http", results, markdown(results))
 
 
 if __name__ == "__main__":
