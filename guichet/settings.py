@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "guichet.grants",
     "guichet.notifications",
     "guichet.opendata",
+    "guichet.privacy",
     "guichet.portal",
     "guichet.backoffice",
     "guichet.web",
@@ -329,6 +330,9 @@ DEADLINE_REMINDER_DAYS = int(os.environ.get("DEADLINE_REMINDER_DAYS", "7"))
 REVIEW_DAYS = int(os.environ.get("REVIEW_DAYS", "21"))
 REVIEW_REMINDER_DAYS = int(os.environ.get("REVIEW_REMINDER_DAYS", "3"))
 INVITATION_VALIDITY_DAYS = int(os.environ.get("INVITATION_VALIDITY_DAYS", "14"))
+# `guichet purge` anonymises an applicant account that takes part in no dossier any more and
+# has not signed in for this many years.
+ACCOUNT_RETENTION_YEARS = int(os.environ.get("ACCOUNT_RETENTION_YEARS", "2"))
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

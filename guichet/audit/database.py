@@ -2,20 +2,21 @@
 
 Migrations run as the owner of the tables; the web and worker processes connect as another
 role, which may read and write the business tables but can only read and append to the audit
-log: no UPDATE, DELETE or TRUNCATE on it, and, not being its owner, no way to lift its
-triggers. A leaked password or an injected query of the running application then cannot
-rewrite history.
+log: no UPDATE, DELETE or TRUNCATE on it (its personal parts may be deleted, never changed),
+and, not being its owner, no way to lift its triggers. A leaked password or an injected query
+of the running application then cannot rewrite history.
 """
 
 from django.db import connection
 
-from guichet.audit.models import AuditEvent, AuditHead
+from guichet.audit.models import AuditEvent, AuditHead, AuditPersonal
 
 ALL_TABLE_RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
 # Tables the runtime role may not change freely, and the only rights it keeps on them.
 RESTRICTED = {
     AuditEvent._meta.db_table: "SELECT, INSERT",  # append-only
     AuditHead._meta.db_table: "SELECT, INSERT, UPDATE",  # the head row moves on each append
+    AuditPersonal._meta.db_table: "SELECT, INSERT, DELETE",  # erased, never rewritten
     "django_migrations": "SELECT",  # the schema is the owner's business
 }
 

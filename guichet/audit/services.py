@@ -3,15 +3,17 @@
 import datetime as dt
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from guichet.audit.actions import AuditAction
-from guichet.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from guichet.audit.models import GENESIS_HASH, AuditEvent, AuditHead, AuditPersonal
 from guichet.core.clock import now as server_now
 
-SYSTEM = "system"
+# Keys of an event's details that name a person: kept in its erasable personal part.
+PERSONAL_KEYS = frozenset({"email"})
 
 
 def canonical(data) -> str:
@@ -20,22 +22,33 @@ def canonical(data) -> str:
 
 
 def event_hash(event: AuditEvent) -> str:
-    """The hash of an event's content and of the previous event's hash."""
+    """The hash of an event's content (its personal part by its digest) and of the previous
+    event's hash."""
     content = canonical({
         "sequence": event.sequence, "at": event.at.astimezone(dt.UTC).isoformat(),
-        "actor_id": event.actor_id,
-        "actor_label": event.actor_label, "action": event.action,
+        "actor_id": event.actor_id, "action": event.action,
         "object_type": event.object_type, "object_id": str(event.object_id),
         "hash_before": event.hash_before, "hash_after": event.hash_after,
-        "details": event.details, "prev_hash": event.prev_hash,
+        "details": event.details, "personal_digest": event.personal_digest,
+        "prev_hash": event.prev_hash,
     })
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def actor_of(user) -> tuple[int | None, str]:
+def personal_digest(salt: str, details: str) -> str:
+    return hashlib.sha256(canonical({"salt": salt, "details": details}).encode()).hexdigest()
+
+
+def split_details(details: dict) -> tuple[dict, dict]:
+    """An event's details as (kept in the event, about a person: erasable)."""
+    return ({key: value for key, value in details.items() if key not in PERSONAL_KEYS},
+            {key: value for key, value in details.items() if key in PERSONAL_KEYS})
+
+
+def actor_id_of(user) -> int | None:
     if user is None or not getattr(user, "is_authenticated", False):
-        return None, SYSTEM
-    return user.pk, user.get_username()
+        return None
+    return user.pk
 
 
 def append_event(action: AuditAction, target, *, by=None, hash_before: str = "",
@@ -44,23 +57,36 @@ def append_event(action: AuditAction, target, *, by=None, hash_before: str = "",
     action that is not a member of AuditAction is refused (ValueError) before anything is
     written."""
     action = AuditAction(action).value
-    actor_id, actor_label = actor_of(by)
+    kept, about_a_person = split_details(details or {})
+    personal = AuditPersonal(salt=secrets.token_hex(16), details=canonical(about_a_person)) \
+        if about_a_person else None
     # No savepoint: a failed append must undo the change it records, hence the whole
     # transaction (and it saves two statements per action).
     with transaction.atomic(savepoint=False):
         head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
         event = AuditEvent(
             sequence=head.sequence + 1, at=(at or server_now()).astimezone(dt.UTC),
-            actor_id=actor_id, actor_label=actor_label, action=action,
+            actor_id=actor_id_of(by), action=action,
             object_type=target._meta.label_lower, object_id=str(target.pk),
             hash_before=hash_before or "", hash_after=hash_after or "",
-            details=canonical(details or {}), prev_hash=head.hash,
+            details=canonical(kept), prev_hash=head.hash,
+            personal_digest=personal_digest(personal.salt, personal.details) if personal else "",
         )
         event.hash = event_hash(event)
         event.save()
+        if personal is not None:
+            personal.event = event
+            personal.save()
         head.sequence, head.hash = event.sequence, event.hash
         head.save(update_fields=["sequence", "hash"])
     return event
+
+
+def erase_personal_parts(events) -> int:
+    """Delete the personal part of `events` (a queryset of AuditEvent); the chain still
+    verifies, since each event's hash holds only its digest. How many were erased."""
+    deleted, _by_model = AuditPersonal.objects.filter(event__in=events).delete()
+    return deleted
 
 
 @dataclass(frozen=True)
@@ -77,7 +103,8 @@ class ChainReport:
 def verify_chain() -> ChainReport:
     """Recompute every hash in order; name the first event whose link or content is wrong."""
     previous_hash, expected_sequence, count = GENESIS_HASH, 1, 0
-    for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=2000):
+    events = AuditEvent.objects.select_related("personal").order_by("sequence")
+    for event in events.iterator(chunk_size=2000):
         if event.sequence != expected_sequence:
             return ChainReport(count, event.sequence,
                                f"sequence {expected_sequence} is missing")
@@ -86,12 +113,24 @@ def verify_chain() -> ChainReport:
                                "its previous hash does not match the event before it")
         if event_hash(event) != event.hash:
             return ChainReport(count, event.sequence, "its content does not match its hash")
+        if _personal_part_altered(event):
+            return ChainReport(count, event.sequence,
+                               "its personal part does not match the digest it was sealed with")
         previous_hash, expected_sequence, count = event.hash, expected_sequence + 1, count + 1
     head = AuditHead.objects.filter(pk=1).first()
     if head is not None and (head.sequence, head.hash) != (count, previous_hash):
         return ChainReport(count, count + 1, f"the head records {head.sequence} events, "
                            f"the chain has {count}: events were removed from its end")
     return ChainReport(count, None)
+
+
+def _personal_part_altered(event: AuditEvent) -> bool:
+    """A personal part still held must be the one sealed (erased, it is simply absent)."""
+    try:
+        personal = event.personal
+    except AuditPersonal.DoesNotExist:
+        return False
+    return personal_digest(personal.salt, personal.details) != event.personal_digest
 
 
 # --- anchors: the chain head kept outside the database ------------------------------------

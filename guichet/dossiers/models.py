@@ -164,6 +164,9 @@ class Dossier(models.Model):
     # (guichet.dossiers.search): the staff list searches it, through a GIN index of its French
     # text-search vector on PostgreSQL.
     search_text = models.TextField(blank=True, editable=False)
+    # When `guichet purge` erased its personal data (guichet.privacy.purge), once its
+    # retention ended.
+    personal_data_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1)  # optimistic lock of the project section
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -13,8 +13,12 @@ from guichet.dossiers.models import Dossier
 from guichet.dossiers.receipt import receipt_data, render_receipt_pdf
 
 
+def receipt_folder(dossier_pk: int) -> str:
+    return f"receipts/{dossier_pk}"
+
+
 def receipt_path(dossier: Dossier, version: int, sha256: str) -> str:
-    return f"receipts/{dossier.pk}/v{version}-{sha256}.pdf"
+    return f"{receipt_folder(dossier.pk)}/v{version}-{sha256}.pdf"
 
 
 def receipt_pdf(dossier: Dossier, version: int | None = None) -> bytes:

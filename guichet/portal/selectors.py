@@ -160,13 +160,14 @@ def timeline(dossier: Dossier) -> list[TimelineEntry]:
     events = AuditEvent.objects.filter(
         object_type="dossiers.dossier", object_id=str(dossier.pk),
         action__in=APPLICANT_EVENTS).order_by("sequence")
-    applicants = set(Participant.objects.filter(member__consortium_id=dossier.consortium_id)
-                     .values_list("user_id", flat=True))
+    applicants = dict(Participant.objects.filter(member__consortium_id=dossier.consortium_id)
+                      .values_list("user_id", "user__email"))
     return [TimelineEntry(event.at, str(AuditAction(event.action).label),
                           _timeline_actor(event, applicants)) for event in events]
 
 
-def _timeline_actor(event: AuditEvent, applicants: set[int]) -> str:
+def _timeline_actor(event: AuditEvent, applicants: dict[int, str]) -> str:
+    """The address of the applicant who acted, the team for staff, nothing for the system."""
     if event.actor_id is None:
         return ""
-    return event.actor_label if event.actor_id in applicants else str(STAFF_ACTOR)
+    return applicants.get(event.actor_id, str(STAFF_ACTOR))

@@ -110,7 +110,7 @@ def test_audit_verify_detects_event_removed_from_the_middle(deffinum):
 FORGERIES = {
     "at": lambda event: event.at + dt.timedelta(seconds=1),
     "actor_id": lambda event: event.actor_id + 1000,
-    "actor_label": lambda event: "quelquun@example.fr",
+    "personal_digest": lambda event: "c" * 64,
     "action": lambda event: "test.forged",
     "object_type": lambda event: "dossiers.dossier",
     "object_id": lambda event: event.object_id + "0",

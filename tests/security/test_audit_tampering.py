@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection, transaction
 
 from guichet.audit.actions import AuditAction
 from guichet.audit.models import GENESIS_HASH, AuditEvent, AuditHead
-from guichet.audit.services import append_event, event_hash, verify_chain
+from guichet.audit.services import append_event, erase_personal_parts, event_hash, verify_chain
 from guichet.dossiers.services import submit
 from tests.factories import make_dossier
 
@@ -80,9 +80,12 @@ def _rewrite_whole_chain(altered_sequence: int, details: str) -> None:
 
 @pytest.mark.postgres
 @postgres_only
-@pytest.mark.parametrize("statement", ["TRUNCATE audit_auditevent",
-                                       "TRUNCATE audit_auditevent, audit_audithead",
-                                       "TRUNCATE audit_auditevent RESTART IDENTITY CASCADE"])
+# The personal parts point at the events: truncated with them, or PostgreSQL refuses even
+# before the trigger is asked.
+@pytest.mark.parametrize("statement", [
+    "TRUNCATE audit_auditevent, audit_auditpersonal",
+    "TRUNCATE audit_auditevent, audit_auditpersonal, audit_audithead",
+    "TRUNCATE audit_auditevent RESTART IDENTITY CASCADE"])
 def test_audit_log_truncate_refused_by_database(deffinum, statement):
     _append(deffinum)
     logged = AuditEvent.objects.count()
@@ -133,6 +136,20 @@ def test_audit_log_rewrite_as_runtime_role_refused_by_permission(runtime_role, d
     with pytest.raises(DatabaseError, match="must be owner of table audit_auditevent"), \
             transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_audit_personal_part_as_runtime_role_may_be_erased_never_rewritten(runtime_role,
+                                                                             deffinum):
+    event = append_event(AuditAction.CALL_EXPERT_INVITED, deffinum,
+                         details={"email": "expert@example.fr"})
+    _act_as(runtime_role)
+    with pytest.raises(DatabaseError, match="permission denied for table audit_auditpersonal"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditpersonal SET details = '{}'")
+    assert erase_personal_parts(AuditEvent.objects.filter(pk=event.pk)) == 1
+    assert verify_chain().intact
 
 
 @pytest.mark.postgres
