@@ -112,8 +112,9 @@ def start(request: HttpRequest, response: HttpResponse, data: StartIn):
     require_write(request)
     call = get_object_or_404(Call, code=data.call)
     form = validated(forms.StartDossierForm(
-        {"organisation": _organisation_pk(request.user, data.organisation), "kind": data.kind,
-         "title": data.title}, organisations=membership.organisations_of(request.user)))
+        {"call": call.code, "organisation": _organisation_pk(request.user, data.organisation),
+         "kind": data.kind, "title": data.title},
+        organisations=membership.organisations_of(request.user), calls=[call]))
     dossier = membership.start_dossier(request.user, call, form.cleaned_data["organisation"],
                                        form.cleaned_data["kind"], form.cleaned_data["title"])
     return Status(201, _dossier_answer(_own_or_404(request.user, dossier.pk), True, response))

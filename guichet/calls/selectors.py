@@ -48,6 +48,7 @@ class CallPage:
     aid_rate: str  # "70 %"
     cofinancing_rate: str  # the complement of the aid rate
     in_kind_rate: str
+    accepting: bool  # a wave is open and the call not closed: dossiers may be started
 
 
 def call_page(code: str, at: dt.datetime, language: str = "fr") -> CallPage | None:
@@ -58,10 +59,11 @@ def call_page(code: str, at: dt.datetime, language: str = "fr") -> CallPage | No
     rules = summary.call.rules()
     money = format_eur_en if language == "en" else format_eur_fr
     eligibility = rules.eligibility
+    accepting = not summary.call.is_closed and any(row.state == "open" for row in summary.waves)
     return CallPage(summary, rules, money(eligibility.minimum_base),
                     _percent(eligibility.aid_cap_rate),
                     _percent(1 - eligibility.aid_cap_rate),
-                    _percent(eligibility.in_kind_cap_rate))
+                    _percent(eligibility.in_kind_cap_rate), accepting)
 
 
 def _percent(rate: Decimal) -> str:

@@ -107,7 +107,8 @@ def call_label(definition, kind: str, code: str | None) -> str:
 
 
 def wave_name(wave) -> str:
-    """A wave's name (a `calls.Wave` row or a definition's wave) in the active language."""
+    """A wave's name (a `calls.Wave` row or a definition's wave) in the active language; a
+    call's name too (it has the same two fields)."""
     return wave.name_en if in_english() and wave.name_en else wave.name
 
 

@@ -31,14 +31,33 @@ class OrganisationForm(DsfrBaseForm):
 
 
 class StartDossierForm(DsfrBaseForm):
+    """A new dossier: in which of the open calls (chosen only when several are open), for
+    which of the person's organisations, as what, under which title."""
+
+    call = forms.ChoiceField(label=_("Appel à projets"))
     organisation = forms.ModelChoiceField(label=_("Organisme chef de file"), queryset=None)
     kind = forms.ChoiceField(label=_("Catégorie de l'organisme"),
                              choices=labels.MEMBER_KIND_CHOICES)
     title = SingleLineField(label=_("Titre du projet"), max_length=300)
 
-    def __init__(self, *args, organisations, **kwargs):
+    def __init__(self, *args, organisations, calls, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organisation"].queryset = organisations
+        self.open_calls = {call.code: call for call in calls}
+        field = self.fields["call"]
+        field.choices = [(call.code, labels.wave_name(call)) for call in calls]
+        if len(calls) <= 1:  # nothing to choose: the one open call (or none, said on clean)
+            field.widget, field.required = forms.HiddenInput(), False
+            field.initial = calls[0].code if calls else None
+
+    def clean_call(self):
+        return self.open_calls.get(self.cleaned_data["call"] or next(iter(self.open_calls), ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.open_calls:
+            raise forms.ValidationError(_("Aucun appel à projets n'est ouvert."))
+        return cleaned
 
 
 class AcceptInvitationForm(DsfrBaseForm):

@@ -76,11 +76,14 @@ def _organisation_form(request, form=None) -> tuple[forms.OrganisationForm, Look
 def _dashboard_page(request, organisation_form=None, start_form=None):
     organisations = membership.organisations_of(request.user)
     organisation_form, lookup = _organisation_form(request, organisation_form)
+    calls = _open_calls()
+    # The call's public page sends people here with `?appel=<code>`: that call comes chosen.
+    start_form = start_form or forms.StartDossierForm(
+        organisations=organisations, calls=calls, initial={"call": request.GET.get("appel")})
     return render(request, "portal/dashboard.html", {
         "organisations": organisations, "lookup": lookup,
-        "organisation_form": organisation_form,
-        "start_form": start_form or forms.StartDossierForm(organisations=organisations),
-        "open_calls": _open_calls(), "invitations": membership.pending_invitations(request.user),
+        "organisation_form": organisation_form, "start_form": start_form,
+        "open_calls": calls, "invitations": membership.pending_invitations(request.user),
         "dossiers": membership.dossiers_of(request.user).select_related("call", "wave")})
 
 
@@ -108,15 +111,14 @@ def register_organisation(request):
 @login_required
 @require_POST
 def start_dossier(request):
-    """The dossier is started in the first call open now, and its first step shown."""
+    """The dossier is started in the open call chosen (the only one, when one is open), and
+    its first step shown."""
     form = forms.StartDossierForm(request.POST,
-                                  organisations=membership.organisations_of(request.user))
-    calls = _open_calls()
-    if not calls:
-        form.add_error(None, _("Aucun appel à projets n'est ouvert."))
+                                  organisations=membership.organisations_of(request.user),
+                                  calls=_open_calls())
     started = []
     if form.is_valid() and run_service(form, lambda: started.append(membership.start_dossier(
-            request.user, calls[0], form.cleaned_data["organisation"],
+            request.user, form.cleaned_data["call"], form.cleaned_data["organisation"],
             form.cleaned_data["kind"], form.cleaned_data["title"]))):
         return redirect("portal:step", pk=started[0].pk, step="projet")
     return _dashboard_page(request, start_form=form)

@@ -278,14 +278,16 @@ def deffinum_open(transactional_db, settings, tmp_path):
 
 @pytest.fixture
 def regional_open(transactional_db, settings, tmp_path):
-    """The regional example call (calls/deffinov-exemple.toml) with its wave open today, as
-    `deffinum_open`."""
-    yield from _open_today(EXAMPLE_REGIONAL_TOML, settings, tmp_path)
+    """The regional example call (calls/deffinov-exemple.toml) with its wave open today, on
+    the same instance as Deffinum, open too (as `make run` serves them)."""
+    yield from _open_today(EXAMPLE_REGIONAL_TOML, settings, tmp_path, beside=DEFFINUM_TOML)
 
 
-def _open_today(definition, settings, tmp_path):
+def _open_today(definition, settings, tmp_path, beside=None):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     cache.clear()
+    if beside is not None:
+        load_call(beside, demo_today=paris_today())
     yield load_call(definition, demo_today=paris_today()).call
     cache.clear()
 

@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
+from guichet.calls.models import Call
 from guichet.demo.dossiers import blank_pdf
 from guichet.dossiers.models import ConsortiumMember, Dossier, Submission
 from guichet.dossiers.receipt import receipt_hash_from_pdf
@@ -140,13 +141,24 @@ def test_applicant_journey_from_signup_to_receipt(
     expect(page.get_by_text("Organisme enregistré.")).to_be_visible()
     expect(page.get_by_text(f"{lead_name} — SIRET {lead_siret}")).to_be_visible()
     visit(page, "lead-dashboard-organisation")
+    # From the call's public page, whose button brings the start form with that call chosen
+    # (a choice only when several calls are open, as with the regional call beside Deffinum).
+    page.goto(f"{base}/appels/{call.code}/")
+    visit(page, "lead-call-page")
+    click_through(page.get_by_test_id("apply"))
     start = page.get_by_test_id("start-form")
+    choice = start.get_by_label("Appel à projets")
+    if Call.objects.count() > 1:
+        expect(choice).to_have_value(call.code)
+    else:
+        expect(choice).to_have_count(0)
     start.get_by_label("Organisme chef de file").select_option(label=f"{lead_name} ({lead_siret})")
     start.get_by_label("Catégorie de l'organisme").select_option("training_network")
     start.get_by_label("Titre du projet").fill("Campus hybride")
     start.get_by_role("button", name="Créer le dossier").click()
     page.wait_for_url(re.compile(r"/dossiers/\d+/etape/projet/$"))
     dossier = Dossier.objects.get(pk=int(re.search(r"/dossiers/(\d+)/", page.url).group(1)))
+    assert dossier.call == call
     steps = f"{base}/dossiers/{dossier.pk}/etape"
     expect(page.locator(NOT_ELIGIBLE)).to_be_visible()
     visit(page, "lead-step-projet-empty")

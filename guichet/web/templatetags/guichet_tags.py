@@ -85,6 +85,12 @@ def call_label(definition, kind: str, codes) -> str:
 
 
 @register.filter
+def localised_name(row) -> str:
+    """A call's (or a wave's) name in the page's language."""
+    return labels.wave_name(row)
+
+
+@register.filter
 def wave_label(wave) -> str:
     """The wave's name in the page's language, "(annulée)" when the call closed before it."""
     return call_selectors.wave_label(wave, get_language())
