@@ -31,7 +31,7 @@ from django.db.models import Max, Q
 
 from guichet.accounts.models import ApiToken, User
 from guichet.audit.models import AuditEvent, AuditPersonal
-from guichet.audit.services import erase_personal_parts
+from guichet.audit.services import canonical, erase_personal_parts
 from guichet.core.clock import PARIS
 from guichet.core.clock import now as server_now
 from guichet.dossiers.models import (
@@ -283,7 +283,7 @@ def anonymise_account(user: User, report: PurgeReport) -> None:
         model.objects.filter(**{_user_field(model): user}).delete()
     invited.delete()
     report.audit_parts += erase_personal_parts(AuditEvent.objects.filter(
-        pk__in=AuditPersonal.objects.filter(details__icontains=json.dumps(address)[1:-1])
+        pk__in=AuditPersonal.objects.filter(details__icontains=canonical(address)[1:-1])
         .values("event_id")))
     user.email = f"anonyme-{user.pk}@anonyme.invalid"
     user.first_name = user.last_name = ""

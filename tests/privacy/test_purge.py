@@ -10,6 +10,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.db import models
+from django.utils import timezone
 
 from guichet.accounts.models import User
 from guichet.audit.models import AuditPersonal
@@ -22,7 +23,14 @@ from guichet.privacy.purge import ERASED, purge
 from guichet.review.instruction import post_message
 from guichet.review.models import AnnotationKind, CallRole, Role
 from guichet.review.workbench import annotate
-from tests.factories import decided_dossier, lead_and_member, make_dossier, make_payment
+from tests.factories import (
+    decided_dossier,
+    lead_and_member,
+    make_dossier,
+    make_payment,
+    make_user,
+    staff,
+)
 
 pytestmark = pytest.mark.django_db
 MARK = "Zéphyrin"  # in every free text the applicants and staff write about the dossiers
@@ -193,3 +201,23 @@ def test_purge_keeps_the_people_of_a_consortium_still_applying_elsewhere(
     elsewhere.refresh_from_db()
     assert (elsewhere.title, elsewhere.personal_data_erased_at) == (
         "Candidature régionale", None)
+
+
+def test_purge_anonymises_only_dormant_applicant_accounts(deffinum, media):
+    dormant = make_user("dormante@example.fr")
+    active = make_user("active@example.fr")
+    instructor = staff(deffinum, "instructrice@example.fr", Role.INSTRUCTOR)
+    long_ago = timezone.make_aware(dt.datetime(2030, 1, 1))
+    User.objects.filter(pk__in=[dormant.pk, instructor.pk]).update(
+        last_login=long_ago, date_joined=long_ago)
+    User.objects.filter(pk=active.pk).update(
+        last_login=timezone.make_aware(dt.datetime(2039, 6, 1)), date_joined=long_ago)
+
+    assert purge(TODAY).accounts == 1
+
+    dormant.refresh_from_db()
+    assert (dormant.email, dormant.is_active, dormant.has_usable_password()) == (
+        f"anonyme-{dormant.pk}@anonyme.invalid", False, False)
+    assert not dormant.emailaddress_set.exists()
+    assert User.objects.get(pk=active.pk).email == "active@example.fr"
+    assert User.objects.get(pk=instructor.pk).email == "instructrice@example.fr"
