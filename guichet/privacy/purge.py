@@ -130,6 +130,8 @@ def erase_dossier(dossier: Dossier, report: PurgeReport) -> None:
     locked = Dossier.objects.select_for_update().select_related("consortium").get(pk=dossier.pk)
     subjects = _subjects(locked)
     _erase_texts(locked)
+    # Files go inside the transaction: should it roll back, the dossier stays due and the next
+    # run finishes the work (those files were to go anyway).
     report.files += _erase_files(locked)
     if not Dossier.objects.filter(consortium=locked.consortium_id,
                                   personal_data_erased_at__isnull=True).exclude(

@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true",
-                            help="say what would be erased, change nothing")
+                            help="say what would be erased, change nothing (accounts are "
+                                 "counted as they stand: those the erased dossiers would "
+                                 "leave without a dossier are not)")
         parser.add_argument("--today", type=dt.date.fromisoformat, default=None,
                             help="count the durations up to this day (YYYY-MM-DD; default: "
                                  "today in Paris)")
