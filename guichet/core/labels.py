@@ -106,10 +106,9 @@ def call_label(definition, kind: str, code: str | None) -> str:
                 code)
 
 
-def wave_name(wave) -> str:
-    """A wave's name (a `calls.Wave` row or a definition's wave) in the active language; a
-    call's name too (it has the same two fields)."""
-    return wave.name_en if in_english() and wave.name_en else wave.name
+def localised_name(row) -> str:
+    """The name of a call or a wave (a row, or a definition's wave), in the active language."""
+    return row.name_en if in_english() and row.name_en else row.name
 
 
 def money(amount) -> str:

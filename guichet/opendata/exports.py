@@ -16,7 +16,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from guichet.calls.models import Call
-from guichet.core.labels import wave_name
+from guichet.core.labels import localised_name
 from guichet.core.spreadsheets import Header
 from guichet.dossiers.models import ConsortiumMember
 from guichet.grants.models import Grant, GrantStatus, Payment
@@ -64,7 +64,7 @@ def grant_rows(call: Call) -> Iterator[tuple]:
             grant.dossier.receipt_number or "",
             grant.dossier.title,
             grant.lead_name or "",
-            wave_name(grant.wave),
+            localised_name(grant.wave),
             grant.award,
             grant.signed_at.astimezone(zone).date() if grant.signed_at else None,
             grant.paid_total.quantize(CENT),

@@ -45,7 +45,7 @@ class StartDossierForm(DsfrBaseForm):
         self.fields["organisation"].queryset = organisations
         self.open_calls = {call.code: call for call in calls}
         field = self.fields["call"]
-        field.choices = [(call.code, labels.wave_name(call)) for call in calls]
+        field.choices = [(call.code, labels.localised_name(call)) for call in calls]
         if len(calls) <= 1:  # nothing to choose: the one open call (or none, said on clean)
             field.widget, field.required = forms.HiddenInput(), False
             field.initial = calls[0].code if calls else None

@@ -87,7 +87,7 @@ def call_label(definition, kind: str, codes) -> str:
 @register.filter
 def localised_name(row) -> str:
     """A call's (or a wave's) name in the page's language."""
-    return labels.wave_name(row)
+    return labels.localised_name(row)
 
 
 @register.filter
