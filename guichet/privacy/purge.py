@@ -27,11 +27,12 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import OuterRef, Q, Subquery
 
 from guichet.accounts.models import ApiToken, User
 from guichet.audit.models import AuditEvent, AuditPersonal
 from guichet.audit.services import canonical, erase_personal_parts
+from guichet.calls.models import Call, Wave
 from guichet.core.clock import PARIS
 from guichet.core.clock import now as server_now
 from guichet.dossiers.models import (
@@ -81,18 +82,29 @@ class PurgeReport:
     audit_parts: int = 0
 
 
+def with_retention_dates(dossiers):
+    """`dossiers` with what their retention counts from, read in the same query: the grant's
+    status, the last payment, the last published decision, the close of their wave (or of
+    their call's last wave, for a draft never submitted)."""
+    def latest(model, field, **filters):
+        return Subquery(model.objects.filter(**filters).order_by(f"-{field}")
+                        .values(field)[:1])
+
+    return dossiers.annotate(
+        grant_status=latest(Grant, "status", dossier=OuterRef("pk")),
+        last_payment_on=latest(Payment, "paid_on", tranche__grant__dossier=OuterRef("pk")),
+        decided_at=latest(Decision, "published_at", dossier=OuterRef("pk"),
+                          status=DecisionStatus.PUBLISHED),
+        calls_last_close=latest(Wave, "closes_at", call=OuterRef("call")))
+
+
 def dossier_dates(dossier: Dossier) -> DossierDates:
-    """The dates the retention of `dossier` counts from."""
-    grant = Grant.objects.filter(dossier=dossier).first()
-    last_payment = Payment.objects.filter(tranche__grant__dossier=dossier).aggregate(
-        last=Max("paid_on"))["last"]
-    decided = Decision.objects.filter(dossier=dossier, status=DecisionStatus.PUBLISHED)\
-        .aggregate(last=Max("published_at"))["last"]
-    wave = dossier.wave or dossier.call.waves.order_by("-closes_at").first()
+    """The dates the retention of `dossier` (read through with_retention_dates) counts from."""
+    closes = dossier.wave.closes_at if dossier.wave else dossier.calls_last_close
     return DossierDates(
-        grant_open=grant is not None and grant.status != GrantStatus.CLOSED,
-        last_payment_on=last_payment, decided_on=_paris_day(decided),
-        closed_on=_paris_day(wave.closes_at) if wave else None)
+        grant_open=dossier.grant_status not in (None, GrantStatus.CLOSED),
+        last_payment_on=dossier.last_payment_on, decided_on=_paris_day(dossier.decided_at),
+        closed_on=_paris_day(closes))
 
 
 def _paris_day(instant: dt.datetime | None) -> dt.date | None:
@@ -101,10 +113,11 @@ def _paris_day(instant: dt.datetime | None) -> dt.date | None:
 
 def expired_dossiers(today: dt.date) -> list[Dossier]:
     """The dossiers not yet erased whose retention ended on or before `today`."""
-    candidates = Dossier.objects.filter(personal_data_erased_at__isnull=True)\
-        .select_related("call", "wave")
+    candidates = with_retention_dates(Dossier.objects.filter(
+        personal_data_erased_at__isnull=True).select_related("wave"))
+    policies = {call.pk: call.rules().retention for call in Call.objects.all()}
     return [dossier for dossier in candidates.iterator(chunk_size=500)
-            if erasure_due(dossier_dates(dossier), dossier.call.rules().retention, today)]
+            if erasure_due(dossier_dates(dossier), policies[dossier.call_id], today)]
 
 
 def purge(today: dt.date | None = None, *, dry_run: bool = False) -> PurgeReport:
@@ -248,19 +261,18 @@ def _delete_file(name: str) -> int:
 
 
 def _erase_messages_about(dossier: Dossier, subjects: dict[str, set[int]]) -> None:
-    """The outbox rows and in-app notifications about the dossier (addresses, titles)."""
-    about = [message.pk for message in OutboxMessage.objects.only("pk", "payload").iterator()
-             if _names_one_of(message.payload, subjects)]
-    OutboxMessage.objects.filter(pk__in=about).delete()
+    """The outbox rows and in-app notifications about the dossier (addresses, titles). A row
+    names its subject by a key of its payload, or of the payload's context."""
+    about = Q()
+    for key, ids in subjects.items():
+        if ids:
+            about |= Q(**{f"payload__{key}__in": ids}) | Q(
+                **{f"payload__context__{key}__in": ids})
+    OutboxMessage.objects.filter(about).delete()
     paths = [f"/dossiers/{dossier.pk}/", f"/instruction/dossiers/{dossier.pk}/"]
     paths += [f"/instruction/subventions/{pk}/" for pk in subjects["grant"]]
     Notification.objects.filter(
         Q(*[Q(link__startswith=path) for path in paths], _connector=Q.OR)).delete()
-
-
-def _names_one_of(payload: dict, subjects: dict[str, set[int]]) -> bool:
-    context = payload.get("context", payload)
-    return any(context.get(key) in ids for key, ids in subjects.items())
 
 
 # --- accounts ----------------------------------------------------------------------------------

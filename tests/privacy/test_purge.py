@@ -10,6 +10,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from guichet.accounts.models import User
@@ -19,11 +20,13 @@ from guichet.dossiers.membership import invite_member
 from guichet.dossiers.models import Dossier, Organisation, Participant, Submission
 from guichet.dossiers.receipt_store import receipt_pdf
 from guichet.grants.models import Decision, Grant, GrantStatus, Report, ReportKind, TrancheStatus
-from guichet.privacy.purge import ERASED, purge
+from guichet.notifications.models import OutboxMessage
+from guichet.privacy.purge import ERASED, expired_dossiers, purge
 from guichet.review.instruction import post_message
 from guichet.review.models import AnnotationKind, CallRole, Role
 from guichet.review.workbench import annotate
 from tests.factories import (
+    bulk_submitted_dossiers,
     decided_dossier,
     lead_and_member,
     make_dossier,
@@ -91,6 +94,11 @@ def _lines_with(text: str, everything: str) -> list[str]:
     return [line for line in everything.splitlines() if text in line]
 
 
+def _outbox_about(dossier):
+    return OutboxMessage.objects.filter(Q(payload__dossier=dossier.pk)
+                                        | Q(payload__context__dossier=dossier.pk))
+
+
 @pytest.fixture
 def media(settings, tmp_path) -> Path:
     settings.MEDIA_ROOT = str(tmp_path / "media")
@@ -109,6 +117,7 @@ def test_purge_erases_every_personal_field_and_file_of_expired_dossiers(
     decision = Decision.objects.get(dossier=closed)
     receipt = Submission.objects.get(dossier=closed)
     stored_files = {path for path in media.rglob("*") if path.is_file()}
+    assert _outbox_about(closed).exists()
     assert stored_files
     assert _lines_with(MARK, _texts_everywhere())
     assert _lines_with(INVITEE, _texts_everywhere())
@@ -132,6 +141,7 @@ def test_purge_erases_every_personal_field_and_file_of_expired_dossiers(
         ERASED, "", receipt.dossier.receipt_number, Decimal(award))
     assert closed.personal_data_erased_at is not None
     assert not AuditPersonal.objects.exists()
+    assert not _outbox_about(closed).exists()
     assert verify_chain().intact
     assert User.objects.filter(email__endswith="@anonyme.invalid").count() == len(people)
 
@@ -140,6 +150,8 @@ def test_purge_leaves_what_is_still_kept(deffinum, example_document, media):
     open_grant = decided_dossier(deffinum, _marked(example_document, "Projet en cours"))
     recent_draft = make_dossier(_marked(example_document, "Brouillon récent"))
     before = _texts_everywhere()
+    mails_of_the_grant = _outbox_about(open_grant).count()
+    assert mails_of_the_grant
 
     report = purge(dt.date(2023, 1, 1))  # the call's last wave closed in 2022: not 2 years yet
 
@@ -150,6 +162,7 @@ def test_purge_leaves_what_is_still_kept(deffinum, example_document, media):
     assert purge(TODAY).dossiers == [f"#{recent_draft.pk}"]
     open_grant.refresh_from_db()
     assert open_grant.title == f"Projet en cours {MARK}"
+    assert _outbox_about(open_grant).count() == mails_of_the_grant
     assert open_grant.personal_data_erased_at is None
 
 
@@ -221,3 +234,10 @@ def test_purge_anonymises_only_dormant_applicant_accounts(deffinum, media):
     assert not dormant.emailaddress_set.exists()
     assert User.objects.get(pk=active.pk).email == "active@example.fr"
     assert User.objects.get(pk=instructor.pk).email == "instructrice@example.fr"
+
+
+def test_purge_reads_every_dossier_s_dates_in_a_fixed_number_of_queries(
+        deffinum, django_assert_num_queries):
+    bulk_submitted_dossiers(deffinum, 30)
+    with django_assert_num_queries(2):  # the calls' policies, the dossiers with their dates
+        assert len(expired_dossiers(TODAY)) == 30
