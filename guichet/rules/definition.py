@@ -16,14 +16,13 @@ import msgspec
 from guichet.rules.dossier import MemberKind, Scope
 from guichet.rules.errors import split_validation_message
 from guichet.rules.money import AmountError, exact_cents
+from guichet.rules.sections import Identifier, Label, Section, definition_problems
 
 DEFINITION_FORMAT = "guichet.call/1"
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "definitions"
 REMAINING = "remaining"  # a wave budget: what remains of the programme envelope
 REMAINDER = "remainder"  # a tranche share: the balance
 
-Identifier = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Rate = Decimal  # checked in (0, 1] below: msgspec bounds only ints and floats
 CofinancingSource = Literal["own_cash", "own_in_kind", "private", "other_public"]
 Rounding = Literal["euro_half_up", "cent_half_up", "cent_down"]
@@ -174,6 +173,8 @@ class CallDefinition(_Strict):
     # None: the call declares no durations (Deffinum's sources give none); the platform's
     # apply, shown as such (`retention`).
     personal_data: PersonalData | None = None
+    # The dossier form's own sections for this call (guichet.rules.sections).
+    sections: list[Section] = []
     to_confirm: list[str] = []
 
     @property
@@ -313,6 +314,9 @@ def _inconsistencies(definition: CallDefinition):
     if any(not w.is_finite() or w < 0 for w in weights) or sum(weights) != 1:
         yield "selection.affinity_keyword_weight", "the two affinity weights add up to 1"
     yield from _tranche_inconsistencies(definition.tranches)
+    yield from definition_problems(definition.sections,
+                                   [indicator.id for indicator in definition.indicators],
+                                   [document.id for document in definition.documents])
 
 
 def _rate_inconsistencies(definition: CallDefinition):
