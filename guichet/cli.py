@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from guichet.rules.definition import DefinitionError, load_definition, shipped_definition
 from guichet.rules.dossier import DossierFormatError, check_date, parse_dossier
-from guichet.rules.eligibility import evaluate
+from guichet.rules.eligibility import checked_answers, evaluate
 
 EXIT_ELIGIBLE, EXIT_NOT_ELIGIBLE, EXIT_UNREADABLE = 0, 1, 2
 
@@ -50,6 +50,7 @@ def check(argv: list[str]) -> int:
         if dossier.call != definition.id:
             raise DossierFormatError("call", f"the dossier is for call {dossier.call!r}, "
                                      f"the definition is for {definition.id!r}")
+        dossier = checked_answers(dossier, definition)
         at = _instant(options.at, definition.zone) if options.at else None
     except (OSError, DossierFormatError, DefinitionError, ValueError) as exc:
         print(f"guichet check: {options.file}: {exc}", file=sys.stderr)

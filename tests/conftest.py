@@ -71,7 +71,8 @@ def example_document() -> dict:
 @pytest.fixture
 def regional_document(example_document) -> dict:
     """The contract's example made eligible under the regional example call (other_call): a
-    regional scope, 24 months, first results by month 9, and aid at its 50 % cap."""
+    regional scope, 24 months, first results by month 9, aid at its 50 % cap, and the answer
+    its one required question asks."""
     members = [member["siret"] for member in example_document["members"]]
     return dict(
         example_document, call="deffinov-exemple", scope="regional", duration_months=24,
@@ -79,7 +80,8 @@ def regional_document(example_document) -> dict:
                     {"month": 24, "kind": "final", "label": "Bilan final"}],
         financing=[{"source": "aid", "amount": "400000.00"},
                    {"source": "own_cash", "member": members[0], "amount": "330000.00"},
-                   {"source": "own_in_kind", "member": members[1], "amount": "70000.00"}])
+                   {"source": "own_in_kind", "member": members[1], "amount": "70000.00"}],
+        answers={"territorial_need": "Former aux métiers du bâtiment en zone rurale."})
 
 
 @pytest.fixture

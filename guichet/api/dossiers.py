@@ -3,6 +3,7 @@ staff and experts, the ones the pages open to them. Each operation calls the ser
 portal's page calls, after the same form's checks."""
 
 import json
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -34,7 +35,12 @@ from guichet.core import labels
 from guichet.core.http import PDF
 from guichet.dossiers import editing, membership
 from guichet.dossiers.documents import pdf_file_response, upload_document
-from guichet.dossiers.format import dossier_queryset, export_dossier, to_format
+from guichet.dossiers.format import (
+    answers_version,
+    dossier_queryset,
+    export_dossier,
+    to_format,
+)
 from guichet.dossiers.models import Document, Dossier
 from guichet.dossiers.permissions import EDITABLE_STATUSES
 from guichet.dossiers.receipt import receipt_data
@@ -83,6 +89,7 @@ def _dossier_answer(dossier: Dossier, as_participant: bool, response: HttpRespon
             "status_label": dossier.get_status_display(),
             "receipt_number": dossier.receipt_number, "version": dossier.version,
             "editable": editable, "document": json.loads(document),
+            "answers_version": answers_version(dossier),
             "documents": [_document_out(item) for item in dossier.documents.order_by("pk")]}
 
 
@@ -159,6 +166,21 @@ def update_project(request: HttpRequest, response: HttpResponse, pk: int, data: 
     return _dossier_answer(_own_or_404(request.user, pk), True, response)
 
 
+@router.patch("/{pk}/answers/{section}", response=DossierOut,
+              summary="Répondre aux questions d'une section de l'appel", openapi_extra=IF_MATCH,
+              description="Le corps associe l'identifiant de chaque question de la section "
+                          "(voir la définition de l'appel) à sa réponse ; null la retire, les "
+                          "autres questions gardent leur réponse. Un nombre à décimales "
+                          "s'écrit en chaîne (\"12.50\"). If-Match porte answers_version : "
+                          "une modification faite depuis est refusée (412).")
+def update_answers(request: HttpRequest, response: HttpResponse, pk: int, section: str,
+                   data: dict[str, Any]):
+    require_write(request)
+    own = _own_or_404(request.user, pk)
+    editing.update_answers(own, request.user, _if_match(request), section, data)
+    return _dossier_answer(_own_or_404(request.user, pk), True, response)
+
+
 def _if_match(request: HttpRequest) -> int:
     sent = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
     if not sent:
@@ -219,7 +241,7 @@ def add_document(request: HttpRequest, pk: int, kind: Form[str], file: File[Uplo
     own = _own_or_404(request.user, pk)
     form = validated(forms.DocumentForm(
         {"kind": kind}, {"file": file},
-        kinds=labels.call_choices(own.call.rules(), "documents")))
+        kinds=labels.call_choices(own.call.rules(), "attachments")))
     document = upload_document(own, request.user, form.cleaned_data["kind"],
                                form.cleaned_data["file"])
     return Status(201, _document_out(document))

@@ -61,7 +61,10 @@ class DossierOut(Schema):
     editable: bool
     document: dict = Field(description="Le dossier au format d'échange guichet.dossier/1 : le "
                                        "brouillon pour ses participants, sinon la version "
-                                       "déposée.")
+                                       "déposée. Ses réponses aux questions propres à l'appel "
+                                       "sont sous `answers`.")
+    answers_version: int = Field(description="Version des réponses aux questions de l'appel ; "
+                                             "l'en-tête If-Match de leur modification la porte.")
     documents: list["DocumentOut"]
 
 

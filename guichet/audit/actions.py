@@ -36,8 +36,10 @@ class AuditAction(models.TextChoices):
     DOSSIER_IMPORTED = "dossier.imported", _("Dossier importé")
     DOSSIER_STARTED = "dossier.started", _("Dossier créé")
     DOSSIER_PROJECT_UPDATED = "dossier.project_updated", _("Projet modifié")
+    # The answers to the call's own questions; the stored code (in hashed events) predates
+    # them: the hybridation profile was the first such section.
     DOSSIER_HYBRID_PROFILE_UPDATED = ("dossier.hybrid_profile_updated",
-                                      _("Profil d'hybridation modifié"))
+                                      _("Réponses aux questions de l'appel modifiées"))
     DOSSIER_EXPENSE_ADDED = "dossier.expense_added", _("Dépense ajoutée")
     DOSSIER_EXPENSE_UPDATED = "dossier.expense_updated", _("Dépense modifiée")
     DOSSIER_FINANCING_ADDED = "dossier.financing_added", _("Financement ajouté")

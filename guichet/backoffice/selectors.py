@@ -165,9 +165,10 @@ def instruction_list(call: Call, filters: ListFilters):
 def export_list(call: Call, filters: ListFilters, ids: list[int] | None = None):
     """The rows of the list's export: the list's dossiers, filtered and sorted the same way,
     restricted to `ids` when given (an id outside the list is ignored), with the instant the
-    dossier was received, as the list shows it."""
+    dossier was received, as the list shows it, and its answers to the call's questions."""
     # The export shows no labels: without their prefetch, each chunk of rows is read alone.
-    queryset = instruction_list(call, filters).prefetch_related(None)
+    queryset = instruction_list(call, filters).prefetch_related(None).annotate(
+        answer_values=F("answers__values"))
     return queryset.filter(pk__in=ids) if ids else queryset
 
 

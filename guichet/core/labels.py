@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from guichet.rules import vocabulary
 from guichet.rules.money import format_eur_en, format_eur_fr, format_percent
 from guichet.rules.regions import REGIONS
+from guichet.rules.sections import all_questions, file_questions
 from guichet.rules.vocabulary import Name
 
 OBJECTIVES = {
@@ -84,7 +85,9 @@ def _definition_items(definition, kind: str):
     return {"sectors": definition.sectors, "criteria": definition.selection.criteria,
             "documents": definition.documents, "indicators": definition.indicators,
             "expense_categories": definition.expense_categories,
-            "tranches": definition.tranches, "waves": definition.waves}[kind]
+            "tranches": definition.tranches, "waves": definition.waves,
+            "attachments": [*definition.documents, *file_questions(definition.sections)],
+            }[kind]
 
 
 def of(item) -> str:
@@ -92,9 +95,15 @@ def of(item) -> str:
     return item.label_en if in_english() else item.label
 
 
+def of_message(item) -> str:
+    """The message of an item of a call definition (a section's total) in the active language."""
+    return item.message_en if in_english() else item.message
+
+
 def call_choices(definition, kind: str) -> list[tuple[str, str]]:
     """(id, label) of every item of a call definition's vocabulary `kind` (sectors, criteria,
-    documents, indicators, expense_categories, tranches)."""
+    documents, indicators, expense_categories, tranches; attachments: the documents and the
+    file questions)."""
     return [(item.id, of(item)) for item in _definition_items(definition, kind)]
 
 
@@ -129,7 +138,8 @@ def percent(rate) -> str:
 def missing_items(codes: list[str], definition) -> str:
     """What a dossier still lacks, in words: sections by name, attachments by their label in
     the call (`dossiers.services.missing_items` gives the codes)."""
-    documents = {f"documents.{item.id}": of(item) for item in definition.documents}
+    named = {f"documents.{item.id}": of(item) for item in definition.documents}
+    named.update({f"answers.{item.id}": of(item) for item in all_questions(definition.sections)})
     language = 1 if in_english() else 0
-    return ", ".join(documents.get(code) or vocabulary.names(code, vocabulary.DOSSIER_FIELDS,
-                                                              language) for code in codes)
+    return ", ".join(named.get(code) or vocabulary.names(code, vocabulary.DOSSIER_FIELDS,
+                                                          language) for code in codes)

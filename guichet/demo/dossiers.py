@@ -16,6 +16,7 @@ from guichet.dossiers.models import Affiliation, Dossier, Organisation
 from guichet.dossiers.services import import_dossier, submit
 from guichet.rules import dossier as fmt
 from guichet.rules.definition import CallDefinition
+from guichet.rules.sections import all_questions
 from guichet.rules.siret import make_siret
 
 DEMO_PROJECTS = [
@@ -72,7 +73,26 @@ def demo_document(index: int, title: str, lead_kind: str, start_date: dt.date,
                    fmt.Financing(source="own_cash", member=sirets[0],
                                  amount=base - aid - in_kind),
                    fmt.Financing(source="own_in_kind", member=sirets[1], amount=in_kind)],
+        answers=demo_answers(rules) if rules else msgspec.UNSET,
     )
+
+
+def demo_answers(rules: CallDefinition) -> dict:
+    """Answers to the call's required questions (read from its definition), and targets for
+    its indicators."""
+    answers = {}
+    for question in all_questions(rules.sections):
+        if question.type == "indicators":
+            answers[question.id] = {indicator.id: 100 for indicator in rules.indicators}
+        elif question.required and question.when is None:
+            answers[question.id] = {
+                "text": "Réponse de démonstration.",
+                "number": int(question.minimum or 0),
+                "choice": question.choices[0].id if question.choices else None,
+                "table": [{column.id: "1" if column.type == "number" else "Démonstration"
+                           for column in question.columns}],
+            }.get(question.type)
+    return {key: value for key, value in answers.items() if value is not None}
 
 
 def blank_pdf(pages: int = 1) -> bytes:

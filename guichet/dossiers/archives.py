@@ -117,7 +117,7 @@ def write_dossier(archive: zipfile.ZipFile, dossier: Dossier, folder: str = "") 
         path = (f"{folder}pieces/{number:02d}-{safe_name(document.kind)}-"
                 f"{safe_name(stem, 'piece')}.pdf")
         description = _("Pièce « %(kind)s », déposée sous le nom « %(name)s »") % {
-            "kind": labels.call_label(rules, "documents", document.kind),
+            "kind": labels.call_label(rules, "attachments", document.kind),
             "name": document.original_name}
         with document.file.open("rb") as stored:
             entries.append(_add(archive, path, stored, description))

@@ -16,12 +16,14 @@ from guichet.core.clock import now as server_now
 from guichet.dossiers.editing import EditRefused, require
 from guichet.dossiers.models import Document, Dossier
 from guichet.dossiers.pdf_check import DocumentRefused, check_pdf
+from guichet.rules.sections import file_questions
 
 
 def upload_document(dossier: Dossier, user, kind: str, upload) -> Document:
     """Check `upload` (a file object with a `name`) and attach it as a document of `kind`."""
     require(user, "dossiers.upload_document", dossier)
-    known = {document.id for document in dossier.call.rules().documents}
+    definition = dossier.call.rules()
+    known = {item.id for item in [*definition.documents, *file_questions(definition.sections)]}
     if kind not in known:
         raise EditRefused(_("Pièce inconnue pour cet appel."), field="kind")
     try:

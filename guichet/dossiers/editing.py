@@ -18,19 +18,17 @@ from guichet.dossiers.format import content_hash, dossier_queryset
 from guichet.dossiers.models import (
     ConsortiumMember,
     Dossier,
+    DossierAnswers,
     ExpenseLine,
     FinancingLine,
-    HybridProfile,
     Milestone,
 )
 from guichet.dossiers.permissions import participant_members
 from guichet.rules import dossier as fmt
+from guichet.rules.sections import AnswerError, clean_answers
 
 PROJECT_FIELDS = ("title", "summary", "scope", "pooling_commitment", "start_date",
                   "duration_months", "sector", "keywords")
-HYBRID_FIELDS = ("synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
-                 "work_situation_share", "immersive_tools", "positioning_tools",
-                 "learners_targeted", "trades_targeted", "indicator_targets")
 # Fields that hold on one line (they reach mail subjects, lists and PDFs), with their labels.
 SINGLE_LINE_PROJECT_FIELDS = {"title": gettext_lazy("Titre du projet"),
                               "keywords": gettext_lazy("Mots-clés")}
@@ -91,15 +89,33 @@ def update_project(dossier: Dossier, user, version: int, changes: dict) -> int:
 
 
 @transaction.atomic
-def update_hybrid_profile(dossier: Dossier, user, version: int, changes: dict) -> int:
-    """Save the hybridation fields in `changes` (the others stay as they are); the new
-    version."""
+def update_answers(dossier: Dossier, user, version: int, section_id: str, changes: dict) -> int:
+    """Save the answers in `changes` to questions of the call's section `section_id` (None
+    removes one; the others stay as they are; indicator targets are changed one by one); the
+    new version of the dossier's answers."""
     require(user, "dossiers.edit_project", dossier)
-    profile, _created = HybridProfile.objects.get_or_create(dossier=dossier)
-    new_version = _save_versioned(HybridProfile, profile.pk, version,
-                                  {k: v for k, v in changes.items() if k in HYBRID_FIELDS})
-    append_event(AuditAction.DOSSIER_HYBRID_PROFILE_UPDATED, dossier, by=user,
-                 details={"fields": sorted(changes)})
+    definition = dossier.call.rules()
+    section = next((s for s in definition.sections if s.id == section_id), None)
+    asked = {question.id for question in section.questions} if section else set()
+    if not set(changes) <= asked:
+        raise EditRefused(_("Cette question n'est pas une question de cette section."))
+    row, _created = DossierAnswers.objects.get_or_create(dossier=dossier)
+    merged = dict(row.values)
+    for key, value in changes.items():
+        if isinstance(value, dict):  # indicator targets, by indicator (None removes one)
+            value = {**merged.get(key, {}), **value}
+        merged[key] = value
+    try:
+        values = clean_answers(definition.sections, merged,
+                               [indicator.id for indicator in definition.indicators])
+    except AnswerError as exc:
+        raise EditRefused(_("Réponse refusée (%(field)s) : %(reason)s.")
+                          % {"field": exc.field, "reason": exc.reason},
+                          field=exc.field.removeprefix("answers.")) from None
+    before = content_hash(dossier_queryset().get(pk=dossier.pk))
+    new_version = _save_versioned(DossierAnswers, row.pk, version, {"values": values})
+    _recorded(AuditAction.DOSSIER_HYBRID_PROFILE_UPDATED, dossier, user, before,
+              {"section": section_id, "fields": sorted(changes)})
     return new_version
 
 

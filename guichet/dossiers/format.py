@@ -11,25 +11,20 @@ from guichet.dossiers.models import (
     ConsortiumMember,
     Document,
     Dossier,
+    DossierAnswers,
     ExpenseLine,
     FinancingLine,
-    HybridProfile,
 )
 from guichet.rules import dossier as fmt
 
 SUBMISSION_FORMAT = "guichet.submission/1"
-# The hybridation profile as frozen in a submission (shares in percent, texts, indicator targets).
-HYBRID_PROFILE_FIELDS = (
-    "synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
-    "work_situation_share", "immersive_tools", "positioning_tools", "learners_targeted",
-    "trades_targeted", "indicator_targets")
 _canonical = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
 
 def dossier_queryset():
     """Dossiers with everything the interchange format needs, in a fixed number of queries."""
     members = ConsortiumMember.objects.select_related("organisation")
-    return Dossier.objects.select_related("call", "consortium").prefetch_related(
+    return Dossier.objects.select_related("call", "consortium", "answers").prefetch_related(
         Prefetch("consortium__members", queryset=members),
         Prefetch("milestones"), Prefetch("expenses", queryset=ExpenseLine.objects.select_related(
             "member__organisation")),
@@ -55,8 +50,22 @@ def to_format(dossier: Dossier, submitted_at: dt.datetime | None = None) -> fmt.
         financing=[fmt.Financing(source=f.source, amount=f.amount,
                                  member=f.member.organisation.siret if f.member else None)
                    for f in dossier.financing.all()],
-        submitted_at=submitted_at,
+        submitted_at=submitted_at, answers=answers_of(dossier) or msgspec.UNSET,
     )
+
+
+def answers_of(dossier: Dossier) -> dict:
+    """The dossier's answers to its call's questions (none saved yet: none)."""
+    try:
+        return dossier.answers.values
+    except DossierAnswers.DoesNotExist:
+        return {}
+
+
+def answers_version(dossier: Dossier) -> int:
+    """The version of the dossier's answers an edit starts from (none saved yet: the first)."""
+    return DossierAnswers.objects.filter(dossier=dossier).values_list(
+        "version", flat=True).first() or 1
 
 
 def content_hash(dossier: Dossier) -> str:
@@ -66,26 +75,19 @@ def content_hash(dossier: Dossier) -> str:
 
 def frozen_submission(dossier: Dossier, document: fmt.Dossier,
                       documents: list[Document] | None = None) -> bytes:
-    """Canonical JSON of everything received: the dossier, its hybrid profile, its documents
-    (by SHA-256; `documents` when the caller has read them already). Its hash is the
-    receipt's."""
-    profile = _hybrid_profile(dossier)
+    """Canonical JSON of everything received: the dossier (with its answers to the call's
+    questions), its classification, its documents (by SHA-256; `documents` when the caller
+    has read them already). Its hash is the receipt's."""
     if documents is None:
         documents = Document.objects.filter(dossier=dossier)
     documents = sorted(documents, key=lambda d: (d.kind, d.pk))
     return _canonical.encode({"format": SUBMISSION_FORMAT, "dossier": document,
                               "classification": classification(dossier),
-                              "hybrid_profile": hybrid_profile_fields(profile),
                               "documents": document_entries(documents)})
 
 
 def classification(dossier: Dossier) -> dict:
     return {"sector": dossier.sector, "keywords": dossier.keywords}
-
-
-def hybrid_profile_fields(profile: HybridProfile | None) -> dict:
-    return {} if profile is None else {
-        name: getattr(profile, name) for name in HYBRID_PROFILE_FIELDS}
 
 
 def document_entries(documents) -> list[dict]:
@@ -95,42 +97,44 @@ def document_entries(documents) -> list[dict]:
 
 @dataclass(frozen=True)
 class Envelope:
-    """Everything a version of a dossier holds: the `guichet.dossier/1` document, its
-    classification, its hybridation profile and its documents (by SHA-256)."""
+    """Everything a version of a dossier holds: the `guichet.dossier/1` document (with its
+    answers to the call's questions), its classification and its documents (by SHA-256)."""
     dossier: fmt.Dossier
     classification: dict
-    hybrid_profile: dict
     documents: list[dict]
+
+    @property
+    def answers(self) -> dict:
+        return self.dossier.answers or {}
 
 
 def submitted_envelope(snapshot: str | bytes) -> Envelope:
     """A frozen submission, read back."""
     envelope = msgspec.json.decode(snapshot)
-    return Envelope(fmt.dossier_from_builtins(envelope["dossier"]),
-                    envelope.get("classification", {}), envelope.get("hybrid_profile", {}),
+    return Envelope(_dossier_part(envelope), envelope.get("classification", {}),
                     envelope.get("documents", []))
 
 
-def draft_envelope(dossier: Dossier, profile: HybridProfile | None, documents) -> Envelope:
-    """The dossier as it stands (a draft), in the form of a frozen submission (a profile never
-    saved is no profile, as on submission)."""
-    saved = profile if profile is not None and profile.pk else None
-    return Envelope(to_format(dossier), classification(dossier), hybrid_profile_fields(saved),
+def draft_envelope(dossier: Dossier, documents) -> Envelope:
+    """The dossier as it stands (a draft), in the form of a frozen submission."""
+    return Envelope(to_format(dossier), classification(dossier),
                     document_entries(sorted(documents, key=lambda d: (d.kind, d.pk))))
-
-
-def _hybrid_profile(dossier: Dossier) -> HybridProfile | None:
-    """The dossier's profile (read with the dossier when it was selected with it), if any."""
-    try:
-        return dossier.hybrid_profile
-    except HybridProfile.DoesNotExist:
-        return None
 
 
 def submitted_dossier(snapshot: str | bytes) -> fmt.Dossier:
     """The `guichet.dossier/1` part of a frozen submission."""
-    envelope = msgspec.json.decode(snapshot)
-    return fmt.dossier_from_builtins(envelope["dossier"])
+    return _dossier_part(msgspec.json.decode(snapshot))
+
+
+def _dossier_part(envelope: dict) -> fmt.Dossier:
+    """Submissions frozen before the call's questions were data kept the hybridation profile
+    beside the dossier, under the ids its questions have now: they read as its answers."""
+    document = envelope["dossier"]
+    legacy = {key: value for key, value in envelope.get("hybrid_profile", {}).items()
+              if value not in (None, "", {})}
+    if legacy and "answers" not in document:
+        document = {**document, "answers": legacy}
+    return fmt.dossier_from_builtins(document)
 
 
 def submitted_documents(snapshot: str | bytes) -> list[dict]:

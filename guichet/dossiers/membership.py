@@ -40,7 +40,7 @@ from guichet.dossiers.models import (
     Consortium,
     ConsortiumMember,
     Dossier,
-    HybridProfile,
+    DossierAnswers,
     Invitation,
     Organisation,
     Participant,
@@ -172,7 +172,7 @@ def start_dossier(user, call: Call, organisation: Organisation, kind: str, title
                                            confirmed_at=now)
     _join(user, lead, Participant.How.CREATED, now)
     dossier = Dossier.objects.create(call=call, consortium=consortium, title=title)
-    HybridProfile.objects.create(dossier=dossier)
+    DossierAnswers.objects.create(dossier=dossier)
     append_event(AuditAction.DOSSIER_STARTED, dossier, by=user,
                  details={"lead": organisation.siret})
     return dossier

@@ -256,27 +256,16 @@ class CorrectionRequest(models.Model):
         return f"correction {self.dossier_id}"
 
 
-class HybridProfile(models.Model):
-    """How the project hybridises training (criterion 5 of the call); shares in percent."""
+class DossierAnswers(models.Model):
+    """The dossier's answers to its call's own form sections (the questions its definition
+    declares, guichet.rules.sections), by question id, as `clean_answers` keeps them."""
 
-    dossier = models.OneToOneField(Dossier, on_delete=models.CASCADE,
-                                   related_name="hybrid_profile")
-    synchronous_share = models.PositiveSmallIntegerField(_("temps synchrone (%)"), null=True)
-    asynchronous_share = models.PositiveSmallIntegerField(_("temps asynchrone (%)"), null=True)
-    in_person_share = models.PositiveSmallIntegerField(
-        _("en présentiel, centre ou tiers-lieu (%)"), null=True)
-    distance_share = models.PositiveSmallIntegerField(_("à distance (%)"), null=True)
-    work_situation_share = models.PositiveSmallIntegerField(
-        _("en situation de travail, AFEST (%)"), null=True)
-    immersive_tools = models.TextField(_("outils immersifs"), blank=True)
-    positioning_tools = models.TextField(_("outils numériques de positionnement"), blank=True)
-    learners_targeted = models.TextField(_("publics visés"), blank=True)
-    trades_targeted = models.TextField(_("métiers visés"), blank=True)
-    indicator_targets = models.JSONField(default=dict)  # indicator id -> target (int)
+    dossier = models.OneToOneField(Dossier, on_delete=models.CASCADE, related_name="answers")
+    values = models.JSONField(default=dict)
     version = models.PositiveIntegerField(default=1)
 
     def __str__(self) -> str:
-        return f"hybrid profile of {self.dossier_id}"
+        return f"answers of {self.dossier_id}"
 
 
 class ActiveContent(models.TextChoices):

@@ -15,17 +15,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guichet.core import labels
-from guichet.dossiers.format import HYBRID_PROFILE_FIELDS, Envelope
-from guichet.dossiers.models import Document, HybridProfile
+from guichet.dossiers.format import Envelope
+from guichet.dossiers.models import Document
 from guichet.rules.budget import Breakdown, breakdown
 from guichet.rules.eligibility import Figures, compute_figures
+from guichet.rules.sections import (
+    Question,
+    Section,
+    all_questions,
+    indicator_targets,
+    is_asked,
+)
 from guichet.rules.versions import ADDED, REMOVED, Change, diff_dossiers, diff_fields, diff_lines
 
 SECTIONS = {
     "project": gettext_lazy("Projet"), "members": gettext_lazy("Consortium"),
     "milestones": gettext_lazy("Jalons"), "expenses": gettext_lazy("Budget"),
-    "financing": gettext_lazy("Plan de financement"), "hybrid": gettext_lazy("Hybridation"),
-    "documents": gettext_lazy("Pièces"),
+    "financing": gettext_lazy("Plan de financement"),
+    "answers": gettext_lazy("Questions de l'appel"), "documents": gettext_lazy("Pièces"),
 }
 LINE_FIELDS = {
     "name": gettext_lazy("Nom"), "siret": "SIRET", "kind": gettext_lazy("Nature"),
@@ -36,7 +43,21 @@ LINE_FIELDS = {
     "sha256": "SHA-256", "size": gettext_lazy("Taille (octets)"),
 }
 CLASSIFICATION_FIELDS = {"sector": gettext_lazy("Filière"), "keywords": gettext_lazy("Mots-clés")}
-INDICATOR_TARGETS = "indicator_targets"
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    question: str
+    text: str  # "—" when not answered
+    table: tuple[list[str], list[list[str]]] | None = None  # headers and rows, for a table
+
+
+@dataclass(frozen=True)
+class AnswerSection:
+    id: str
+    label: str
+    intro: str
+    rows: list[AnswerRow]
 
 
 @dataclass(frozen=True)
@@ -70,7 +91,7 @@ class DossierSheet:
     financing: list[dict]
     figures: Figures
     milestones: list[dict]
-    hybrid: list[tuple[str, str]]
+    sections: list[AnswerSection]
     indicators: list[tuple[str, str]]
     documents: list[DocumentRow]
     verdict: list
@@ -110,10 +131,9 @@ def dossier_sheet(call, envelope: Envelope, *, documents, verdict: list,
         figures=compute_figures(document, rules),
         milestones=[{"month": m.month, "kind": labels.label("milestone_kind", m.kind),
                      "label": m.label} for m in document.milestones],
-        hybrid=[(str(_hybrid_label(name)), _text(envelope.hybrid_profile.get(name)))
-                for name in HYBRID_PROFILE_FIELDS if name != INDICATOR_TARGETS],
-        indicators=[(labels.call_label(rules, "indicators", code), str(target))
-                    for code, target in _targets(envelope).items()],
+        sections=[answer_section(section, envelope, rules) for section in rules.sections],
+        indicators=[(labels.call_label(rules, "indicators", code), str(target)) for code, target
+                    in indicator_targets(rules.sections, envelope.answers).items()],
         documents=_documents(envelope, documents, rules, staff=staff),
         verdict=verdict,
         changes=None if previous is None else _change_rows(previous, envelope, rules),
@@ -134,12 +154,44 @@ def _project(envelope: Envelope, rules) -> list[tuple[str, str]]:
     ]
 
 
-def _targets(envelope: Envelope) -> dict:
-    return envelope.hybrid_profile.get(INDICATOR_TARGETS) or {}
+def answer_section(section: Section, envelope: Envelope, rules) -> AnswerSection:
+    """A section of the call's questions with the version's answers, as people read them
+    (indicator targets have their own table; questions not asked are left out)."""
+    answers = envelope.answers
+    rows = [_answer_row(question, answers.get(question.id), envelope)
+            for question in section.questions
+            if question.type != "indicators" and is_asked(question, answers)]
+    intro = section.intro_en if labels.in_english() and section.intro_en else section.intro
+    return AnswerSection(section.id, labels.of(section), intro, rows)
 
 
-def _hybrid_label(name: str):
-    return HybridProfile._meta.get_field(name).verbose_name
+def _answer_row(question: Question, value, envelope: Envelope) -> AnswerRow:
+    label = labels.of(question)
+    if question.type == "file":
+        names = [entry["name"] for entry in envelope.documents if entry["kind"] == question.id]
+        return AnswerRow(label, ", ".join(names) or "—")
+    if question.type == "table":
+        headers = [labels.of(column) for column in question.columns]
+        rows = [[_text(row.get(column.id)) for column in question.columns]
+                for row in value or []]
+        return AnswerRow(label, "—" if not rows else "", (headers, rows) if rows else None)
+    return AnswerRow(label, answer_text(question, value, None))
+
+
+def answer_text(question: Question, value, rules) -> str:
+    """One answer as people read it: a choice by its label, a number with its unit."""
+    if value is None or value == "":
+        return "—"
+    if question.type == "choice":
+        return next((labels.of(c) for c in question.choices if c.id == value), str(value))
+    if question.type == "number" and question.unit:
+        return f"{value}\u00a0{question.unit}"
+    if question.type == "table":
+        return "; ".join(", ".join(f"{k} : {v}" for k, v in row.items()) for row in value)
+    if question.type == "indicators":
+        return ", ".join(f"{labels.call_label(rules, 'indicators', code)} : {target}"
+                         for code, target in value.items())
+    return str(value)
 
 
 def _documents(envelope: Envelope, stored, rules, *, staff: bool) -> list[DocumentRow]:
@@ -151,7 +203,7 @@ def _documents(envelope: Envelope, stored, rules, *, staff: bool) -> list[Docume
         document = by_hash.get((entry["kind"], entry["sha256"]))
         warnings = document.active_content_labels if staff and document else []
         rows.append(DocumentRow(document, entry["name"],
-                                labels.call_label(rules, "documents", entry["kind"]), warnings))
+                                labels.call_label(rules, "attachments", entry["kind"]), warnings))
     return rows
 
 
@@ -167,10 +219,11 @@ def _text(value) -> str:
 
 
 def version_changes(previous: Envelope, current: Envelope) -> list[Change]:
-    """Everything that changed from `previous` to `current`, hybridation and documents too."""
+    """Everything that changed from `previous` to `current`, the answers to the call's
+    questions and the documents too."""
     return (diff_dossiers(previous.dossier, current.dossier)
             + diff_fields("project", previous.classification, current.classification)
-            + diff_fields("hybrid", previous.hybrid_profile, current.hybrid_profile)
+            + diff_fields("answers", previous.answers, current.answers)
             + diff_lines("documents", previous.documents, current.documents,
                          lambda row: (row["kind"], row["sha256"])))
 
@@ -179,7 +232,7 @@ def _change_rows(previous: Envelope, current: Envelope, rules) -> list[ChangeRow
     names = {m.siret: m.name for m in [*previous.dossier.members, *current.dossier.members]}
     kinds = {ADDED: _("ajouté"), REMOVED: _("retiré")}
     return [ChangeRow(str(SECTIONS[change.section]), kinds.get(change.kind, _("modifié")),
-                      _item(change, names, rules), _field_label(change),
+                      _item(change, names, rules), _field_label(change, rules),
                       _value(change, change.before, names, rules),
                       _value(change, change.after, names, rules))
             for change in version_changes(previous, current)]
@@ -200,16 +253,21 @@ def _item(change: Change, names: dict, rules) -> str:
     return line.get("name") or line.get("label", "")
 
 
-def _field_label(change: Change) -> str:
+def _field_label(change: Change, rules) -> str:
     if change.field is None:
         return ""
     if change.field in CLASSIFICATION_FIELDS:
         return str(CLASSIFICATION_FIELDS[change.field])
     if change.section == "project":
         return labels.label("dossier_field", change.field)
-    if change.section == "hybrid":
-        return str(_hybrid_label(change.field))
+    if change.section == "answers":
+        return labels.of(_question(rules, change.field)) if _question(rules, change.field) \
+            else change.field
     return str(LINE_FIELDS.get(change.field, change.field))
+
+
+def _question(rules, question_id: str) -> Question | None:
+    return next((q for q in all_questions(rules.sections) if q.id == question_id), None)
 
 
 KIND_VOCABULARIES = {"members": "member_kind", "milestones": "milestone_kind"}
@@ -220,10 +278,13 @@ def _value(change: Change, value, names: dict, rules) -> str:
     field = change.field
     if field is None or value is None:
         return ""
+    if change.section == "answers":
+        question = _question(rules, field)
+        return answer_text(question, value, rules) if question else str(value)
     if field == "kind" and change.section in KIND_VOCABULARIES:
         return labels.label(KIND_VOCABULARIES[change.section], value)
     if field == "kind":
-        return labels.call_label(rules, "documents", value)
+        return labels.call_label(rules, "attachments", value)
     readers = {
         "amount": lambda: labels.money(Decimal(value)),
         "scope": lambda: labels.label("scope", value),
@@ -231,9 +292,6 @@ def _value(change: Change, value, names: dict, rules) -> str:
         "member": lambda: names.get(value, value),
         "category": lambda: labels.call_label(rules, "expense_categories", value),
         "source": lambda: labels.label("financing_source", value),
-        INDICATOR_TARGETS: lambda: ", ".join(
-            f"{labels.call_label(rules, 'indicators', code)} : {target}"
-            for code, target in value.items()),
     }
     if field in readers:
         return readers[field]()

@@ -33,10 +33,10 @@ from guichet.dossiers.models import (
     CorrectionRequest,
     Document,
     Dossier,
+    DossierAnswers,
     DossierStatus,
     ExpenseLine,
     FinancingLine,
-    HybridProfile,
     Milestone,
     Organisation,
     Submission,
@@ -47,7 +47,13 @@ from guichet.notifications.kinds import Kind
 from guichet.notifications.outbox import Job, enqueue_all
 from guichet.notifications.services import notification_job
 from guichet.rules import dossier as fmt
-from guichet.rules.eligibility import evaluate, missing_documents, missing_fields
+from guichet.rules.eligibility import (
+    checked_answers,
+    evaluate,
+    missing_documents,
+    missing_fields,
+)
+from guichet.rules.sections import missing_answers
 
 
 class ImportRefused(ServiceError):
@@ -86,13 +92,17 @@ def import_dossier(document: bytes, *, by=None, lead_email: str | None = None) -
     call = Call.objects.filter(code=data.call).first()
     if call is None:
         raise ImportRefused(_("Appel inconnu : %(call)s.") % {"call": data.call}, field="call")
+    try:
+        data = checked_answers(data, call.rules())
+    except fmt.DossierFormatError as exc:
+        raise ImportRefused(str(exc), field=exc.field) from None
     consortium, members = _import_consortium(data)
     dossier = Dossier.objects.create(
         call=call, consortium=consortium, title=data.title or "", summary=data.summary or "",
         scope=data.scope or "",
         pooling_commitment=data.pooling_commitment, start_date=data.start_date,
         duration_months=data.duration_months)
-    HybridProfile.objects.create(dossier=dossier)
+    DossierAnswers.objects.create(dossier=dossier, values=data.answers or {})
     _import_lines(dossier, data, members)
     append_event(AuditAction.DOSSIER_IMPORTED, dossier, by=by, hash_after=content_hash(dossier))
     if lead_email is not None:
@@ -161,8 +171,7 @@ def submit(dossier: Dossier, by=None, now: dt.datetime | None = None) -> Submiss
 def _submit_locked(dossier_pk: int, by, received_at: dt.datetime) -> Submission:
     # The row lock and the content in one query: the prefetches run once the row is locked, so
     # they read what the edits committed before it.
-    locked = (dossier_queryset().select_related("hybrid_profile")
-              .select_for_update(of=("self",)).get(pk=dossier_pk))
+    locked = (dossier_queryset().select_for_update(of=("self",)).get(pk=dossier_pk))
     if locked.status == DossierStatus.CORRECTION_REQUESTED:
         return _resubmit(locked, by, received_at)
     if locked.status != DossierStatus.DRAFT:
@@ -256,7 +265,9 @@ def missing_items(dossier: Dossier, draft: fmt.Dossier | None = None,
     if documents is None:
         documents = Document.objects.filter(dossier=dossier)
     present = {document.kind for document in documents}
-    return missing_fields(draft) + missing_documents(dossier.call.rules(), present)
+    definition = dossier.call.rules()
+    return (missing_fields(draft) + missing_documents(definition, present)
+            + missing_answers(definition.sections, draft.answers or {}, present))
 
 
 def receipt_number(call: Call, wave, dossier: Dossier) -> str:

@@ -1,6 +1,8 @@
 """The applicant's forms (State design system markup through django-dsfr)."""
 
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
@@ -10,6 +12,7 @@ from guichet.core.fields import AmountField, DateField, SingleLineField
 from guichet.core.uploads import max_size
 from guichet.dossiers.annex.schema import MAX_ANNEX_BYTES
 from guichet.dossiers.pdf_check import MAX_DOCUMENT_BYTES
+from guichet.rules.sections import all_questions, total_errors
 
 
 class VersionedForm(DsfrBaseForm):
@@ -143,49 +146,134 @@ class FinancingForm(DsfrBaseForm):
                                          if choice[0] in sources]
 
 
-class HybridProfileForm(VersionedForm):
-    synchronous_share = forms.IntegerField(label=_("Temps synchrone (%)"), required=False,
-                                           min_value=0, max_value=100)
-    asynchronous_share = forms.IntegerField(label=_("Temps asynchrone (%)"), required=False,
-                                            min_value=0, max_value=100)
-    in_person_share = forms.IntegerField(label=_("En présentiel, centre ou tiers-lieu (%)"),
-                                         required=False, min_value=0, max_value=100)
-    distance_share = forms.IntegerField(label=_("À distance (%)"), required=False, min_value=0,
-                                        max_value=100)
-    work_situation_share = forms.IntegerField(label=_("En situation de travail, AFEST (%)"),
-                                              required=False, min_value=0, max_value=100)
-    immersive_tools = forms.CharField(label=_("Outils immersifs"), required=False,
-                                      widget=forms.Textarea(attrs={"rows": 2}))
-    positioning_tools = forms.CharField(label=_("Outils numériques de positionnement"),
-                                        required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    learners_targeted = forms.CharField(label=_("Publics visés"), required=False,
-                                        widget=forms.Textarea(attrs={"rows": 2}))
-    trades_targeted = forms.CharField(label=_("Métiers visés"), required=False,
-                                      widget=forms.Textarea(attrs={"rows": 2}))
+class SectionForm(VersionedForm):
+    """The questions of one of the call's sections (guichet.rules.sections), as the call
+    declares them. Nothing is required here (the form saves as one types); a required question
+    is asked for before the deposit. A file question is answered on the documents step."""
 
-    def __init__(self, *args, indicators=(), **kwargs):
+    BLANK_ROWS = 2  # empty rows offered below a table's rows
+
+    def __init__(self, *args, section, definition, rows=None, **kwargs):
         super().__init__(*args, **kwargs)
-        for indicator_id, label in indicators:
-            self.fields[f"target_{indicator_id}"] = forms.IntegerField(
-                label=_("Cible — %(indicator)s") % {"indicator": label}, required=False,
-                min_value=0)
+        self.section, self.definition = section, definition
+        self.rows = rows or {}  # table question id -> rows offered
+        for question in section.questions:
+            for name, field in self._fields_of(question):
+                self.fields[name] = field
 
-    def indicator_targets(self) -> dict[str, int]:
-        return {name.removeprefix("target_"): value for name, value in self.cleaned_data.items()
-                if name.startswith("target_") and value is not None}
+    @classmethod
+    def for_answers(cls, section, definition, values: dict, version: int):
+        """The form showing the stored `values`."""
+        initial = {"version": version}
+        rows = {}
+        for question in section.questions:
+            value = values.get(question.id)
+            if question.type == "indicators":
+                initial |= {f"{question.id}__{key}": target
+                            for key, target in (value or {}).items()}
+            elif question.type == "table":
+                rows[question.id] = len(value or [])
+                initial |= {f"{question.id}__{index}__{column}": cell
+                            for index, row in enumerate(value or [])
+                            for column, cell in row.items()}
+            elif value is not None:
+                initial[question.id] = value
+        return cls(initial=initial, section=section, definition=definition, rows=rows)
+
+    def answers(self) -> dict:
+        """{question id: answer or None} for each question whose every field is valid (the
+        targets of indicators: those valid, by indicator)."""
+        data = self.cleaned_data
+        changes = {}
+        for question in self.section.questions:
+            names = [name for name, _field in self._fields_of(question)]
+            # A target typed wrong keeps its stored value; the others are saved.
+            partial = question.type == "indicators"
+            if question.type == "file" or not (partial or all(name in data for name in names)):
+                continue
+            changes[question.id] = self._answer(
+                question, {name: data[name] for name in names if name in data})
+        return changes
 
     def clean(self):
         data = super().clean()
-        for pair, message in (
-            (("synchronous_share", "asynchronous_share"),
-             _("Les temps synchrone et asynchrone doivent totaliser 100 %.")),
-            (("in_person_share", "distance_share", "work_situation_share"),
-             _("Présentiel, distance et situation de travail doivent totaliser 100 %.")),
-        ):
-            values = [data.get(name) for name in pair]
-            if all(v is not None for v in values) and sum(values) != 100:
-                self.add_error(pair[-1], message)
+        given = {q.id: data.get(q.id) for q in self.section.questions if q.type == "number"}
+        for question_id, total in total_errors(self.section, given):
+            self.add_error(question_id, labels.of_message(total))
         return data
+
+    def _fields_of(self, question):
+        label = labels.of(question)
+        help_text = self._help(question)
+        if question.type == "text":
+            field_class = forms.CharField if question.multiline else SingleLineField
+            widget = forms.Textarea(attrs={"rows": 3}) if question.multiline else None
+            return [(question.id, field_class(label=label, required=False, help_text=help_text,
+                                              max_length=question.max_length, widget=widget))]
+        if question.type == "number":
+            return [(question.id, _number_field(label, help_text, question))]
+        if question.type == "choice":
+            return [(question.id, forms.ChoiceField(
+                label=label, required=False, help_text=help_text,
+                choices=[("", "—"), *[(c.id, labels.of(c)) for c in question.choices]]))]
+        if question.type == "indicators":
+            return [(f"{question.id}__{key}", forms.IntegerField(
+                label=_("Cible — %(indicator)s") % {"indicator": name}, required=False,
+                min_value=0, max_value=10**12 - 1))
+                for key, name in labels.call_choices(self.definition, "indicators")]
+        if question.type == "table":
+            count = min(self.rows.get(question.id, 0) + self.BLANK_ROWS, question.max_rows)
+            return [(f"{question.id}__{index}__{column.id}", _cell_field(question, column, index))
+                    for index in range(count) for column in question.columns]
+        return []  # a file: the documents step
+
+    def _help(self, question) -> str:
+        notes = [question.help_en if labels.in_english() and question.help_en else question.help]
+        if question.required:
+            notes.append(str(_("Réponse attendue pour déposer le dossier.")))
+        if question.when is not None:
+            asked = next(q for q in all_questions(self.definition.sections)
+                         if q.id == question.when.question)
+            answers = [labels.of(c) for c in asked.choices if c.id in question.when.equals]
+            notes.append(str(_("Seulement si « %(question)s » : %(answers)s.")
+                             % {"question": labels.of(asked), "answers": ", ".join(answers)}))
+        return " ".join(note for note in notes if note)
+
+    @staticmethod
+    def _answer(question, values: dict):
+        if question.type == "indicators":  # None: a target removed
+            return {name.rsplit("__", 1)[1]: value for name, value in values.items()}
+        if question.type == "table":
+            rows: dict[int, dict] = {}
+            for name, value in values.items():
+                _question, index, column = name.rsplit("__", 2)
+                if value not in (None, ""):
+                    rows.setdefault(int(index), {})[column] = _plain(value)
+            return [rows[index] for index in sorted(rows)]
+        (value,) = values.values()
+        return None if value in (None, "") else _plain(value)
+
+
+def _number_field(label, help_text, question):
+    bounds = {"min_value": question.minimum, "max_value": question.maximum}
+    if question.decimals == 0:
+        return forms.IntegerField(label=label, required=False, help_text=help_text,
+                                  **{k: int(v) for k, v in bounds.items() if v is not None})
+    return forms.DecimalField(label=label, required=False, help_text=help_text,
+                              max_digits=14, decimal_places=question.decimals,
+                              **{k: v for k, v in bounds.items() if v is not None})
+
+
+def _cell_field(question, column, index):
+    label = _("%(column)s, ligne %(row)s") % {"column": labels.of(column), "row": index + 1}
+    if column.type == "number":
+        return forms.DecimalField(label=label, required=False, max_digits=14, decimal_places=2)
+    return SingleLineField(label=label, required=False, max_length=2000)
+
+
+def _plain(value):
+    """A form's value as an answer is stored: decimals as exact strings."""
+    return str(value) if isinstance(value, Decimal) else value
 
 
 class DocumentForm(DsfrBaseForm):

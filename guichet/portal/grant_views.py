@@ -16,7 +16,7 @@ from dsfr.forms import DsfrBaseForm
 from guichet.core.fields import AmountField
 from guichet.core.http import form_action
 from guichet.core.uploads import max_size
-from guichet.dossiers.models import HybridProfile
+from guichet.dossiers.models import DossierAnswers
 from guichet.dossiers.pdf_check import MAX_DOCUMENT_BYTES
 from guichet.grants.agreement import sign_agreement
 from guichet.grants.models import Grant, Report, ReportStatus
@@ -24,6 +24,7 @@ from guichet.grants.reports import submit_report
 from guichet.grants.selectors import paid_total
 from guichet.portal.selectors import dossier_for
 from guichet.rules.money import format_eur_fr
+from guichet.rules.sections import indicator_targets
 from guichet.web.documents import grant_pdf_response
 
 
@@ -55,8 +56,8 @@ def report_form(grant: Grant, report: Report, data=None):
     """Narrative, the call's indicators (with the dossier's targets) and the statement of
     actual eligible expenses per member and category, against the budget."""
     rules = grant.dossier.call.rules()
-    targets = HybridProfile.objects.filter(dossier=grant.dossier).values_list(
-        "indicator_targets", flat=True).first() or {}
+    targets = indicator_targets(rules.sections, DossierAnswers.objects.filter(
+        dossier=grant.dossier).values_list("values", flat=True).first() or {})
     categories = {c.id: c.label for c in rules.expense_categories}
     fields = {"narrative": django_forms.CharField(
         label=_("Résultats obtenus"), widget=django_forms.Textarea(attrs={"rows": 5}))}

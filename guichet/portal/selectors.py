@@ -11,25 +11,26 @@ from guichet.audit.actions import AuditAction
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import Wave
 from guichet.calls.services import open_wave
+from guichet.core import labels
 from guichet.dossiers.format import dossier_queryset, to_format
 from guichet.dossiers.membership import dossiers_of
 from guichet.dossiers.models import (
     ConsortiumMember,
     Document,
     Dossier,
-    HybridProfile,
+    DossierAnswers,
     Participant,
 )
 from guichet.dossiers.permissions import EDITABLE_STATUSES
 from guichet.dossiers.services import missing_items
 from guichet.rules.eligibility import Verdict, evaluate
 
-STEPS = [
+# The steps of every dossier's form; the call's own sections come between the two.
+STEPS_BEFORE_SECTIONS = [
     ("projet", _("Projet")), ("consortium", _("Consortium")), ("calendrier", _("Calendrier")),
     ("budget", _("Budget")), ("financement", _("Plan de financement")),
-    ("hybridation", _("Hybridation")), ("documents", _("Pièces")), ("depot", _("Dépôt")),
 ]
-STEP_IDS = [step for step, _label in STEPS]
+STEPS_AFTER_SECTIONS = [("documents", _("Pièces")), ("depot", _("Dépôt"))]
 # What each step fills in, as `Workspace.missing` names it (documents.<id> for attachments).
 STEP_SECTIONS = {
     "projet": ("title", "summary", "scope", "pooling_commitment", "start_date",
@@ -37,8 +38,12 @@ STEP_SECTIONS = {
     "consortium": ("members",), "calendrier": ("milestones",), "budget": ("expenses",),
     "financement": ("financing.aid",), "documents": ("documents.",),
 }
-TIME_SHARES = ("synchronous_share", "asynchronous_share", "in_person_share", "distance_share",
-               "work_situation_share")
+
+
+def steps_of(definition) -> list[tuple[str, str]]:
+    """The steps of the form of a dossier of the call `definition`, as (id, label)."""
+    sections = [(section.id, labels.of(section)) for section in definition.sections]
+    return [*STEPS_BEFORE_SECTIONS, *sections, *STEPS_AFTER_SECTIONS]
 
 
 def dossier_for(user, pk: int) -> Dossier:
@@ -63,7 +68,7 @@ class Workspace:
     wave: Wave | None
     time_left: dt.timedelta | None
     documents: list[Document]
-    profile: HybridProfile
+    answers: DossierAnswers
 
     @property
     def editable(self) -> bool:
@@ -102,25 +107,32 @@ def workspace(dossier: Dossier, user, now: dt.datetime) -> Workspace:
         is_lead=any(m.is_lead for m in own),
         own_members=own, wave=wave, time_left=(wave.closes_at - now) if wave else None,
         documents=documents,
-        profile=_hybrid_profile(dossier),
+        answers=_answers(dossier),
     )
 
 
 def step_completion(space: Workspace) -> dict[str, bool]:
-    """Whether each step of the dossier's form is complete: nothing it fills in is missing;
-    the hybridation step, all optional, once its time shares are given; the deposit, once the
-    dossier is submitted."""
+    """Whether each step of the dossier's form is complete: nothing it fills in is missing (a
+    section of the call's questions: none of its required questions, and some answer given);
+    the deposit, once the dossier is submitted."""
     done = {step: not any(code.startswith(section) for code in space.missing
                           for section in sections)
             for step, sections in STEP_SECTIONS.items()}
-    done["hybridation"] = all(getattr(space.profile, name) is not None for name in TIME_SHARES)
+    values = space.answers.values
+    for section in space.dossier.call.rules().sections:
+        codes = {f"answers.{question.id}" for question in section.questions}
+        done[section.id] = not codes & set(space.missing) and any(
+            question.id in values for question in section.questions)
     done["depot"] = not space.editable
-    return {step: done[step] for step in STEP_IDS}
+    return done
 
 
-def _hybrid_profile(dossier: Dossier) -> HybridProfile:
-    """The dossier's profile, or a blank one not saved (created on the first save)."""
-    return HybridProfile.objects.filter(dossier=dossier).first() or HybridProfile(dossier=dossier)
+def _answers(dossier: Dossier) -> DossierAnswers:
+    """The dossier's answers (read with it), or blank ones not saved (made on the first save)."""
+    try:
+        return dossier.answers
+    except DossierAnswers.DoesNotExist:
+        return DossierAnswers(dossier=dossier)
 
 
 # The applicant timeline is an allow-list: what applicants may see of the audit log, under each

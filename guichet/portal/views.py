@@ -1,6 +1,7 @@
 """The applicant portal: views only parse requests and call services."""
 
 import contextlib
+import functools
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,7 +28,6 @@ from guichet.dossiers.models import (
     DossierStatus,
     ExpenseLine,
     FinancingLine,
-    HybridProfile,
     Invitation,
     Milestone,
 )
@@ -40,11 +40,12 @@ from guichet.portal.annex import budget_export_response, import_annex, template_
 from guichet.portal.forms import MessageForm
 from guichet.portal.receipts import receipt_pdf_response
 from guichet.portal.selectors import (
-    STEP_IDS,
-    STEPS,
+    STEPS_AFTER_SECTIONS,
+    STEPS_BEFORE_SECTIONS,
     dossier_for,
     dossier_row_for,
     step_completion,
+    steps_of,
     timeline,
     workspace,
 )
@@ -185,11 +186,12 @@ def invitation_organisation(request, token):
 @login_required
 @POST_FORM
 def step(request, pk, step):
-    if step not in STEP_IDS:
-        raise Http404
     light = request.method == "POST" and step in STEPS_READING_THEIR_DOSSIER
     dossier = (dossier_row_for if light else dossier_for)(request.user, pk)
-    handler = STEP_HANDLERS[step]
+    # A section step exists only in the calls that declare it.
+    if step not in STEP_HANDLERS and step not in dict(steps_of(dossier.call.rules())):
+        raise Http404
+    handler = STEP_HANDLERS.get(step) or functools.partial(_section, section_id=step)
     outcome = handler(request, dossier)
     if isinstance(outcome, HttpResponse):
         return outcome
@@ -206,20 +208,29 @@ def _render_step(request, dossier, step, context):
     defaults = _default_forms(step, space, request)
     # A dossier never submitted (no receipt number) has no correction request nor decision.
     after_submission = step == "depot" and dossier.receipt_number is not None
-    return render(request, f"portal/step_{step}.html", {
+    steps = steps_of(dossier.call.rules())
+    step_ids = [step_id for step_id, _label in steps]
+    return render(request, _step_template(step), {
         **defaults, **context, "space": space, "dossier": dossier, "step": step,
-        "current_label": dict(STEPS)[step],
-        "steps": STEPS, "step_number": STEP_IDS.index(step) + 1, "step_count": len(STEPS),
+        "current_label": dict(steps)[step],
+        "steps": steps, "step_number": step_ids.index(step) + 1, "step_count": len(steps),
         "completion": step_completion(space),
-        "next_step": dict(zip(STEP_IDS, [*STEP_IDS[1:], None], strict=True))[step],
+        "next_step": dict(zip(step_ids, [*step_ids[1:], None], strict=True))[step],
         "timeline": timeline(dossier) if step == "depot" else [],
         "correction": open_correction(dossier) if after_submission else None,
         "decision": published_decision(dossier) if after_submission else None,
     })
 
 
+def _step_template(step: str) -> str:
+    fixed = {step_id for step_id, _label in [*STEPS_BEFORE_SECTIONS, *STEPS_AFTER_SECTIONS]}
+    return f"portal/step_{step}.html" if step in fixed else "portal/step_section.html"
+
+
 def _default_forms(step, space, request) -> dict:
-    dossier, profile = space.dossier, space.profile
+    dossier = space.dossier
+    if step not in STEP_HANDLERS:
+        return _section_form(space, step)
     categories = labels.call_choices(dossier.call.rules(), "expense_categories")
     return {
         "projet": lambda: {"form": forms.ProjectForm(initial={
@@ -235,17 +246,24 @@ def _default_forms(step, space, request) -> dict:
             "annex_form": forms.AnnexForm()},
         "financement": lambda: {"form": forms.FinancingForm(
             members=_member_queryset(space), sources=_sources(space))},
-        "hybridation": lambda: {"form": forms.HybridProfileForm(initial={
-            **{name: getattr(profile, name) for name in editing.HYBRID_FIELDS},
-            **{f"target_{k}": v for k, v in profile.indicator_targets.items()},
-            "version": profile.version}, indicators=_indicators(dossier))},
         "documents": lambda: {"form": forms.DocumentForm(kinds=_document_kinds(space))},
         "depot": lambda: {"form": forms.SubmitForm()},
     }[step]()
 
 
-def _indicators(dossier) -> list[tuple[str, str]]:
-    return labels.call_choices(dossier.call.rules(), "indicators")
+def _section_form(space, section_id: str) -> dict:
+    definition = space.dossier.call.rules()
+    section = next(s for s in definition.sections if s.id == section_id)
+    return {"form": forms.SectionForm.for_answers(section, definition, space.answers.values,
+                                                  space.answers.version),
+            **_section_context(section)}
+
+
+def _section_context(section) -> dict:
+    in_english = labels.in_english() and section.intro_en
+    return {"section": section, "section_intro": section.intro_en if in_english
+            else section.intro,
+            "section_files": [labels.of(q) for q in section.questions if q.type == "file"]}
 
 
 def _sectors(dossier) -> list[tuple[str, str]]:
@@ -264,7 +282,7 @@ def _sources(space) -> list[str]:
 
 
 def _document_kinds(space) -> list[tuple[str, str]]:
-    return labels.call_choices(space.dossier.call.rules(), "documents")
+    return labels.call_choices(space.dossier.call.rules(), "attachments")
 
 
 def _project(request, dossier):
@@ -408,26 +426,38 @@ def annex_import(request, pk):
     return _render_step(request, dossier, "budget", outcome)
 
 
-def _hybrid(request, dossier):
+def _section(request, dossier, section_id: str):
+    """A section of the call's own questions: what is valid is saved as one types."""
     if request.method != "POST":
         return None
-    form = forms.HybridProfileForm(request.POST, indicators=_indicators(dossier))
-    stored = HybridProfile.objects.filter(dossier=dossier).values_list(
-        "indicator_targets", flat=True).first() or {}
-
-    def changes(values):
-        data = {name: value for name, value in values.items() if not name.startswith("target_")}
-        # A target typed wrong keeps its stored value until it is corrected.
-        kept = {key: value for key, value in stored.items() if f"target_{key}" in form.errors}
-        data["indicator_targets"] = {**kept, **form.indicator_targets()}
-        return data
-
-    outcome = _save_valid_fields(form, lambda version, data: editing.update_hybrid_profile(
-        dossier, request.user, version, data), changes)
+    definition = dossier.call.rules()
+    section = next(s for s in definition.sections if s.id == section_id)
+    form = forms.SectionForm(request.POST, section=section, definition=definition,
+                             rows=_posted_rows(request.POST, section))
+    outcome = _save_valid_fields(form, lambda version, _changes: editing.update_answers(
+        dossier, request.user, version, section.id, form.answers()))
     if outcome is False:
-        return {"form": _with_conflict(form, forms.HybridProfileForm, editing.HYBRID_FIELDS,
-                                       indicators=_indicators(dossier))}
-    return outcome
+        current = getattr(form, "conflict", None)
+        if current is None:
+            return {"form": form, **_section_context(section)}
+        fresh = forms.SectionForm.for_answers(section, definition, current.values,
+                                              current.version)
+        fresh._errors, fresh.conflict = form.errors, current
+        return {"form": fresh, **_section_context(section)}
+    return {**outcome, **_section_context(section)} if isinstance(outcome, dict) else outcome
+
+
+def _posted_rows(data, section) -> dict[str, int]:
+    """How many rows of each table the posted form held (the blank ones below excluded)."""
+    rows = {}
+    for question in section.questions:
+        if question.type == "table":
+            prefix = f"{question.id}__"
+            indexes = [name[len(prefix):].split("__")[0] for name in data if
+                       name.startswith(prefix)]
+            count = max((int(i) + 1 for i in indexes if i.isdecimal() and len(i) < 4), default=0)
+            rows[question.id] = max(count - forms.SectionForm.BLANK_ROWS, 0)
+    return rows
 
 
 def _documents(request, dossier):
@@ -476,7 +506,7 @@ STEPS_READING_THEIR_DOSSIER = frozenset({"depot"})
 
 STEP_HANDLERS = {
     "projet": _project, "consortium": _consortium, "calendrier": _calendar, "budget": _budget,
-    "financement": _financing, "hybridation": _hybrid, "documents": _documents,
+    "financement": _financing, "documents": _documents,
     "depot": _deposit,
 }
 
@@ -549,7 +579,7 @@ def recap(request, pk):
     space = workspace(dossier, request.user, now())
     latest = dossier.submissions.order_by("-version").first()
     sheet = dossier_sheet(
-        dossier.call, draft_envelope(dossier, space.profile, space.documents),
+        dossier.call, draft_envelope(dossier, space.documents),
         documents=space.documents, verdict=space.verdict.results,
         previous=submitted_envelope(latest.snapshot)
         if latest and dossier.status == DossierStatus.CORRECTION_REQUESTED else None,

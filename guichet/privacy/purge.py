@@ -40,7 +40,7 @@ from guichet.dossiers.models import (
     Consortium,
     Document,
     Dossier,
-    HybridProfile,
+    DossierAnswers,
     Invitation,
     Participant,
     Submission,
@@ -69,9 +69,9 @@ from guichet.review.models import (
     Score,
 )
 from guichet.rules.retention import DossierDates, add_years, erasure_due
+from guichet.rules.sections import all_questions
 
 ERASED = "—"  # what an erased text that may not be empty reads
-HYBRID_TEXTS = ("immersive_tools", "positioning_tools", "learners_targeted", "trades_targeted")
 
 
 @dataclass
@@ -186,10 +186,13 @@ def _subjects(dossier: Dossier) -> dict[str, set[int]]:
 
 
 def _erase_texts(dossier: Dossier) -> None:
+    texts = free_text_answers(dossier.call.rules())
+    for row in DossierAnswers.objects.filter(dossier=dossier):
+        row.values = erased_answers(row.values, texts)
+        row.save(update_fields=["values"])
     dossier.milestones.update(label="")
     dossier.expenses.update(label="")
     dossier.correction_requests.update(points="")
-    HybridProfile.objects.filter(dossier=dossier).update(**dict.fromkeys(HYBRID_TEXTS, ""))
     Instruction.objects.filter(dossier=dossier).update(motivation="")
     Score.objects.filter(assignment__dossier=dossier).update(comment="")
     Conflict.objects.filter(dossier=dossier).update(reason="")
@@ -198,32 +201,57 @@ def _erase_texts(dossier: Dossier) -> None:
     Report.objects.filter(grant__dossier=dossier).update(narrative="", review_comment="")
     Payment.objects.filter(tranche__grant__dossier=dossier).update(reason="")
     for amendment in Amendment.objects.filter(grant__dossier=dossier):
-        amendment.reason, amendment.document = "", erased_dossier_format(amendment.document)
+        amendment.reason = ""
+        amendment.document = erased_dossier_format(amendment.document, texts)
         amendment.save(update_fields=["reason", "document"])
     for submission in Submission.objects.filter(dossier=dossier):
-        submission.snapshot = erased_snapshot(submission.snapshot)
+        submission.snapshot = erased_snapshot(submission.snapshot, texts)
         submission.save(update_fields=["snapshot"])
 
 
-def erased_dossier_format(document: dict) -> dict:
+def free_text_answers(definition) -> dict[str, set[str] | None]:
+    """The call's questions whose answers hold free text: a text question (None), or a table
+    with the ids of its text columns."""
+    texts = {}
+    for question in all_questions(definition.sections):
+        if question.type == "text":
+            texts[question.id] = None
+        elif question.type == "table":
+            texts[question.id] = {c.id for c in question.columns if c.type == "text"}
+    return texts
+
+
+def erased_answers(answers: dict, texts: dict[str, set[str] | None]) -> dict:
+    """The answers without their free texts (numbers, choices and targets stay)."""
+    erased = dict(answers)
+    for question_id, columns in texts.items():
+        if question_id not in erased:
+            continue
+        erased[question_id] = "" if columns is None else [
+            {key: (ERASED if key in columns else cell) for key, cell in row.items()}
+            for row in erased[question_id]]
+    return erased
+
+
+def erased_dossier_format(document: dict, texts: dict[str, set[str] | None]) -> dict:
     """A `guichet.dossier/1` document without its free texts (the members' organisations,
     amounts and dates stay)."""
     erased = dict(document, title=ERASED, summary="")
     erased["milestones"] = [dict(line, label=ERASED) for line in document.get("milestones", [])]
     erased["expenses"] = [dict(line, label=ERASED) for line in document.get("expenses", [])]
+    if "answers" in document:
+        erased["answers"] = erased_answers(document["answers"], texts)
     return erased
 
 
-def erased_snapshot(snapshot: str) -> str:
+def erased_snapshot(snapshot: str, texts: dict[str, set[str] | None]) -> str:
     """A frozen submission without its free texts, in the same canonical form."""
     envelope = json.loads(snapshot)
-    envelope["dossier"] = erased_dossier_format(envelope["dossier"])
+    envelope["dossier"] = erased_dossier_format(envelope["dossier"], texts)
     if "classification" in envelope:
         envelope["classification"] = dict(envelope["classification"], keywords="")
-    if envelope.get("hybrid_profile"):
-        envelope["hybrid_profile"] = dict(
-            envelope["hybrid_profile"],
-            **{key: "" for key in HYBRID_TEXTS if key in envelope["hybrid_profile"]})
+    if envelope.get("hybrid_profile"):  # frozen before the call's questions were data
+        envelope["hybrid_profile"] = erased_answers(envelope["hybrid_profile"], texts)
     envelope["documents"] = [dict(entry, name=ERASED) for entry in envelope.get("documents", [])]
     return json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

@@ -9,7 +9,7 @@ eligibility engine lists them.
 import datetime as dt
 import hashlib
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -102,9 +102,14 @@ class Dossier(_Strict):
     # A dossier re-submitted after a correction round: `submitted_at` is this version's receipt
     # instant, `first_submitted_at` the first receipt's (the one the deadline is judged on).
     first_submitted_at: Annotated[dt.datetime, msgspec.Meta(tz=True)] | None = None
+    # The answers to the call's own questions (guichet.rules.sections), by question id; read
+    # against the call's definition by `eligibility.checked_answers`. Absent when there are
+    # none, so that a dossier without them reads and hashes as before sections existed.
+    answers: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
 
 
-_decoder = msgspec.json.Decoder(Dossier)
+# A number typed with decimals is read exactly, never through a float.
+_decoder = msgspec.json.Decoder(Dossier, float_hook=Decimal)
 _encoder = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
 

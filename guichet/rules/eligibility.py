@@ -11,10 +11,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
+import msgspec
+
 from guichet.rules.definition import CallDefinition
-from guichet.rules.dossier import AID, OTHER_PUBLIC, OWN_IN_KIND, Dossier
+from guichet.rules.dossier import AID, OTHER_PUBLIC, OWN_IN_KIND, Dossier, DossierFormatError
 from guichet.rules.messages import MessageBook
 from guichet.rules.money import ZERO, apply_rate, ratio
+from guichet.rules.sections import AnswerError, clean_answers, missing_answers
 from guichet.rules.siret import is_valid_siret
 
 RULE_IDS = (
@@ -142,6 +145,18 @@ def missing_documents(definition: CallDefinition, present: Collection[str]) -> l
             if document.id not in present]
 
 
+def checked_answers(dossier: Dossier, definition: CallDefinition) -> Dossier:
+    """The dossier with its answers read against the call's questions (exact, blank ones and
+    those not asked dropped); `DossierFormatError` naming the answer that cannot be read."""
+    try:
+        answers = clean_answers(definition.sections, dossier.answers or {},
+                                [indicator.id for indicator in definition.indicators])
+    except AnswerError as exc:
+        raise DossierFormatError(exc.field, exc.reason) from None
+    dossier.answers = answers or msgspec.UNSET
+    return dossier
+
+
 def _blank(value) -> bool:
     """Missing, or text of nothing but whitespace (any Unicode space counts as none)."""
     return value is None or (isinstance(value, str) and not value.strip())
@@ -208,6 +223,7 @@ def evaluate(dossier: Dossier, definition: CallDefinition,
     missing = missing_fields(dossier)
     if documents is not None:
         missing += missing_documents(definition, documents)
+    missing += missing_answers(definition.sections, dossier.answers or {}, documents)
     results = _membership_results(dossier, prepared, missing)
     results += _project_results(dossier, prepared)
     results += _financial_results(figures, prepared)

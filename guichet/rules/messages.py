@@ -136,10 +136,12 @@ class MessageBook:
                    _partial(ok_en, constants_en), _partial(ko_en, constants_en))
             for rule, (ok_fr, ko_fr, ok_en, ko_en) in _TEXTS.items()
         }
-        # A missing attachment is named by the call's own label for it.
+        # A missing attachment or answer is named by the call's own label for it.
         attachments = {f"documents.{document.id}": (document.label, document.label_en)
                        for document in definition.documents}
-        self._named = {**_NAMED, "complete": {**_NAMED["complete"], **attachments}}
+        answers = {f"answers.{question.id}": (question.label, question.label_en)
+                   for section in definition.sections for question in section.questions}
+        self._named = {**_NAMED, "complete": {**_NAMED["complete"], **attachments, **answers}}
 
     def say(self, rule: str, ok: bool, value, limit) -> tuple[str, str]:
         ok_fr, ko_fr, ok_en, ko_en = self._texts[rule]

@@ -112,6 +112,17 @@ def all_questions(sections: Iterable[Section]) -> list[Question]:
     return [question for section in sections for question in section.questions]
 
 
+def file_questions(sections: Iterable[Section]) -> list[Question]:
+    """The questions answered by an attachment (its kind is the question's id)."""
+    return [question for question in all_questions(sections) if question.type == "file"]
+
+
+def indicator_targets(sections: Iterable[Section], answers: dict) -> dict:
+    """The targets the answers declare for the call's indicators (its indicators question)."""
+    question = next((q for q in all_questions(sections) if q.type == "indicators"), None)
+    return (answers.get(question.id) or {}) if question else {}
+
+
 def is_asked(question: Question, answers: dict) -> bool:
     """Whether the question applies, given the answers (a condition on an earlier choice)."""
     condition = question.when

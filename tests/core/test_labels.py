@@ -30,15 +30,18 @@ from guichet.grants.amendments import move_budget
 from guichet.grants.models import Grant, Outcome, Report, ReportKind
 from guichet.grants.payments import record_payment
 from guichet.grants.reports import review_report, submit_report
-from guichet.portal.selectors import STEP_IDS
+from guichet.portal.selectors import steps_of
 from guichet.review import committee, experts, instruction, scoring
 from guichet.review.models import Assignment, Role
 from guichet.rules import dossier as fmt
 from guichet.rules import vocabulary
+from guichet.rules.definition import shipped_definition
 from guichet.rules.eligibility import missing_fields
 from tests.codes import codes_in, known_codes
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import give_roles, make_applicant, make_dossier, make_expert, make_user
+
+DEFFINUM_STEPS = [step for step, _label in steps_of(shipped_definition("deffinum"))]
 
 # --- the vocabularies ------------------------------------------------------------------------
 
@@ -212,13 +215,14 @@ def test_pages_show_no_internal_code(client, rich_call):
     grant = Grant.objects.get(dossier=first)
 
     client.force_login(_lead(first))
-    for url in ["/", "/espace/", *(f"/dossiers/{first.pk}/etape/{step}/" for step in STEP_IDS),
+    steps = [f"/dossiers/{first.pk}/etape/{step}/" for step in DEFFINUM_STEPS]
+    for url in ["/", "/espace/", *steps,
                 f"/dossiers/{first.pk}/accuse/", f"/dossiers/{first.pk}/messages/",
                 f"/dossiers/{first.pk}/subvention/"]:
         found |= _pages(client, url, codes)
     client.force_login(rich_call["draft_lead"])
     draft = rich_call["draft"]
-    for step in STEP_IDS:
+    for step in DEFFINUM_STEPS:
         found |= _pages(client, f"/dossiers/{draft.pk}/etape/{step}/", codes)
     client.force_login(_lead(fourth))
     found |= _pages(client, f"/dossiers/{fourth.pk}/etape/depot/", codes)

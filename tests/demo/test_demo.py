@@ -72,7 +72,7 @@ def test_regional_demo_dossiers_eligible_under_the_regional_rules(regional_demo)
     submitted = dossiers[0]
     submission = submitted.submissions.get()
     assert submission.eligible is True, submission.verdict
-    assert submission.rules_version == "deffinov-exemple-2026.2"
+    assert submission.rules_version == "deffinov-exemple-2026.3"
     figures = submission.verdict["figures"]
     assert Decimal(figures["aid"]) == Decimal(figures["aid_cap"]) == (
         Decimal(figures["eligible_base"]) * Decimal("0.50")).quantize(Decimal("1")), figures

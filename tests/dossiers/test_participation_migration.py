@@ -13,7 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from guichet.accounts.models import User
 from guichet.audit.services import append_event
 from guichet.dossiers.membership import dossiers_of
-from guichet.dossiers.models import Dossier, HybridProfile, Invitation, Participant
+from guichet.dossiers.models import Dossier, DossierAnswers, Invitation, Participant
 from tests.factories import fresh_siret, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,5 +102,5 @@ def test_migration_gives_access_to_creators_and_accepted_invitees_only(migrated_
         assert not dossiers_of(outsider).exists()
     pending = Invitation.objects.get(email="dave@example.fr")
     assert pending.expires_at == T0 + dt.timedelta(days=14)
-    assert HybridProfile.objects.filter(dossier_id=imported.pk).count() == 1
-    assert Dossier.objects.filter(hybrid_profile__isnull=True).count() == 0
+    assert DossierAnswers.objects.filter(dossier_id=imported.pk).count() == 1
+    assert Dossier.objects.filter(answers__isnull=True).count() == 0

@@ -15,7 +15,8 @@ from playwright.sync_api import expect
 
 from guichet.calls.models import Call
 from guichet.demo.dossiers import blank_pdf
-from guichet.dossiers.models import ConsortiumMember, Dossier, Submission
+from guichet.dossiers.format import submitted_envelope
+from guichet.dossiers.models import ConsortiumMember, Dossier, DossierAnswers, Submission
 from guichet.dossiers.receipt import receipt_hash_from_pdf
 from tests.e2e.conftest import click_through, paris_today, tick, visit
 from tests.factories import fresh_siret
@@ -48,6 +49,8 @@ class Application:
     duration_months: int
     first_results_month: int
     aid_cap_rate: Decimal
+    answers: tuple[tuple[str, str], ...]  # (label, value) typed in the call's first section
+    stored_answers: dict
 
     @property
     def aid(self) -> Decimal:
@@ -58,8 +61,25 @@ class Application:
         return BASE - self.aid - MEMBER_IN_KIND
 
 
-DEFFINUM = Application("deffinum_open", "national", 36, 12, Decimal("0.70"))
-REGIONAL = Application("regional_open", "regional", 24, 9, Decimal("0.50"))
+DEFFINUM = Application(
+    "deffinum_open", "national", 36, 12, Decimal("0.70"),
+    answers=(("Temps synchrone (%)", "40"), ("Temps asynchrone (%)", "60"),
+             ("Outils immersifs", "Simulateurs de chantier")),
+    stored_answers={"synchronous_share": 40, "asynchronous_share": 60,
+                    "immersive_tools": "Simulateurs de chantier"})
+# The regional call's required question, a choice that opens another, and a table's first row.
+REGIONAL = Application(
+    "regional_open", "regional", 24, 9, Decimal("0.50"),
+    answers=(("Besoin du territoire auquel répond le projet", "Pénurie de maçons qualifiés"),
+             ("Le projet touche-t-il des zones rurales ?", "Oui"),
+             ("Part des apprenants en zone rurale (%)", "35"),
+             ("Commune, ligne 1", "Amiens"), ("Apprenants prévus, ligne 1", "120")),
+    stored_answers={"territorial_need": "Pénurie de maçons qualifiés", "rural_areas": "yes",
+                    "rural_share": 35, "sites": [{"town": "Amiens", "learners": "120.00"}]})
+
+
+def dossier_answers(dossier) -> dict:
+    return DossierAnswers.objects.get(dossier=dossier).values
 
 
 def on_server(url: str, base_url: str) -> str:
@@ -265,8 +285,19 @@ def test_applicant_journey_from_signup_to_receipt(
         (first_results, "first_results"), (duration, "final")]
     visit(page, "lead-step-calendrier")
 
-    step_link(page, "Hybridation")
-    visit(page, "lead-step-hybridation")
+    # The call's own questions, on the step its definition declares.
+    section = call.rules().sections[0]
+    step_link(page, section.label)
+    section_form = page.get_by_test_id("section-form")
+    for label, value in application.answers:
+        field = section_form.get_by_label(label)  # the name also holds the help text
+        fill_in = (lambda field=field, value=value: field.select_option(label=value)) \
+            if field.evaluate("e => e.tagName") == "SELECT" else \
+            (lambda field=field, value=value: field.fill(value))
+        live_post(page, lambda fill_in=fill_in: (fill_in(), page.keyboard.press("Tab")),
+                  f"/etape/{section.id}/", event="htmx:afterRequest")
+    assert dossier_answers(dossier) == application.stored_answers
+    visit(page, f"lead-step-{section.id}")
 
     step_link(page, "Pièces")
     visit(page, "lead-step-documents-empty")
@@ -340,6 +371,7 @@ def test_applicant_journey_from_signup_to_receipt(
     assert receipt_hash_from_pdf(pdf) == submission.sha256
     assert submission.sha256 == hashlib.sha256(submission.snapshot.encode()).hexdigest()
     assert submission.eligible is True
+    assert submitted_envelope(submission.snapshot).answers == application.stored_answers
 
     deadline = time.monotonic() + 10  # the receipt mail leaves once the submission commits
     while not any(m.subject.startswith("Accusé de réception") for m in mailoutbox):

@@ -11,9 +11,12 @@ from guichet.calls.models import Wave
 from guichet.calls.services import open_wave
 from guichet.dossiers.models import Dossier, DossierStatus, Submission
 from guichet.dossiers.services import submit
-from guichet.portal.selectors import STEP_IDS
+from guichet.portal.selectors import steps_of
+from guichet.rules.definition import shipped_definition
 from tests.e2e.conftest import click_through, log_in, screenshot, tick, verified_user, visit
 from tests.factories import make_dossier
+
+DEFFINUM_STEPS = [step for step, _label in steps_of(shipped_definition("deffinum"))]
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +29,7 @@ def dossier_urls(dossier: Dossier) -> list[str]:
     document = dossier.documents.order_by("pk").first()
     return [
         f"/dossiers/{pk}/",
-        *[f"/dossiers/{pk}/etape/{step}/" for step in STEP_IDS],
+        *[f"/dossiers/{pk}/etape/{step}/" for step in DEFFINUM_STEPS],
         f"/dossiers/{pk}/verdict/",
         f"/dossiers/{pk}/accuse/",
         f"/dossiers/{pk}/accuse.pdf",

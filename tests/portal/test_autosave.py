@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from guichet.calls.services import load_call
-from guichet.dossiers.models import Dossier, HybridProfile
+from guichet.dossiers.models import Dossier, DossierAnswers
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import lead_and_member, make_dossier
 from tests.html import one
@@ -84,15 +84,16 @@ def test_save_button_also_keeps_the_valid_fields(client, dossier, lead):
 def test_autosave_hybrid_keeps_a_stored_target_typed_wrong(client, dossier, lead, indicator_ids):
     url = f"/dossiers/{dossier.pk}/etape/hybridation/"
     first, second = indicator_ids
-    profile = HybridProfile.objects.get(dossier=dossier)
-    HybridProfile.objects.filter(pk=profile.pk).update(
-        indicator_targets={first: 100, second: 5})
-    response = client.post(url, {"version": profile.version, "synchronous_share": "30",
-                                 "asynchronous_share": "70", f"target_{first}": "-3",
-                                 f"target_{second}": "8"}, **HTMX)
-    profile.refresh_from_db()
-    assert (profile.synchronous_share, profile.asynchronous_share) == (30, 70)
-    assert profile.indicator_targets == {first: 100, second: 8}
+    answers = DossierAnswers.objects.get(dossier=dossier)
+    DossierAnswers.objects.filter(pk=answers.pk).update(
+        values={"indicator_targets": {first: 100, second: 5}})
+    response = client.post(url, {"version": answers.version, "synchronous_share": "30",
+                                 "asynchronous_share": "70",
+                                 f"indicator_targets__{first}": "-3",
+                                 f"indicator_targets__{second}": "8"}, **HTMX)
+    answers.refresh_from_db()
+    assert answers.values == {"synchronous_share": 30, "asynchronous_share": 70,
+                              "indicator_targets": {first: 100, second: 8}}
     page = response.content.decode()
-    assert _error_next_to(page, f"id_target_{first}") == (
+    assert _error_next_to(page, f"id_indicator_targets__{first}") == (
         "Assurez-vous que cette valeur est supérieure ou égale à 0.")

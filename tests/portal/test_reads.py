@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from guichet.dossiers import membership
-from guichet.dossiers.models import HybridProfile
+from guichet.dossiers.models import DossierAnswers
 from tests.factories import (
     database_state,
     decided_dossier,
@@ -26,7 +26,7 @@ def test_get_of_every_portal_page_leaves_the_database_unchanged(open_call, examp
     people = [*lead_and_member(draft), *lead_and_member(decided)]
     invitation = membership.invite_member(draft, "invitee@example.fr", people[0])
     invitee = make_user("invitee@example.fr")
-    HybridProfile.objects.filter(dossier__in=[draft, decided]).delete()  # made without one
+    DossierAnswers.objects.filter(dossier__in=[draft, decided]).delete()  # made without any
     browsers = {person: Client() for person in [*people, invitee]}
     for person, browser in browsers.items():
         browser.force_login(person)  # signing in writes (last login): done before
@@ -38,15 +38,16 @@ def test_get_of_every_portal_page_leaves_the_database_unchanged(open_call, examp
     assert database_state() == before
 
 
-def test_hybrid_profile_page_of_a_dossier_without_profile_saves_on_first_post(
+def test_section_page_of_a_dossier_without_answers_saves_on_first_post(
         client, open_call, example_document):
     dossier = make_dossier(example_document)
     lead, _member = lead_and_member(dossier)
-    HybridProfile.objects.filter(dossier=dossier).delete()
+    DossierAnswers.objects.filter(dossier=dossier).delete()
     client.force_login(lead)
     url = f"/dossiers/{dossier.pk}/etape/hybridation/"
     assert 'name="version" value="1"' in client.get(url).content.decode()
-    assert not HybridProfile.objects.filter(dossier=dossier).exists()
+    assert not DossierAnswers.objects.filter(dossier=dossier).exists()
     client.post(url, {"version": 1, "synchronous_share": 40, "asynchronous_share": 60})
-    profile = HybridProfile.objects.get(dossier=dossier)
-    assert (profile.synchronous_share, profile.asynchronous_share, profile.version) == (40, 60, 2)
+    answers = DossierAnswers.objects.get(dossier=dossier)
+    assert answers.values == {"synchronous_share": 40, "asynchronous_share": 60}
+    assert answers.version == 2

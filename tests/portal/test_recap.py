@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from guichet.dossiers.models import Document, HybridProfile, Milestone
+from guichet.dossiers.models import Document, DossierAnswers, Milestone
 from guichet.review.instruction import request_correction
 from tests.factories import lead_and_member, make_dossier
 from tests.grants.test_decisions import IN_WAVE_1, instructed_dossier
@@ -84,9 +84,9 @@ def test_step_navigation_marks_complete_and_incomplete_steps(client, deffinum,
 def test_step_navigation_marks_hybridation_complete_once_its_shares_are_given(
         client, deffinum, example_document):
     dossier = make_dossier(example_document, with_documents=False)
-    HybridProfile.objects.update_or_create(dossier=dossier, defaults={
+    DossierAnswers.objects.update_or_create(dossier=dossier, defaults={"values": {
         "synchronous_share": 20, "asynchronous_share": 30, "in_person_share": 30,
-        "distance_share": 10, "work_situation_share": 10})
+        "distance_share": 10, "work_situation_share": 10}})
     client.force_login(lead_and_member(dossier)[0])
     page = client.get(f"/dossiers/{dossier.pk}/etape/budget/").content.decode()
     assert marks(page)["hybridation"] == "true"

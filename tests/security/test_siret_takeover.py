@@ -171,8 +171,8 @@ def _service_attempts(dossier, stranger):
     return [
         (lambda: editing.update_project(dossier, stranger, dossier.version,
                                         {"title": "Détourné"}), cannot),
-        (lambda: editing.update_hybrid_profile(dossier, stranger, 1,
-                                               {"immersive_tools": "x"}), cannot),
+        (lambda: editing.update_answers(dossier, stranger, 1, "hybridation",
+                                        {"immersive_tools": "x"}), cannot),
         (lambda: editing.add_expense(dossier, stranger, expense), cannot),
         (lambda: editing.update_expense(line, stranger, line.version, expense), cannot),
         (lambda: editing.add_financing(dossier, stranger, contribution), cannot),

@@ -1,6 +1,7 @@
 """Exports of a call's dossier list (CSV, XLSX, ODS), streamed whatever their size."""
 
 import functools
+from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
@@ -13,6 +14,8 @@ from guichet.core import labels, spreadsheets
 from guichet.core.fields import parse_id
 from guichet.core.http import CSV, ODS, XLSX, file_download, mark_private
 from guichet.dossiers.models import DossierStatus
+from guichet.dossiers.presentation import answer_text
+from guichet.rules.sections import all_questions
 
 FORMATS = {"csv": CSV, "xlsx": XLSX, "ods": ODS}
 # Rows read from the database at a time: one query per chunk, whatever the list's length.
@@ -46,19 +49,27 @@ def export_response(request, call, kind: str, separator: str = ","):
     filename = f"dossiers-{call.code}.{kind}"
     if kind == "csv":
         response = StreamingHttpResponse(
-            spreadsheets.stream_csv(export_header(), rows, excel=True, separator=separator),
+            spreadsheets.stream_csv(export_header(call.rules()), rows, excel=True,
+                                    separator=separator),
             content_type=CSV)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return mark_private(response)
-    sheet = spreadsheets.Sheet(_("Dossiers"), export_header(), rows, widths=WIDTHS,
+    sheet = spreadsheets.Sheet(_("Dossiers"), export_header(call.rules()), rows, widths=WIDTHS,
                                text_columns=frozenset({0}))
     return file_download(lambda file: SAVERS[kind]([sheet], file), FORMATS[kind], filename)
 
 
-def export_header() -> list[str]:
+def export_header(rules) -> list[str]:
+    """The list's columns, then one per question of the call's own sections (a file question
+    has its attachment, not an answer)."""
     return [_("Numéro"), _("Titre"), _("Vague"), _("État"), _("Chef de file"),
             _("Région du chef de file"), _("Portée"), _("Filière"), _("Aide demandée (€)"),
-            _("Verdict à réception"), _("Reçu le (heure de Paris)")]
+            _("Verdict à réception"), _("Reçu le (heure de Paris)"),
+            *[labels.of(question) for question in _answered_questions(rules)]]
+
+
+def _answered_questions(rules):
+    return [question for question in all_questions(rules.sections) if question.type != "file"]
 
 
 def export_rows(queryset, rules, language: str):
@@ -71,9 +82,21 @@ def export_rows(queryset, rules, language: str):
         region = functools.cache(functools.partial(labels.label, "region"))
         scope = functools.cache(functools.partial(labels.label, "scope"))
         sector = functools.cache(functools.partial(labels.call_label, rules, "sectors"))
+        questions = _answered_questions(rules)
         for dossier in queryset.iterator(chunk_size=CHUNK_SIZE):
+            answers = dossier.answer_values or {}
             yield (dossier.receipt_number, dossier.title,
                    dossier.wave.name if dossier.wave else "", statuses[dossier.status],
                    dossier.lead_name or "", region(dossier.lead_region), scope(dossier.scope),
                    sector(dossier.sector), dossier.requested_aid,
-                   verdicts.get(dossier.eligible_at_receipt, ""), dossier.received_at)
+                   verdicts.get(dossier.eligible_at_receipt, ""), dossier.received_at,
+                   *[_cell(question, answers.get(question.id), rules) for question in questions])
+
+
+def _cell(question, value, rules):
+    """An answer in a cell: a number stays a number, anything else reads as on the page."""
+    if value is None:
+        return ""
+    if question.type == "number":
+        return Decimal(str(value))
+    return answer_text(question, value, rules)

@@ -17,7 +17,7 @@ from guichet.calls.services import close_call
 from guichet.core import labels, spreadsheets
 from guichet.core.clock import in_paris, now
 from guichet.core.http import CSV, ODS, XLSX, download, form_action, run_service_and_confirm
-from guichet.dossiers.models import HybridProfile
+from guichet.dossiers.models import DossierAnswers
 from guichet.grants import amendments, dashboard, payments, reports
 from guichet.grants.models import Grant, Payment, RecoveryOrder
 from guichet.grants.selectors import current_budget, paid_total
@@ -25,6 +25,7 @@ from guichet.opendata import exports
 from guichet.opendata.scdl import scdl_csv
 from guichet.review.forecast import wave_forecast
 from guichet.rules.money import format_eur_fr
+from guichet.rules.sections import indicator_targets
 from guichet.web.documents import grant_pdf_response
 
 
@@ -97,10 +98,11 @@ def _budget_lines(grant: Grant) -> list[tuple[int, str]]:
 
 
 def _indicators_with_targets(grant: Grant) -> list[dict]:
-    targets = HybridProfile.objects.filter(dossier=grant.dossier).values_list(
-        "indicator_targets", flat=True).first() or {}
+    rules = grant.dossier.call.rules()
+    targets = indicator_targets(rules.sections, DossierAnswers.objects.filter(
+        dossier=grant.dossier).values_list("values", flat=True).first() or {})
     return [{"id": i.id, "label": i.label, "target": targets.get(i.id)}
-            for i in grant.dossier.call.rules().indicators]
+            for i in rules.indicators]
 
 
 def _grant_action(request, grant, form, slot: str, service):
