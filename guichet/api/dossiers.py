@@ -3,7 +3,6 @@ staff and experts, the ones the pages open to them. Each operation calls the ser
 portal's page calls, after the same form's checks."""
 
 import json
-from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -16,6 +15,7 @@ from guichet.api.auth import require_write
 from guichet.api.pagination import cursor_after, next_cursor
 from guichet.api.problems import Problem
 from guichet.api.schemas import (
+    AnswersIn,
     DocumentOut,
     DossierOut,
     DossierPage,
@@ -174,10 +174,10 @@ def update_project(request: HttpRequest, response: HttpResponse, pk: int, data: 
                           "s'écrit en chaîne (\"12.50\"). If-Match porte answers_version : "
                           "une modification faite depuis est refusée (412).")
 def update_answers(request: HttpRequest, response: HttpResponse, pk: int, section: str,
-                   data: dict[str, Any]):
+                   data: AnswersIn):
     require_write(request)
     own = _own_or_404(request.user, pk)
-    editing.update_answers(own, request.user, _if_match(request), section, data)
+    editing.update_answers(own, request.user, _if_match(request), section, data.answers())
     return _dossier_answer(_own_or_404(request.user, pk), True, response)
 
 

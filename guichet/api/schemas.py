@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from ninja import Field, Schema
+from pydantic import BaseModel, ConfigDict
 
 AMOUNT = "Euros au centime, en chaîne décimale : « 1234.50 »."
 
@@ -95,6 +96,16 @@ class ProjectIn(Schema):
     duration_months: int | None = None
     sector: str | None = None
     keywords: str | None = None
+
+
+class AnswersIn(BaseModel):
+    """Question id → answer (null removes it); read against the call's definition. A plain
+    pydantic model: ninja's Schema drops the fields it does not declare."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def answers(self) -> dict:
+        return dict(self.model_extra or {})
 
 
 class MilestoneIn(Schema):

@@ -105,7 +105,11 @@ class Dossier(_Strict):
     # The answers to the call's own questions (guichet.rules.sections), by question id; read
     # against the call's definition by `eligibility.checked_answers`. Absent when there are
     # none, so that a dossier without them reads and hashes as before sections existed.
-    answers: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    answers: Annotated[dict[str, Any], msgspec.Meta(
+        description="Answers to the call's own questions, by question id (see the call's "
+                    "definition, `sections`): text, a choice's id, a number (a string when "
+                    "it has decimals), {indicator: target} or a table's rows.")
+    ] | msgspec.UnsetType = msgspec.UNSET
 
 
 # A number typed with decimals is read exactly, never through a float.

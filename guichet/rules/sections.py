@@ -221,14 +221,14 @@ def _number(field: str, value, minimum, maximum, decimals: int):
         raise AnswerError(field, f"{value!r} is not a number") from None
     if not number.is_finite():
         raise AnswerError(field, "must be a finite number")
+    if abs(number) >= 10**12:
+        raise AnswerError(field, "too large")
     if number != number.quantize(Decimal(1).scaleb(-decimals)):
         raise AnswerError(field, f"at most {decimals} decimals")
     if minimum is not None and number < minimum:
         raise AnswerError(field, f"must be at least {minimum}")
     if maximum is not None and number > maximum:
         raise AnswerError(field, f"must be at most {maximum}")
-    if abs(number) >= 10**12:
-        raise AnswerError(field, "too large")
     return int(number) if decimals == 0 else f"{number.quantize(Decimal(1).scaleb(-decimals))}"
 
 

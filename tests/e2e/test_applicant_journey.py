@@ -290,7 +290,8 @@ def test_applicant_journey_from_signup_to_receipt(
     step_link(page, section.label)
     section_form = page.get_by_test_id("section-form")
     for label, value in application.answers:
-        field = section_form.get_by_label(label)  # the name also holds the help text
+        # The name goes on with the help text, which may name an earlier question: first.
+        field = section_form.get_by_label(label).first
         fill_in = (lambda field=field, value=value: field.select_option(label=value)) \
             if field.evaluate("e => e.tagName") == "SELECT" else \
             (lambda field=field, value=value: field.fill(value))

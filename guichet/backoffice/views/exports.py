@@ -98,5 +98,5 @@ def _cell(question, value, rules):
     if value is None:
         return ""
     if question.type == "number":
-        return Decimal(str(value))
+        return value if isinstance(value, int) else Decimal(value)
     return answer_text(question, value, rules)
