@@ -21,9 +21,15 @@ from tests.factories import bulk_submitted_dossiers, make_dossier, make_user, st
 
 pytestmark = pytest.mark.django_db
 EXPORT = "/instruction/appels/deffinum/dossiers/export/"
+# Then a column per question of Deffinum's own section (its hybridation profile).
+DEFFINUM_QUESTIONS = ["Temps synchrone (%)", "Temps asynchrone (%)",
+                      "En présentiel, centre ou tiers-lieu (%)", "À distance (%)",
+                      "En situation de travail, AFEST (%)", "Outils immersifs",
+                      "Outils numériques de positionnement", "Publics visés", "Métiers visés",
+                      "Cibles des indicateurs"]
 HEADER = ["Numéro", "Titre", "Vague", "État", "Chef de file", "Région du chef de file",
           "Portée", "Filière", "Aide demandée (€)", "Verdict à réception",
-          "Reçu le (heure de Paris)"]
+          "Reçu le (heure de Paris)", *DEFFINUM_QUESTIONS]
 IN_WAVE_ONE = dt.datetime(2021, 8, 31, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from guichet.accounts.services import set_language
 from guichet.review.models import Role
+from tests.backoffice.test_exports import DEFFINUM_QUESTIONS
 from tests.backoffice.test_queries import queries
 from tests.factories import bulk_submitted_dossiers, make_dossier, staff
 from tests.html import one
@@ -68,7 +69,7 @@ def test_list_filters_and_sort(client, deffinum, instructor):
 
 EXPECTED_HEADER = ["Numéro", "Titre", "Vague", "État", "Chef de file", "Région du chef de file",
                    "Portée", "Filière", "Aide demandée (€)", "Verdict à réception",
-                   "Reçu le (heure de Paris)"]
+                   "Reçu le (heure de Paris)", *DEFFINUM_QUESTIONS]
 
 
 def test_list_export_csv_shows_labels_not_codes(client, deffinum, instructor):

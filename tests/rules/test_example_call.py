@@ -35,7 +35,8 @@ def regional(base_per_line: str = "400000.00", aid_rate: str = "0.50", **changes
                    "amount": base_per_line, "eligible": True} for siret in (LEAD, PARTNER)],
         financing=[{"source": "aid", "amount": str(aid)},
                    {"source": "own_cash", "member": LEAD, "amount": str(base - aid - in_kind)},
-                   {"source": "own_in_kind", "member": PARTNER, "amount": str(in_kind)}])
+                   {"source": "own_in_kind", "member": PARTNER, "amount": str(in_kind)}],
+        answers={"territorial_need": "Former aux métiers du bâtiment en zone rurale."})
     document.update(changes)
     return document
 
