@@ -2,9 +2,14 @@
 validated as `guichet loadcall` validates a file, published as a new rules version."""
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from guichet.audit.models import AuditEvent
 from guichet.calls import editor
@@ -23,9 +28,12 @@ from guichet.calls.services import RulesVersionConflict, load_call
 from guichet.core.permissions import PermissionRefused
 from guichet.review.models import CallRole, Role
 from guichet.review.staff import publish_call_draft
+from guichet.rules.dossier import parse_dossier
+from guichet.rules.eligibility import evaluate
 from tests.factories import make_user, staff
 
 pytestmark = pytest.mark.django_db
+GUICHET = str(Path(sys.executable).parent / "guichet")
 QUESTION = {"id": "ajoutee", "label": "Question ajoutée", "label_en": "Added question",
             "type": "text", "required": True}
 
@@ -268,3 +276,24 @@ def test_export_toml_loads_back_as_the_same_call(deffinum, admin, tmp_path):
     result = load_call(path)
     assert not result.new_version
     assert result.call.definition == deffinum.definition
+
+
+def test_exportcall_command_writes_a_file_check_reads_with_the_platforms_verdict(
+        open_call, admin, tmp_path, example_document):
+    """The exported definition, through `guichet check --call`, gives the verdict the
+    platform gives the same dossier."""
+    draft = open_revision(open_call, admin)
+    draft = edited(draft, admin, set_values("eligibility", {"aid_cap_rate": "0.60"}))
+    publish_call_draft(draft, admin, "deffinum-2026.1", version=draft.version)
+    open_call.refresh_from_db()
+    path = tmp_path / "export.toml"
+    call_command("exportcall", "deffinum", "-o", str(path))
+    dossier_path = tmp_path / "dossier.json"
+    dossier_path.write_text(json.dumps(example_document), encoding="utf-8")
+    done = subprocess.run([GUICHET, "check", str(dossier_path), "--call", str(path)],
+                          capture_output=True, text=True, check=False, timeout=120)
+    verdict = evaluate(parse_dossier(json.dumps(example_document).encode()), open_call.rules())
+    assert json.loads(done.stdout) == verdict.to_dict()
+    assert not verdict.eligible
+    assert done.returncode == 1
+    assert "aid_cap" in done.stdout
