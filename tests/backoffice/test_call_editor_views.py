@@ -149,7 +149,9 @@ def test_remove_published_wave_of_a_revision_refused_in_an_alert(client, admin, 
     revision = CallDraft.objects.get()
     response = client.post(f"/instruction/brouillons/{revision.pk}/vague-retrait/w1/",
                            {"vague-retrait-version": revision.version})
-    assert 'data-testid="removal-error"' in response.content.decode()
+    page = response.content.decode()
+    assert 'data-testid="change-refused"' in page
+    assert "La vague « w1 » est publiée" in page
     assert len(CallDraft.objects.get().definition["waves"]) == 3
 
 
@@ -202,3 +204,21 @@ def test_superuser_may_open_the_editor_of_any_call(client, deffinum):
     root.save()
     client.force_login(root)
     assert client.get("/instruction/appels/deffinum/copie/").status_code == 200
+
+
+def test_edit_of_a_wave_gone_meanwhile_says_so_at_the_top(client, draft):
+    response = client.post(f"/instruction/brouillons/{draft.pk}/vague/w9/", {
+        "vague-w9-version": draft.version, "vague-w9-name": "x", "vague-w9-name_en": "x",
+        "vague-w9-opens_at": "2030-01-01T00:00", "vague-w9-closes_at": "2030-02-01T00:00"})
+    page = response.content.decode()
+    assert 'data-testid="change-refused"' in page
+    assert "Cet élément n&#x27;existe plus dans le brouillon" in page
+
+
+@pytest.mark.parametrize("url", ["inconnu/", "question-ajout/", "question-retrait/hybridation/",
+                                 "vague-retrait/w9/", "section-retrait/nulle/"])
+def test_edit_with_a_url_naming_nothing_is_never_a_500(client, draft, url):
+    response = client.post(f"/instruction/brouillons/{draft.pk}/{url}",
+                           {"version": draft.version})
+    assert response.status_code in (200, 404)
+    assert CallDraft.objects.get().version == draft.version

@@ -146,15 +146,17 @@ def _forms(draft, bound=None, bound_key=""):
     place of the one of `bound_key`."""
     definition = draft.definition
     version = {"version": draft.version}
+    shown = set()
 
     def made(key, form_class, initial=None):
+        shown.add(key)
         if key == bound_key and bound is not None:
             return bound
         return form_class(initial={**(initial or {}), **version},
                           prefix=key.replace(":", "-") or None)
 
     programme = definition["programme"]
-    return {
+    forms_of_page = {
         "general": made("general", forms.GeneralForm, definition),
         "programme": made("programme", forms.ProgrammeForm, programme),
         "eligibility": made("eligibilite", forms.EligibilityForm, definition["eligibility"]),
@@ -175,15 +177,19 @@ def _forms(draft, bound=None, bound_key=""):
                      for section in definition["sections"]],
         "new_section": made("section-ajout", forms.SectionForm),
     }
+    # A refused change whose form is not on the page (a removal, an item gone meanwhile):
+    # its errors are said at the top of the page.
+    orphan = bound is not None and bound_key not in shown
+    forms_of_page["errors"] = [error for errors in bound.errors.values() for error in errors] \
+        if orphan else []
+    return forms_of_page
 
 
 def _draft_page(request, draft, bound=None, bound_key=""):
-    removal = bound is not None and PARTS[bound_key.split(":")[0]].form is forms.DraftForm
     return render(request, "backoffice/call_draft.html", {
         "draft": draft, "definition": draft.definition, "version": draft.version,
         "forms": _forms(draft, bound, bound_key),
-        "changes": draft_change_rows(draft), "published": draft.is_published,
-        "removal_errors": bound.non_field_errors() if removal else []})
+        "changes": draft_change_rows(draft), "published": draft.is_published})
 
 
 @login_required
