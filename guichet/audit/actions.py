@@ -20,6 +20,7 @@ class AuditAction(models.TextChoices):
     CALL_DRAFT_OPENED = "call.draft_opened", _("Brouillon de définition d'appel ouvert")
     CALL_DRAFT_EDITED = "call.draft_edited", _("Brouillon de définition d'appel modifié")
     CALL_DRAFT_PUBLISHED = "call.draft_published", _("Nouvelle version de l'appel publiée")
+    CALL_DRAFT_DISCARDED = "call.draft_discarded", _("Brouillon de définition d'appel abandonné")
     CALL_LABEL_CREATED = "call.label_created", _("Étiquette créée")
     CALL_MAIL_TEXT_SAVED = "call.mail_text_saved", _("Texte d'un courriel de l'appel modifié")
     CALL_MAIL_TEXT_RESET = "call.mail_text_reset", _("Texte d'un courriel de l'appel rétabli")

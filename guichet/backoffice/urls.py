@@ -106,6 +106,7 @@ urlpatterns = [
     path("brouillons/<int:pk>/", call_editor.draft_page, name="call-draft"),
     path("brouillons/<int:pk>/apercu/", call_editor.preview, name="call-preview"),
     path("brouillons/<int:pk>/publication/", call_editor.publish, name="call-publish"),
+    path("brouillons/<int:pk>/abandon/", call_editor.discard, name="call-discard"),
     path("brouillons/<int:pk>/<slug:part>/", call_editor.edit_draft, name="call-draft-edit"),
     path("brouillons/<int:pk>/<slug:part>/<slug:item>/", call_editor.edit_draft,
          name="call-draft-edit"),

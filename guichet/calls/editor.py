@@ -318,7 +318,7 @@ def open_revision(call: Call, by) -> CallDraft:
         return existing
     at = server_now()
     draft = CallDraft.objects.create(based_on=call, call=call, created_by=by, created_at=at,
-                                     updated_at=at,
+                                     updated_at=at, base_sha256=call.definition_sha256,
                                      definition=definition_to_builtins(call.rules()))
     append_event(AuditAction.CALL_DRAFT_OPENED, call, by=by, details={"draft": draft.pk})
     return draft
@@ -354,6 +354,15 @@ def edit_draft(draft: CallDraft, by, edit: Edit, *, version: int) -> CallDraft:
                  details={"draft": locked.pk, "change": edit.kind, "path": edit.path,
                           "item": edit.item_id or (edit.item or {}).get("id", "")})
     return locked
+
+
+@transaction.atomic
+def discard_draft(draft: CallDraft, by, *, version: int) -> None:
+    """Abandon a draft not yet published: it is deleted; the call is untouched."""
+    locked = _locked(draft, by, version)
+    append_event(AuditAction.CALL_DRAFT_DISCARDED, locked.based_on, by=by,
+                 details={"draft": locked.pk})
+    locked.delete()
 
 
 def previous_definition(draft: CallDraft) -> dict:
@@ -395,6 +404,11 @@ def publish_draft(draft: CallDraft, by, rules_version: str, *, version: int) -> 
         raise DraftRefused(_("Donnez une version de règles sur une ligne, de 64 caractères au "
                              "plus."), field="rules_version")
     target = locked.call
+    if target is not None and target.definition_sha256 != locked.base_sha256:
+        raise DraftRefused(_("Les règles de l'appel ont changé depuis l'ouverture de ce "
+                             "brouillon (version %(version)s) : abandonnez-le et ouvrez-en un "
+                             "nouveau, pour ne pas défaire ce changement.")
+                           % {"version": target.rules_version})
     if target is not None and target.versions.filter(rules_version=rules_version).exists():
         raise RulesVersionConflict(_("La version de règles %(version)s est déjà publiée pour "
                                      "cet appel : une version publiée ne change jamais, donnez "

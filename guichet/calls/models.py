@@ -91,6 +91,10 @@ class CallDraft(models.Model):
     call = models.ForeignKey(Call, on_delete=models.PROTECT, null=True, blank=True,
                              related_name="drafts")  # None until a copy is first published
     definition = models.JSONField()  # definition builtins (rules.definition_to_builtins)
+    # The definition the call ran when this draft of its next version was opened: publishing
+    # is refused if it changed meanwhile (another version published or loaded), so that a
+    # draft never silently undoes it.
+    base_sha256 = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")
     created_at = models.DateTimeField()

@@ -222,3 +222,10 @@ def test_edit_with_a_url_naming_nothing_is_never_a_500(client, draft, url):
                            {"version": draft.version})
     assert response.status_code in (200, 404)
     assert CallDraft.objects.get().version == draft.version
+
+
+def test_discard_button_deletes_the_draft(client, draft):
+    response = client.post(f"/instruction/brouillons/{draft.pk}/abandon/",
+                           {"abandon-version": draft.version})
+    assert response["Location"] == "/instruction/editeur/"
+    assert not CallDraft.objects.exists()

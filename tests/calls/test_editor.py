@@ -26,11 +26,14 @@ from guichet.calls.editor import (
 from guichet.calls.models import Call, CallDefinitionVersion, CallDraft, Programme
 from guichet.calls.services import RulesVersionConflict, load_call
 from guichet.core.permissions import PermissionRefused
+from guichet.dossiers.models import Submission
+from guichet.dossiers.services import submit
 from guichet.review.models import CallRole, Role
 from guichet.review.staff import publish_call_draft
 from guichet.rules.dossier import parse_dossier
 from guichet.rules.eligibility import evaluate
-from tests.factories import make_user, staff
+from tests.conftest import DEFFINUM_TOML
+from tests.factories import make_dossier, make_user, staff
 
 pytestmark = pytest.mark.django_db
 GUICHET = str(Path(sys.executable).parent / "guichet")
@@ -279,9 +282,10 @@ def test_export_toml_loads_back_as_the_same_call(deffinum, admin, tmp_path):
 
 
 def test_exportcall_command_writes_a_file_check_reads_with_the_platforms_verdict(
-        open_call, admin, tmp_path, example_document):
+        open_call, tmp_path, example_document):
     """The exported definition, through `guichet check --call`, gives the verdict the
     platform gives the same dossier."""
+    admin = staff(open_call, "admin@deffinum.example.fr", Role.ADMINISTRATOR)
     draft = open_revision(open_call, admin)
     draft = edited(draft, admin, set_values("eligibility", {"aid_cap_rate": "0.60"}))
     publish_call_draft(draft, admin, "deffinum-2026.1", version=draft.version)
@@ -297,3 +301,39 @@ def test_exportcall_command_writes_a_file_check_reads_with_the_platforms_verdict
     assert not verdict.eligible
     assert done.returncode == 1
     assert "aid_cap" in done.stdout
+
+
+def test_publish_revision_refused_when_the_call_changed_since_the_draft_opened(
+        deffinum, admin, tmp_path):
+    draft = open_revision(deffinum, admin)
+    changed = tmp_path / "deffinum.toml"
+    changed.write_text(DEFFINUM_TOML.read_text().replace(
+        'minimum_base = "500000.00"', 'minimum_base = "450000.00"').replace(
+        'rules_version = "deffinum-2021.1"', 'rules_version = "deffinum-2021.2"'))
+    load_call(changed)
+    with pytest.raises(DraftRefused, match="ont changé depuis l'ouverture"):
+        publish_call_draft(draft, admin, "deffinum-2026.1", version=draft.version)
+    assert Call.objects.get(code="deffinum").rules_version == "deffinum-2021.2"
+
+
+def test_discard_draft_deletes_it_and_leaves_the_call(deffinum, admin):
+    draft = open_revision(deffinum, admin)
+    editor.discard_draft(draft, admin, version=draft.version)
+    assert not CallDraft.objects.exists()
+    assert AuditEvent.objects.filter(action="call.draft_discarded").count() == 1
+    assert open_revision(deffinum, admin).pk != draft.pk
+
+
+def test_submitted_dossier_keeps_the_rules_version_it_was_checked_against(
+        open_call, example_document):
+    admin = staff(open_call, "admin@deffinum.example.fr", Role.ADMINISTRATOR)
+    dossier = make_dossier(example_document)
+    submit(dossier)
+    draft = open_revision(open_call, admin)
+    draft = edited(draft, admin, set_values("eligibility", {"aid_cap_rate": "0.60"}))
+    publish_call_draft(draft, admin, "deffinum-2026.1", version=draft.version)
+    submission = Submission.objects.get(dossier=dossier)
+    assert submission.rules_version == "deffinum-2021.1"
+    assert submission.eligible
+    open_call.refresh_from_db()
+    assert open_call.rules_version == "deffinum-2026.1"

@@ -220,6 +220,22 @@ def edit_draft(request, pk, part, item="", sub=""):
 
 
 @login_required
+@require_POST
+def discard(request, pk):
+    draft = editable_draft(request.user, pk)
+    form = forms.DraftForm(request.POST, prefix="abandon")
+
+    def discard_it():
+        editor.discard_draft(draft, request.user, version=form.cleaned_data["version"])
+
+    if form.is_valid() and run_service_and_confirm(request, form, discard_it,
+                                                   _("Brouillon abandonné.")):
+        return redirect("backoffice:call-editor")
+    draft.refresh_from_db()
+    return _draft_page(request, draft, form, "abandon")
+
+
+@login_required
 @require_GET
 def preview(request, pk):
     draft = editable_draft(request.user, pk)
