@@ -87,13 +87,18 @@ class VersionRow:
     loaded_at: dt.datetime
     changes: list[ChangeRow]
     current: bool
+    copied_from: str  # the first version of a copy is compared with the call it copies
 
 
 def call_versions(call: Call) -> list[VersionRow]:
     """Every published version of the call, the latest first, with what it changed."""
     versions = call.versions.select_related("published_by").order_by("-loaded_at", "-pk")
+    copies = dict(call.drafts.exclude(based_on=call).exclude(published_at=None)
+                  .values_list("published_version", "based_on__name"))
     return [VersionRow(version, version.loaded_at, change_rows(version.diff),
-                       version.rules_version == call.rules_version) for version in versions]
+                       version.rules_version == call.rules_version,
+                       copies.get(version.rules_version, ""))
+            for version in versions]
 
 
 @dataclass(frozen=True)

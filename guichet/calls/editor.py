@@ -106,7 +106,8 @@ def _locate(definition: dict, path: str):
     for name, item_id in _SEGMENT.findall(path):
         here = here.get(name) if isinstance(here, dict) else None
         if item_id:
-            here = next((item for item in here or [] if item.get("id") == item_id), None)
+            here = next((item for item in here if isinstance(item, dict)
+                         and item.get("id") == item_id), None) if isinstance(here, list) else None
         if here is None:
             raise DraftRefused(_("Cet élément n'existe plus dans le brouillon : rechargez la "
                                  "page."))
@@ -120,9 +121,11 @@ def applied(definition: dict, edit: Edit) -> dict:
     if edit.kind == "set":
         target.update(_builtin(edit.values))
     elif edit.kind == "add":
-        if any(existing.get("id") == edit.item.get("id") for existing in target):
+        item_id = edit.item.get("id")
+        if any(existing.get("id") == item_id for existing in target):
             raise DraftRefused(_("L'identifiant « %(id)s » est déjà utilisé ici.")
-                               % {"id": edit.item.get("id")}, field="id")
+                               % {"id": item_id},
+                               field=_field_for(f"{edit.path}[{item_id}].id", edit))
         target.append(_builtin(edit.item))
     else:
         kept = [item for item in target if item.get("id") != edit.item_id]

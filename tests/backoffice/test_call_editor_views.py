@@ -2,6 +2,7 @@
 value is shown on its field and nothing is saved), previews and publishes it; the history and
 the TOML download; nobody else reaches any of it."""
 
+import re
 import tomllib
 
 import pytest
@@ -25,6 +26,12 @@ def draft(client, admin, deffinum):
         "code": "deffinum-bis", "name": "Deffinum bis", "name_en": "Deffinum bis"})
     assert response.status_code == 302
     return CallDraft.objects.get()
+
+
+def field_error(page: str, field_id: str) -> str:
+    """The error shown under the field of id `field_id` ("" when there is none)."""
+    found = re.search(rf'<div id="{re.escape(field_id)}-desc-error">(.*?)</div>', page, re.S)
+    return " ".join(found.group(1).split()) if found else ""
 
 
 def _eligibility(draft, **changes) -> dict:
@@ -87,10 +94,7 @@ def test_edit_eligibility_hostile_value_refused_on_its_field(client, draft, fiel
     response = client.post(f"/instruction/brouillons/{draft.pk}/eligibilite/",
                            _eligibility(draft, **{field: value}))
     assert response.status_code == 200
-    page = response.content.decode()
-    assert message in page
-    assert f'id="eligibilite-{field}-desc-error"' in page or \
-        f'aria-describedby="eligibilite-{field}' in page or field in page
+    assert message in field_error(response.content.decode(), f"id_eligibilite-{field}")
     again = CallDraft.objects.get()
     assert (again.version, again.definition) == (draft.version, draft.definition)
 
@@ -136,10 +140,8 @@ def test_add_choice_question_without_choices_refused_on_choices(client, draft):
             "question-ajout-hybridation-label": "Format",
             "question-ajout-hybridation-label_en": "Format",
             "question-ajout-hybridation-type": "choice"})
-    page = response.content.decode()
-    assert "une question à choix, et elle seule, liste ses choix" in page
-    assert 'id="question-ajout-hybridation-choices-desc-error"' in page or \
-        "question-ajout-hybridation-choices" in page
+    assert "une question à choix, et elle seule, liste ses choix" in field_error(
+        response.content.decode(), "id_question-ajout-hybridation-choices")
     assert CallDraft.objects.get().version == draft.version
 
 
@@ -167,6 +169,7 @@ def test_publish_page_shows_the_diff_then_publishes(client, draft):
     history = client.get(response["Location"]).content.decode()
     assert "bis-2026.1" in history
     assert "eligibility.aid_cap_rate" in history
+    assert "Modifications par rapport à l'appel copié, « Deffinum" in history
 
 
 def test_export_downloads_toml_that_reads_back(client, admin, deffinum):
@@ -229,3 +232,41 @@ def test_discard_button_deletes_the_draft(client, draft):
                            {"abandon-version": draft.version})
     assert response["Location"] == "/instruction/editeur/"
     assert not CallDraft.objects.exists()
+
+
+def _new_section(draft, section_id: str, question_id: str) -> dict:
+    fields = {"version": draft.version, "section_id": section_id, "section_label": "Impact",
+              "section_label_en": "Impact", "id": question_id, "label": "Effets attendus",
+              "label_en": "Expected effects", "type": "text"}
+    return {f"section-ajout-{key}": value for key, value in fields.items()}
+
+
+def test_add_section_with_its_first_question(client, draft):
+    response = client.post(f"/instruction/brouillons/{draft.pk}/section-ajout/",
+                           _new_section(draft, "impact", "effets"))
+    assert response.status_code == 302
+    sections = CallDraft.objects.get().definition["sections"]
+    assert [s["id"] for s in sections] == ["hybridation", "impact"]
+    assert sections[1]["questions"][0]["label"] == "Effets attendus"
+
+
+@pytest.mark.parametrize(("section_id", "question_id", "field", "message"), [
+    ("hybridation", "effets", "section_id", "déjà utilisé ici"),
+    ("budget", "effets", "section_id", "étape commune à tous les dossiers"),
+    ("impact", "synchronous_share", "id", "en double"),
+])
+def test_add_section_refused_on_the_field_it_concerns(client, draft, section_id, question_id,
+                                                      field, message):
+    response = client.post(f"/instruction/brouillons/{draft.pk}/section-ajout/",
+                           _new_section(draft, section_id, question_id))
+    assert message in field_error(response.content.decode(), f"id_section-ajout-{field}")
+    assert CallDraft.objects.get().version == draft.version
+
+
+def test_export_file_name_keeps_only_safe_letters_of_the_rules_version(client, admin,
+                                                                       deffinum):
+    deffinum.rules_version = 'v"2 é\\x'
+    deffinum.save(update_fields=["rules_version"])
+    client.force_login(admin)
+    response = client.get("/instruction/appels/deffinum/definition.toml")
+    assert response["Content-Disposition"] == 'attachment; filename="deffinum-v_2_x.toml"'

@@ -2,6 +2,7 @@
 page, with one form per part of the definition and one URL per change; its preview as the
 applicant's form; publishing it; the versions published; the definition as TOML."""
 
+import re
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
@@ -84,8 +85,10 @@ def versions(request, code):
 @require_GET
 def export_definition(request, code):
     call = editable_call(request.user, code)
+    # A rules version is free text (quotes, accents): the file's name keeps its safe letters.
+    version = re.sub(r"[^A-Za-z0-9._-]+", "_", call.rules_version)
     return download(editor.export_toml(call).encode("utf-8"), TOML,
-                    f"{call.code}-{call.rules_version}.toml")
+                    f"{call.code}-{version}.toml")
 
 
 # --- a draft ---------------------------------------------------------------------------------
