@@ -6,7 +6,10 @@ import re
 import tomllib
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from guichet.calls.editor import open_copy
 from guichet.calls.models import Call, CallDraft
 from guichet.review.models import Role
 from tests.factories import make_user, staff
@@ -270,3 +273,37 @@ def test_export_file_name_keeps_only_safe_letters_of_the_rules_version(client, a
     client.force_login(admin)
     response = client.get("/instruction/appels/deffinum/definition.toml")
     assert response["Content-Disposition"] == 'attachment; filename="deffinum-v_2_x.toml"'
+
+
+def test_edit_programme_envelope_too_large_refused_on_its_field(client, draft):
+    response = client.post(f"/instruction/brouillons/{draft.pk}/programme/", {
+        "programme-version": draft.version, "programme-id": "deffinum-bis",
+        "programme-name": "P", "programme-name_en": "P",
+        "programme-envelope": "1 000 000 000 000 000"})
+    assert "Saisissez un montant positif" in field_error(response.content.decode(),
+                                                         "id_programme-envelope")
+    assert CallDraft.objects.get().version == draft.version
+
+
+def test_edit_wave_date_out_of_range_refused_on_its_field(client, draft):
+    response = client.post(f"/instruction/brouillons/{draft.pk}/vague/w1/", {
+        "vague-w1-version": draft.version, "vague-w1-name": "Vague 1",
+        "vague-w1-name_en": "Wave 1", "vague-w1-opens_at": "2021-06-01T00:00",
+        "vague-w1-closes_at": "9999-12-31T23:59"})
+    assert "Saisissez une date entre" in field_error(response.content.decode(),
+                                                     "id_vague-w1-closes_at")
+    assert CallDraft.objects.get().version == draft.version
+
+
+def test_editor_home_queries_do_not_grow_with_drafts(client, admin, deffinum):
+    client.force_login(admin)
+    open_copy(deffinum, admin, code="copie-1", name="Copie 1", name_en="Copy 1")
+    client.get("/instruction/editeur/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/instruction/editeur/")
+    for n in range(2, 6):
+        open_copy(deffinum, admin, code=f"copie-{n}", name=f"Copie {n}", name_en="Copy")
+    with CaptureQueriesContext(connection) as five:
+        page = client.get("/instruction/editeur/").content.decode()
+    assert page.count("/instruction/brouillons/") == 5
+    assert len(five.captured_queries) == len(one.captured_queries)
