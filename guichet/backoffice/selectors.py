@@ -60,6 +60,7 @@ PAGE_HOLDERS = {
     "review.select": _("au comité de sélection et aux administrateurs de l'appel"),
     "review.publish_decisions": _("aux administrateurs de l'appel"),
     "calls.manage_mail_texts": _("aux administrateurs de l'appel"),
+    "calls.edit_definition": _("aux administrateurs de l'appel"),
 }
 
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from guichet.backoffice.views import (
     archives,
+    call_editor,
     committee,
     decisions,
     deliveries,
@@ -96,4 +97,19 @@ urlpatterns = [
     path("appels/<slug:code>/courriels/<slug:kind>/<slug:language>/retablir/",
          mail_texts.reset_mail_text, name="reset-mail-text"),
     path("envois-en-echec/<int:pk>/relance/", deliveries.retry, name="retry-delivery"),
+    path("editeur/", call_editor.editor_home, name="call-editor"),
+    path("appels/<slug:code>/copie/", call_editor.copy_call, name="call-copy"),
+    path("appels/<slug:code>/nouvelle-version/", call_editor.revise_call, name="call-revise"),
+    path("appels/<slug:code>/versions/", call_editor.versions, name="call-versions"),
+    path("appels/<slug:code>/definition.toml", call_editor.export_definition,
+         name="call-export"),
+    path("brouillons/<int:pk>/", call_editor.draft_page, name="call-draft"),
+    path("brouillons/<int:pk>/apercu/", call_editor.preview, name="call-preview"),
+    path("brouillons/<int:pk>/publication/", call_editor.publish, name="call-publish"),
+    path("brouillons/<int:pk>/abandon/", call_editor.discard, name="call-discard"),
+    path("brouillons/<int:pk>/<slug:part>/", call_editor.edit_draft, name="call-draft-edit"),
+    path("brouillons/<int:pk>/<slug:part>/<slug:item>/", call_editor.edit_draft,
+         name="call-draft-edit"),
+    path("brouillons/<int:pk>/<slug:part>/<slug:item>/<slug:sub>/", call_editor.edit_draft,
+         name="call-draft-edit"),
 ]

@@ -65,6 +65,12 @@ class CallDefinitionVersion(models.Model):
     source = models.TextField()
     source_sha256 = models.CharField(max_length=64)
     loaded_at = models.DateTimeField()
+    # Published from the back office's editor: who did, and what changed from the version
+    # published before ([path, before, after], guichet.rules.definition_diff); a file loaded
+    # with `guichet loadcall` has neither.
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="+")
+    diff = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["call", "rules_version"],
@@ -72,6 +78,44 @@ class CallDefinitionVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call.code} {self.rules_version}"
+
+
+class CallDraft(models.Model):
+    """A call definition being written in the back office's editor: a copy of `based_on` that
+    becomes a new call when first published, or the next version of `based_on` itself (then
+    `call` is `based_on` from the start). Nobody can apply to a draft: only publishing makes
+    or changes a Call. `version` counts the saves, so that two people editing the same draft
+    cannot overwrite each other unseen."""
+
+    based_on = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="drafts_based_on")
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="drafts")  # None until a copy is first published
+    definition = models.JSONField()  # definition builtins (rules.definition_to_builtins)
+    # The definition the call ran when this draft of its next version was opened: publishing
+    # is refused if it changed meanwhile (another version published or loaded), so that a
+    # draft never silently undoes it.
+    base_sha256 = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1)
+    published_at = models.DateTimeField(null=True, blank=True)  # None: still being written
+    published_version = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"draft {self.pk} of {self.definition.get('id')}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    @property
+    def is_copy(self) -> bool:
+        return self.call_id is None or self.call_id != self.based_on_id
 
 
 class Wave(models.Model):

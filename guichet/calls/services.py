@@ -77,7 +77,11 @@ def _shift(instant: dt.datetime, days: dt.timedelta, definition: CallDefinition)
 
 
 @transaction.atomic
-def _store(definition: CallDefinition, source: str, by) -> LoadResult:
+def _store(definition: CallDefinition, source: str, by, *, published_by=None,
+           diff: list | None = None) -> LoadResult:
+    """Programme, call, waves and the version's source, for a file (`load_call`) as for a
+    draft published from the back office (`editor.publish_draft`, which gives who published
+    it and the difference from the version before)."""
     source_sha = hashlib.sha256(source.encode()).hexdigest()
     stored = definition_to_builtins(definition)
     stored_sha = hashlib.sha256(msgspec.json.encode(stored, order="sorted")).hexdigest()
@@ -92,7 +96,8 @@ def _store(definition: CallDefinition, source: str, by) -> LoadResult:
         defaults={"programme": programme, "name": definition.name, "name_en": definition.name_en,
                   "rules_version": definition.rules_version, "definition": stored,
                   "definition_sha256": stored_sha})
-    new_version = _record_version(call, definition.rules_version, source, source_sha)
+    new_version = _record_version(call, definition.rules_version, source, source_sha,
+                                  published_by=published_by, diff=diff or [])
     for position, wave in enumerate(definition.waves):
         Wave.objects.update_or_create(
             call=call, code=wave.id,
@@ -106,19 +111,31 @@ def _store(definition: CallDefinition, source: str, by) -> LoadResult:
     return LoadResult(call, created, new_version)
 
 
-def _record_version(call: Call, rules_version: str, source: str, source_sha: str) -> bool:
+def _record_version(call: Call, rules_version: str, source: str, source_sha: str, *,
+                    published_by=None, diff: list) -> bool:
     existing = CallDefinitionVersion.objects.filter(call=call, rules_version=rules_version).first()
     if existing is None:
         CallDefinitionVersion.objects.create(call=call, rules_version=rules_version,
                                              source=source, source_sha256=source_sha,
-                                             loaded_at=server_now())
+                                             loaded_at=server_now(), published_by=published_by,
+                                             diff=diff)
         return True
-    if existing.source_sha256 != source_sha:
+    if existing.source_sha256 != source_sha and not _same_content(existing.source, source):
         raise RulesVersionConflict(_(
             "La version de règles %(version)s a déjà été chargée avec un autre contenu : "
             "donnez une nouvelle valeur à rules_version pour des règles modifiées."
         ) % {"version": rules_version}, field="rules_version")
     return False
+
+
+def _same_content(stored: str, source: str) -> bool:
+    """Two sources of one rules version that say the same (an exported file has no comments and
+    writes instants with their offset): the same version, not a conflict."""
+    try:
+        return definition_to_builtins(parse_definition(stored)) == \
+            definition_to_builtins(parse_definition(source))
+    except DefinitionError:
+        return False
 
 
 def open_wave(call: Call, at: dt.datetime) -> Wave | None:

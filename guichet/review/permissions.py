@@ -91,6 +91,8 @@ rules.add_perm("review.publish_decisions", is_administrator)
 rules.add_perm("review.revert_decision", is_administrator)
 rules.add_perm("calls.manage_webhooks", is_administrator)
 rules.add_perm("calls.manage_mail_texts", is_administrator)
+# The call editor: copy the call, write its next version, publish it (calls.editor).
+rules.add_perm("calls.edit_definition", rules.is_superuser | is_administrator)
 # The workbench: experts see none of it (annotations are the staff's private notes).
 rules.add_perm("review.label", is_staff_of_call)
 rules.add_perm("review.annotate", is_staff_of_call)
@@ -108,3 +110,5 @@ def administers_a_call(user) -> bool:
 # content): administrators of any call may see and retry it. Declared here, with the roles,
 # because the outbox (guichet.notifications) sits below the apps.
 rules.add_perm("notifications.manage_outbox", rules.is_superuser | administers_a_call)
+# The call editor's page (the calls a person may copy or change are each checked).
+rules.add_perm("calls.open_editor", rules.is_superuser | administers_a_call)

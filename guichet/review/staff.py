@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from guichet.accounts.models import User
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
-from guichet.calls.models import Call
+from guichet.calls.editor import Published, publish_draft
+from guichet.calls.models import Call, CallDraft
 from guichet.core.errors import ServiceError
 from guichet.review.models import CallRole, Role
 
@@ -57,6 +58,21 @@ def revoke_role(call: Call, email: str, role: str, *, by=None) -> None:
         raise RoleRefused(_("Cette personne n'a pas ce rôle sur cet appel."), field="email")
     append_event(AuditAction.CALL_ROLE_REVOKED, call, by=by,
                  details={"email": email, "role": role})
+
+
+@transaction.atomic
+def publish_call_draft(draft: CallDraft, by, rules_version: str, *, version: int) -> Published:
+    """Publish a draft of the call editor (`calls.editor.publish_draft`). A copy published for
+    the first time is a new call that nobody serves yet: the administrators of the call it was
+    copied from, and the person publishing, become its administrators (the same funder's)."""
+    published = publish_draft(draft, by, rules_version, version=version)
+    if published.created:
+        emails = set(User.objects.filter(call_roles__call=draft.based_on,
+                                         call_roles__role=Role.ADMINISTRATOR)
+                     .values_list("email", flat=True)) | {by.email}
+        for email in sorted(emails):
+            grant_role(published.call, email, Role.ADMINISTRATOR, by=by)
+    return published
 
 
 def _checked(email: str, role: str) -> str:

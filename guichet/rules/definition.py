@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+import tomli_w
 
 from guichet.rules.dossier import MemberKind, Scope
 from guichet.rules.errors import split_validation_message
@@ -227,6 +228,38 @@ def definition_from_builtins(raw: dict, source: str = "<definition>") -> CallDef
 def definition_to_builtins(definition: CallDefinition) -> dict:
     """A JSON-ready form that `definition_from_builtins` reads back unchanged."""
     return msgspec.to_builtins(definition)
+
+
+def definition_to_toml(definition: CallDefinition) -> str:
+    """The definition as a TOML file that `load_definition` reads back to the same definition.
+
+    TOML has no null: a wave budget of None is written "remaining", a tranche share of None
+    "remainder" (as the files say it), and other absent values are left out (their default).
+    Instants are written with their offset in the call's zone (2021-08-31T12:00:00+02:00), so
+    that no reader has to know the zone to place them.
+    """
+    raw = definition_to_builtins(definition)
+    for wave, struct in zip(raw["waves"], definition.waves, strict=True):
+        wave["opens_at"] = struct.opens_at.astimezone(definition.zone)
+        wave["closes_at"] = struct.closes_at.astimezone(definition.zone)
+        if wave["budget"] is None:
+            wave["budget"] = REMAINING
+    for tranche in raw["tranches"]:
+        if tranche["share"] is None:
+            tranche["share"] = REMAINDER
+    header = (f"# Call definition {definition.id}, rules version {definition.rules_version} "
+              f"({DEFINITION_FORMAT}).\n"
+              "# Load it with `guichet loadcall FILE`; check a dossier with "
+              "`guichet check --call FILE dossier.json`.\n\n")
+    return header + tomli_w.dumps(_without_nulls(raw), multiline_strings=False)
+
+
+def _without_nulls(value):
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 def shipped_definition(call_id: str) -> CallDefinition:

@@ -79,6 +79,9 @@ STAFF_PAGES = {
     "committee": {"committee", "administrator"},
     "mail_texts": {"administrator"},
     "mail_text": {"administrator"},
+    "call_copy": {"administrator"},
+    "call_versions": {"administrator"},
+    "call_export": {"administrator"},
     "detail_own": {"instructor", "committee", "administrator", "expert"},
     "document_own": {"instructor", "committee", "administrator", "expert"},
     "review_own": {"expert"},
@@ -87,7 +90,11 @@ STAFF_PAGES = {
 }
 PEOPLE = ["lead", "outsider", "instructor", "committee", "administrator", "expert",
           "conflicted", "unassigned"]
-CALL_PAGES = {"list", "experts", "committee", "mail_texts", "mail_text"}
+CALL_PAGES = {"list", "experts", "committee", "mail_texts", "mail_text", "call_copy",
+              "call_versions", "call_export"}
+# The call editor's pages of Deffinum (its drafts are checked in test_call_editor_views).
+EDITOR_PAGES = {"call_copy": "copie/", "call_versions": "versions/",
+                "call_export": "definition.toml"}
 SERVING_THE_CALL = {"instructor", "committee", "administrator", "expert", "conflicted",
                     "unassigned"}
 
@@ -100,6 +107,8 @@ def _url(page, world, person) -> str:
         return "/instruction/appels/deffinum/experts/"
     if page == "committee":
         return "/instruction/appels/deffinum/comite/w1/"
+    if page in EDITOR_PAGES:
+        return "/instruction/appels/deffinum/" + EDITOR_PAGES[page]
     if page.startswith("mail_text"):
         return "/instruction/appels/deffinum/courriels/" + (
             "receipt/fr/" if page == "mail_text" else "")
@@ -322,7 +331,8 @@ def test_two_funders_each_staff_sees_its_call_and_nothing_of_the_other(
             assert other.programme.name not in content, (call.code, role, page)
 
 
-@pytest.mark.parametrize("page", ["list", "experts", "committee", "detail", "full", "export"])
+@pytest.mark.parametrize("page", ["list", "experts", "committee", "detail", "full", "export",
+                                  *EDITOR_PAGES])
 def test_two_funders_staff_of_one_cannot_open_the_other_call(
         client, world, other_call, deffinum, page):
     for call, _mine, foreign, people in _funders(world, other_call, deffinum):
@@ -333,7 +343,9 @@ def test_two_funders_staff_of_one_cannot_open_the_other_call(
                "committee": f"/instruction/appels/{other.code}/comite/{wave}/",
                "detail": f"/instruction/dossiers/{foreign.pk}/",
                "full": f"/instruction/dossiers/{foreign.pk}/complet/",
-               "export": f"/instruction/appels/{other.code}/dossiers/export/?format=csv"}[page]
+               "export": f"/instruction/appels/{other.code}/dossiers/export/?format=csv",
+               **{name: f"/instruction/appels/{other.code}/{tail}"
+                  for name, tail in EDITOR_PAGES.items()}}[page]
         for role, person in people.items():
             client.force_login(person)
             assert client.get(url).status_code == 404, (call.code, role, page)

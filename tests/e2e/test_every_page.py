@@ -58,6 +58,10 @@ UNREACHED = {
     "portal:invitation": "a link with a token from the mail (test_applicant_journey)",
     "portal:invitation-organisation": "after accepting an invitation (test_applicant_journey)",
     "backoffice:wave-archive": "offered once an archive was built (tests/backoffice)",
+    "backoffice:call-draft": "a draft exists once an administrator copies or revises a call, "
+                             "a POST (tests/e2e/test_call_editor.py)",
+    "backoffice:call-preview": "a draft's preview (tests/e2e/test_call_editor.py)",
+    "backoffice:call-publish": "a draft's publication (tests/e2e/test_call_editor.py)",
     "portal:dossier": "the dossier's short address, linked nowhere: its first step "
                       "(portal:step), checked here",
     "web:dossier-schema": "the JSON schema of the dossier format, for programs "
