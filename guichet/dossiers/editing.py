@@ -25,7 +25,7 @@ from guichet.dossiers.models import (
 )
 from guichet.dossiers.permissions import participant_members
 from guichet.rules import dossier as fmt
-from guichet.rules.sections import AnswerError, clean_answers
+from guichet.rules.sections import AnswerError, all_questions, clean_answers
 
 PROJECT_FIELDS = ("title", "summary", "scope", "pooling_commitment", "start_date",
                   "duration_months", "sector", "keywords")
@@ -100,7 +100,9 @@ def update_answers(dossier: Dossier, user, version: int, section_id: str, change
     if not set(changes) <= asked:
         raise EditRefused(_("Cette question n'est pas une question de cette section."))
     row, _created = DossierAnswers.objects.get_or_create(dossier=dossier)
-    merged = dict(row.values)
+    # A question the call's newer rules version no longer asks loses its answer.
+    known = {question.id for question in all_questions(definition.sections)}
+    merged = {key: value for key, value in row.values.items() if key in known}
     for key, value in changes.items():
         if isinstance(value, dict):  # indicator targets, by indicator (None removes one)
             value = {**merged.get(key, {}), **value}

@@ -11,7 +11,6 @@ from guichet.audit.actions import AuditAction
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import Wave
 from guichet.calls.services import open_wave
-from guichet.core import labels
 from guichet.dossiers.format import dossier_queryset, to_format
 from guichet.dossiers.membership import dossiers_of
 from guichet.dossiers.models import (
@@ -25,13 +24,6 @@ from guichet.dossiers.permissions import EDITABLE_STATUSES
 from guichet.dossiers.services import missing_items
 from guichet.rules.eligibility import Verdict, evaluate
 
-# The steps of every dossier's form; the call's own sections come between the two.
-STEPS_BEFORE_SECTIONS = [
-    ("projet", _("Projet")), ("consortium", _("Consortium")), ("calendrier", _("Calendrier")),
-    ("budget", _("Budget")), ("financement", _("Plan de financement")),
-]
-STEPS_AFTER_SECTIONS = [("documents", _("Pièces")), ("depot", _("Dépôt"))]
-# What each step fills in, as `Workspace.missing` names it (documents.<id> for attachments).
 STEP_SECTIONS = {
     "projet": ("title", "summary", "scope", "pooling_commitment", "start_date",
                "duration_months"),
@@ -39,11 +31,6 @@ STEP_SECTIONS = {
     "financement": ("financing.aid",), "documents": ("documents.",),
 }
 
-
-def steps_of(definition) -> list[tuple[str, str]]:
-    """The steps of the form of a dossier of the call `definition`, as (id, label)."""
-    sections = [(section.id, labels.of(section)) for section in definition.sections]
-    return [*STEPS_BEFORE_SECTIONS, *sections, *STEPS_AFTER_SECTIONS]
 
 
 def dossier_for(user, pk: int) -> Dossier:

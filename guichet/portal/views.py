@@ -40,17 +40,15 @@ from guichet.portal.annex import budget_export_response, import_annex, template_
 from guichet.portal.forms import MessageForm
 from guichet.portal.receipts import receipt_pdf_response
 from guichet.portal.selectors import (
-    STEPS_AFTER_SECTIONS,
-    STEPS_BEFORE_SECTIONS,
     dossier_for,
     dossier_row_for,
     step_completion,
-    steps_of,
     timeline,
     workspace,
 )
 from guichet.review.instruction import open_correction, post_message, thread
 from guichet.rules import dossier as fmt
+from guichet.web.steps import STEPS_AFTER_SECTIONS, STEPS_BEFORE_SECTIONS, steps_of
 
 POST_FORM = require_http_methods(["GET", "POST"])
 

@@ -30,13 +30,13 @@ from guichet.grants.amendments import move_budget
 from guichet.grants.models import Grant, Outcome, Report, ReportKind
 from guichet.grants.payments import record_payment
 from guichet.grants.reports import review_report, submit_report
-from guichet.portal.selectors import steps_of
 from guichet.review import committee, experts, instruction, scoring
 from guichet.review.models import Assignment, Role
 from guichet.rules import dossier as fmt
 from guichet.rules import vocabulary
 from guichet.rules.definition import shipped_definition
 from guichet.rules.eligibility import missing_fields
+from guichet.web.steps import steps_of
 from tests.codes import codes_in, known_codes
 from tests.conftest import DEFFINUM_TOML
 from tests.factories import give_roles, make_applicant, make_dossier, make_expert, make_user

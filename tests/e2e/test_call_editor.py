@@ -4,9 +4,9 @@ publishes the copy; the definition downloaded from the editor, given to `guichet
 gives a dossier asking 65 % aid the platform's own verdict (not eligible: aid_cap fails). On a
 desktop and on a 390 px phone; every page passes axe.
 
-The applicant's side (the added question shown in the portal for the new call) is for the
-portal's own test: `published_copy` below gives the published call, with an open wave and its
-administrator signed in; a test that takes it can go on as an applicant with `new_page()`.
+Then the applicant's side: a consortium's lead opens its dossier of the new call, finds the
+added question on the hybridation step, answers it, and the page's verdict refuses the 65 %
+aid under the new cap, as `guichet check` did.
 """
 
 import copy
@@ -20,12 +20,13 @@ import pytest
 from playwright.sync_api import expect
 
 from guichet.calls.models import Call, CallDefinitionVersion
+from guichet.dossiers.models import DossierAnswers
 from guichet.review.models import Role
 from guichet.rules.dossier import parse_dossier
 from guichet.rules.eligibility import evaluate
 from tests.e2e.conftest import click_through, log_in, visit
 from tests.e2e.test_mobile import on_phone
-from tests.factories import give_roles, make_user
+from tests.factories import give_roles, lead_and_member, make_dossier, make_user
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Formation-Hybride-2021!"
@@ -137,7 +138,7 @@ def _asking_65_percent(example_document: dict) -> dict:
 
 
 def test_administrator_copies_edits_previews_and_publishes_a_call(
-        published_copy, deffinum_open, example_document, tmp_path):
+        published_copy, deffinum_open, example_document, tmp_path, new_page, live_server):
     call = published_copy.call
     rules = call.rules()
     assert call.rules_version == RULES_VERSION
@@ -165,3 +166,22 @@ def test_administrator_copies_edits_previews_and_publishes_a_call(
     under_the_source = evaluate(parse_dossier(json.dumps(dict(
         document, call="deffinum")).encode()), deffinum_open.rules())
     assert under_the_source.eligible
+
+    # The applicant of a dossier of the new call sees the added question and the new cap.
+    dossier = make_dossier(document)
+    lead, _member = lead_and_member(dossier)
+    applicant = new_page(mobile=published_copy.check is on_phone)
+    log_in(applicant, live_server.url, lead.email, PASSWORD)
+    applicant.goto(f"{live_server.url}/dossiers/{dossier.pk}/etape/hybridation/")
+    answer = applicant.get_by_test_id("section-form").get_by_label(QUESTION_LABEL)
+    expect(answer).to_be_visible()
+    answer.fill("Une réponse à la question ajoutée")
+    click_through(applicant.get_by_test_id("section-form").get_by_role(
+        "button", name="Enregistrer"))
+    assert DossierAnswers.objects.get(dossier=dossier).values == {
+        "question_ajoutee": "Une réponse à la question ajoutée"}
+    expect(applicant.locator('aside#verdict li[data-rule="aid_cap"][data-ok=false]')) \
+        .to_be_visible()
+    expect(applicant.locator('aside#verdict li[data-rule="cofinancing"][data-ok=false]')) \
+        .to_be_visible()
+    published_copy.check(applicant, "applicant-added-question")

@@ -11,8 +11,8 @@ from guichet.calls.models import Wave
 from guichet.calls.services import open_wave
 from guichet.dossiers.models import Dossier, DossierStatus, Submission
 from guichet.dossiers.services import submit
-from guichet.portal.selectors import steps_of
 from guichet.rules.definition import shipped_definition
+from guichet.web.steps import steps_of
 from tests.e2e.conftest import click_through, log_in, screenshot, tick, verified_user, visit
 from tests.factories import make_dossier
 

@@ -114,6 +114,13 @@ def test_section_post_of_an_old_version_is_refused_as_a_conflict(client, draft, 
     assert _answers(draft)["territorial_need"] == "Premier"
 
 
+def test_section_post_drops_the_answer_to_a_question_the_call_no_longer_asks(
+        client, draft, lead):
+    DossierAnswers.objects.filter(dossier=draft).update(values={"retired_question": "x"})
+    client.post(_url(draft), {"version": 1, "territorial_need": "Gardé"})
+    assert _answers(draft) == {"territorial_need": "Gardé"}
+
+
 def test_submission_refused_until_the_required_question_is_answered(client, draft, lead):
     with pytest.raises(SubmissionRefused, match=NEED):
         submit(draft, by=lead)

@@ -11,7 +11,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guichet.backoffice import editor_forms as forms
@@ -28,14 +27,10 @@ from guichet.calls import editor
 from guichet.calls.editor import Edit, add_item, remove_item, set_values
 from guichet.core.http import download, run_service_and_confirm
 from guichet.review.staff import publish_call_draft
+from guichet.web.steps import STEPS_AFTER_SECTIONS, STEPS_BEFORE_SECTIONS
 
 TOML = "application/toml; charset=utf-8"
 QUESTION_TYPES = dict(forms.QUESTION_TYPES)
-# The steps every dossier's form has, before and after the call's own sections.
-FIXED_STEPS_BEFORE = [gettext_lazy("Projet"), gettext_lazy("Consortium"),
-                      gettext_lazy("Calendrier"), gettext_lazy("Budget"),
-                      gettext_lazy("Plan de financement")]
-FIXED_STEPS_AFTER = [gettext_lazy("Pièces"), gettext_lazy("Dépôt")]
 
 
 @login_required
@@ -246,7 +241,8 @@ def preview(request, pk):
     return render(request, "backoffice/call_preview.html", {
         "draft": draft, "rules": definition,
         "sections": preview_sections(definition, QUESTION_TYPES),
-        "before": FIXED_STEPS_BEFORE, "after": FIXED_STEPS_AFTER})
+        "before": [label for _step, label in STEPS_BEFORE_SECTIONS],
+        "after": [label for _step, label in STEPS_AFTER_SECTIONS]})
 
 
 @login_required
