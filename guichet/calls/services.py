@@ -85,8 +85,8 @@ def _store(definition: CallDefinition, source: str, by, *, published_by=None,
     source_sha = hashlib.sha256(source.encode()).hexdigest()
     stored = definition_to_builtins(definition)
     stored_sha = hashlib.sha256(msgspec.json.encode(stored, order="sorted")).hexdigest()
-    previous_sha = Call.objects.filter(code=definition.id).values_list(
-        "definition_sha256", flat=True).first()
+    previous_sha, previous = Call.objects.filter(code=definition.id).values_list(
+        "definition_sha256", "definition").first() or ("", {})
     programme, _created = Programme.objects.update_or_create(
         code=definition.programme.id,
         defaults={"name": definition.programme.name, "name_en": definition.programme.name_en,
@@ -97,7 +97,8 @@ def _store(definition: CallDefinition, source: str, by, *, published_by=None,
                   "rules_version": definition.rules_version, "definition": stored,
                   "definition_sha256": stored_sha})
     new_version = _record_version(call, definition.rules_version, source, source_sha,
-                                  published_by=published_by, diff=diff or [])
+                                  published_by=published_by, diff=diff or [],
+                                  implicit_sections=_implicit_sections(previous, definition))
     for position, wave in enumerate(definition.waves):
         Wave.objects.update_or_create(
             call=call, code=wave.id,
@@ -111,8 +112,17 @@ def _store(definition: CallDefinition, source: str, by, *, published_by=None,
     return LoadResult(call, created, new_version)
 
 
+def _implicit_sections(previous: dict, definition: CallDefinition) -> list:
+    """The sections the stored definition of this same rules version declares: migration
+    dossiers.0011 wrote there the section the code used to impose, which the version's source
+    (loaded before sections were data) does not say."""
+    if previous.get("rules_version") != definition.rules_version:
+        return []
+    return previous.get("sections") or []
+
+
 def _record_version(call: Call, rules_version: str, source: str, source_sha: str, *,
-                    published_by=None, diff: list) -> bool:
+                    published_by=None, diff: list, implicit_sections: list) -> bool:
     existing = CallDefinitionVersion.objects.filter(call=call, rules_version=rules_version).first()
     if existing is None:
         CallDefinitionVersion.objects.create(call=call, rules_version=rules_version,
@@ -120,7 +130,8 @@ def _record_version(call: Call, rules_version: str, source: str, source_sha: str
                                              loaded_at=server_now(), published_by=published_by,
                                              diff=diff)
         return True
-    if existing.source_sha256 != source_sha and not _same_content(existing.source, source):
+    if existing.source_sha256 != source_sha and not _same_content(
+            existing.source, source, implicit_sections):
         raise RulesVersionConflict(_(
             "La version de règles %(version)s a déjà été chargée avec un autre contenu : "
             "donnez une nouvelle valeur à rules_version pour des règles modifiées."
@@ -128,14 +139,18 @@ def _record_version(call: Call, rules_version: str, source: str, source_sha: str
     return False
 
 
-def _same_content(stored: str, source: str) -> bool:
+def _same_content(stored: str, source: str, implicit_sections: list) -> bool:
     """Two sources of one rules version that say the same (an exported file has no comments and
-    writes instants with their offset): the same version, not a conflict."""
+    writes instants with their offset; a source from before sections were data, with the
+    sections its stored definition was given): the same version, not a conflict."""
     try:
-        return definition_to_builtins(parse_definition(stored)) == \
-            definition_to_builtins(parse_definition(source))
+        before = definition_to_builtins(parse_definition(stored))
+        after = definition_to_builtins(parse_definition(source))
     except DefinitionError:
         return False
+    if not before["sections"]:
+        before["sections"] = implicit_sections
+    return before == after
 
 
 def open_wave(call: Call, at: dt.datetime) -> Wave | None:

@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from guichet.audit.models import AuditEvent
 from guichet.calls.models import Call, CallDefinitionVersion, Programme, Wave
 from guichet.calls.services import RulesVersionConflict, load_call, open_wave
+from guichet.rules.definition import definition_to_builtins, shipped_definition
 from tests.conftest import DEFFINUM_TOML
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,30 @@ def test_loadcall_twice_is_idempotent():
     assert (Programme.objects.count(), Call.objects.count(), Wave.objects.count()) == (1, 1, 3)
     assert CallDefinitionVersion.objects.count() == 1
     assert AuditEvent.objects.count() == events
+
+
+def test_loadcall_of_the_shipped_file_after_migration_0011_is_no_conflict(tmp_path):
+    text = DEFFINUM_TOML.read_text()
+    old = tmp_path / "old.toml"
+    old.write_text(text[:text.index("[[sections]]")])
+    call = load_call(old).call
+    sections = definition_to_builtins(shipped_definition("deffinum"))["sections"]
+    Call.objects.filter(pk=call.pk).update(  # what migration 0011 writes
+        definition={**call.definition, "sections": sections})
+    result = load_call(DEFFINUM_TOML)
+    assert not result.new_version
+    assert CallDefinitionVersion.objects.get(call=call).source == old.read_text()
+
+
+def test_loadcall_of_other_sections_under_a_version_loaded_without_them_refused(tmp_path):
+    text = DEFFINUM_TOML.read_text()
+    old = tmp_path / "old.toml"
+    old.write_text(text[:text.index("[[sections]]")])
+    load_call(old)
+    changed = tmp_path / "changed.toml"
+    changed.write_text(text.replace('label = "Outils immersifs"', 'label = "Outils"'))
+    with pytest.raises(RulesVersionConflict):
+        load_call(changed)
 
 
 def test_loadcall_changed_rules_without_new_version_refused(tmp_path):
