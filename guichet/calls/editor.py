@@ -222,8 +222,6 @@ REASONS = [
 ]
 
 
-
-
 def place_of(key: str) -> str:
     """"waves[w2].closes_at" in words: "vagues w2 › clôture"."""
     words = []

@@ -1,6 +1,7 @@
 """Editing a draft dossier: each change checks the permission, the draft state and the version
 the editor started from, so that two people editing at once never overwrite each other."""
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from guichet.audit.actions import AuditAction
 from guichet.audit.services import append_event
+from guichet.core import labels
 from guichet.core.clock import now as server_now
 from guichet.core.errors import ServiceError
 from guichet.core.text import require_single_line
@@ -95,7 +97,7 @@ def update_answers(dossier: Dossier, user, version: int, section_id: str, change
     new version of the dossier's answers."""
     require(user, "dossiers.edit_project", dossier)
     definition = dossier.call.rules()
-    section = next((s for s in definition.sections if s.id == section_id), None)
+    section = definition.section(section_id)
     asked = {question.id for question in section.questions} if section else set()
     if not set(changes) <= asked:
         raise EditRefused(_("Cette question n'est pas une question de cette section."))
@@ -111,9 +113,11 @@ def update_answers(dossier: Dossier, user, version: int, section_id: str, change
         values = clean_answers(definition.sections, merged,
                                [indicator.id for indicator in definition.indicators])
     except AnswerError as exc:
-        raise EditRefused(_("Réponse refusée (%(field)s) : %(reason)s.")
-                          % {"field": exc.field, "reason": exc.reason},
-                          field=exc.field.removeprefix("answers.")) from None
+        field = exc.field.removeprefix("answers.")
+        question = definition.question(re.split(r"[.\[]", field)[0])
+        raise EditRefused(_("Réponse refusée à « %(question)s » : %(reason)s.")
+                          % {"question": labels.of(question) if question else field,
+                             "reason": exc.reason}, field=field) from None
     before = content_hash(dossier_queryset().get(pk=dossier.pk))
     new_version = _save_versioned(DossierAnswers, row.pk, version, {"values": values})
     _recorded(AuditAction.DOSSIER_HYBRID_PROFILE_UPDATED, dossier, user, before,

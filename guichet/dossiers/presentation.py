@@ -22,7 +22,6 @@ from guichet.rules.eligibility import Figures, compute_figures
 from guichet.rules.sections import (
     Question,
     Section,
-    all_questions,
     indicator_targets,
     is_asked,
 )
@@ -261,13 +260,9 @@ def _field_label(change: Change, rules) -> str:
     if change.section == "project":
         return labels.label("dossier_field", change.field)
     if change.section == "answers":
-        return labels.of(_question(rules, change.field)) if _question(rules, change.field) \
-            else change.field
+        question = rules.question(change.field)
+        return labels.of(question) if question else change.field
     return str(LINE_FIELDS.get(change.field, change.field))
-
-
-def _question(rules, question_id: str) -> Question | None:
-    return next((q for q in all_questions(rules.sections) if q.id == question_id), None)
 
 
 KIND_VOCABULARIES = {"members": "member_kind", "milestones": "milestone_kind"}
@@ -279,7 +274,7 @@ def _value(change: Change, value, names: dict, rules) -> str:
     if field is None or value is None:
         return ""
     if change.section == "answers":
-        question = _question(rules, field)
+        question = rules.question(field)
         return answer_text(question, value, rules) if question else str(value)
     if field == "kind" and change.section in KIND_VOCABULARIES:
         return labels.label(KIND_VOCABULARIES[change.section], value)

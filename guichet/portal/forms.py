@@ -12,7 +12,7 @@ from guichet.core.fields import AmountField, DateField, SingleLineField
 from guichet.core.uploads import max_size
 from guichet.dossiers.annex.schema import MAX_ANNEX_BYTES
 from guichet.dossiers.pdf_check import MAX_DOCUMENT_BYTES
-from guichet.rules.sections import all_questions, total_errors
+from guichet.rules.sections import total_errors
 
 
 class VersionedForm(DsfrBaseForm):
@@ -232,8 +232,7 @@ class SectionForm(VersionedForm):
         if question.required:
             notes.append(str(_("Réponse attendue pour déposer le dossier.")))
         if question.when is not None:
-            asked = next(q for q in all_questions(self.definition.sections)
-                         if q.id == question.when.question)
+            asked = self.definition.question(question.when.question)
             answers = [labels.of(c) for c in asked.choices if c.id in question.when.equals]
             notes.append(str(_("Seulement si « %(question)s » : %(answers)s.")
                              % {"question": labels.of(asked), "answers": ", ".join(answers)}))

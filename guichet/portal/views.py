@@ -251,7 +251,7 @@ def _default_forms(step, space, request) -> dict:
 
 def _section_form(space, section_id: str) -> dict:
     definition = space.dossier.call.rules()
-    section = next(s for s in definition.sections if s.id == section_id)
+    section = definition.section(section_id)
     return {"form": forms.SectionForm.for_answers(section, definition, space.answers.values,
                                                   space.answers.version),
             **_section_context(section)}
@@ -429,7 +429,7 @@ def _section(request, dossier, section_id: str):
     if request.method != "POST":
         return None
     definition = dossier.call.rules()
-    section = next(s for s in definition.sections if s.id == section_id)
+    section = definition.section(section_id)
     form = forms.SectionForm(request.POST, section=section, definition=definition,
                              rows=_posted_rows(request.POST, section))
     outcome = _save_valid_fields(form, lambda version, _changes: editing.update_answers(

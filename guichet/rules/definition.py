@@ -17,7 +17,14 @@ import tomli_w
 from guichet.rules.dossier import MemberKind, Scope
 from guichet.rules.errors import split_validation_message
 from guichet.rules.money import AmountError, exact_cents
-from guichet.rules.sections import Identifier, Label, Section, definition_problems
+from guichet.rules.sections import (
+    Identifier,
+    Label,
+    Question,
+    Section,
+    all_questions,
+    definition_problems,
+)
 
 DEFINITION_FORMAT = "guichet.call/1"
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "definitions"
@@ -184,6 +191,13 @@ class CallDefinition(_Strict):
 
     def wave(self, wave_id: str) -> Wave:
         return next(wave for wave in self.waves if wave.id == wave_id)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((section for section in self.sections if section.id == section_id), None)
+
+    def question(self, question_id: str) -> Question | None:
+        return next((question for question in all_questions(self.sections)
+                     if question.id == question_id), None)
 
     @property
     def retention(self) -> PersonalData:

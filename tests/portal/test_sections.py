@@ -194,6 +194,7 @@ def test_api_patches_a_sections_answers_under_its_version(client, draft, lead):
                          headers={**bearer(lead), "If-Match": '"2"'})
     assert wrong.status_code == 422
     assert wrong.json()["field"] == "rural_share"
+    assert "« Part des apprenants en zone rurale (%) »" in wrong.json()["detail"]
     other = client.patch(f"/api/v1/dossiers/{draft.pk}/answers/hybridation",
                          {"synchronous_share": 10}, content_type="application/json",
                          headers={**bearer(lead), "If-Match": '"2"'})
